@@ -1,0 +1,27 @@
+import { createRequire } from "node:module";
+import hardhatMocha from "@nomicfoundation/hardhat-mocha";
+import hardhatViem from "@nomicfoundation/hardhat-viem";
+import { defineConfig } from "hardhat/config";
+
+// Hardhat cannot download solc on every machine; the npm `solc` package carries the same compiler as
+// WebAssembly, so builds work offline and everyone compiles with the exact same version.
+const require = createRequire(import.meta.url);
+const solcVersion: string = require("solc/package.json").version;
+
+export default defineConfig({
+  plugins: [hardhatViem, hardhatMocha],
+  solidity: {
+    version: solcVersion,
+    path: require.resolve("solc/soljson.js"),
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "cancun",
+    },
+  },
+  paths: {
+    tests: { mocha: "test" },
+  },
+  test: {
+    mocha: { timeout: 300_000 },
+  },
+});

@@ -1,0 +1,102 @@
+/**
+ * Sibyl's encoding, defined once: the field mapping, the result leaf and the public-signal order of
+ * the BatchAppend proof. The coordinator contract mirrors every function here byte for byte.
+ */
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex, encodeAbiParameters, type Hex, hexToBigInt, hexToBytes } from "viem";
+
+/** Order of the BN254 scalar field, the field of every circuit signal. */
+export const SNARK_SCALAR_FIELD =
+  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/** Depth of the result log: 2^32 leaves. */
+export const TREE_DEPTH = 32;
+
+/** Batch sizes with a circuit, a proving key and a verifier, smallest first. */
+export const BATCH_SIZES = [1, 4, 16, 64] as const;
+export type BatchSize = (typeof BATCH_SIZES)[number];
+
+/** How a request was answered; recorded in its leaf and passed to its consumer. */
+export const ResultStatus = {
+  Ok: 0,
+  InvalidInput: 1,
+  ModelError: 2,
+  ModelTimeout: 3,
+  OutputTooLarge: 4,
+} as const;
+export type ResultStatus = (typeof ResultStatus)[keyof typeof ResultStatus];
+
+export function keccak256(data: Uint8Array | Hex): Hex {
+  const bytes = typeof data === "string" ? hexToBytes(data) : data;
+  return bytesToHex(keccak_256(bytes));
+}
+
+/** Maps a 32-byte hash into the field by dropping its low byte: 248 bits are always below p. */
+export function toField(hash: Hex): bigint {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) {
+    throw new TypeError(`toField expects a 32-byte hex string, got ${hash}`);
+  }
+  return hexToBigInt(hash) >> 8n;
+}
+
+export interface ResultLeafFields {
+  requestId: bigint;
+  modelId: Hex;
+  inputHash: Hex;
+  outputHash: Hex;
+  metadataHash: Hex;
+  status: ResultStatus;
+}
+
+const LEAF_ABI = [
+  { type: "uint256", name: "requestId" },
+  { type: "bytes32", name: "modelId" },
+  { type: "bytes32", name: "inputHash" },
+  { type: "bytes32", name: "outputHash" },
+  { type: "bytes32", name: "metadataHash" },
+  { type: "uint8", name: "status" },
+] as const;
+
+/** toField(keccak256(abi.encode(requestId, modelId, inputHash, outputHash, metadataHash, status))). */
+export function leafOf(fields: ResultLeafFields): bigint {
+  const encoded = encodeAbiParameters(LEAF_ABI, [
+    fields.requestId,
+    fields.modelId,
+    fields.inputHash,
+    fields.outputHash,
+    fields.metadataHash,
+    fields.status,
+  ]);
+  return toField(keccak256(encoded));
+}
+
+export interface BatchStatement {
+  oldRoot: bigint;
+  newRoot: bigint;
+  startIndex: bigint;
+  /** Exactly batchSize leaves; unused slots of a partial batch are EMPTY_LEAF. */
+  leaves: readonly bigint[];
+}
+
+/** The value of an unused slot. */
+export const EMPTY_LEAF = 0n;
+
+/** Public signals of BatchAppend, in circuit order: oldRoot, newRoot, startIndex, leaves. */
+export function publicSignals(statement: BatchStatement): bigint[] {
+  return [statement.oldRoot, statement.newRoot, statement.startIndex, ...statement.leaves];
+}
+
+/** The smallest batch size with a circuit that holds `count` results. */
+export function batchSizeFor(count: number): BatchSize {
+  const size = BATCH_SIZES.find((candidate) => candidate >= count);
+  if (count < 1 || size === undefined) {
+    throw new RangeError(`a batch holds 1 to ${BATCH_SIZES[BATCH_SIZES.length - 1]} results, got ${count}`);
+  }
+  return size;
+}
+
+/** The first slot at or after `nextIndex` where a batch of `batchSize` may start. */
+export function alignedStart(nextIndex: bigint, batchSize: number): bigint {
+  const size = BigInt(batchSize);
+  return ((nextIndex + size - 1n) / size) * size;
+}
