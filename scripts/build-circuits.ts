@@ -21,6 +21,7 @@ import {
   MANIFEST_PATH,
   verifierContractName,
 } from "../src/node/prover/artifacts.js";
+import { releaseSnarkjsCurve } from "../src/node/prover/curve.js";
 import { BATCH_SIZES, type BatchSize, TREE_DEPTH } from "../src/shared/encoding.js";
 import { zeroRoot } from "../src/shared/merkle.js";
 
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     manifest.circuits.push(await setupKeys(batchSize));
   }
   await writeFile(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);
+  await releaseSnarkjsCurve();
   step(`done in ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }
 

@@ -11,10 +11,11 @@ import {
   MANIFEST_PATH,
   verifierContractName,
 } from "../../src/node/prover/artifacts.js";
+import { toProofWords } from "../../src/node/prover/calldata.js";
+import { releaseSnarkjsCurve } from "../../src/node/prover/curve.js";
 import { BatchProver } from "../../src/node/prover/prover.js";
 import { BATCH_SIZES, TREE_DEPTH } from "../../src/shared/encoding.js";
 import { IncrementalMerkleTree } from "../../src/shared/merkle.js";
-import { releaseCurve } from "../helpers/circuit.js";
 import { randomLeaves, seededRandom } from "../helpers/random.js";
 
 const ROOT = path.resolve(path.dirname(MANIFEST_PATH), "../..");
@@ -30,7 +31,7 @@ describe("committed circuit artifacts", function () {
   });
   after(async () => {
     await prover.close();
-    await releaseCurve();
+    await releaseSnarkjsCurve();
   });
 
   it("the manifest lists every batch size and every file's sha256 matches", async () => {
@@ -71,15 +72,35 @@ describe("committed circuit artifacts", function () {
       tampered[1] = (tampered[1] as bigint) + 1n;
       assert.equal(await snarkjs.groth16.verify(vkey, tampered, snarkProof), false);
 
-      const { viem } = await network.connect();
+      const { viem } = await network.getOrCreate();
       const verifier = await viem.deployContract(verifierContractName(batchSize));
+      const publicClient = await viem.getPublicClient();
       const call = (signals: bigint[]) =>
-        verifier.read.verifyProof([proof.a, proof.b, proof.c, signals] as never) as Promise<boolean>;
+        publicClient.readContract({
+          address: verifier.address,
+          abi: verifier.abi,
+          functionName: "verifyProof",
+          args: [proof.a, proof.b, proof.c, signals] as never,
+        });
       assert.equal(await call(publicSignals), true);
       assert.equal(await call(tampered), false);
       const otherLeaves = [...publicSignals];
       otherLeaves[3] = (otherLeaves[3] as bigint) ^ 1n;
       assert.equal(await call(otherLeaves), false);
+
+      // The same through the IBatchVerifier adapter the coordinator uses.
+      const adapter = await viem.deployContract("Groth16BatchVerifier", [
+        verifier.address,
+        BigInt(batchSize),
+      ]);
+      const words = toProofWords(proof);
+      assert.equal(await adapter.read.batchSize(), BigInt(batchSize));
+      assert.equal(await adapter.read.verifyBatch([words, publicSignals]), true);
+      assert.equal(await adapter.read.verifyBatch([words, tampered]), false);
+      await assert.rejects(
+        adapter.read.verifyBatch([words, publicSignals.slice(1)]),
+        /PublicSignalCountMismatch/,
+      );
     });
   }
 });

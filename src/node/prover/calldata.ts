@@ -21,3 +21,10 @@ export function toSolidityProof(proof: Groth16Proof): SolidityProof {
     c: [BigInt(cx), BigInt(cy)],
   };
 }
+
+/** The proof as the eight words IBatchVerifier.verifyBatch takes: a, b, c in order. */
+export type ProofWords = readonly [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+
+export function toProofWords(proof: SolidityProof): ProofWords {
+  return [...proof.a, ...proof.b[0], ...proof.b[1], ...proof.c];
+}

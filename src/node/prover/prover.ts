@@ -1,16 +1,16 @@
 /**
- * BatchProver: proves BatchAppend statements on a dedicated worker thread, so the node's event loop
+ * BatchProver: proves BatchAppend statements in a dedicated child process, so the node's event loop
  * never waits on snarkjs, and keeps keys and the curve warm between proofs. Proofs run one at a time:
  * snarkjs already spreads one proof over every core.
  */
-import { Worker } from "node:worker_threads";
+import { type ChildProcess, fork } from "node:child_process";
 import type { Groth16Proof } from "snarkjs";
 import { type BatchSize, publicSignals } from "../../shared/encoding.js";
 import type { AppendWitness } from "../../shared/merkle.js";
 import { type SolidityProof, toSolidityProof } from "./calldata.js";
 import { InvalidWitnessError, ProverArtifactError, ProverUnavailableError } from "./errors.js";
 import { batchSizeOf, circuitInput } from "./input.js";
-import type { ProverCommand, ProverReply, ProverRequest, WorkerProof } from "./worker.js";
+import type { ProverCommand, ProverReply, ProverRequest, RawProof } from "./proverProcess.js";
 
 export interface BatchProof {
   batchSize: BatchSize;
@@ -21,32 +21,44 @@ export interface BatchProof {
   publicSignals: bigint[];
   witnessMs: number;
   proveMs: number;
+  /** Peak resident memory of the prover process so far. */
+  proverPeakRssBytes: number;
 }
 
 type Pending = { resolve: (reply: ProverReply) => void; reject: (error: Error) => void };
 
 export class BatchProver {
-  readonly #worker: Worker;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #failure: Error | undefined;
 
   constructor() {
-    const url = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
-    // Running from TypeScript sources, the thread needs the same loader as this one.
-    const execArgv = url.pathname.endsWith(".ts") ? [...process.execArgv, "--import", "tsx"] : undefined;
-    this.#worker = new Worker(url, { execArgv });
-    this.#worker.on("message", (reply: ProverReply) => {
+    const fromSource = import.meta.url.endsWith(".ts");
+    const entry = new URL(`./proverProcess.${fromSource ? "ts" : "js"}`, import.meta.url);
+    // Running from TypeScript sources, the child needs the same loader as this process.
+    const needsLoader = fromSource && !process.execArgv.includes("tsx");
+    const execArgv = needsLoader ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
+    this.#child = fork(entry, [], {
+      execArgv,
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.#child.on("message", (reply: ProverReply) => {
       this.#pending.get(reply.id)?.resolve(reply);
       this.#pending.delete(reply.id);
     });
-    this.#worker.on("error", (error) =>
-      this.#fail(new ProverUnavailableError("prover thread crashed", { cause: error })),
+    this.#child.on("error", (error) =>
+      this.#fail(new ProverUnavailableError("prover process failed", { cause: error })),
     );
-    this.#worker.on("exit", (code) =>
-      this.#fail(new ProverUnavailableError(`prover thread exited (code ${code})`)),
-    );
+    this.#exited = new Promise((resolve) => {
+      this.#child.on("exit", (code, signal) => {
+        this.#fail(new ProverUnavailableError(`prover process exited (${signal ?? `code ${code}`})`));
+        resolve();
+      });
+    });
   }
 
   /** Loads keys and witness calculators ahead of the first proof. */
@@ -61,7 +73,7 @@ export class BatchProver {
     const batchSize = batchSizeOf(witness);
     const input = circuitInput(witness);
     const result = await this.#request({ kind: "prove", batchSize, input });
-    if (result === undefined) throw new ProverUnavailableError("prover thread returned no proof");
+    if (result === undefined) throw new ProverUnavailableError("prover process returned no proof");
     const signals = publicSignals(witness);
     if (result.publicSignals.some((signal, i) => BigInt(signal) !== signals[i])) {
       throw new InvalidWitnessError("prover returned public signals that differ from the statement");
@@ -73,28 +85,32 @@ export class BatchProver {
       publicSignals: signals,
       witnessMs: result.witnessMs,
       proveMs: result.proveMs,
+      proverPeakRssBytes: result.peakRssBytes,
     };
   }
 
   async close(): Promise<void> {
     this.#fail(new ProverUnavailableError("prover closed"));
-    await this.#worker.terminate();
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill();
+    await this.#exited;
   }
 
   /** One request at a time, in order of arrival. */
-  #request(request: ProverCommand): Promise<WorkerProof | undefined> {
+  #request(request: ProverCommand): Promise<RawProof | undefined> {
     const run = this.#queue.then(() => this.#send(request));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #send(request: ProverCommand): Promise<WorkerProof | undefined> {
+  async #send(request: ProverCommand): Promise<RawProof | undefined> {
     if (this.#failure) throw this.#failure;
     const id = this.#nextId++;
     const reply = await new Promise<ProverReply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       const message: ProverRequest = { ...request, id };
-      this.#worker.postMessage(message);
+      this.#child.send(message, (error) => {
+        if (error) reject(new ProverUnavailableError("prover process is not reachable", { cause: error }));
+      });
     });
     if (reply.ok) return reply.result;
     const { kind, message } = reply.error;

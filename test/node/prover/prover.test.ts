@@ -3,10 +3,10 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "mocha";
 import * as snarkjs from "snarkjs";
 import { circuitArtifacts } from "../../../src/node/prover/artifacts.js";
+import { releaseSnarkjsCurve } from "../../../src/node/prover/curve.js";
 import { InvalidWitnessError, ProverUnavailableError } from "../../../src/node/prover/errors.js";
 import { BatchProver } from "../../../src/node/prover/prover.js";
 import { IncrementalMerkleTree } from "../../../src/shared/merkle.js";
-import { releaseCurve } from "../../helpers/circuit.js";
 import { randomLeaves, seededRandom } from "../../helpers/random.js";
 
 describe("BatchProver", function () {
@@ -19,7 +19,7 @@ describe("BatchProver", function () {
   });
   after(async () => {
     await prover.close();
-    await releaseCurve();
+    await releaseSnarkjsCurve();
   });
 
   it("proves consecutive appends in order without blocking the event loop", async () => {

@@ -1,14 +1,16 @@
 /**
- * The prover thread. It keeps, per batch size, the witness calculator and the proving key in memory,
- * and snarkjs keeps the BN254 curve (with its own helper threads) alive between proofs.
+ * The prover process, forked by BatchProver. It keeps, per batch size, the witness calculator and the
+ * proving key in memory, and snarkjs keeps the BN254 curve (with its helper threads) alive between
+ * proofs. A process rather than a worker thread: snarkjs's threading (ffjavascript through the
+ * `web-worker` package) takes any worker thread it is loaded in for one of its own and fails there.
  */
 import { readFile } from "node:fs/promises";
-import { parentPort } from "node:worker_threads";
 import { type WitnessCalculator, WitnessCalculatorBuilder } from "circom_runtime";
 import * as snarkjs from "snarkjs";
 import type { BatchSize } from "../../shared/encoding.js";
 import { circuitArtifacts } from "./artifacts.js";
 import type { CircuitInput } from "./input.js";
+import { calculateWitness } from "./witnessCalculator.js";
 
 export type ProverCommand =
   | { kind: "load"; batchSize: BatchSize }
@@ -17,14 +19,16 @@ export type ProverCommand =
 export type ProverRequest = ProverCommand & { id: number };
 
 export type ProverReply =
-  | { id: number; ok: true; result?: WorkerProof }
+  | { id: number; ok: true; result?: RawProof }
   | { id: number; ok: false; error: { kind: "witness" | "artifact" | "internal"; message: string } };
 
-export interface WorkerProof {
+export interface RawProof {
   proof: snarkjs.Groth16Proof;
   publicSignals: string[];
   witnessMs: number;
   proveMs: number;
+  /** Peak resident memory of the prover process so far. */
+  peakRssBytes: number;
 }
 
 interface LoadedCircuit {
@@ -61,10 +65,10 @@ function circuitFor(batchSize: BatchSize): Promise<LoadedCircuit> {
   return circuit;
 }
 
-async function prove(batchSize: BatchSize, input: CircuitInput): Promise<WorkerProof> {
+async function prove(batchSize: BatchSize, input: CircuitInput): Promise<RawProof> {
   const circuit = await circuitFor(batchSize);
   const started = performance.now();
-  const witness = await circuit.witnessCalculator.calculateWTNSBin(input, true).catch((error: unknown) => {
+  const witness = await calculateWitness(circuit.witnessCalculator, input).catch((error: unknown) => {
     throw new StageError("witness", error);
   });
   const witnessDone = performance.now();
@@ -72,7 +76,13 @@ async function prove(batchSize: BatchSize, input: CircuitInput): Promise<WorkerP
     { type: "mem", data: circuit.zkey },
     { type: "mem", data: witness },
   );
-  return { proof, publicSignals, witnessMs: witnessDone - started, proveMs: performance.now() - witnessDone };
+  return {
+    proof,
+    publicSignals,
+    witnessMs: witnessDone - started,
+    proveMs: performance.now() - witnessDone,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 async function handle(request: ProverRequest): Promise<ProverReply> {
@@ -89,6 +99,8 @@ async function handle(request: ProverRequest): Promise<ProverReply> {
   }
 }
 
-parentPort?.on("message", (request: ProverRequest) => {
-  void handle(request).then((reply) => parentPort?.postMessage(reply));
+process.on("message", (request: ProverRequest) => {
+  void handle(request).then((reply) => process.send?.(reply));
 });
+// The parent is gone: nothing left to prove for.
+process.on("disconnect", () => process.exit(0));
