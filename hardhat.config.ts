@@ -19,9 +19,14 @@ export default defineConfig({
     },
   },
   paths: {
-    tests: { mocha: "test" },
+    tests: { mocha: "test", solidity: "test/contracts" },
   },
   test: {
     mocha: { timeout: 300_000 },
+    solidity: {
+      // Fixed seed: a failing fuzz case reproduces on every machine.
+      fuzz: { runs: 2_000, seed: "0x5379626c" },
+      invariant: { runs: 64, depth: 40, failOnRevert: false },
+    },
   },
 });

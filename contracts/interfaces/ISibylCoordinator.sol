@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {
+    Fulfillment,
+    Model,
+    Operator,
+    RequestCommitment,
+    ResultStatus,
+    CallbackOutcome
+} from "./SibylTypes.sol";
+
+/// @title ISibylCoordinator
+/// @notice Where dapps ask for AI inference and operators answer it. Every answer becomes a leaf of a
+/// Poseidon Merkle log (depth 32) whose root moves only by a verified Groth16 BatchAppend proof.
+/// @dev Leaf = uint256(keccak256(abi.encode(requestId, modelId, inputHash, outputHash, metadataHash,
+/// status))) >> 8, the same as src/shared/encoding.ts. Batches are appended as aligned subtrees.
+interface ISibylCoordinator {
+    // ─── Errors ────────────────────────────────────────────────────────────────────────────────────
+
+    /// @notice No model is registered under `modelId`.
+    error UnknownModel(bytes32 modelId);
+    /// @notice A model is already registered under `modelId`.
+    error ModelAlreadyRegistered(bytes32 modelId);
+    /// @notice The model exists but the owner disabled it.
+    error ModelDisabled(bytes32 modelId);
+    /// @notice Model limits must all be positive.
+    error InvalidModelLimits(bytes32 modelId, uint32 maxInputBytes, uint32 maxOutputBytes, uint32 timeout);
+    /// @notice The input is empty.
+    error EmptyInput(bytes32 modelId);
+    /// @notice The input is longer than the model accepts.
+    error InputTooLarge(bytes32 modelId, uint256 length, uint256 maxLength);
+    /// @notice The callback gas limit is above the coordinator's cap.
+    error CallbackGasLimitTooHigh(uint32 callbackGasLimit, uint32 maxCallbackGasLimit);
+    /// @notice Less ether was sent than estimateFee asks.
+    error InsufficientPayment(uint256 paid, uint256 required);
+    /// @notice The caller is not an active operator.
+    error NotActiveOperator(address caller);
+    /// @notice A fulfilment must carry between 1 and the largest verifier's batch size results.
+    error UnsupportedBatchSize(uint256 count);
+    /// @notice The request is not pending: unknown, already fulfilled or cancelled, or twice in a batch.
+    error RequestNotPending(uint256 requestId);
+    /// @notice The re-supplied commitment does not hash to the stored one.
+    error CommitmentMismatch(uint256 requestId);
+    /// @notice The request's deadline has passed; it can only be cancelled now.
+    error RequestExpired(uint256 requestId, uint64 deadline);
+    /// @notice The request's deadline has not passed yet.
+    error RequestNotExpired(uint256 requestId, uint64 deadline);
+    /// @notice The output is longer than the request's model allowed when it was made.
+    error OutputTooLarge(uint256 requestId, uint256 length, uint256 maxLength);
+    /// @notice The status is not a ResultStatus.
+    error InvalidStatus(uint256 requestId, uint8 status);
+    /// @notice The batch would not fit in the 2^32 leaves of the log.
+    error TreeFull(uint256 startIndex, uint256 batchSize);
+    /// @notice The new root is not a field element.
+    error RootOutOfField(uint256 newRoot);
+    /// @notice The proof does not show that the batch turns the current root into `newRoot`.
+    error InvalidProof(uint256 oldRoot, uint256 newRoot, uint256 startIndex, uint256 batchSize);
+    /// @notice Too little gas is left to give a consumer its full callback gas (the 63/64 rule).
+    error InsufficientGasForCallback(uint256 requestId, uint256 gasLeft, uint256 callbackGasLimit);
+    /// @notice A verifier's own batch size differs from the slot it is set for.
+    error VerifierBatchSizeMismatch(uint256 batchSize, uint256 verifierBatchSize);
+    /// @notice Batch sizes must be powers of two from 1 to 2^32.
+    error InvalidBatchSize(uint256 batchSize);
+    /// @notice The operator is already registered and active.
+    error OperatorAlreadyActive(address operator);
+    /// @notice The stake is below the minimum.
+    error StakeTooLow(uint256 stake, uint256 minStake);
+    /// @notice The operator has no stake that can be withdrawn yet.
+    error StakeLocked(address operator, uint64 unlockAt);
+    /// @notice There is nothing to withdraw.
+    error NothingToWithdraw(address account);
+    /// @notice Sending ether to `to` failed; the balance is kept.
+    error TransferFailed(address to, uint256 amount);
+
+    // ─── Events ────────────────────────────────────────────────────────────────────────────────────
+
+    event ModelRegistered(bytes32 indexed modelId, Model model);
+    event ModelUpdated(bytes32 indexed modelId, Model model);
+    event VerifierSet(uint256 indexed batchSize, address verifier);
+    event FeeParametersSet(uint32 fulfillmentOverheadGas, uint64 minGasPrice, uint32 maxCallbackGasLimit);
+    event OperatorParametersSet(uint128 minStake, uint64 unbondingDelay);
+
+    /// @notice A request was made; `commitment` is what the fulfilment must re-supply.
+    event InferenceRequested(
+        uint256 indexed requestId,
+        bytes32 indexed modelId,
+        address indexed requester,
+        RequestCommitment commitment,
+        bytes input
+    );
+    /// @notice A result was appended at `leafIndex` and, if asked for, delivered to the requester.
+    /// @dev With the request's inputHash this event is enough to recompute the leaf.
+    event ResultDelivered(
+        uint256 indexed requestId,
+        bytes32 indexed modelId,
+        address indexed operator,
+        uint256 leafIndex,
+        ResultStatus status,
+        CallbackOutcome callback,
+        bytes32 inputHash,
+        bytes output,
+        bytes metadata
+    );
+    /// @notice The log's root moved from `oldRoot` to `newRoot` by a subtree of `batchSize` leaves at
+    /// `startIndex`, of which the first `count` are results and the rest empty.
+    event BatchAppended(
+        address indexed operator,
+        uint256 oldRoot,
+        uint256 newRoot,
+        uint256 startIndex,
+        uint256 batchSize,
+        uint256 count
+    );
+    event RequestCancelled(uint256 indexed requestId, address indexed requester, uint256 refund);
+    event OperatorRegistered(address indexed operator, uint256 stake);
+    event OperatorExitRequested(address indexed operator, uint64 unlockAt);
+    event StakeWithdrawn(address indexed operator, uint256 amount);
+    event BalanceCredited(address indexed account, uint256 amount);
+    event BalanceWithdrawn(address indexed account, uint256 amount);
+
+    // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
+
+    /// @notice The fee `request` takes for `modelId` with `callbackGasLimit`, at this block's gas price.
+    /// @dev fee = model fee + (callbackGasLimit + fulfillmentOverheadGas) * max(block.basefee,
+    /// minGasPrice). The base fee is what any fulfilment transaction pays at least, without trusting
+    /// the requester's gas price or an oracle; minGasPrice keeps operators whole on near-empty chains.
+    function estimateFee(bytes32 modelId, uint32 callbackGasLimit) external view returns (uint256);
+
+    /// @notice Asks `modelId` to answer `input`; the result comes back to msg.sender's onSibylResult
+    /// with `callbackGasLimit` gas (0: no callback). Overpayment is credited to msg.sender.
+    function request(
+        bytes32 modelId,
+        bytes calldata input,
+        uint32 callbackGasLimit
+    ) external payable returns (uint256 requestId);
+
+    /// @notice Cancels an unanswered request after its deadline; anyone may call, the requester is
+    /// credited the full fee.
+    function cancel(RequestCommitment calldata commitment) external;
+
+    /// @notice Hash of the pending request's commitment, or zero if it is not pending.
+    function commitmentOf(uint256 requestId) external view returns (bytes32);
+
+    /// @notice The id the next request will get; ids start at 1.
+    function nextRequestId() external view returns (uint256);
+
+    // ─── Fulfilment ────────────────────────────────────────────────────────────────────────────────
+
+    /// @notice Appends a batch of results, proven to move the root to `newRoot`, and delivers each.
+    /// @dev The batch uses the smallest verifier that fits; its leaves after the results are empty.
+    /// `proof` is a, b, c as eight words (see IBatchVerifier).
+    function fulfill(
+        Fulfillment[] calldata fulfillments,
+        uint256 newRoot,
+        uint256[8] calldata proof
+    ) external;
+
+    /// @notice The current root of the result log.
+    function root() external view returns (uint256);
+
+    /// @notice The first slot never written; the next batch starts at the next multiple of its size.
+    function nextIndex() external view returns (uint64);
+
+    /// @notice The batch sizes with a verifier, smallest first.
+    function batchSizes() external view returns (uint256[] memory);
+
+    // ─── Operators and balances ────────────────────────────────────────────────────────────────────
+
+    /// @notice Registers msg.sender as an operator, staking msg.value (added to any stake left).
+    function registerOperator() external payable;
+
+    /// @notice Stops msg.sender fulfilling; its stake unlocks after the unbonding delay.
+    function requestOperatorExit() external;
+
+    /// @notice Withdraws msg.sender's unlocked stake.
+    function withdrawStake() external;
+
+    /// @notice Withdraws msg.sender's credited balance: earnings, refunds and overpayments.
+    function withdraw() external;
+
+    function operatorOf(address operator) external view returns (Operator memory);
+
+    function balanceOf(address account) external view returns (uint256);
+
+    function modelOf(bytes32 modelId) external view returns (Model memory);
+
+    // ─── Owner ─────────────────────────────────────────────────────────────────────────────────────
+
+    function registerModel(bytes32 modelId, Model calldata model) external;
+
+    function updateModel(bytes32 modelId, Model calldata model) external;
+
+    /// @notice Sets the verifier for `batchSize`; address zero removes that batch size.
+    function setVerifier(uint256 batchSize, address verifier) external;
+
+    function setFeeParameters(
+        uint32 fulfillmentOverheadGas,
+        uint64 minGasPrice,
+        uint32 maxCallbackGasLimit
+    ) external;
+
+    function setOperatorParameters(uint128 minStake, uint64 unbondingDelay) external;
+
+    /// @notice Stops new requests; refunds, fulfilments and withdrawals go on.
+    function pause() external;
+
+    function unpause() external;
+}

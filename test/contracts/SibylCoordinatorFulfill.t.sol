@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {
+    CallbackOutcome,
+    Fulfillment,
+    RequestCommitment,
+    ResultStatus
+} from "../../contracts/interfaces/SibylTypes.sol";
+import {SibylEncoding} from "../../contracts/libraries/SibylEncoding.sol";
+import {HostileConsumer} from "../../contracts/mocks/HostileConsumer.sol";
+import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
+import {Vm} from "./utils/Vm.sol";
+
+contract SibylCoordinatorFulfillTest is CoordinatorFixture {
+    function _pending(uint256 count) internal returns (Fulfillment[] memory batch) {
+        batch = new Fulfillment[](count);
+        for (uint256 i; i < count; ++i) {
+            batch[i] = _fulfillment(
+                _request(requester, abi.encodePacked("question ", i), 0),
+                abi.encodePacked("answer ", i)
+            );
+        }
+    }
+
+    /// @dev Everything a rejected fulfilment must leave as it was.
+    function _state() internal view returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    coordinator.root(),
+                    coordinator.nextIndex(),
+                    coordinator.balanceOf(operator),
+                    address(coordinator).balance
+                )
+            );
+    }
+
+    function _expectRejected(
+        Fulfillment[] memory batch,
+        uint256 newRoot,
+        uint256[8] memory proof,
+        bytes memory err
+    ) internal {
+        bytes32 before = _state();
+        bytes32[] memory stored = new bytes32[](batch.length);
+        for (uint256 i; i < batch.length; ++i)
+            stored[i] = coordinator.commitmentOf(batch[i].commitment.requestId);
+        vm.expectRevert(err);
+        vm.prank(operator);
+        coordinator.fulfill(batch, newRoot, proof);
+        assertEq(_state(), before, "nothing changed");
+        for (uint256 i; i < batch.length; ++i) {
+            assertEq(coordinator.commitmentOf(batch[i].commitment.requestId), stored[i], "commitment intact");
+        }
+    }
+
+    function test_fulfill_singleAdvancesRootPaysOperatorAndEmits() public {
+        Fulfillment[] memory batch = _pending(1);
+        vm.recordLogs();
+        uint256 newRoot = _fulfill(batch);
+        assertEq(coordinator.root(), newRoot, "root");
+        assertEq(coordinator.nextIndex(), 1, "next index");
+        assertEq(coordinator.balanceOf(operator), batch[0].commitment.fee, "operator paid");
+        assertEq(coordinator.commitmentOf(batch[0].commitment.requestId), bytes32(0), "retired");
+
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        Vm.Log memory result = logs[logs.length - 1];
+        assertEq(result.topics[0], ISibylCoordinator.ResultDelivered.selector, "result event last");
+        (
+            uint256 leafIndex,
+            ResultStatus status,
+            CallbackOutcome outcome,
+            bytes32 inputHash,
+            bytes memory output,
+
+        ) = abi.decode(result.data, (uint256, ResultStatus, CallbackOutcome, bytes32, bytes, bytes));
+        assertEq(leafIndex, 0, "leaf index");
+        assertTrue(status == ResultStatus.Ok, "status");
+        assertTrue(outcome == CallbackOutcome.Skipped, "no callback asked for");
+        assertEq(inputHash, batch[0].commitment.inputHash, "input hash");
+        assertEq(output, batch[0].output, "output");
+    }
+
+    function test_fulfill_partialBatchesAlignAndPadWithEmptyLeaves() public {
+        _fulfill(_pending(1));
+        assertEq(coordinator.nextIndex(), 1, "after batch of 1");
+        Fulfillment[] memory three = _pending(3);
+        uint256[] memory signals = _signals(three, 7);
+        assertEq(signals.length, 4 + 3, "batch size 4");
+        assertEq(signals[2], 4, "aligned start");
+        assertEq(signals[6], 0, "padding leaf empty");
+        _fulfill(three);
+        assertEq(coordinator.nextIndex(), 8, "whole subtree used");
+        _fulfill(_pending(5));
+        assertEq(coordinator.nextIndex(), 32, "batch of 16 at 16");
+        _fulfill(_pending(17));
+        assertEq(coordinator.nextIndex(), 128, "batch of 64 at 64");
+    }
+
+    function test_fulfill_errorStatusIsAnAnswer() public {
+        RequestCommitment memory commitment = _request(requester, "hi", 0);
+        Fulfillment memory failed = _fulfillment(commitment, "model unavailable");
+        failed.status = uint8(ResultStatus.ModelError);
+        _fulfill(_single(failed));
+        assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "answered");
+    }
+
+    function test_fulfill_nonOperator() public {
+        Fulfillment[] memory batch = _pending(1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, requester));
+        vm.prank(requester);
+        coordinator.fulfill(batch, newRoot, proof);
+    }
+
+    function test_fulfill_exitedOperator() public {
+        Fulfillment[] memory batch = _pending(1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        vm.prank(operator);
+        coordinator.requestOperatorExit();
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, operator)
+        );
+    }
+
+    function test_fulfill_emptyAndOversizedBatches() public {
+        uint256[8] memory proof;
+        _expectRejected(
+            new Fulfillment[](0),
+            1,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 0)
+        );
+        Fulfillment[] memory batch = _pending(65);
+        _expectRejected(
+            batch,
+            1,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 65)
+        );
+    }
+
+    function test_fulfill_forgedProof() public {
+        Fulfillment[] memory batch = _pending(2);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        proof[0] ^= 1;
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, coordinator.root(), newRoot, 0, 4)
+        );
+    }
+
+    function test_fulfill_otherNewRootThanProven() public {
+        Fulfillment[] memory batch = _pending(1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot + 1,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.InvalidProof.selector,
+                coordinator.root(),
+                newRoot + 1,
+                0,
+                1
+            )
+        );
+    }
+
+    function test_fulfill_replayedProof() public {
+        Fulfillment[] memory first = _pending(1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(first);
+        vm.prank(operator);
+        coordinator.fulfill(first, newRoot, proof);
+        // Same proof with a fresh request: the statement (root, index, leaf) differs.
+        Fulfillment[] memory second = _pending(1);
+        _expectRejected(
+            second,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, newRoot, newRoot, 1, 1)
+        );
+    }
+
+    function test_fulfill_proofForADifferentBatch() public {
+        Fulfillment[] memory proven = _pending(1);
+        Fulfillment[] memory other = _pending(1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(proven);
+        _expectRejected(
+            other,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, coordinator.root(), newRoot, 0, 1)
+        );
+    }
+
+    function test_fulfill_tamperedOutputOrMetadata() public {
+        Fulfillment[] memory batch = _pending(1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        bytes memory invalidProof = abi.encodeWithSelector(
+            ISibylCoordinator.InvalidProof.selector,
+            coordinator.root(),
+            newRoot,
+            0,
+            1
+        );
+        batch[0].output = "a different answer";
+        _expectRejected(batch, newRoot, proof, invalidProof);
+        batch = _pending(1);
+        (newRoot, proof) = _prove(batch);
+        batch[0].metadata = '{"model":"other"}';
+        invalidProof = abi.encodeWithSelector(
+            ISibylCoordinator.InvalidProof.selector,
+            coordinator.root(),
+            newRoot,
+            0,
+            1
+        );
+        _expectRejected(batch, newRoot, proof, invalidProof);
+    }
+
+    function test_fulfill_commitmentOfAnotherRequest() public {
+        Fulfillment[] memory batch = _pending(2);
+        batch[0].commitment.requestId = batch[1].commitment.requestId;
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.CommitmentMismatch.selector,
+                batch[1].commitment.requestId
+            )
+        );
+    }
+
+    function test_fulfill_tamperedCommitmentFields() public {
+        Fulfillment[] memory batch = _pending(1);
+        batch[0].commitment.maxOutputBytes = type(uint32).max;
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        bytes memory mismatch = abi.encodeWithSelector(
+            ISibylCoordinator.CommitmentMismatch.selector,
+            batch[0].commitment.requestId
+        );
+        _expectRejected(batch, newRoot, proof, mismatch);
+        batch = _pending(1);
+        batch[0].commitment.requester = operator;
+        (newRoot, proof) = _prove(batch);
+        mismatch = abi.encodeWithSelector(
+            ISibylCoordinator.CommitmentMismatch.selector,
+            batch[0].commitment.requestId
+        );
+        _expectRejected(batch, newRoot, proof, mismatch);
+    }
+
+    function test_fulfill_sameRequestTwiceInABatch() public {
+        Fulfillment[] memory batch = _pending(2);
+        batch[1] = batch[0];
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.RequestNotPending.selector,
+                batch[0].commitment.requestId
+            )
+        );
+    }
+
+    function test_fulfill_alreadyFulfilled() public {
+        Fulfillment[] memory batch = _pending(1);
+        _fulfill(batch);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.RequestNotPending.selector,
+                batch[0].commitment.requestId
+            )
+        );
+    }
+
+    function test_fulfill_afterCancel() public {
+        Fulfillment[] memory batch = _pending(1);
+        vm.warp(batch[0].commitment.deadline + 1);
+        coordinator.cancel(batch[0].commitment);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.RequestNotPending.selector,
+                batch[0].commitment.requestId
+            )
+        );
+    }
+
+    function test_fulfill_afterDeadline() public {
+        Fulfillment[] memory batch = _pending(1);
+        vm.warp(batch[0].commitment.deadline + 1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.RequestExpired.selector,
+                batch[0].commitment.requestId,
+                batch[0].commitment.deadline
+            )
+        );
+    }
+
+    function test_fulfill_outputTooLarge() public {
+        Fulfillment[] memory batch = _pending(1);
+        batch[0].output = new bytes(MAX_OUTPUT + 1);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.OutputTooLarge.selector,
+                batch[0].commitment.requestId,
+                MAX_OUTPUT + 1,
+                MAX_OUTPUT
+            )
+        );
+    }
+
+    function test_fulfill_invalidStatus() public {
+        Fulfillment[] memory batch = _pending(1);
+        batch[0].status = uint8(type(ResultStatus).max) + 1;
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(
+                ISibylCoordinator.InvalidStatus.selector,
+                batch[0].commitment.requestId,
+                batch[0].status
+            )
+        );
+    }
+
+    function test_fulfill_rootOutsideTheField() public {
+        Fulfillment[] memory batch = _pending(1);
+        uint256[8] memory proof;
+        uint256 newRoot = SibylEncoding.SNARK_SCALAR_FIELD;
+        _expectRejected(
+            batch,
+            newRoot,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.RootOutOfField.selector, newRoot)
+        );
+    }
+
+    function test_fulfill_treeFull() public {
+        bytes32 nextIndexSlot = _slotOf(coordinator.nextIndex.selector);
+        vm.store(address(coordinator), nextIndexSlot, bytes32(uint256(2 ** 32 - 1)));
+        assertEq(coordinator.nextIndex(), 2 ** 32 - 1, "slot found");
+        _fulfill(_pending(1));
+        assertEq(coordinator.nextIndex(), 2 ** 32, "last slot written");
+        Fulfillment[] memory batch = _pending(1);
+        uint256[8] memory proof;
+        _expectRejected(
+            batch,
+            1,
+            proof,
+            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, 2 ** 32, 1)
+        );
+    }
+
+    /// @dev Finds the storage slot of a public getter's value by writing a marker into candidates.
+    function _slotOf(bytes4 getter) internal returns (bytes32) {
+        for (uint256 slot; slot < 32; ++slot) {
+            bytes32 original = vm.load(address(coordinator), bytes32(slot));
+            vm.store(address(coordinator), bytes32(slot), bytes32(uint256(0xabcdef)));
+            (, bytes memory value) = address(coordinator).staticcall(abi.encodeWithSelector(getter));
+            vm.store(address(coordinator), bytes32(slot), original);
+            if (abi.decode(value, (uint256)) == 0xabcdef) return bytes32(slot);
+        }
+        revert AssertionFailed("slot not found");
+    }
+
+    // ─── Callbacks ─────────────────────────────────────────────────────────────────────────────────
+
+    function _outcomeOfLastResult() internal returns (CallbackOutcome outcome) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = logs.length; i > 0; --i) {
+            if (logs[i - 1].topics[0] == ISibylCoordinator.ResultDelivered.selector) {
+                (, , outcome, , , ) = abi.decode(
+                    logs[i - 1].data,
+                    (uint256, ResultStatus, CallbackOutcome, bytes32, bytes, bytes)
+                );
+                return outcome;
+            }
+        }
+        revert AssertionFailed("no ResultDelivered event");
+    }
+
+    function _hostileRequest(
+        HostileConsumer.Mode mode,
+        uint32 callbackGas
+    ) internal returns (Fulfillment memory) {
+        HostileConsumer consumer = new HostileConsumer{value: 1 ether}(coordinator, mode);
+        uint256 fee = coordinator.estimateFee(MODEL_ID, callbackGas);
+        uint256 requestId = consumer.ask{value: fee}(MODEL_ID, callbackGas);
+        RequestCommitment memory commitment = RequestCommitment({
+            requestId: requestId,
+            modelId: MODEL_ID,
+            inputHash: keccak256("hostile"),
+            requester: address(consumer),
+            fee: uint96(fee),
+            deadline: uint64(block.timestamp) + TIMEOUT,
+            callbackGasLimit: callbackGas,
+            maxOutputBytes: MAX_OUTPUT
+        });
+        return _fulfillment(commitment, "answer");
+    }
+
+    function _fulfillHostile(HostileConsumer.Mode mode) internal returns (CallbackOutcome, HostileConsumer) {
+        Fulfillment memory fulfillment = _hostileRequest(mode, 500_000);
+        vm.recordLogs();
+        _fulfill(_single(fulfillment));
+        assertEq(coordinator.commitmentOf(fulfillment.commitment.requestId), bytes32(0), "fulfilled");
+        return (_outcomeOfLastResult(), HostileConsumer(fulfillment.commitment.requester));
+    }
+
+    function test_callback_revertingConsumerIsRecorded() public {
+        (CallbackOutcome outcome, ) = _fulfillHostile(HostileConsumer.Mode.Revert);
+        assertTrue(outcome == CallbackOutcome.Failed, "failed callback recorded");
+    }
+
+    function test_callback_gasBurningConsumerOnlyBurnsItsOwnGas() public {
+        (CallbackOutcome outcome, ) = _fulfillHostile(HostileConsumer.Mode.BurnGas);
+        assertTrue(outcome == CallbackOutcome.Failed, "out-of-gas recorded");
+    }
+
+    function test_callback_returnBombIsNotCopied() public {
+        Fulfillment memory fulfillment = _hostileRequest(HostileConsumer.Mode.ReturnBomb, 500_000);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(_single(fulfillment));
+        vm.recordLogs();
+        uint256 gasBefore = gasleft();
+        vm.prank(operator);
+        coordinator.fulfill(_single(fulfillment), newRoot, proof);
+        uint256 used = gasBefore - gasleft();
+        // Copying the 1 MB return would cost far more than the callback's own 500k gas.
+        assertTrue(used < 700_000, "return data not copied");
+        assertTrue(_outcomeOfLastResult() == CallbackOutcome.Failed, "the bomb ran out of its own gas");
+    }
+
+    function test_callback_reentryIntoFulfillFails() public {
+        (CallbackOutcome outcome, HostileConsumer consumer) = _fulfillHostile(
+            HostileConsumer.Mode.ReenterFulfill
+        );
+        assertTrue(outcome == CallbackOutcome.Succeeded, "callback itself returned");
+        assertTrue(!consumer.reentrySucceeded(), "nested fulfill blocked");
+    }
+
+    function test_callback_reentryIntoCancelFails() public {
+        (CallbackOutcome outcome, HostileConsumer consumer) = _fulfillHostile(
+            HostileConsumer.Mode.ReenterCancel
+        );
+        assertTrue(outcome == CallbackOutcome.Succeeded, "callback itself returned");
+        assertTrue(!consumer.reentrySucceeded(), "nested cancel rejected");
+    }
+
+    function test_callback_newRequestFromCallbackIsAllowed() public {
+        uint256 nextId = coordinator.nextRequestId();
+        (CallbackOutcome outcome, HostileConsumer consumer) = _fulfillHostile(
+            HostileConsumer.Mode.ReenterRequest
+        );
+        assertTrue(outcome == CallbackOutcome.Succeeded, "callback returned");
+        assertTrue(consumer.reentrySucceeded(), "a consumer may chain a request");
+        assertEq(coordinator.nextRequestId(), nextId + 2, "chained request made");
+    }
+
+    function test_callback_consumerGetsExactlyItsGasOrTheBatchReverts() public {
+        Fulfillment memory fulfillment = _hostileRequest(HostileConsumer.Mode.BurnGas, 1_000_000);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(_single(fulfillment));
+        vm.prank(operator);
+        (bool success, bytes memory err) = address(coordinator).call{gas: 900_000}(
+            abi.encodeCall(ISibylCoordinator.fulfill, (_single(fulfillment), newRoot, proof))
+        );
+        assertTrue(!success, "starved fulfilment reverts");
+        assertEq(
+            bytes4(err),
+            ISibylCoordinator.InsufficientGasForCallback.selector,
+            "names the starved callback"
+        );
+        assertEq(
+            coordinator.commitmentOf(fulfillment.commitment.requestId),
+            keccak256(abi.encode(fulfillment.commitment)),
+            "still pending"
+        );
+    }
+
+    function test_callback_eoaRequesterIsSkipped() public {
+        RequestCommitment memory commitment = _request(requester, "hi", 100_000);
+        vm.recordLogs();
+        _fulfill(_single(_fulfillment(commitment, "ok")));
+        assertTrue(_outcomeOfLastResult() == CallbackOutcome.Skipped, "no code, no call");
+    }
+}
