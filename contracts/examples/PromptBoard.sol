@@ -45,10 +45,12 @@ contract PromptBoard is SibylConsumer {
         return sibylCoordinator.estimateFee(modelId, callbackGasLimit);
     }
 
-    /// @notice Puts `question` to the model; send at least askFee(), the rest comes back.
+    /// @notice Puts `question` to the model; send at least askFee(), the rest comes back. Fees refunded
+    /// from cancelled (unanswered) questions pay towards it first.
     function ask(string calldata question) external payable returns (uint256 requestId) {
+        uint256 available = msg.value + _reclaimSibylBalance();
         uint256 fee = sibylCoordinator.estimateFee(modelId, callbackGasLimit);
-        if (msg.value < fee) revert PromptBoard__PaymentTooLow(msg.value, fee);
+        if (available < fee) revert PromptBoard__PaymentTooLow(available, fee);
         requestId = _requestSibyl(modelId, bytes(question), callbackGasLimit, fee);
         _entries[requestId] = Entry({
             asker: msg.sender,
@@ -58,9 +60,9 @@ contract PromptBoard is SibylConsumer {
             answer: ""
         });
         emit QuestionAsked(requestId, msg.sender, question);
-        if (msg.value > fee) {
-            (bool refunded, ) = msg.sender.call{value: msg.value - fee}("");
-            if (!refunded) revert PromptBoard__RefundFailed(msg.sender, msg.value - fee);
+        if (available > fee) {
+            (bool refunded, ) = msg.sender.call{value: available - fee}("");
+            if (!refunded) revert PromptBoard__RefundFailed(msg.sender, available - fee);
         }
     }
 

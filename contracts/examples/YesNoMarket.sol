@@ -89,7 +89,8 @@ contract YesNoMarket is SibylConsumer {
     }
 
     /// @notice Asks the model for the outcome once betting has closed; the caller pays the fee (the rest
-    /// comes back). Callable again if an earlier request expired unanswered and was cancelled.
+    /// comes back). Callable again if an earlier request expired unanswered and was cancelled; fees
+    /// refunded from cancelled requests pay towards it first.
     function resolve(uint256 marketId) external payable returns (uint256 requestId) {
         Market storage market = _market(marketId);
         if (block.timestamp < market.closesAt) revert YesNoMarket__BettingOpen(marketId, market.closesAt);
@@ -99,15 +100,16 @@ contract YesNoMarket is SibylConsumer {
         if (market.phase != Phase.Open && market.phase != Phase.Resolving) {
             revert YesNoMarket__WrongPhase(marketId, market.phase);
         }
+        uint256 available = msg.value + _reclaimSibylBalance();
         uint256 fee = sibylCoordinator.estimateFee(modelId, CALLBACK_GAS_LIMIT);
-        if (msg.value < fee) revert YesNoMarket__PaymentTooLow(msg.value, fee);
+        if (available < fee) revert YesNoMarket__PaymentTooLow(available, fee);
 
         requestId = _requestSibyl(modelId, bytes(market.question), CALLBACK_GAS_LIMIT, fee);
         market.phase = Phase.Resolving;
         market.requestId = requestId;
         _marketOfRequest[requestId] = marketId;
         emit ResolutionRequested(marketId, requestId);
-        if (msg.value > fee) _send(msg.sender, msg.value - fee);
+        if (available > fee) _send(msg.sender, available - fee);
     }
 
     /// @notice Pays out a resolved market's winnings or a voided market's stakes.
