@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import hardhatMocha from "@nomicfoundation/hardhat-mocha";
+import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
 import hardhatViem from "@nomicfoundation/hardhat-viem";
 import { defineConfig } from "hardhat/config";
 
@@ -9,7 +10,7 @@ const require = createRequire(import.meta.url);
 const solcVersion: string = require("solc/package.json").version;
 
 export default defineConfig({
-  plugins: [hardhatViem, hardhatMocha],
+  plugins: [hardhatViem, hardhatMocha, hardhatNetworkHelpers],
   solidity: {
     version: solcVersion,
     path: require.resolve("solc/soljson.js"),

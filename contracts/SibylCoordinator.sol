@@ -167,7 +167,6 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             emit ResultDelivered(
                 commitment.requestId,
                 commitment.modelId,
-                msg.sender,
                 startIndex + i,
                 ResultStatus(fulfillment.status),
                 _deliver(fulfillment),

@@ -90,11 +90,11 @@ interface ISibylCoordinator {
         bytes input
     );
     /// @notice A result was appended at `leafIndex` and, if asked for, delivered to the requester.
-    /// @dev With the request's inputHash this event is enough to recompute the leaf.
+    /// @dev Enough to recompute the leaf on its own. The operator is in the same transaction's
+    /// BatchAppended, so it is not repeated here.
     event ResultDelivered(
         uint256 indexed requestId,
         bytes32 indexed modelId,
-        address indexed operator,
         uint256 leafIndex,
         ResultStatus status,
         CallbackOutcome callback,

@@ -3,7 +3,15 @@
  * the BatchAppend proof. The coordinator contract mirrors every function here byte for byte.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bytesToHex, encodeAbiParameters, type Hex, hexToBigInt, hexToBytes } from "viem";
+import {
+  type Address,
+  bytesToHex,
+  encodeAbiParameters,
+  type Hex,
+  hexToBigInt,
+  hexToBytes,
+  stringToHex,
+} from "viem";
 
 /** Order of the BN254 scalar field, the field of every circuit signal. */
 export const SNARK_SCALAR_FIELD =
@@ -68,6 +76,48 @@ export function leafOf(fields: ResultLeafFields): bigint {
     fields.status,
   ]);
   return toField(keccak256(encoded));
+}
+
+/** Mirror of the Solidity RequestCommitment: what a fulfilment re-supplies for each request. */
+export interface RequestCommitment {
+  requestId: bigint;
+  modelId: Hex;
+  inputHash: Hex;
+  requester: Address;
+  fee: bigint;
+  deadline: bigint;
+  callbackGasLimit: number;
+  maxOutputBytes: number;
+}
+
+/** What an operator answers for one request. */
+export interface ResultPayload {
+  status: ResultStatus;
+  output: Hex;
+  metadata: Hex;
+}
+
+/** The leaf of `result` for the request in `commitment`, exactly as the coordinator computes it. */
+export function resultLeaf(
+  commitment: Pick<RequestCommitment, "requestId" | "modelId" | "inputHash">,
+  result: ResultPayload,
+): bigint {
+  return leafOf({
+    requestId: commitment.requestId,
+    modelId: commitment.modelId,
+    inputHash: commitment.inputHash,
+    outputHash: keccak256(result.output),
+    metadataHash: keccak256(result.metadata),
+    status: result.status,
+  });
+}
+
+/** A model id from a short name: the name's UTF-8 bytes, right-padded to 32 (as Solidity bytes32("name")). */
+export function modelIdFromName(name: string): Hex {
+  if (name.length === 0 || new TextEncoder().encode(name).length > 32) {
+    throw new RangeError(`a model name is 1 to 32 bytes of UTF-8, got "${name}"`);
+  }
+  return stringToHex(name, { size: 32 });
 }
 
 export interface BatchStatement {

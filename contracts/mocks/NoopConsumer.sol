@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {SibylConsumer} from "../consumer/SibylConsumer.sol";
+import {ISibylCoordinator} from "../interfaces/ISibylCoordinator.sol";
+import {ResultStatus} from "../interfaces/SibylTypes.sol";
+
+/// @title NoopConsumer
+/// @notice The cheapest possible dapp: it asks and ignores the answer. Gas benchmarks use it to price
+/// the callback itself.
+contract NoopConsumer is SibylConsumer {
+    constructor(ISibylCoordinator coordinator) SibylConsumer(coordinator) {}
+
+    function ask(
+        bytes32 modelId,
+        bytes calldata input,
+        uint32 callbackGasLimit
+    ) external payable returns (uint256) {
+        return _requestSibyl(modelId, input, callbackGasLimit, msg.value);
+    }
+
+    // solhint-disable-next-line no-empty-blocks
+    function _onSibylResult(uint256, ResultStatus, bytes calldata) internal override {}
+}

@@ -1,0 +1,147 @@
+/**
+ * Gas per fulfilled request on the Hardhat network (EDR, in process), with real proofs and the real
+ * verifiers: every batch size, full batches, 256-byte and 2 KB outputs, and an empty consumer callback.
+ *
+ *   npm run bench:gas
+ *
+ * Columns, per request: the whole fulfil transaction with an empty callback; its share of proof
+ * verification (the adapter's execution gas); the rest of the work (calldata, checks, leaf hashing,
+ * events, storage, the 21k base shared by the batch); and the callback (the same batch with and
+ * without callbacks). A warm-up fulfilment runs first, so figures are the steady state: the very
+ * first fulfilment on a coordinator also pays ~40k for storage slots it is the first to write.
+ * Prints two tables and writes bench/results/gas.json.
+ */
+import { network } from "hardhat";
+import { encodeFunctionData, type Hex, hexToBytes, toHex } from "viem";
+import { BatchProver } from "../src/node/prover/prover.js";
+import { BATCH_SIZES, publicSignals, type RequestCommitment, ResultStatus } from "../src/shared/encoding.js";
+import { type Answer, deploySibyl, requestedIn, TEST_MODEL, TestOperator } from "../test/helpers/sibyl.js";
+import { printTable, writeResults } from "./lib/report.js";
+
+const OUTPUT_SIZES = [256, 2048];
+const CALLBACK_GAS = 50_000;
+const METADATA = toHex('{"provider":"openai","model":"gpt-4o-mini-2024-07-18","temperature":0}');
+
+function calldataGas(data: Hex): number {
+  return [...hexToBytes(data)].reduce((sum, byte) => sum + (byte === 0 ? 4 : 16), 0);
+}
+
+const connection = await network.create();
+const sibyl = await deploySibyl(connection.viem);
+const prover = new BatchProver();
+const operator = new TestOperator(sibyl, prover);
+const consumer = await connection.viem.deployContract("NoopConsumer", [sibyl.coordinator.address]);
+const [user] = sibyl.users;
+if (user === undefined) throw new Error("no user account");
+
+async function request(input: string, viaConsumer: boolean) {
+  const callbackGas = viaConsumer ? CALLBACK_GAS : 0;
+  const fee = await sibyl.coordinator.read.estimateFee([TEST_MODEL.id, callbackGas]);
+  const hash = viaConsumer
+    ? await consumer.write.ask([TEST_MODEL.id, toHex(input), callbackGas], {
+        account: user?.account,
+        value: fee,
+      })
+    : await sibyl.coordinator.write.request([TEST_MODEL.id, toHex(input), 0], {
+        account: user?.account,
+        value: fee,
+      });
+  const [commitment] = await requestedIn(sibyl, hash);
+  const receipt = await sibyl.publicClient.getTransactionReceipt({ hash });
+  return { commitment: commitment as RequestCommitment, gasUsed: Number(receipt.gasUsed) };
+}
+
+async function fulfilBatch(batchSize: number, outputBytes: number, withCallback: boolean) {
+  const answers: Answer[] = [];
+  for (let i = 0; i < batchSize; i++) {
+    const { commitment } = await request(`question ${batchSize}/${outputBytes}/${i}`, withCallback);
+    const output = toHex("a".repeat(outputBytes));
+    answers.push({ commitment, result: { status: ResultStatus.Ok, output, metadata: METADATA } });
+  }
+  const statement = await operator.prove(answers);
+  const hash = await sibyl.coordinator.write.fulfill(statement.args, { account: sibyl.operator.account });
+  const receipt = await sibyl.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`fulfil of ${batchSize} reverted`);
+  operator.tree.appendSubtree(statement.leaves);
+
+  const adapter = await sibyl.coordinator.read.verifierFor([BigInt(batchSize)]);
+  const verifyCall = encodeFunctionData({
+    abi: [
+      {
+        type: "function",
+        name: "verifyBatch",
+        stateMutability: "view",
+        inputs: [
+          { name: "proof", type: "uint256[8]" },
+          { name: "publicSignals", type: "uint256[]" },
+        ],
+        outputs: [{ type: "bool" }],
+      },
+    ],
+    functionName: "verifyBatch",
+    args: [statement.args[2], publicSignals(statement.witness)],
+  });
+  const verifyTx = Number(await sibyl.publicClient.estimateGas({ to: adapter, data: verifyCall }));
+  return { total: Number(receipt.gasUsed), verification: verifyTx - 21_000 - calldataGas(verifyCall) };
+}
+
+// The first fulfilment ever writes zero slots (next index, the operator's balance): keep it out.
+await fulfilBatch(1, 32, false);
+
+const rows = [];
+for (const batchSize of BATCH_SIZES) {
+  for (const outputBytes of OUTPUT_SIZES) {
+    process.stderr.write(`batch ${batchSize}, ${outputBytes}-byte outputs…\n`);
+    const plain = await fulfilBatch(batchSize, outputBytes, false);
+    const called = await fulfilBatch(batchSize, outputBytes, true);
+    rows.push({
+      batchSize,
+      outputBytes,
+      perRequestWithEmptyCallback: Math.round(called.total / batchSize),
+      verificationPerRequest: Math.round(plain.verification / batchSize),
+      workPerRequest: Math.round((plain.total - plain.verification) / batchSize),
+      callbackPerRequest: Math.round((called.total - plain.total) / batchSize),
+      fulfilTxGasWithCallbacks: called.total,
+    });
+  }
+}
+
+const single = await request("one question", false);
+const viaConsumer = await request("one question", true);
+const expired = await request("never answered", false);
+await connection.networkHelpers.time.increase(TEST_MODEL.timeout + 1);
+const cancelHash = await sibyl.coordinator.write.cancel([expired.commitment], { account: user.account });
+const cancelGas = Number((await sibyl.publicClient.waitForTransactionReceipt({ hash: cancelHash })).gasUsed);
+await prover.close();
+
+printTable(
+  [
+    "batch",
+    "output bytes",
+    "gas / request (empty callback)",
+    "verification",
+    "other work",
+    "callback",
+    "fulfil tx gas",
+  ],
+  rows.map((row) => [
+    row.batchSize,
+    row.outputBytes,
+    row.perRequestWithEmptyCallback,
+    row.verificationPerRequest,
+    row.workPerRequest,
+    row.callbackPerRequest,
+    row.fulfilTxGasWithCallbacks,
+  ]),
+);
+process.stdout.write("\n");
+const others = [
+  { operation: "request (EOA, no callback, 12-byte input)", gas: single.gasUsed },
+  { operation: "request through a consumer contract (callback)", gas: viaConsumer.gasUsed },
+  { operation: "cancel after the deadline", gas: cancelGas },
+];
+printTable(
+  ["operation", "gas"],
+  others.map((row) => [row.operation, row.gas]),
+);
+await writeResults("gas", [...rows, ...others]);

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import { after, before, describe, it } from "mocha";
+import { parseEventLogs, toHex } from "viem";
+import { releaseSnarkjsCurve } from "../../src/node/prover/curve.js";
+import { BatchProver } from "../../src/node/prover/prover.js";
+import { EMPTY_LEAF, ResultStatus, resultLeaf } from "../../src/shared/encoding.js";
+import { buildInclusionProof, IncrementalMerkleTree, verifyInclusionProof } from "../../src/shared/merkle.js";
+import {
+  type Answer,
+  ask,
+  deploySibyl,
+  okAnswer,
+  requestedIn,
+  type Sibyl,
+  TEST_METADATA,
+  TEST_MODEL,
+  TestOperator,
+} from "../helpers/sibyl.js";
+
+describe("SibylCoordinator with real proofs (Hardhat network)", function () {
+  this.timeout(300_000);
+  let prover: BatchProver;
+  let connection: Awaited<ReturnType<typeof network.create>>;
+  let sibyl: Sibyl;
+  let operator: TestOperator;
+
+  before(async () => {
+    prover = new BatchProver();
+    connection = await network.create();
+    sibyl = await deploySibyl(connection.viem);
+    operator = new TestOperator(sibyl, prover);
+  });
+  after(async () => {
+    await prover.close();
+    await connection.close();
+    await releaseSnarkjsCurve();
+  });
+
+  const question = async (input: string) => (await ask(sibyl, input)).commitment;
+
+  it("answers a dapp and EOAs in one proven batch, and the log can be rebuilt from events alone", async () => {
+    const board = await connection.viem.deployContract("PromptBoard", [
+      sibyl.coordinator.address,
+      TEST_MODEL.id,
+      300_000,
+    ]);
+    const boardFee = await board.read.askFee();
+    const askHash = await board.write.ask(["Capital of France?"], { value: boardFee });
+    const [boardRequest] = await requestedIn(sibyl, askHash);
+    assert.ok(boardRequest);
+    const first = await question("bonjour tout le monde");
+    const second = await question("guten Tag");
+
+    const answers = [
+      okAnswer(boardRequest, "Paris"),
+      okAnswer(first, "fr"),
+      {
+        commitment: second,
+        result: { status: ResultStatus.ModelError, output: toHex("timeout"), metadata: TEST_METADATA },
+      },
+    ];
+    const receipt = await operator.fulfill(answers);
+    assert.equal(receipt.status, "success");
+    assert.equal(
+      await sibyl.coordinator.read.root(),
+      operator.tree.root,
+      "contract and TypeScript trees agree",
+    );
+    assert.equal(await sibyl.coordinator.read.nextIndex(), 4n, "a batch of 3 fills a subtree of 4");
+
+    const entry = await board.read.entryOf([boardRequest.requestId]);
+    assert.equal(entry.answered, true);
+    assert.equal(entry.answer, toHex("Paris"));
+
+    const delivered = parseEventLogs({
+      abi: sibyl.coordinator.abi,
+      logs: receipt.logs,
+      eventName: "ResultDelivered",
+    });
+    assert.deepEqual(
+      delivered.map((event) => event.args.callback),
+      [1, 0, 0], // Succeeded for the board, Skipped for the EOAs
+    );
+
+    // An auditor with only the events rebuilds the same root and checks one result's inclusion.
+    const batches = parseEventLogs({
+      abi: sibyl.coordinator.abi,
+      logs: receipt.logs,
+      eventName: "BatchAppended",
+    });
+    const rebuilt = new IncrementalMerkleTree();
+    const slots: bigint[] = [];
+    for (const batch of batches) {
+      const leaves = delivered
+        .filter((event) => event.args.leafIndex >= batch.args.startIndex)
+        .map((event) =>
+          resultLeaf(
+            { requestId: event.args.requestId, modelId: event.args.modelId, inputHash: event.args.inputHash },
+            {
+              status: event.args.status as ResultStatus,
+              output: event.args.output,
+              metadata: event.args.metadata,
+            },
+          ),
+        );
+      while (leaves.length < Number(batch.args.batchSize)) leaves.push(EMPTY_LEAF);
+      rebuilt.appendSubtree(leaves);
+      slots.push(...leaves);
+    }
+    assert.equal(rebuilt.root, await sibyl.coordinator.read.root());
+    const proof = buildInclusionProof(slots, 0);
+    assert.ok(verifyInclusionProof(proof, await sibyl.coordinator.read.root()));
+    assert.equal(proof.leaf, resultLeaf(boardRequest, answers[0]?.result as Answer["result"]));
+  });
+
+  it("rejects a real proof for a different statement with InvalidProof, and accepts the right one", async () => {
+    const request = await question("hola");
+    const honest = await operator.prove([okAnswer(request, "es")]);
+    const [, newRoot, proof] = honest.args;
+    const { commitment, result } = okAnswer(request, "en");
+    const tampered = [[{ commitment, ...result }], newRoot, proof] as const;
+    await assert.rejects(
+      sibyl.coordinator.write.fulfill(tampered, { account: sibyl.operator.account }),
+      /InvalidProof/,
+    );
+    await assert.rejects(
+      sibyl.coordinator.write.fulfill([honest.args[0], newRoot + 1n, proof], {
+        account: sibyl.operator.account,
+      }),
+      /InvalidProof/,
+    );
+    const receipt = await operator.fulfill([okAnswer(request, "es")]);
+    assert.equal(receipt.status, "success");
+    assert.equal(await sibyl.coordinator.read.root(), operator.tree.root);
+  });
+
+  it("fills batches of every size in order, leaving skipped slots empty", async () => {
+    for (const count of [1, 2, 16, 17]) {
+      const answers: Answer[] = [];
+      for (let i = 0; i < count; i++) answers.push(okAnswer(await question(`q${count}-${i}`), `a${i}`));
+      await operator.fulfill(answers);
+      assert.equal(await sibyl.coordinator.read.root(), operator.tree.root, `after a batch of ${count}`);
+      assert.equal(await sibyl.coordinator.read.nextIndex(), operator.tree.nextIndex);
+    }
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * A Sibyl deployment on a Hardhat network with the real generated verifiers, and a minimal operator
+ * that answers requests the way the node does: leaves from the shared encoding, the tree mirrored in
+ * TypeScript, real Groth16 proofs from the prover library.
+ */
+import type { network } from "hardhat";
+import { type Hex, parseEventLogs, stringToHex, toHex } from "viem";
+import { verifierContractName } from "../../src/node/prover/artifacts.js";
+import { toProofWords } from "../../src/node/prover/calldata.js";
+import type { BatchProver } from "../../src/node/prover/prover.js";
+import {
+  BATCH_SIZES,
+  batchSizeFor,
+  EMPTY_LEAF,
+  modelIdFromName,
+  type RequestCommitment,
+  type ResultPayload,
+  ResultStatus,
+  resultLeaf,
+} from "../../src/shared/encoding.js";
+import { IncrementalMerkleTree } from "../../src/shared/merkle.js";
+
+type Connection = Awaited<ReturnType<typeof network.create>>;
+type Viem = Connection["viem"];
+
+export const TEST_MODEL = {
+  id: modelIdFromName("test-model"),
+  fee: 10n ** 15n,
+  maxInputBytes: 1024,
+  maxOutputBytes: 4096,
+  timeout: 3600,
+};
+
+export async function deploySibyl(viem: Viem) {
+  const publicClient = await viem.getPublicClient();
+  const [owner, operator, ...users] = await viem.getWalletClients();
+  if (owner === undefined || operator === undefined) throw new Error("the network needs two accounts");
+  const coordinator = await viem.deployContract("SibylCoordinator", [
+    owner.account.address,
+    60_000, // fulfilment overhead gas per request
+    10n ** 9n, // min gas price: 1 gwei
+    2_000_000, // max callback gas
+    10n ** 18n, // min stake
+    7n * 24n * 3600n, // unbonding delay
+  ]);
+  for (const batchSize of BATCH_SIZES) {
+    const verifier = await viem.deployContract(verifierContractName(batchSize));
+    const adapter = await viem.deployContract("Groth16BatchVerifier", [verifier.address, BigInt(batchSize)]);
+    await coordinator.write.setVerifier([BigInt(batchSize), adapter.address]);
+  }
+  await coordinator.write.registerModel([
+    TEST_MODEL.id,
+    {
+      fee: TEST_MODEL.fee,
+      maxInputBytes: TEST_MODEL.maxInputBytes,
+      maxOutputBytes: TEST_MODEL.maxOutputBytes,
+      timeout: TEST_MODEL.timeout,
+      enabled: true,
+      configHash: stringToHex("test-config", { size: 32 }),
+    },
+  ]);
+  await coordinator.write.registerOperator({ account: operator.account, value: 10n ** 18n });
+  return { coordinator, publicClient, owner, operator, users };
+}
+
+export type Sibyl = Awaited<ReturnType<typeof deploySibyl>>;
+
+/** The commitments of every InferenceRequested event in a transaction. */
+export async function requestedIn(sibyl: Sibyl, hash: Hex): Promise<RequestCommitment[]> {
+  const receipt = await sibyl.publicClient.waitForTransactionReceipt({ hash });
+  const events = parseEventLogs({
+    abi: sibyl.coordinator.abi,
+    logs: receipt.logs,
+    eventName: "InferenceRequested",
+  });
+  return events.map((event) => event.args.commitment);
+}
+
+/** Requests `input` from the first user account, paying the quoted fee, and returns its commitment. */
+export async function ask(sibyl: Sibyl, input: string) {
+  const user = sibyl.users[0];
+  if (user === undefined) throw new Error("the network needs a user account");
+  const fee = await sibyl.coordinator.read.estimateFee([TEST_MODEL.id, 0]);
+  const hash = await sibyl.coordinator.write.request([TEST_MODEL.id, toHex(input), 0], {
+    account: user.account,
+    value: fee,
+  });
+  const [commitment] = await requestedIn(sibyl, hash);
+  if (commitment === undefined) throw new Error("no InferenceRequested event");
+  const receipt = await sibyl.publicClient.getTransactionReceipt({ hash });
+  return { commitment, gasUsed: receipt.gasUsed };
+}
+
+export interface Answer {
+  commitment: RequestCommitment;
+  result: ResultPayload;
+}
+
+export const TEST_METADATA = toHex('{"provider":"test","model":"echo"}');
+
+export function okAnswer(commitment: RequestCommitment, output: string): Answer {
+  return { commitment, result: { status: ResultStatus.Ok, output: toHex(output), metadata: TEST_METADATA } };
+}
+
+/** Answers batches like an operator, keeping its own copy of the result tree. */
+export class TestOperator {
+  readonly tree = new IncrementalMerkleTree();
+
+  constructor(
+    private readonly sibyl: Sibyl,
+    private readonly prover: BatchProver,
+  ) {}
+
+  /** Proves and submits one batch; the tree only moves if the transaction succeeds. */
+  async fulfill(answers: Answer[]) {
+    const statement = await this.prove(answers);
+    const hash = await this.sibyl.coordinator.write.fulfill(statement.args, {
+      account: this.sibyl.operator.account,
+    });
+    const receipt = await this.sibyl.publicClient.waitForTransactionReceipt({ hash });
+    this.tree.appendSubtree(statement.leaves);
+    return receipt;
+  }
+
+  /** The fulfil arguments for `answers` against the current tree, without changing the tree. */
+  async prove(answers: Answer[]) {
+    const batchSize = batchSizeFor(answers.length);
+    const leaves = answers.map(({ commitment, result }) => resultLeaf(commitment, result));
+    while (leaves.length < batchSize) leaves.push(EMPTY_LEAF);
+    const witness = IncrementalMerkleTree.fromSnapshot(this.tree.snapshot()).appendSubtree(leaves);
+    const { proof } = await this.prover.prove(witness);
+    const fulfillments = answers.map(({ commitment, result }) => ({ commitment, ...result }));
+    return {
+      leaves,
+      witness,
+      args: [fulfillments, witness.newRoot, toProofWords(proof)] as const,
+    };
+  }
+}
