@@ -33,6 +33,9 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     uint256 public root = SibylEncoding.EMPTY_ROOT;
     /// @inheritdoc ISibylCoordinator
     uint64 public nextIndex;
+    /// @dev Bit k is set when batches of 2^k have a verifier; shares nextIndex's slot, which fulfil
+    /// reads anyway, so finding the verifier for a batch costs no extra storage read.
+    uint64 private _batchSizeBits;
     /// @inheritdoc ISibylCoordinator
     uint256 public nextRequestId = 1;
 
@@ -55,7 +58,6 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     mapping(bytes32 modelId => Model model) private _models;
     mapping(uint256 requestId => bytes32 commitmentHash) private _commitments;
     mapping(address operator => Operator registration) private _operators;
-    uint256[] private _batchSizes;
 
     constructor(
         address initialOwner,
@@ -178,8 +180,13 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     }
 
     /// @inheritdoc ISibylCoordinator
-    function batchSizes() external view returns (uint256[] memory) {
-        return _batchSizes;
+    function batchSizes() external view returns (uint256[] memory sizes) {
+        uint256 bits = _batchSizeBits;
+        sizes = new uint256[](_popCount(bits));
+        uint256 found;
+        for (uint256 k; bits >> k != 0; ++k) {
+            if ((bits >> k) & 1 == 1) sizes[found++] = 1 << k;
+        }
     }
 
     // ─── Operators and balances ────────────────────────────────────────────────────────────────────
@@ -264,10 +271,9 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             if (verifierBatchSize != batchSize)
                 revert VerifierBatchSizeMismatch(batchSize, verifierBatchSize);
         }
-        bool listed = address(verifierFor[batchSize]) != address(0);
         verifierFor[batchSize] = IBatchVerifier(verifier);
-        if (!listed && verifier != address(0)) _insertBatchSize(batchSize);
-        if (listed && verifier == address(0)) _removeBatchSize(batchSize);
+        uint64 bit = uint64(1) << _log2Ceil(batchSize);
+        _batchSizeBits = verifier == address(0) ? _batchSizeBits & ~bit : _batchSizeBits | bit;
         emit VerifierSet(batchSize, verifier);
     }
 
@@ -389,28 +395,24 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         uint256 count
     ) private view returns (uint256 batchSize, IBatchVerifier verifier) {
         if (count != 0) {
-            uint256 sizes = _batchSizes.length;
-            for (uint256 i; i < sizes; ++i) {
-                batchSize = _batchSizes[i];
-                if (batchSize >= count) return (batchSize, verifierFor[batchSize]);
+            uint256 bits = _batchSizeBits;
+            for (uint256 k = _log2Ceil(count); bits >> k != 0; ++k) {
+                if ((bits >> k) & 1 == 1) {
+                    batchSize = 1 << k;
+                    return (batchSize, verifierFor[batchSize]);
+                }
             }
         }
         revert UnsupportedBatchSize(count);
     }
 
-    function _insertBatchSize(uint256 batchSize) private {
-        _batchSizes.push(batchSize);
-        for (uint256 i = _batchSizes.length - 1; i > 0 && _batchSizes[i - 1] > batchSize; --i) {
-            (_batchSizes[i - 1], _batchSizes[i]) = (batchSize, _batchSizes[i - 1]);
-        }
+    /// @dev The least k with 2^k >= value.
+    function _log2Ceil(uint256 value) private pure returns (uint256 k) {
+        while ((1 << k) < value) ++k;
     }
 
-    function _removeBatchSize(uint256 batchSize) private {
-        uint256 sizes = _batchSizes.length;
-        uint256 i;
-        while (_batchSizes[i] != batchSize) ++i;
-        for (; i + 1 < sizes; ++i) _batchSizes[i] = _batchSizes[i + 1];
-        _batchSizes.pop();
+    function _popCount(uint256 bits) private pure returns (uint256 count) {
+        for (; bits != 0; bits &= bits - 1) ++count;
     }
 
     function _credit(address account, uint256 amount) private {

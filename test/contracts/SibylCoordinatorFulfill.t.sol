@@ -369,7 +369,9 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
 
     function test_fulfill_treeFull() public {
         bytes32 nextIndexSlot = _slotOf(coordinator.nextIndex.selector);
-        vm.store(address(coordinator), nextIndexSlot, bytes32(uint256(2 ** 32 - 1)));
+        // nextIndex is the slot's low 64 bits; keep whatever shares the slot.
+        uint256 packed = uint256(vm.load(address(coordinator), nextIndexSlot));
+        vm.store(address(coordinator), nextIndexSlot, bytes32(((packed >> 64) << 64) | (2 ** 32 - 1)));
         assertEq(coordinator.nextIndex(), 2 ** 32 - 1, "slot found");
         _fulfill(_pending(1));
         assertEq(coordinator.nextIndex(), 2 ** 32, "last slot written");
@@ -383,14 +385,20 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
         );
     }
 
-    /// @dev Finds the storage slot of a public getter's value by writing a marker into candidates.
+    function _getterValue(bytes4 getter) internal view returns (uint256) {
+        (, bytes memory value) = address(coordinator).staticcall(abi.encodeWithSelector(getter));
+        return abi.decode(value, (uint256));
+    }
+
+    /// @dev Finds the storage slot holding a public getter's value: the one whose change changes it.
     function _slotOf(bytes4 getter) internal returns (bytes32) {
+        uint256 value = _getterValue(getter);
         for (uint256 slot; slot < 32; ++slot) {
             bytes32 original = vm.load(address(coordinator), bytes32(slot));
-            vm.store(address(coordinator), bytes32(slot), bytes32(uint256(0xabcdef)));
-            (, bytes memory value) = address(coordinator).staticcall(abi.encodeWithSelector(getter));
+            vm.store(address(coordinator), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
+            bool changed = _getterValue(getter) != value;
             vm.store(address(coordinator), bytes32(slot), original);
-            if (abi.decode(value, (uint256)) == 0xabcdef) return bytes32(slot);
+            if (changed) return bytes32(slot);
         }
         revert AssertionFailed("slot not found");
     }
