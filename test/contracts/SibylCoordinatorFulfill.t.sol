@@ -56,6 +56,12 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
         }
     }
 
+    /// @dev A batch with a valid proof of its own statement that must still be rejected.
+    function _expectProvenRejected(Fulfillment[] memory batch, bytes memory err) internal {
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        _expectRejected(batch, newRoot, proof, err);
+    }
+
     function test_fulfill_singleAdvancesRootPaysOperatorAndEmits() public {
         Fulfillment[] memory batch = _pending(1);
         vm.recordLogs();
@@ -229,11 +235,8 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
     function test_fulfill_commitmentOfAnotherRequest() public {
         Fulfillment[] memory batch = _pending(2);
         batch[0].commitment.requestId = batch[1].commitment.requestId;
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _expectRejected(
+        _expectProvenRejected(
             batch,
-            newRoot,
-            proof,
             abi.encodeWithSelector(
                 ISibylCoordinator.CommitmentMismatch.selector,
                 batch[1].commitment.requestId
@@ -263,11 +266,8 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
     function test_fulfill_sameRequestTwiceInABatch() public {
         Fulfillment[] memory batch = _pending(2);
         batch[1] = batch[0];
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _expectRejected(
+        _expectProvenRejected(
             batch,
-            newRoot,
-            proof,
             abi.encodeWithSelector(
                 ISibylCoordinator.RequestNotPending.selector,
                 batch[0].commitment.requestId
@@ -278,11 +278,8 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
     function test_fulfill_alreadyFulfilled() public {
         Fulfillment[] memory batch = _pending(1);
         _fulfill(batch);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _expectRejected(
+        _expectProvenRejected(
             batch,
-            newRoot,
-            proof,
             abi.encodeWithSelector(
                 ISibylCoordinator.RequestNotPending.selector,
                 batch[0].commitment.requestId
@@ -294,11 +291,8 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
         Fulfillment[] memory batch = _pending(1);
         vm.warp(batch[0].commitment.deadline + 1);
         coordinator.cancel(batch[0].commitment);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _expectRejected(
+        _expectProvenRejected(
             batch,
-            newRoot,
-            proof,
             abi.encodeWithSelector(
                 ISibylCoordinator.RequestNotPending.selector,
                 batch[0].commitment.requestId
@@ -309,11 +303,8 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
     function test_fulfill_afterDeadline() public {
         Fulfillment[] memory batch = _pending(1);
         vm.warp(batch[0].commitment.deadline + 1);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _expectRejected(
+        _expectProvenRejected(
             batch,
-            newRoot,
-            proof,
             abi.encodeWithSelector(
                 ISibylCoordinator.RequestExpired.selector,
                 batch[0].commitment.requestId,
@@ -325,11 +316,8 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
     function test_fulfill_outputTooLarge() public {
         Fulfillment[] memory batch = _pending(1);
         batch[0].output = new bytes(MAX_OUTPUT + 1);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _expectRejected(
+        _expectProvenRejected(
             batch,
-            newRoot,
-            proof,
             abi.encodeWithSelector(
                 ISibylCoordinator.OutputTooLarge.selector,
                 batch[0].commitment.requestId,
@@ -342,11 +330,8 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
     function test_fulfill_invalidStatus() public {
         Fulfillment[] memory batch = _pending(1);
         batch[0].status = uint8(type(ResultStatus).max) + 1;
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _expectRejected(
+        _expectProvenRejected(
             batch,
-            newRoot,
-            proof,
             abi.encodeWithSelector(
                 ISibylCoordinator.InvalidStatus.selector,
                 batch[0].commitment.requestId,
