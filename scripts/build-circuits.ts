@@ -2,7 +2,7 @@
  * Rebuilds every circuit artifact from scratch: entry circuits, compilation (circom2, --O2), a local
  * powers of tau, Groth16 phase-2 keys, verification keys, Solidity verifiers and the manifest.
  *
- *   npm run circuits:build                  # everything, including a new 2^15 powers of tau (~20 min)
+ *   npm run circuits:build                  # everything, including a new 2^15 powers of tau (~10 min)
  *   npm run circuits:build -- --reuse-ptau  # keep circuits/build/ptau/ from an earlier run
  *
  * This is a single-party development setup: whoever runs it could keep the toxic waste. Production
@@ -114,7 +114,7 @@ async function powersOfTau(): Promise<void> {
     "--name=sibyl-dev",
     `-e=${randomBytes(32).toString("hex")}`,
   ]);
-  step("powers of tau: prepare phase 2 (the long step: about 20 minutes on 2 cores)");
+  step("powers of tau: prepare phase 2 (the long step: about 10 minutes on 2 cores)");
   await run(SNARKJS_CLI, ["powersoftau", "prepare", "phase2", contributed, PTAU_FINAL]);
 }
 
