@@ -12,19 +12,23 @@
  * Prints two tables and writes bench/results/gas.json.
  */
 import { network } from "hardhat";
-import { encodeFunctionData, type Hex, hexToBytes, toHex } from "viem";
+import { encodeFunctionData, toHex } from "viem";
 import { BatchProver } from "../src/node/prover/prover.js";
-import { BATCH_SIZES, publicSignals, type RequestCommitment, ResultStatus } from "../src/shared/encoding.js";
-import { type Answer, deploySibyl, requestedIn, TEST_MODEL, TestOperator } from "../test/helpers/sibyl.js";
+import { BATCH_SIZES, publicSignals, ResultStatus } from "../src/shared/encoding.js";
+import {
+  type Answer,
+  ask,
+  deploySibyl,
+  requestedIn,
+  TEST_MODEL,
+  TestOperator,
+} from "../test/helpers/sibyl.js";
+import { executionGas } from "./lib/gas.js";
 import { printTable, writeResults } from "./lib/report.js";
 
 const OUTPUT_SIZES = [256, 2048];
 const CALLBACK_GAS = 50_000;
 const METADATA = toHex('{"provider":"openai","model":"gpt-4o-mini-2024-07-18","temperature":0}');
-
-function calldataGas(data: Hex): number {
-  return [...hexToBytes(data)].reduce((sum, byte) => sum + (byte === 0 ? 4 : 16), 0);
-}
 
 const connection = await network.create();
 const sibyl = await deploySibyl(connection.viem);
@@ -34,21 +38,18 @@ const consumer = await connection.viem.deployContract("NoopConsumer", [sibyl.coo
 const [user] = sibyl.users;
 if (user === undefined) throw new Error("no user account");
 
+/** A request with an empty callback, through the NoopConsumer; without one, a plain EOA request. */
 async function request(input: string, viaConsumer: boolean) {
-  const callbackGas = viaConsumer ? CALLBACK_GAS : 0;
-  const fee = await sibyl.coordinator.read.estimateFee([TEST_MODEL.id, callbackGas]);
-  const hash = viaConsumer
-    ? await consumer.write.ask([TEST_MODEL.id, toHex(input), callbackGas], {
-        account: user?.account,
-        value: fee,
-      })
-    : await sibyl.coordinator.write.request([TEST_MODEL.id, toHex(input), 0], {
-        account: user?.account,
-        value: fee,
-      });
-  const [commitment] = await requestedIn(sibyl, hash);
-  const receipt = await sibyl.publicClient.getTransactionReceipt({ hash });
-  return { commitment: commitment as RequestCommitment, gasUsed: Number(receipt.gasUsed) };
+  if (!viaConsumer) return ask(sibyl, input);
+  const fee = await sibyl.coordinator.read.estimateFee([TEST_MODEL.id, CALLBACK_GAS]);
+  const hash = await consumer.write.ask([TEST_MODEL.id, toHex(input), CALLBACK_GAS], {
+    account: user?.account,
+    value: fee,
+  });
+  const requested = await requestedIn(sibyl, hash);
+  const [commitment] = requested;
+  if (commitment === undefined) throw new Error("no InferenceRequested event");
+  return { commitment, gasUsed: requested.receipt.gasUsed };
 }
 
 async function fulfilBatch(batchSize: number, outputBytes: number, withCallback: boolean) {
@@ -58,31 +59,18 @@ async function fulfilBatch(batchSize: number, outputBytes: number, withCallback:
     const output = toHex("a".repeat(outputBytes));
     answers.push({ commitment, result: { status: ResultStatus.Ok, output, metadata: METADATA } });
   }
-  const statement = await operator.prove(answers);
-  const hash = await sibyl.coordinator.write.fulfill(statement.args, { account: sibyl.operator.account });
-  const receipt = await sibyl.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`fulfil of ${batchSize} reverted`);
-  operator.tree.appendSubtree(statement.leaves);
-
-  const adapter = await sibyl.coordinator.read.verifierFor([BigInt(batchSize)]);
+  const { receipt, statement } = await operator.fulfill(answers);
+  const adapter = await connection.viem.getContractAt(
+    "Groth16BatchVerifier",
+    await sibyl.coordinator.read.verifierFor([BigInt(batchSize)]),
+  );
   const verifyCall = encodeFunctionData({
-    abi: [
-      {
-        type: "function",
-        name: "verifyBatch",
-        stateMutability: "view",
-        inputs: [
-          { name: "proof", type: "uint256[8]" },
-          { name: "publicSignals", type: "uint256[]" },
-        ],
-        outputs: [{ type: "bool" }],
-      },
-    ],
+    abi: adapter.abi,
     functionName: "verifyBatch",
     args: [statement.args[2], publicSignals(statement.witness)],
   });
-  const verifyTx = Number(await sibyl.publicClient.estimateGas({ to: adapter, data: verifyCall }));
-  return { total: Number(receipt.gasUsed), verification: verifyTx - 21_000 - calldataGas(verifyCall) };
+  const verification = await executionGas(sibyl.publicClient, adapter.address, verifyCall);
+  return { total: Number(receipt.gasUsed), verification: verification.execution };
 }
 
 // The first fulfilment ever writes zero slots (next index, the operator's balance): keep it out.
@@ -136,8 +124,8 @@ printTable(
 );
 process.stdout.write("\n");
 const others = [
-  { operation: "request (EOA, no callback, 12-byte input)", gas: single.gasUsed },
-  { operation: "request through a consumer contract (callback)", gas: viaConsumer.gasUsed },
+  { operation: "request (EOA, no callback, 12-byte input)", gas: Number(single.gasUsed) },
+  { operation: "request through a consumer contract (callback)", gas: Number(viaConsumer.gasUsed) },
   { operation: "cancel after the deadline", gas: cancelGas },
 ];
 printTable(

@@ -9,17 +9,14 @@
  * bench/results/verifier-gas.json.
  */
 import { network } from "hardhat";
-import { encodeFunctionData, type Hex, hexToBytes } from "viem";
+import { encodeFunctionData } from "viem";
 import { verifierContractName } from "../src/node/prover/artifacts.js";
 import { toProofWords } from "../src/node/prover/calldata.js";
 import { BatchProver } from "../src/node/prover/prover.js";
 import { BATCH_SIZES } from "../src/shared/encoding.js";
 import { IncrementalMerkleTree } from "../src/shared/merkle.js";
+import { executionGas } from "./lib/gas.js";
 import { printTable, writeResults } from "./lib/report.js";
-
-function calldataGas(data: Hex): number {
-  return [...hexToBytes(data)].reduce((sum, byte) => sum + (byte === 0 ? 4 : 16), 0);
-}
 
 const { viem } = await network.getOrCreate();
 const publicClient = await viem.getPublicClient();
@@ -43,15 +40,15 @@ for (const batchSize of BATCH_SIZES) {
     functionName: "verifyBatch",
     args: [toProofWords(proof), publicSignals],
   });
-  const directGas = Number(await publicClient.estimateGas({ to: verifier.address, data: direct }));
-  const adaptedGas = Number(await publicClient.estimateGas({ to: adapter.address, data: adapted }));
+  const directGas = await executionGas(publicClient, verifier.address, direct);
+  const adaptedGas = await executionGas(publicClient, adapter.address, adapted);
   rows.push({
     batchSize,
     publicSignals: publicSignals.length,
-    directTxGas: directGas,
-    directExecutionGas: directGas - 21_000 - calldataGas(direct),
-    adapterTxGas: adaptedGas,
-    adapterExecutionGas: adaptedGas - 21_000 - calldataGas(adapted),
+    directTxGas: directGas.tx,
+    directExecutionGas: directGas.execution,
+    adapterTxGas: adaptedGas.tx,
+    adapterExecutionGas: adaptedGas.execution,
     formulaGas: 189_000 + 6_700 * publicSignals.length,
   });
 }

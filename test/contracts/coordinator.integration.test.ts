@@ -60,7 +60,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
         result: { status: ResultStatus.ModelError, output: toHex("timeout"), metadata: TEST_METADATA },
       },
     ];
-    const receipt = await operator.fulfill(answers);
+    const { receipt } = await operator.fulfill(answers);
     assert.equal(receipt.status, "success");
     assert.equal(
       await sibyl.coordinator.read.root(),
@@ -130,7 +130,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       }),
       /InvalidProof/,
     );
-    const receipt = await operator.fulfill([okAnswer(request, "es")]);
+    const { receipt } = await operator.fulfill([okAnswer(request, "es")]);
     assert.equal(receipt.status, "success");
     assert.equal(await sibyl.coordinator.read.root(), operator.tree.root);
   });

@@ -52,7 +52,7 @@ describe("gas snapshot", function () {
       for (let i = 0; i < batchSize; i++) {
         answers.push(okAnswer((await ask(sibyl, `question ${i}`)).commitment, "a".repeat(256)));
       }
-      measured[`fulfill_batch_${batchSize}`] = Number((await operator.fulfill(answers)).gasUsed);
+      measured[`fulfill_batch_${batchSize}`] = Number((await operator.fulfill(answers)).receipt.gasUsed);
     }
     const expired = await ask(sibyl, "never answered");
     await connection.networkHelpers.time.increase(TEST_MODEL.timeout + 1);

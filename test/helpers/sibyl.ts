@@ -65,15 +65,16 @@ export async function deploySibyl(viem: Viem) {
 
 export type Sibyl = Awaited<ReturnType<typeof deploySibyl>>;
 
-/** The commitments of every InferenceRequested event in a transaction. */
-export async function requestedIn(sibyl: Sibyl, hash: Hex): Promise<RequestCommitment[]> {
+/** The commitments of every InferenceRequested event in a transaction, and its receipt. */
+export async function requestedIn(sibyl: Sibyl, hash: Hex) {
   const receipt = await sibyl.publicClient.waitForTransactionReceipt({ hash });
   const events = parseEventLogs({
     abi: sibyl.coordinator.abi,
     logs: receipt.logs,
     eventName: "InferenceRequested",
   });
-  return events.map((event) => event.args.commitment);
+  const commitments: RequestCommitment[] = events.map((event) => event.args.commitment);
+  return Object.assign(commitments, { receipt });
 }
 
 /** Requests `input` from the first user account, paying the quoted fee, and returns its commitment. */
@@ -85,10 +86,10 @@ export async function ask(sibyl: Sibyl, input: string) {
     account: user.account,
     value: fee,
   });
-  const [commitment] = await requestedIn(sibyl, hash);
+  const requested = await requestedIn(sibyl, hash);
+  const [commitment] = requested;
   if (commitment === undefined) throw new Error("no InferenceRequested event");
-  const receipt = await sibyl.publicClient.getTransactionReceipt({ hash });
-  return { commitment, gasUsed: receipt.gasUsed };
+  return { commitment, gasUsed: requested.receipt.gasUsed };
 }
 
 export interface Answer {
@@ -118,8 +119,9 @@ export class TestOperator {
       account: this.sibyl.operator.account,
     });
     const receipt = await this.sibyl.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`fulfil of ${answers.length} reverted`);
     this.tree.appendSubtree(statement.leaves);
-    return receipt;
+    return { receipt, statement };
   }
 
   /** The fulfil arguments for `answers` against the current tree, without changing the tree. */
