@@ -1,13 +1,52 @@
-/** The `sibyl` command line. Only `dev` is named so far, and it is not built yet. */
-const command = process.argv[2];
+#!/usr/bin/env node
+/** The `sibyl` command line: user mistakes end as one clear line and a non-zero exit, never a stack. */
+import { SibylError } from "../shared/errors.js";
+import { nodeCommand, UsageError } from "./commands/node.js";
 
-if (command === "dev") {
-  process.stderr.write(
-    "sibyl dev is not built yet: the oracle node and the devnet arrive with the next issues.\n" +
-      "What works today: `npm test` (circuits, prover, contracts with real proofs) and the benchmarks\n" +
-      "`npm run bench:prover`, `npm run bench:verifier`, `npm run bench:gas`.\n",
-  );
-} else {
-  process.stderr.write(`usage: sibyl dev\n${command ? `unknown command: ${command}\n` : ""}`);
+const USAGE = `usage: sibyl <command> [options]
+
+Commands:
+  node    run the oracle node daemon (sibyl node --help)
+  dev     one-command local devnet (arrives with the SDK and devnet work)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case "node":
+      return nodeCommand(args);
+    case "dev":
+      process.stderr.write(
+        "sibyl dev is not built yet; run `sibyl node --config <file>` against a deployed coordinator.\n",
+      );
+      return 1;
+    case undefined:
+    case "-h":
+    case "--help":
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      throw new UsageError(`unknown command: ${command}`, USAGE);
+  }
 }
-process.exit(1);
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`sibyl: ${error.message}\n\n${error.usage}`);
+      process.exitCode = 2;
+    } else if (error instanceof SibylError) {
+      process.stderr.write(`sibyl: ${error.shortMessage}\n`);
+      if (process.env.SIBYL_DEBUG) process.stderr.write(`${error.stack}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(
+        `sibyl: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);

@@ -3,7 +3,7 @@
  * `ModelCallError`s; the executor alone decides on retries (from the `retryable` tag) and turns the
  * final outcome into a result status, so no provider retries on its own.
  */
-import type { ResultStatus } from "../../shared/encoding.js";
+import { ResultStatus } from "../../shared/encoding.js";
 import { SibylError, type SibylErrorOptions } from "../../shared/errors.js";
 
 export type ProviderKind = "openai" | "local" | "builtin";
@@ -45,4 +45,27 @@ export class ModelCallError extends SibylError {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
   }
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Every provider reads its input as text; bytes that are not UTF-8 are the requester's fault. */
+export function decodeInputText(input: Uint8Array): string {
+  try {
+    return strictUtf8.decode(input);
+  } catch (cause) {
+    throw new ModelCallError("input is not valid UTF-8", { status: ResultStatus.InvalidInput, cause });
+  }
+}
+
+/**
+ * What a provider throws once the call's signal has fired. Retryable: the executor knows whether the
+ * signal was its own timeout (retry) or a shutdown (stop), the provider cannot.
+ */
+export function callTimedOut(cause?: unknown): ModelCallError {
+  return new ModelCallError("model call timed out", {
+    status: ResultStatus.ModelTimeout,
+    retryable: true,
+    cause,
+  });
 }

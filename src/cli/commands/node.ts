@@ -1,0 +1,45 @@
+/** `sibyl node --config <file>`: runs the oracle node daemon until SIGINT/SIGTERM. */
+import { parseArgs } from "node:util";
+import { loadConfig } from "../../node/config.js";
+import { startNode } from "../../node/daemon.js";
+
+export const NODE_USAGE = `usage: sibyl node --config <file>
+
+Runs the Sibyl oracle node: reads requests from the coordinator, answers them with the configured
+models, proves each batch and fulfils it onchain. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  -c, --config <file>   JSON config file (see README "Configuration")
+  -h, --help            show this help
+
+Environment: SIBYL_OPERATOR_KEY (operator private key, unless the config names a keystore),
+SIBYL_RPC_URL, SIBYL_COORDINATOR, SIBYL_DEPLOYMENT_BLOCK, SIBYL_DATABASE, SIBYL_API_PORT, SIBYL_LOG_LEVEL.
+`;
+
+export async function nodeCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    process.stdout.write(NODE_USAGE);
+    return 0;
+  }
+  if (!values.config) throw new UsageError("sibyl node needs --config <file>", NODE_USAGE);
+  const node = await startNode(loadConfig(values.config));
+  const stop = () => void node.stop();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  await node.stopped;
+  return 0;
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Follows the coordinator's events from a persisted checkpoint, `confirmations` blocks behind the head.
+ * Each range is committed with the hash of its last block and the tree after it; when a stored hash no
+ * longer matches the chain, it rewinds to the newest checkpoint that still does and reads again.
+ */
+import type { Address, Hex, PublicClient } from "viem";
+import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { IncrementalMerkleTree } from "../../shared/merkle.js";
+import type { NodeContext } from "../context.js";
+import type { Checkpoint, JobStore } from "../store/store.js";
+import { applyLogs, TreeMismatchError, WATCHED_EVENTS } from "./events.js";
+
+export interface ListenerOptions {
+  client: PublicClient;
+  store: JobStore;
+  coordinator: Address;
+  deploymentBlock: bigint;
+  confirmations: number;
+  maxLogRange: number;
+  reorgDepth: number;
+  servedModels: ReadonlySet<Hex>;
+}
+
+export interface PollResult {
+  /** The last block now read. */
+  block: bigint;
+  head: bigint;
+  inserted: number;
+  /** The block rewound to, when a reorg was found. */
+  rewoundTo: bigint | undefined;
+  caughtUp: boolean;
+}
+
+export class ChainListener {
+  readonly #options: ListenerOptions;
+  readonly #context: NodeContext;
+  #tree: IncrementalMerkleTree;
+  #checkpoint: Checkpoint | undefined;
+  #rootChecked = false;
+
+  constructor(context: NodeContext, options: ListenerOptions) {
+    this.#context = context;
+    this.#options = options;
+    this.#checkpoint = options.store.checkpoint();
+    this.#tree = this.#checkpoint
+      ? IncrementalMerkleTree.fromSnapshot(this.#checkpoint.tree)
+      : new IncrementalMerkleTree();
+  }
+
+  /** The result tree as of the last block read. */
+  get tree(): IncrementalMerkleTree {
+    return IncrementalMerkleTree.fromSnapshot(this.#tree.snapshot());
+  }
+
+  get lastBlock(): bigint {
+    return this.#checkpoint?.block ?? this.#options.deploymentBlock - 1n;
+  }
+
+  /** Reads the next range (or detects a reorg and rewinds); safe to call in a loop. */
+  async poll(): Promise<PollResult> {
+    const { client, confirmations, maxLogRange } = this.#options;
+    const head = await client.getBlockNumber({ cacheTime: 0 });
+    const rewoundTo = await this.#rewindIfReorged();
+    const target = head - BigInt(confirmations);
+    const from = this.lastBlock + 1n;
+    if (target < from) {
+      return { block: this.lastBlock, head, inserted: 0, rewoundTo, caughtUp: true };
+    }
+    const to = from + BigInt(maxLogRange) - 1n < target ? from + BigInt(maxLogRange) - 1n : target;
+    const before = await client.getBlock({ blockNumber: to });
+    const logs = await client.getLogs({
+      address: this.#options.coordinator,
+      events: WATCHED_EVENTS,
+      fromBlock: from,
+      toBlock: to,
+      strict: true,
+    });
+    const after = await client.getBlock({ blockNumber: to });
+    // The chain moved under the read: try again on the next poll rather than mix two forks.
+    if (
+      before.hash !== after.hash ||
+      logs.some((log) => log.blockNumber === to && log.blockHash !== after.hash)
+    ) {
+      return { block: this.lastBlock, head, inserted: 0, rewoundTo, caughtUp: false };
+    }
+    const tree = this.tree;
+    const update = applyLogs(logs, tree, this.#options.servedModels);
+    const checkpoint = { block: to, hash: after.hash, tree: tree.snapshot() };
+    const { inserted } = this.#options.store.commitRange({
+      ...update,
+      checkpoint,
+      keep: this.#options.reorgDepth,
+    });
+    this.#tree = tree;
+    this.#checkpoint = checkpoint;
+    if (update.requested.length > 0 || update.batches > 0) {
+      this.#context.logger.debug(
+        { from, to, requests: update.requested.length, batches: update.batches, inserted },
+        "read block range",
+      );
+    }
+    const caughtUp = to === target;
+    if (caughtUp && !this.#rootChecked) await this.#checkRootAgainstChain(to);
+    return { block: to, head, inserted, rewoundTo, caughtUp };
+  }
+
+  async #rewindIfReorged(): Promise<bigint | undefined> {
+    if (this.#checkpoint === undefined) return undefined;
+    const current = await this.#options.client.getBlock({ blockNumber: this.#checkpoint.block });
+    if (current.hash === this.#checkpoint.hash) return undefined;
+    const { store, reorgDepth, deploymentBlock } = this.#options;
+    let ancestor: Checkpoint | undefined;
+    for (const checkpoint of store.recentCheckpoints(reorgDepth)) {
+      const block = await this.#options.client.getBlock({ blockNumber: checkpoint.block });
+      if (block.hash === checkpoint.hash) {
+        ancestor = checkpoint;
+        break;
+      }
+    }
+    // Deeper than every hash kept: start over from the deployment block.
+    const rewindBlock = ancestor?.block ?? deploymentBlock - 1n;
+    const { dropped, reopened } = store.rewindTo(rewindBlock);
+    this.#checkpoint = ancestor;
+    this.#tree = ancestor ? IncrementalMerkleTree.fromSnapshot(ancestor.tree) : new IncrementalMerkleTree();
+    this.#context.logger.warn(
+      { rewindBlock, dropped, reopened },
+      "chain reorganised: rewound and re-reading",
+    );
+    this.#context.metrics.errors.inc({ kind: "reorg" });
+    return rewindBlock;
+  }
+
+  /** After a resync, the rebuilt tree must be the contract's, or nothing the node proves can land. */
+  async #checkRootAgainstChain(block: bigint): Promise<void> {
+    const root = await this.#options.client.readContract({
+      address: this.#options.coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "root",
+      blockNumber: block,
+    });
+    if (root !== this.#tree.root) {
+      throw new TreeMismatchError(
+        `the contract's root at block ${block} is ${root}, the node rebuilt ${this.#tree.root}`,
+      );
+    }
+    this.#rootChecked = true;
+    this.#context.logger.info(
+      { block, root: String(root), nextIndex: String(this.#tree.nextIndex) },
+      "result log in sync",
+    );
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * Sends fulfil transactions: simulates first (so most rejections cost no gas), signs locally with its
+ * own nonce counter, stores the signed transaction before broadcasting it (so a restart can find or
+ * re-send it), replaces it with higher fees when it sits unmined, and decodes custom-error reverts.
+ */
+import {
+  type Address,
+  BaseError,
+  type ContractFunctionArgs,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  type LocalAccount,
+  type PublicClient,
+  parseTransaction,
+  type TransactionReceipt,
+} from "viem";
+import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import type { NodeContext } from "../context.js";
+import type { JobStore, SentTransaction } from "../store/store.js";
+
+export type FulfillArgs = ContractFunctionArgs<typeof sibylCoordinatorAbi, "nonpayable", "fulfill">;
+
+/** A revert reason from the coordinator, by name with its arguments. */
+export interface Rejection {
+  errorName: string;
+  args: readonly unknown[];
+  message: string;
+}
+
+export type SubmitOutcome =
+  | { kind: "mined"; receipt: TransactionReceipt }
+  | { kind: "rejected"; rejection: Rejection; receipt?: TransactionReceipt }
+  /** The transaction's nonce was used by something else: nothing of this batch landed. */
+  | { kind: "dropped" }
+  /** Shutdown while waiting: the batch stays submitted and is resumed on restart. */
+  | { kind: "parked" };
+
+export interface SubmitterOptions {
+  client: PublicClient;
+  account: LocalAccount;
+  coordinator: Address;
+  store: JobStore;
+  receiptPollMs: number;
+}
+
+function fulfillData(args: FulfillArgs): Hex {
+  return encodeFunctionData({ abi: sibylCoordinatorAbi, functionName: "fulfill", args });
+}
+
+export class Submitter {
+  readonly #context: NodeContext;
+  readonly #options: SubmitterOptions;
+  #chainId = 0;
+  #nextNonce = 0;
+
+  constructor(context: NodeContext, options: SubmitterOptions) {
+    this.#context = context;
+    this.#options = options;
+  }
+
+  get address(): Address {
+    return this.#options.account.address;
+  }
+
+  /** Reads the chain id and the next nonce, past any stored transaction not yet mined. */
+  async init(): Promise<void> {
+    const { client, store, account } = this.#options;
+    this.#chainId = await client.getChainId();
+    const pending = await client.getTransactionCount({ address: account.address, blockTag: "pending" });
+    const stored = store.batchesIn("submitted").flatMap((batch) => store.transactionsOf(batch.id));
+    this.#nextNonce = Math.max(pending, ...stored.map((tx) => tx.nonce + 1));
+  }
+
+  /**
+   * Estimates (a revert here comes back as a rejection and costs nothing), then signs, stores and
+   * broadcasts a fulfil of `batchId`, and follows it until it is mined.
+   */
+  async submit(batchId: number, args: FulfillArgs): Promise<SubmitOutcome> {
+    let gasEstimate: bigint;
+    try {
+      gasEstimate = await this.#options.client.estimateContractGas(this.#request(args));
+    } catch (error) {
+      return { kind: "rejected", rejection: decodeRejection(error) };
+    }
+    const gas = (gasEstimate * BigInt(100 + this.#context.config.submission.gasMarginPercent)) / 100n;
+    const fees = await this.#fees();
+    const tx = await this.#sign({ batchId, data: fulfillData(args), gas, nonce: this.#nextNonce++, ...fees });
+    await this.#broadcast(tx);
+    return this.#follow(batchId);
+  }
+
+  /** After a restart: finds the stored transactions of a submitted batch on the chain, or re-sends. */
+  async resume(batchId: number): Promise<SubmitOutcome> {
+    const latest = this.#options.store.transactionsOf(batchId).at(-1);
+    if (latest === undefined) return { kind: "dropped" };
+    const found = await this.#minedReceipt(batchId);
+    if (found) return this.#settle(found);
+    const used = await this.#options.client.getTransactionCount({
+      address: this.address,
+      blockTag: "latest",
+    });
+    if (used > latest.nonce) return { kind: "dropped" };
+    await this.#broadcast(latest);
+    return this.#follow(batchId);
+  }
+
+  #request(args: FulfillArgs) {
+    return {
+      address: this.#options.coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "fulfill" as const,
+      args,
+      account: this.#options.account,
+    };
+  }
+
+  async #fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+    const estimate = await this.#options.client.estimateFeesPerGas();
+    const cap = this.#context.config.submission.maxFeePerGas;
+    const maxFeePerGas = estimate.maxFeePerGas < cap ? estimate.maxFeePerGas : cap;
+    const tip = estimate.maxPriorityFeePerGas;
+    return { maxFeePerGas, maxPriorityFeePerGas: tip < maxFeePerGas ? tip : maxFeePerGas };
+  }
+
+  async #sign(params: {
+    batchId: number;
+    data: Hex;
+    gas: bigint;
+    nonce: number;
+    maxFeePerGas: bigint;
+    maxPriorityFeePerGas: bigint;
+  }): Promise<SentTransaction> {
+    const { batchId, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas } = params;
+    const raw = await this.#options.account.signTransaction({
+      type: "eip1559",
+      chainId: this.#chainId,
+      to: this.#options.coordinator,
+      data,
+      gas,
+      nonce,
+      maxFeePerGas,
+      maxPriorityFeePerGas,
+    });
+    const tx: SentTransaction = {
+      hash: keccak256(raw),
+      batchId,
+      nonce,
+      raw,
+      maxFeePerGas,
+      maxPriorityFeePerGas,
+      sentAt: Date.now(),
+    };
+    // Stored before it is sent: after a crash the node knows this transaction may be out there.
+    this.#options.store.recordTransaction(tx);
+    return tx;
+  }
+
+  async #broadcast(tx: SentTransaction): Promise<void> {
+    try {
+      await this.#options.client.sendRawTransaction({ serializedTransaction: tx.raw });
+    } catch (error) {
+      // Already known (a re-send after restart) is fine; anything else shows up as no receipt and a
+      // replacement or a dropped nonce.
+      this.#context.logger.warn({ hash: tx.hash, err: error }, "broadcast failed");
+    }
+  }
+
+  /** Polls for a receipt of any of the batch's transactions, replacing the latest when it is stuck. */
+  async #follow(batchId: number): Promise<SubmitOutcome> {
+    const { stuckAfterMs, feeBumpPercent, maxFeePerGas: cap } = this.#context.config.submission;
+    const { shutdown } = this.#context;
+    while (!shutdown.aborted) {
+      const receipt = await this.#minedReceipt(batchId);
+      if (receipt) return this.#settle(receipt);
+      const latest = this.#options.store.transactionsOf(batchId).at(-1);
+      if (latest === undefined) return { kind: "dropped" };
+      const used = await this.#options.client.getTransactionCount({
+        address: this.address,
+        blockTag: "latest",
+      });
+      // The nonce was consumed and none of ours has a receipt: look once more, then it was someone else.
+      if (used > latest.nonce) {
+        const late = await this.#minedReceipt(batchId);
+        return late ? this.#settle(late) : { kind: "dropped" };
+      }
+      if (Date.now() - latest.sentAt >= stuckAfterMs) {
+        const bump = (fee: bigint) => (fee * BigInt(100 + feeBumpPercent)) / 100n + 1n;
+        const current = await this.#fees();
+        const maxFeePerGas = max(bump(latest.maxFeePerGas), current.maxFeePerGas);
+        const { data, gas } = parseTransaction(latest.raw);
+        if (maxFeePerGas <= cap && data !== undefined && gas !== undefined) {
+          const replacement = await this.#sign({
+            batchId,
+            data,
+            gas,
+            nonce: latest.nonce,
+            maxFeePerGas,
+            maxPriorityFeePerGas: max(bump(latest.maxPriorityFeePerGas), current.maxPriorityFeePerGas),
+          });
+          this.#context.logger.warn(
+            {
+              batchId,
+              nonce: latest.nonce,
+              replaced: latest.hash,
+              hash: replacement.hash,
+              maxFeePerGas: String(maxFeePerGas),
+            },
+            "transaction stuck: replaced with higher fees",
+          );
+          this.#context.metrics.submittedBatches.inc({ outcome: "replaced" });
+          await this.#broadcast(replacement);
+        }
+      }
+      await sleep(this.#options.receiptPollMs, shutdown);
+    }
+    return { kind: "parked" };
+  }
+
+  async #minedReceipt(batchId: number): Promise<TransactionReceipt | undefined> {
+    for (const tx of this.#options.store.transactionsOf(batchId).reverse()) {
+      const receipt = await this.#options.client
+        .getTransactionReceipt({ hash: tx.hash })
+        .catch(() => undefined);
+      if (receipt) return receipt;
+    }
+    return undefined;
+  }
+
+  async #settle(receipt: TransactionReceipt): Promise<SubmitOutcome> {
+    this.#context.metrics.gasUsed.inc({ kind: "fulfill" }, Number(receipt.gasUsed));
+    if (receipt.status === "success") return { kind: "mined", receipt };
+    // Receipts carry no revert data: replay the call on the block's final state, which includes whatever
+    // made it fail (a competing fulfilment earlier in the block, a cancel).
+    const tx = await this.#options.client.getTransaction({ hash: receipt.transactionHash });
+    const rejection = await this.#options.client
+      .call({
+        account: this.address,
+        to: this.#options.coordinator,
+        data: tx.input,
+        blockNumber: receipt.blockNumber,
+      })
+      .then(() => ({ errorName: "Unknown", args: [], message: "reverted onchain; the replay succeeds" }))
+      .catch(decodeRejection);
+    return { kind: "rejected", rejection, receipt };
+  }
+}
+
+export function decodeRejection(error: unknown): Rejection {
+  if (error instanceof BaseError) {
+    const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError);
+    if (reverted instanceof ContractFunctionRevertedError && reverted.data) {
+      return {
+        errorName: reverted.data.errorName,
+        args: reverted.data.args ?? [],
+        message: reverted.shortMessage,
+      };
+    }
+    const data = (
+      error.walk((cause) => typeof (cause as { data?: unknown }).data === "string") as { data?: Hex }
+    )?.data;
+    if (data) {
+      try {
+        const decoded = decodeErrorResult({ abi: sibylCoordinatorAbi, data });
+        return { errorName: decoded.errorName, args: decoded.args ?? [], message: error.shortMessage };
+      } catch {
+        // fall through: not one of the coordinator's errors
+      }
+    }
+    return { errorName: "Unknown", args: [], message: error.shortMessage };
+  }
+  return { errorName: "Unknown", args: [], message: error instanceof Error ? error.message : String(error) };
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

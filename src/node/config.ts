@@ -1,0 +1,187 @@
+/**
+ * The node's configuration: one zod schema, read once from a JSON file plus SIBYL_* environment
+ * overrides, into a readonly object. A bad value stops the node at start with the field's path and
+ * the reason. Secrets are never part of it: the config names the environment variable (or keystore
+ * file) that holds them.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { getAddress, isAddress } from "viem";
+import { z } from "zod";
+import { BATCH_SIZES } from "../shared/encoding.js";
+import { SibylError } from "../shared/errors.js";
+import { modelSpecSchema } from "./models/registry.js";
+
+const MAX_BATCH = BATCH_SIZES[BATCH_SIZES.length - 1] as number;
+
+const address = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), "must be a 0x-prefixed 20-byte address")
+  .transform((value) => getAddress(value));
+
+const url = z.string().url("must be a URL like http://127.0.0.1:8545");
+
+export const configSchema = z
+  .object({
+    chain: z
+      .object({
+        rpcUrl: url,
+        coordinator: address,
+        /** Where a node with an empty database starts reading events. */
+        deploymentBlock: z.coerce.bigint().nonnegative().default(0n),
+        /** Blocks a request must be buried under before the node acts on it (0 on a local chain). */
+        confirmations: z.number().int().min(0).max(1_000).default(0),
+        pollIntervalMs: z.number().int().min(10).max(600_000).default(500),
+        /** Most blocks per getLogs call; RPC providers cap it. */
+        maxLogRange: z.number().int().min(1).max(1_000_000).default(2_000),
+        /** Recent block hashes kept to find the common ancestor after a reorg. */
+        reorgDepth: z.number().int().min(1).max(10_000).default(128),
+      })
+      .strict(),
+    operator: z
+      .object({
+        /** Environment variable that holds the hex private key. */
+        privateKeyEnv: z.string().min(1).default("SIBYL_OPERATOR_KEY"),
+        /** Or an encrypted JSON keystore (Web3 Secret Storage v3) and the variable holding its password. */
+        keystore: z
+          .object({ path: z.string().min(1), passwordEnv: z.string().min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    database: z
+      .object({ path: z.string().min(1).default("sibyl-node.db") })
+      .strict()
+      .default({}),
+    models: z
+      .array(modelSpecSchema)
+      .min(1, "serve at least one model")
+      .superRefine((models, ctx) => {
+        const seen = new Set<string>();
+        for (const [index, model] of models.entries()) {
+          if (seen.has(model.name)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [index, "name"],
+              message: `duplicate model "${model.name}"`,
+            });
+          }
+          seen.add(model.name);
+        }
+      }),
+    execution: z
+      .object({ concurrency: z.number().int().min(1).max(256).default(8) })
+      .strict()
+      .default({}),
+    batching: z
+      .object({
+        maxSize: z.number().int().min(1).max(MAX_BATCH).default(MAX_BATCH),
+        /** How long the oldest answer may wait for company before its batch is proved anyway. */
+        maxWaitMs: z.number().int().min(0).max(600_000).default(200),
+      })
+      .strict()
+      .default({}),
+    submission: z
+      .object({
+        /** Requests closer than this to their deadline are not attempted: the answer would land late. */
+        deadlineMarginSeconds: z.number().int().min(0).default(30),
+        /** A transaction unmined after this long is replaced with higher fees. */
+        stuckAfterMs: z.number().int().min(100).default(20_000),
+        /** Fee increase per replacement; nodes reject replacements under +10%. */
+        feeBumpPercent: z.number().int().min(10).max(1_000).default(20),
+        /** Cap on maxFeePerGas, in wei; the node never bids above it. */
+        maxFeePerGas: z.coerce
+          .bigint()
+          .positive()
+          .default(500n * 10n ** 9n),
+        /** Extra gas on top of the estimate, in percent. */
+        gasMarginPercent: z.number().int().min(0).max(200).default(20),
+      })
+      .strict()
+      .default({}),
+    api: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default("127.0.0.1"),
+        port: z.number().int().min(0).max(65_535).default(9464),
+      })
+      .strict()
+      .default({}),
+    log: z
+      .object({
+        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        format: z.enum(["auto", "json", "pretty"]).default("auto"),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type NodeConfig = Readonly<z.infer<typeof configSchema>>;
+export type NodeConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends SibylError {
+  override name = "ConfigError";
+}
+
+/**
+ * Environment overrides for what differs between machines, so one config file serves every deployment:
+ * SIBYL_RPC_URL, SIBYL_COORDINATOR, SIBYL_DEPLOYMENT_BLOCK, SIBYL_DATABASE, SIBYL_API_PORT, SIBYL_LOG_LEVEL.
+ */
+const ENV_OVERRIDES: Record<string, { path: string[]; parse?: (value: string) => unknown }> = {
+  SIBYL_RPC_URL: { path: ["chain", "rpcUrl"] },
+  SIBYL_COORDINATOR: { path: ["chain", "coordinator"] },
+  SIBYL_DEPLOYMENT_BLOCK: { path: ["chain", "deploymentBlock"] },
+  SIBYL_DATABASE: { path: ["database", "path"] },
+  SIBYL_API_PORT: { path: ["api", "port"], parse: Number },
+  SIBYL_LOG_LEVEL: { path: ["log", "level"] },
+};
+
+/** Validates `input`; throws a ConfigError naming the first bad field (and listing every other). */
+export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}): NodeConfig {
+  const merged = withEnvOverrides(input, env);
+  const result = configSchema.safeParse(merged);
+  if (result.success) return Object.freeze(result.data);
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+  );
+  throw new ConfigError(`invalid config: ${problems[0]}`, { details: problems.join("; ") });
+}
+
+/** Reads a JSON config file and validates it with the environment's overrides. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}`, { cause: error });
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid JSON`, { cause: error });
+  }
+  const config = parseConfig(input, env);
+  // A relative database path belongs next to the config file, not wherever the node was started.
+  const database = path.resolve(path.dirname(file), config.database.path);
+  return Object.freeze({ ...config, database: { path: database } });
+}
+
+function withEnvOverrides(input: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof input !== "object" || input === null) return input;
+  const merged = structuredClone(input) as Record<string, unknown>;
+  for (const [name, { path: fieldPath, parse }] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    let target = merged;
+    for (const key of fieldPath.slice(0, -1)) {
+      const next = target[key];
+      target[key] = typeof next === "object" && next !== null ? next : {};
+      target = target[key] as Record<string, unknown>;
+    }
+    target[fieldPath[fieldPath.length - 1] as string] = parse ? parse(value) : value;
+  }
+  return merged;
+}

@@ -1,0 +1,152 @@
+/**
+ * A GGUF model run in-process by node-llama-cpp on the CPU: plain text completion of the input, greedy
+ * (temperature 0) so every node with the same file answers the same text.
+ *
+ * The file is identified by its sha256, not its path: the path differs between machines, the digest
+ * is what two operators must agree on.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import type { Llama, LlamaCompletion, LlamaContext, LlamaModel } from "node-llama-cpp";
+import { ResultStatus } from "../../shared/encoding.js";
+import { SibylError } from "../../shared/errors.js";
+import {
+  callTimedOut,
+  decodeInputText,
+  type ModelAnswer,
+  ModelCallError,
+  type ModelProvider,
+} from "./provider.js";
+
+export interface LocalGgufProviderOptions {
+  name: string;
+  modelPath: string;
+  /** CPU threads; explicit because llama.cpp's default oversubscribes small machines and stalls. */
+  threads?: number;
+  contextSize?: number;
+  maxTokens?: number;
+  seed?: number;
+}
+
+interface Loaded {
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  completion: LlamaCompletion;
+  /** `gguf:` and the first 12 hex digits of the file's sha256. */
+  version: string;
+}
+
+export class LocalGgufProvider implements ModelProvider {
+  readonly kind = "local";
+  readonly name: string;
+  readonly #modelPath: string;
+  readonly #threads: number;
+  readonly #contextSize: number;
+  readonly #maxTokens: number;
+  readonly #seed: number;
+  #modelSha256: string | undefined;
+  #loaded: Loaded | undefined;
+  /** One context sequence answers one prompt at a time; calls wait their turn on this chain. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LocalGgufProviderOptions) {
+    this.name = options.name;
+    this.#modelPath = options.modelPath;
+    this.#threads = options.threads ?? 1;
+    this.#contextSize = options.contextSize ?? 512;
+    this.#maxTokens = options.maxTokens ?? 64;
+    this.#seed = options.seed ?? 0;
+  }
+
+  /** Known from start() on: the file digest is part of the settings. */
+  get settings(): Readonly<Record<string, unknown>> {
+    if (this.#modelSha256 === undefined) throw new SibylError(`local model "${this.name}" is not started`);
+    return Object.freeze({
+      modelSha256: this.#modelSha256,
+      maxTokens: this.#maxTokens,
+      seed: this.#seed,
+      contextSize: this.#contextSize,
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#loaded) return;
+    const modelSha256 = await sha256File(this.#modelPath);
+    // Loaded on demand: the native binding takes a noticeable time to import and most nodes never need it.
+    const { getLlama, LlamaCompletion, LlamaLogLevel } = await import("node-llama-cpp");
+    const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+    try {
+      const model = await llama.loadModel({ modelPath: this.#modelPath });
+      const context = await model.createContext({ threads: this.#threads, contextSize: this.#contextSize });
+      const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
+      this.#loaded = { llama, model, context, completion, version: `gguf:${modelSha256.slice(0, 12)}` };
+      this.#modelSha256 = modelSha256;
+    } catch (error) {
+      await llama.dispose();
+      throw error;
+    }
+  }
+
+  async run(input: Uint8Array, signal: AbortSignal): Promise<ModelAnswer> {
+    const prompt = decodeInputText(input);
+    const turn = this.#queue.then(() => this.#generate(prompt, signal));
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async close(): Promise<void> {
+    const loaded = this.#loaded;
+    if (!loaded) return;
+    this.#loaded = undefined;
+    await this.#queue;
+    loaded.completion.dispose({ disposeSequence: true });
+    await loaded.context.dispose();
+    await loaded.model.dispose();
+    await loaded.llama.dispose();
+  }
+
+  async #generate(prompt: string, signal: AbortSignal): Promise<ModelAnswer> {
+    if (!this.#loaded) {
+      throw new ModelCallError(`local model "${this.name}" is not loaded`, {
+        status: ResultStatus.ModelError,
+        retryable: true,
+      });
+    }
+    const { model, completion, version } = this.#loaded;
+    // A call that timed out while waiting its turn must not hold the sequence for nothing.
+    if (signal.aborted) throw callTimedOut(signal.reason);
+    const promptTokens = model.tokenize(prompt).length;
+    // The BOS token plus the answer must fit too; a longer prompt would be silently cut by a context shift.
+    if (promptTokens + 1 + this.#maxTokens > this.#contextSize) {
+      throw new ModelCallError(
+        `input is ${promptTokens} tokens, more than the ${this.#contextSize}-token context leaves room for`,
+        { status: ResultStatus.InvalidInput },
+      );
+    }
+    let completionTokens = 0;
+    try {
+      const output = await completion.generateCompletion(prompt, {
+        maxTokens: this.#maxTokens,
+        temperature: 0,
+        seed: this.#seed,
+        signal,
+        onToken: (tokens) => {
+          completionTokens += tokens.length;
+        },
+      });
+      return { output, modelVersion: version, usage: { promptTokens, completionTokens } };
+    } catch (error) {
+      if (signal.aborted) throw callTimedOut(error);
+      // llama.cpp failing on a prompt it accepted is not something a retry changes.
+      throw new ModelCallError("local model failed", { status: ResultStatus.ModelError, cause: error });
+    }
+  }
+}
+
+/** Streams the file through sha256: GGUF files run to gigabytes. */
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}

@@ -1,0 +1,438 @@
+/**
+ * JobStore on SQLite (better-sqlite3, WAL). Synchronous calls inside transactions make each method
+ * atomic, and a committed write survives a kill -9 of the process.
+ */
+import Database from "better-sqlite3";
+import type { Hex } from "viem";
+import type { RequestCommitment, ResultStatus } from "../../shared/encoding.js";
+import { SibylError } from "../../shared/errors.js";
+import type { FrontierSnapshot } from "../../shared/merkle.js";
+import { assertTransition, JOB_STATES, type JobState } from "./jobState.js";
+import type {
+  Batch,
+  BatchState,
+  Checkpoint,
+  Job,
+  JobStore,
+  NewJob,
+  RangeUpdate,
+  SentTransaction,
+} from "./store.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  block INTEGER PRIMARY KEY, hash TEXT NOT NULL, tree TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id TEXT NOT NULL UNIQUE,
+  model_id TEXT NOT NULL,
+  commitment TEXT NOT NULL,
+  input TEXT NOT NULL,
+  request_block INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  status INTEGER, output TEXT, metadata TEXT,
+  batch_id INTEGER,
+  confirmed_block INTEGER,
+  note TEXT,
+  received_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+CREATE TABLE IF NOT EXISTS batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  state TEXT NOT NULL,
+  request_ids TEXT NOT NULL,
+  old_root TEXT NOT NULL, new_root TEXT NOT NULL, start_index TEXT NOT NULL, batch_size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS transactions (
+  hash TEXT PRIMARY KEY,
+  batch_id INTEGER NOT NULL,
+  nonce INTEGER NOT NULL,
+  raw TEXT NOT NULL,
+  max_fee TEXT NOT NULL, priority_fee TEXT NOT NULL,
+  sent_at INTEGER NOT NULL);
+`;
+
+export class StoreMismatchError extends SibylError {
+  override name = "StoreMismatchError";
+}
+
+interface JobRow {
+  request_id: string;
+  commitment: string;
+  input: string;
+  request_block: number;
+  state: JobState;
+  status: number | null;
+  output: string | null;
+  metadata: string | null;
+  batch_id: number | null;
+  received_at: number;
+  note: string | null;
+}
+
+interface BatchRow {
+  id: number;
+  state: BatchState;
+  request_ids: string;
+  old_root: string;
+  new_root: string;
+  start_index: string;
+  batch_size: number;
+  created_at: number;
+}
+
+interface TransactionRow {
+  hash: Hex;
+  batch_id: number;
+  nonce: number;
+  raw: Hex;
+  max_fee: string;
+  priority_fee: string;
+  sent_at: number;
+}
+
+export class SqliteJobStore implements JobStore {
+  readonly #db: Database.Database;
+
+  /** `file` ":memory:" gives a throwaway store for tests. */
+  constructor(file: string) {
+    this.#db = new Database(file);
+    this.#db.pragma("journal_mode = WAL");
+    // FULL: a transition is on disk before the side effect it announces, even if the machine dies.
+    this.#db.pragma("synchronous = FULL");
+    this.#db.exec(SCHEMA);
+  }
+
+  bindDeployment(deployment: string): void {
+    this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('deployment', ?)").run(deployment);
+    const { value } = this.#db.prepare("SELECT value FROM meta WHERE key = 'deployment'").get() as {
+      value: string;
+    };
+    if (value !== deployment) {
+      throw new StoreMismatchError(`the database belongs to ${value}, not ${deployment}`, {
+        details: "use another database path, or delete this database to resync from the chain",
+      });
+    }
+  }
+
+  checkpoint(): Checkpoint | undefined {
+    return this.recentCheckpoints(1)[0];
+  }
+
+  recentCheckpoints(limit: number): Checkpoint[] {
+    const rows = this.#db
+      .prepare("SELECT block, hash, tree FROM checkpoints ORDER BY block DESC LIMIT ?")
+      .all(limit) as Array<{ block: number; hash: Hex; tree: string }>;
+    return rows.map((row) => ({
+      block: BigInt(row.block),
+      hash: row.hash,
+      tree: JSON.parse(row.tree) as FrontierSnapshot,
+    }));
+  }
+
+  commitRange(update: RangeUpdate): { inserted: number } {
+    return this.#db.transaction(() => {
+      let inserted = 0;
+      for (const job of update.requested) inserted += this.#insertJob(job);
+      for (const { requestId, block } of update.delivered) {
+        const job = this.job(requestId);
+        if (job === undefined || job.state === "confirmed" || job.state === "cancelled") continue;
+        assertTransition(requestId, job.state, "confirmed");
+        this.#db
+          .prepare(
+            "UPDATE jobs SET state = 'confirmed', confirmed_block = ?, updated_at = ? WHERE request_id = ?",
+          )
+          .run(Number(block), Date.now(), String(requestId));
+      }
+      for (const requestId of update.cancelled) {
+        const job = this.job(requestId);
+        if (job === undefined || job.state === "cancelled") continue;
+        this.transition(requestId, job.state, "cancelled");
+      }
+      const { block, hash, tree } = update.checkpoint;
+      this.#db
+        .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, tree) VALUES (?, ?, ?)")
+        .run(Number(block), hash, JSON.stringify(tree));
+      this.#db
+        .prepare(
+          "DELETE FROM checkpoints WHERE block NOT IN (SELECT block FROM checkpoints ORDER BY block DESC LIMIT ?)",
+        )
+        .run(update.keep);
+      return { inserted };
+    })();
+  }
+
+  rewindTo(block: bigint): { dropped: number; reopened: number } {
+    return this.#db.transaction(() => {
+      const at = Number(block);
+      this.#db.prepare("DELETE FROM checkpoints WHERE block > ?").run(at);
+      // A batch with a job that vanished can never be fulfilled as built.
+      const vanished = this.#db
+        .prepare("SELECT DISTINCT batch_id FROM jobs WHERE request_block > ? AND batch_id IS NOT NULL")
+        .all(at) as Array<{ batch_id: number }>;
+      for (const { batch_id } of vanished) {
+        this.#db
+          .prepare("UPDATE batches SET state = 'abandoned' WHERE id = ? AND state = 'proving'")
+          .run(batch_id);
+      }
+      // A request already in a signed transaction stays: the transaction can only succeed if the request
+      // comes back with the same commitment, and the listener settles it either way.
+      const dropped = this.#db
+        .prepare("DELETE FROM jobs WHERE request_block > ? AND state != 'submitted'")
+        .run(at).changes;
+      const reopened = this.#db
+        .prepare(
+          `UPDATE jobs SET state = 'answered', batch_id = NULL, confirmed_block = NULL, updated_at = ?
+           WHERE state = 'confirmed' AND confirmed_block > ? AND status IS NOT NULL`,
+        )
+        .run(Date.now(), at).changes;
+      // Confirmed by another operator (so never answered here): run the model again.
+      const rerun = this.#db
+        .prepare(
+          `UPDATE jobs SET state = 'received', confirmed_block = NULL, updated_at = ?
+           WHERE state = 'confirmed' AND confirmed_block > ?`,
+        )
+        .run(Date.now(), at).changes;
+      return { dropped, reopened: reopened + rerun };
+    })();
+  }
+
+  job(requestId: bigint): Job | undefined {
+    const row = this.#db.prepare("SELECT * FROM jobs WHERE request_id = ?").get(String(requestId)) as
+      | JobRow
+      | undefined;
+    return row && toJob(row);
+  }
+
+  jobsIn(state: JobState, limit = -1): Job[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM jobs WHERE state = ? ORDER BY seq LIMIT ?")
+      .all(state, limit) as JobRow[];
+    return rows.map(toJob);
+  }
+
+  countByState(): Record<JobState, number> {
+    const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+    const rows = this.#db.prepare("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").all() as Array<{
+      state: JobState;
+      n: number;
+    }>;
+    for (const { state, n } of rows) counts[state] = n;
+    return counts;
+  }
+
+  transition(requestId: bigint, from: JobState, to: JobState, note?: string): void {
+    assertTransition(requestId, from, to);
+    const { changes } = this.#db
+      .prepare(
+        "UPDATE jobs SET state = ?, note = COALESCE(?, note), updated_at = ? WHERE request_id = ? AND state = ?",
+      )
+      .run(to, note ?? null, Date.now(), String(requestId), from);
+    if (changes !== 1) throw new Error(`job ${requestId} is not in state ${from}`);
+  }
+
+  claimForRun(modelIds: readonly Hex[], limit: number): Job[] {
+    if (modelIds.length === 0 || limit <= 0) return [];
+    return this.#db.transaction(() => {
+      const placeholders = modelIds.map(() => "?").join(",");
+      const rows = this.#db
+        .prepare(
+          `SELECT * FROM jobs WHERE state = 'received' AND model_id IN (${placeholders}) ORDER BY seq LIMIT ?`,
+        )
+        .all(...modelIds, limit) as JobRow[];
+      const claim = this.#db.prepare(
+        "UPDATE jobs SET state = 'running', updated_at = ? WHERE request_id = ?",
+      );
+      for (const row of rows) claim.run(Date.now(), row.request_id);
+      return rows.map((row) => ({ ...toJob(row), state: "running" as const }));
+    })();
+  }
+
+  recordAnswer(requestId: bigint, result: { status: ResultStatus; output: Hex; metadata: Hex }): boolean {
+    const { changes } = this.#db
+      .prepare(
+        `UPDATE jobs SET state = 'answered', status = ?, output = ?, metadata = ?, updated_at = ?
+         WHERE request_id = ? AND state = 'running'`,
+      )
+      .run(result.status, result.output, result.metadata, Date.now(), String(requestId));
+    return changes === 1;
+  }
+
+  expireBefore(deadline: bigint): bigint[] {
+    const rows = this.#db
+      .prepare(
+        `UPDATE jobs SET state = 'expired', note = 'deadline too close', updated_at = ?
+         WHERE state IN ('received', 'running', 'answered') AND deadline < ? RETURNING request_id`,
+      )
+      .all(Date.now(), Number(deadline)) as Array<{ request_id: string }>;
+    return rows.map((row) => BigInt(row.request_id));
+  }
+
+  createBatch(batch: Omit<Batch, "id" | "state" | "createdAt">): Batch {
+    return this.#db.transaction(() => {
+      const createdAt = Date.now();
+      const { lastInsertRowid } = this.#db
+        .prepare(
+          `INSERT INTO batches (state, request_ids, old_root, new_root, start_index, batch_size, created_at)
+           VALUES ('proving', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          JSON.stringify(batch.requestIds.map(String)),
+          String(batch.oldRoot),
+          String(batch.newRoot),
+          String(batch.startIndex),
+          batch.batchSize,
+          createdAt,
+        );
+      const id = Number(lastInsertRowid);
+      for (const requestId of batch.requestIds) {
+        this.transition(requestId, "answered", "proving");
+        this.#db.prepare("UPDATE jobs SET batch_id = ? WHERE request_id = ?").run(id, String(requestId));
+      }
+      return { ...batch, id, state: "proving" as const, createdAt };
+    })();
+  }
+
+  batch(id: number): Batch | undefined {
+    const row = this.#db.prepare("SELECT * FROM batches WHERE id = ?").get(id) as BatchRow | undefined;
+    return row && toBatch(row);
+  }
+
+  batchesIn(state: BatchState): Batch[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM batches WHERE state = ? ORDER BY id")
+      .all(state) as BatchRow[];
+    return rows.map(toBatch);
+  }
+
+  recordTransaction(tx: SentTransaction): void {
+    this.#db.transaction(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO transactions (hash, batch_id, nonce, raw, max_fee, priority_fee, sent_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          tx.hash,
+          tx.batchId,
+          tx.nonce,
+          tx.raw,
+          String(tx.maxFeePerGas),
+          String(tx.maxPriorityFeePerGas),
+          tx.sentAt,
+        );
+      const batch = this.batch(tx.batchId);
+      if (batch?.state !== "proving") return; // a replacement of a transaction already recorded
+      this.#db.prepare("UPDATE batches SET state = 'submitted' WHERE id = ?").run(tx.batchId);
+      this.#db
+        .prepare(
+          "UPDATE jobs SET state = 'submitted', updated_at = ? WHERE batch_id = ? AND state = 'proving'",
+        )
+        .run(Date.now(), tx.batchId);
+    })();
+  }
+
+  transactionsOf(batchId: number): SentTransaction[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM transactions WHERE batch_id = ? ORDER BY sent_at")
+      .all(batchId) as TransactionRow[];
+    return rows.map((row) => ({
+      hash: row.hash,
+      batchId: row.batch_id,
+      nonce: row.nonce,
+      raw: row.raw,
+      maxFeePerGas: BigInt(row.max_fee),
+      maxPriorityFeePerGas: BigInt(row.priority_fee),
+      sentAt: row.sent_at,
+    }));
+  }
+
+  markBatchMined(batchId: number): void {
+    this.#db.prepare("UPDATE batches SET state = 'mined' WHERE id = ?").run(batchId);
+  }
+
+  abandonBatch(batchId: number, outcomes = new Map<bigint, { state: JobState; note: string }>()): void {
+    this.#db.transaction(() => {
+      this.#db.prepare("UPDATE batches SET state = 'abandoned' WHERE id = ?").run(batchId);
+      const rows = this.#db
+        .prepare("SELECT * FROM jobs WHERE batch_id = ? AND state IN ('proving', 'submitted')")
+        .all(batchId) as JobRow[];
+      for (const row of rows) {
+        const requestId = BigInt(row.request_id);
+        const outcome = outcomes.get(requestId) ?? { state: "answered" as const, note: "re-batched" };
+        this.transition(requestId, row.state, outcome.state, outcome.note);
+        this.#db.prepare("UPDATE jobs SET batch_id = NULL WHERE request_id = ?").run(row.request_id);
+      }
+    })();
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #insertJob(job: NewJob): number {
+    const { commitment } = job;
+    return this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO jobs (request_id, model_id, commitment, input, request_block, deadline, state,
+           received_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?)`,
+      )
+      .run(
+        String(commitment.requestId),
+        commitment.modelId,
+        stringifyCommitment(commitment),
+        job.input,
+        Number(job.requestBlock),
+        Number(commitment.deadline),
+        Date.now(),
+        Date.now(),
+      ).changes;
+  }
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    requestId: BigInt(row.request_id),
+    commitment: parseCommitment(row.commitment),
+    input: row.input as Hex,
+    requestBlock: BigInt(row.request_block),
+    state: row.state,
+    result:
+      row.status === null
+        ? undefined
+        : { status: row.status as ResultStatus, output: row.output as Hex, metadata: row.metadata as Hex },
+    batchId: row.batch_id ?? undefined,
+    receivedAt: row.received_at,
+    note: row.note ?? undefined,
+  };
+}
+
+function toBatch(row: BatchRow): Batch {
+  return {
+    id: row.id,
+    state: row.state,
+    requestIds: (JSON.parse(row.request_ids) as string[]).map(BigInt),
+    oldRoot: BigInt(row.old_root),
+    newRoot: BigInt(row.new_root),
+    startIndex: BigInt(row.start_index),
+    batchSize: row.batch_size,
+    createdAt: row.created_at,
+  };
+}
+
+function stringifyCommitment(commitment: RequestCommitment): string {
+  return JSON.stringify({
+    ...commitment,
+    requestId: String(commitment.requestId),
+    fee: String(commitment.fee),
+    deadline: String(commitment.deadline),
+  });
+}
+
+function parseCommitment(text: string): RequestCommitment {
+  const raw = JSON.parse(text);
+  return { ...raw, requestId: BigInt(raw.requestId), fee: BigInt(raw.fee), deadline: BigInt(raw.deadline) };
+}

@@ -1,0 +1,109 @@
+/**
+ * What the node persists: jobs and their states, the batches it made and the transactions that carry
+ * them, and how far it has read the chain (with recent block hashes and the result tree at each, so a
+ * reorg can rewind). Every method is atomic.
+ */
+import type { Hex } from "viem";
+import type { RequestCommitment, ResultPayload } from "../../shared/encoding.js";
+import type { FrontierSnapshot } from "../../shared/merkle.js";
+import type { JobState } from "./jobState.js";
+
+export interface Job {
+  requestId: bigint;
+  commitment: RequestCommitment;
+  input: Hex;
+  requestBlock: bigint;
+  state: JobState;
+  /** Present from `answered` on. */
+  result: ResultPayload | undefined;
+  batchId: number | undefined;
+  /** Wall-clock ms when the node first read the request. */
+  receivedAt: number;
+  note: string | undefined;
+}
+
+export interface NewJob {
+  commitment: RequestCommitment;
+  input: Hex;
+  requestBlock: bigint;
+}
+
+/** The last block the node has read, and the result tree after it. */
+export interface Checkpoint {
+  block: bigint;
+  hash: Hex;
+  tree: FrontierSnapshot;
+}
+
+/** Everything learned from one range of blocks; committed together with the new checkpoint. */
+export interface RangeUpdate {
+  requested: NewJob[];
+  /** Requests whose ResultDelivered is in the range, with that block. */
+  delivered: Array<{ requestId: bigint; block: bigint }>;
+  cancelled: bigint[];
+  checkpoint: Checkpoint;
+  /** How many checkpoints to keep for finding a common ancestor. */
+  keep: number;
+}
+
+export type BatchState = "proving" | "submitted" | "mined" | "abandoned";
+
+export interface Batch {
+  id: number;
+  state: BatchState;
+  requestIds: bigint[];
+  oldRoot: bigint;
+  newRoot: bigint;
+  startIndex: bigint;
+  batchSize: number;
+  createdAt: number;
+}
+
+export interface SentTransaction {
+  hash: Hex;
+  batchId: number;
+  nonce: number;
+  /** The signed transaction, so it can be broadcast again after a restart. */
+  raw: Hex;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  sentAt: number;
+}
+
+export interface JobStore {
+  /** Ties the store to one deployment (chain id and coordinator); refuses a store made for another. */
+  bindDeployment(deployment: string): void;
+  checkpoint(): Checkpoint | undefined;
+  /** Stored checkpoints from the newest down. */
+  recentCheckpoints(limit: number): Checkpoint[];
+  commitRange(update: RangeUpdate): { inserted: number };
+  /**
+   * Forgets everything read after `block`: requests read later are dropped unless already sent in a
+   * transaction, results delivered later are due again.
+   */
+  rewindTo(block: bigint): { dropped: number; reopened: number };
+
+  job(requestId: bigint): Job | undefined;
+  jobsIn(state: JobState, limit?: number): Job[];
+  countByState(): Record<JobState, number>;
+  transition(requestId: bigint, from: JobState, to: JobState, note?: string): void;
+
+  /** Moves up to `limit` received jobs of the given models to running, oldest first. */
+  claimForRun(modelIds: readonly Hex[], limit: number): Job[];
+  /** running → answered, unless the job moved meanwhile (cancelled, rewound): then false. */
+  recordAnswer(requestId: bigint, result: ResultPayload): boolean;
+  /** Jobs in received/running/answered whose deadline is before `deadline` become expired. */
+  expireBefore(deadline: bigint): bigint[];
+
+  createBatch(batch: Omit<Batch, "id" | "state" | "createdAt">): Batch;
+  batch(id: number): Batch | undefined;
+  batchesIn(state: BatchState): Batch[];
+  /** proving → submitted for the batch and its jobs, with the signed transaction stored. */
+  recordTransaction(tx: SentTransaction): void;
+  transactionsOf(batchId: number): SentTransaction[];
+  markBatchMined(batchId: number): void;
+  /** The batch is given up; its jobs still in proving/submitted go back to answered or to `outcomes`. */
+  abandonBatch(batchId: number, outcomes?: Map<bigint, { state: JobState; note: string }>): void;
+
+  close(): void;
+}

@@ -1,0 +1,176 @@
+/**
+ * The node as operators run it: `hardhat node` and `sibyl node` as separate processes, models behind a
+ * local OpenAI-protocol server (reached by the real `openai` SDK over HTTP) and the built-in language
+ * identifier; requests from a consumer contract and from accounts; answers checked onchain.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { type Hex, hexToString, toHex } from "viem";
+import type { ModelSpecInput } from "../../src/node/models/registry.js";
+import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
+import type { FrontierSnapshot } from "../../src/shared/merkle.js";
+import { type Devnet, startDevnet } from "../helpers/devnet.js";
+import { FakeOpenAIServer } from "../helpers/openaiServer.js";
+import type { ChildRun } from "../helpers/processes.js";
+
+const server = new FakeOpenAIServer({
+  answer: (model, messages) => {
+    const text = messages.at(-1)?.content ?? "";
+    return model === "upper-1" ? text.toUpperCase() : `echo:${text}`;
+  },
+});
+
+describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)", function () {
+  this.timeout(300_000);
+  let devnet: Devnet;
+  let node: ChildRun;
+  let closeServer: () => Promise<void>;
+
+  before(async () => {
+    const { url, close } = await server.start();
+    closeServer = close;
+    const models: ModelSpecInput[] = [
+      { provider: "openai", name: "chat-echo", model: "echo-1", baseURL: url },
+      { provider: "openai", name: "chat-upper", model: "upper-1", baseURL: url },
+      { provider: "builtin", name: "language-id", builtin: "language-id" },
+    ];
+    devnet = await startDevnet(models);
+    node = devnet.startNode(await devnet.writeConfig({ batching: { maxSize: 16, maxWaitMs: 300 } }));
+    await node.waitFor("sibyl node started", 120_000);
+  });
+
+  after(async () => {
+    if (node) {
+      const exit = await node.stop("SIGTERM");
+      assert.equal(exit.code, 0, `node exit ${JSON.stringify(exit)}:\n${node.tail()}`);
+      assert.match(node.text, /"msg":"stopped"/);
+    }
+    await devnet?.stop();
+    await closeServer?.();
+  });
+
+  it("answers a consumer contract's request with a proof, and the consumer gets its callback", async () => {
+    const { viem } = devnet.connection;
+    const board = await viem.deployContract("PromptBoard", [
+      devnet.sibyl.coordinator.address,
+      modelIdFromName("chat-echo"),
+      300_000,
+    ]);
+    const fee = await board.read.askFee();
+    const hash = await board.write.ask(["What is an oracle?"], { value: fee });
+    const receipt = await devnet.sibyl.publicClient.waitForTransactionReceipt({ hash });
+    const [asked] = await board.getEvents.QuestionAsked({}, { blockHash: receipt.blockHash });
+    const requestId = asked?.args.requestId as bigint;
+
+    const entry = await until(async () => {
+      const current = await board.read.entryOf([requestId]);
+      return current.answered ? current : undefined;
+    });
+    assert.equal(entry.status, ResultStatus.Ok);
+    assert.equal(hexToString(entry.answer), "echo:What is an oracle?");
+    const [delivered] = await devnet.sibyl.coordinator.getEvents.ResultDelivered(
+      { requestId },
+      { fromBlock: 0n },
+    );
+    assert.equal(delivered?.args.callback, 1, "CallbackOutcome.Succeeded");
+    const metadata = JSON.parse(hexToString(delivered?.args.metadata as Hex));
+    assert.equal(metadata.provider, "openai");
+    assert.equal(metadata.version, "echo-1-0001", "the version the server reported");
+    assert.equal(server.requests.at(-1)?.headers.authorization, "Bearer test-key");
+  });
+
+  it("answers 50 concurrent requests across three models, in batches, and keeps its tree equal to the chain's", async () => {
+    const { coordinator, publicClient, users } = devnet.sibyl;
+    const inputs = Array.from({ length: 50 }, (_, i) => {
+      const model = ["chat-echo", "chat-upper", "language-id"][i % 3] as string;
+      const text =
+        model === "language-id"
+          ? ["The weather is lovely today.", "Il fait très beau aujourd'hui."][i % 2]
+          : `question ${i}`;
+      return { model, text: text as string };
+    });
+    const senders = users.slice(0, 10);
+    const requestIds = new Map<bigint, { model: string; text: string }>();
+    const fromBlock = (await publicClient.getBlockNumber()) + 1n;
+    await Promise.all(
+      senders.map(async (user, s) => {
+        for (let i = s; i < inputs.length; i += senders.length) {
+          const { model, text } = inputs[i] as { model: string; text: string };
+          const modelId = modelIdFromName(model);
+          const fee = await coordinator.read.estimateFee([modelId, 0]);
+          const hash = await coordinator.write.request([modelId, toHex(text), 0], {
+            account: user.account,
+            value: fee,
+          });
+          const receipt = await publicClient.waitForTransactionReceipt({ hash });
+          const [event] = await coordinator.getEvents.InferenceRequested(
+            {},
+            { blockHash: receipt.blockHash },
+          );
+          requestIds.set(event?.args.requestId as bigint, { model, text });
+        }
+      }),
+    );
+    assert.equal(requestIds.size, 50);
+
+    const delivered = await until(async () => {
+      const events = await coordinator.getEvents.ResultDelivered({}, { fromBlock });
+      const ours = events.filter((event) => requestIds.has(event.args.requestId as bigint));
+      return ours.length >= 50 ? ours : undefined;
+    });
+    assert.equal(
+      new Set(delivered.map((event) => event.args.requestId)).size,
+      50,
+      "each answered exactly once",
+    );
+    for (const event of delivered) {
+      const { model, text } = requestIds.get(event.args.requestId as bigint) as {
+        model: string;
+        text: string;
+      };
+      const output = hexToString(event.args.output as Hex);
+      assert.equal(event.args.status, ResultStatus.Ok, `${model} ${text}: ${output}`);
+      if (model === "chat-echo") assert.equal(output, `echo:${text}`);
+      if (model === "chat-upper") assert.equal(output, text.toUpperCase());
+      if (model === "language-id")
+        assert.match(output, text.startsWith("Il") ? /^fr 0\.\d{4}$/ : /^en 0\.\d{4}$/);
+    }
+    const batches = await coordinator.getEvents.BatchAppended({}, { fromBlock });
+    assert.ok(batches.length < 50, `${batches.length} batches for 50 results`);
+    assert.equal(
+      batches.reduce((sum, batch) => sum + Number(batch.args.count), 0),
+      50,
+    );
+
+    const onchainRoot = await coordinator.read.root();
+    const nodeRoot = await until(async () => {
+      const tree = latestNodeTree(path.join(devnet.dir, "node.db"));
+      return tree && BigInt(tree.root) === onchainRoot ? tree.root : undefined;
+    });
+    assert.equal(BigInt(nodeRoot), onchainRoot);
+  });
+});
+
+/** The result tree at the node's newest checkpoint, read from its database as another process would. */
+function latestNodeTree(file: string): FrontierSnapshot | undefined {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare("SELECT tree FROM checkpoints ORDER BY block DESC LIMIT 1").get() as
+      | { tree: string }
+      | undefined;
+    return row && JSON.parse(row.tree);
+  } finally {
+    db.close();
+  }
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
