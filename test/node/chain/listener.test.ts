@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import { type Hex, toHex } from "viem";
+import { ChainListener } from "../../../src/node/chain/listener.js";
+import { releaseSnarkjsCurve } from "../../../src/node/prover/curve.js";
+import { BatchProver } from "../../../src/node/prover/prover.js";
+import { SqliteJobStore } from "../../../src/node/store/sqliteStore.js";
+import { testContext } from "../../helpers/nodeContext.js";
+import { ask, deploySibyl, okAnswer, type Sibyl, TEST_MODEL, TestOperator } from "../../helpers/sibyl.js";
+
+describe("ChainListener (Hardhat network)", function () {
+  this.timeout(120_000);
+  let connection: Awaited<ReturnType<typeof network.create>>;
+  let sibyl: Sibyl;
+
+  const rpc = (method: string, params: unknown[] = []) => connection.provider.request({ method, params });
+
+  function listenerOn(store: SqliteJobStore) {
+    return new ChainListener(testContext(sibyl.coordinator.address), {
+      client: sibyl.publicClient,
+      store,
+      coordinator: sibyl.coordinator.address,
+      deploymentBlock: 0n,
+      confirmations: 0,
+      maxLogRange: 1_000,
+      reorgDepth: 64,
+      servedModels: new Set<Hex>([TEST_MODEL.id]),
+    });
+  }
+
+  async function catchUp(listener: ChainListener) {
+    let result = await listener.poll();
+    while (!result.caughtUp) result = await listener.poll();
+    return result;
+  }
+
+  beforeEach(async () => {
+    connection = await network.create();
+    sibyl = await deploySibyl(connection.viem);
+  });
+  afterEach(async () => {
+    await connection.close();
+  });
+
+  it("stores each request once, by request id, however often a range is read", async () => {
+    const store = new SqliteJobStore(":memory:");
+    const listener = listenerOn(store);
+    const { commitment } = await ask(sibyl, "first");
+    await catchUp(listener);
+    await catchUp(listenerOn(store));
+    assert.equal(store.job(commitment.requestId)?.state, "received");
+    assert.equal(store.job(commitment.requestId)?.input, toHex("first"));
+    assert.equal(store.countByState().received, 1);
+  });
+
+  it("drops a request that a reorg removed, and reads the replacing chain", async () => {
+    const store = new SqliteJobStore(":memory:");
+    const listener = listenerOn(store);
+    const snapshot = await rpc("evm_snapshot");
+    const { commitment } = await ask(sibyl, "on the losing fork");
+    await catchUp(listener);
+    assert.equal(store.job(commitment.requestId)?.state, "received");
+    const forkPoint = (await sibyl.publicClient.getBlockNumber()) - 1n;
+
+    await rpc("evm_revert", [snapshot]);
+    await rpc("evm_mine");
+    const replacement = await ask(sibyl, "on the winning fork");
+    assert.equal(
+      replacement.commitment.requestId,
+      commitment.requestId,
+      "the id is reused by another request",
+    );
+
+    const result = await catchUp(listener);
+    assert.equal(
+      result.rewoundTo !== undefined && result.rewoundTo <= forkPoint,
+      true,
+      `rewound to ${result.rewoundTo}`,
+    );
+    const job = store.job(commitment.requestId);
+    assert.equal(job?.input, toHex("on the winning fork"), "the vanished request was dropped, not kept");
+    assert.deepEqual(job?.commitment, replacement.commitment);
+    assert.equal(store.countByState().received, 1);
+  });
+
+  it("rebuilds the result log from events into an empty store and matches the contract's root", async () => {
+    const prover = new BatchProver();
+    try {
+      const operator = new TestOperator(sibyl, prover);
+      const first = [await ask(sibyl, "a"), await ask(sibyl, "b")].map(({ commitment }) =>
+        okAnswer(commitment, "x"),
+      );
+      await operator.fulfill(first);
+      await operator.fulfill([okAnswer((await ask(sibyl, "c")).commitment, "y")]);
+      const pending = await ask(sibyl, "still pending");
+
+      const store = new SqliteJobStore(":memory:");
+      const listener = listenerOn(store);
+      await catchUp(listener);
+      assert.equal(listener.tree.root, await sibyl.coordinator.read.root());
+      assert.equal(listener.tree.nextIndex, await sibyl.coordinator.read.nextIndex());
+      assert.equal(store.countByState().confirmed, 3);
+      assert.equal(store.job(pending.commitment.requestId)?.state, "received");
+    } finally {
+      await prover.close();
+      await releaseSnarkjsCurve();
+    }
+  });
+
+  it("reopens a result whose delivery a reorg removed", async () => {
+    const prover = new BatchProver();
+    try {
+      const operator = new TestOperator(sibyl, prover);
+      const { commitment } = await ask(sibyl, "answered, then un-answered");
+      const store = new SqliteJobStore(":memory:");
+      const listener = listenerOn(store);
+      await catchUp(listener);
+      const emptyRoot = listener.tree.root;
+      const snapshot = await rpc("evm_snapshot");
+      await operator.fulfill([okAnswer(commitment, "x")]);
+      await catchUp(listener);
+      assert.equal(store.job(commitment.requestId)?.state, "confirmed");
+
+      await rpc("evm_revert", [snapshot]);
+      await rpc("evm_mine");
+      await rpc("evm_mine");
+      await catchUp(listener);
+      // Confirmed by someone else, so the node has no answer of its own: it runs the model again.
+      assert.equal(store.job(commitment.requestId)?.state, "received");
+      assert.equal(listener.tree.root, emptyRoot);
+      assert.equal(listener.tree.root, await sibyl.coordinator.read.root());
+    } finally {
+      await prover.close();
+      await releaseSnarkjsCurve();
+    }
+  });
+});

@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { encryptKeystoreJson } from "ethers";
+import { privateKeyToAccount } from "viem/accounts";
+import { ConfigError, loadConfig, parseConfig } from "../../src/node/config.js";
+import { loadOperatorAccount } from "../../src/node/operatorKey.js";
+
+const COORDINATOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+const valid = () => ({
+  chain: { rpcUrl: "http://127.0.0.1:8545", coordinator: COORDINATOR },
+  models: [{ provider: "builtin", name: "language-id", builtin: "language-id" }],
+});
+
+function errorOf(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error;
+  }
+  assert.fail("no error");
+}
+
+describe("node config", () => {
+  it("fills defaults and checksums the coordinator address", () => {
+    const config = parseConfig({
+      ...valid(),
+      chain: { ...valid().chain, coordinator: COORDINATOR.toLowerCase() },
+    });
+    assert.equal(config.chain.coordinator, COORDINATOR);
+    assert.equal(config.chain.confirmations, 0);
+    assert.equal(config.batching.maxSize, 64);
+    assert.equal(config.database.path, "sibyl-node.db");
+    assert.ok(Object.isFrozen(config));
+  });
+
+  const cases: Array<[string, (input: ReturnType<typeof valid>) => unknown, RegExp]> = [
+    [
+      "a bad RPC URL",
+      (c) => ({ ...c, chain: { ...c.chain, rpcUrl: "localhost" } }),
+      /chain\.rpcUrl: must be a URL/,
+    ],
+    [
+      "a bad address",
+      (c) => ({ ...c, chain: { ...c.chain, coordinator: "0x1234" } }),
+      /chain\.coordinator: must be a 0x/,
+    ],
+    [
+      "negative confirmations",
+      (c) => ({ ...c, chain: { ...c.chain, confirmations: -1 } }),
+      /chain\.confirmations/,
+    ],
+    ["a batch above the largest circuit", (c) => ({ ...c, batching: { maxSize: 65 } }), /batching\.maxSize/],
+    ["no models", (c) => ({ ...c, models: [] }), /models: serve at least one model/],
+    [
+      "a duplicate model",
+      (c) => ({ ...c, models: [c.models[0], c.models[0]] }),
+      /models\.1\.name: duplicate model/,
+    ],
+    [
+      "an unknown provider",
+      (c) => ({ ...c, models: [{ provider: "magic", name: "x" }] }),
+      /models\.0\.provider/,
+    ],
+    [
+      "a model name over 32 bytes",
+      (c) => ({ ...c, models: [{ ...c.models[0], name: "n".repeat(33) }] }),
+      /models\.0\.name/,
+    ],
+    [
+      "an unknown field",
+      (c) => ({ ...c, chain: { ...c.chain, rpcURL: "x" } }),
+      /chain: Unrecognized key.*rpcURL/,
+    ],
+    [
+      "a fee bump nodes would refuse",
+      (c) => ({ ...c, submission: { feeBumpPercent: 5 } }),
+      /submission\.feeBumpPercent/,
+    ],
+  ];
+  for (const [what, mutate, message] of cases) {
+    it(`names the field for ${what}`, () => {
+      const error = errorOf(() => parseConfig(mutate(valid())));
+      assert.match(error.shortMessage, /^invalid config: /);
+      assert.match(error.shortMessage, message);
+      assert.ok(!error.shortMessage.includes("\n"), "one line");
+    });
+  }
+
+  it("takes SIBYL_* environment overrides, and validates them like the file", () => {
+    const config = parseConfig(valid(), { SIBYL_RPC_URL: "http://10.0.0.1:8545", SIBYL_API_PORT: "9999" });
+    assert.equal(config.chain.rpcUrl, "http://10.0.0.1:8545");
+    assert.equal(config.api.port, 9999);
+    assert.match(errorOf(() => parseConfig(valid(), { SIBYL_API_PORT: "abc" })).shortMessage, /api\.port/);
+  });
+
+  it("reads a file, placing a relative database next to it, and names unreadable or non-JSON files", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "sibyl-config-"));
+    const file = path.join(dir, "node.json");
+    await writeFile(file, JSON.stringify({ ...valid(), database: { path: "data/node.db" } }));
+    assert.equal(loadConfig(file, {}).database.path, path.join(dir, "data/node.db"));
+    await writeFile(file, "{ not json");
+    assert.match(errorOf(() => loadConfig(file, {})).shortMessage, /is not valid JSON/);
+    assert.match(
+      errorOf(() => loadConfig(path.join(dir, "missing.json"), {})).shortMessage,
+      /cannot read config file/,
+    );
+  });
+});
+
+describe("operator key", () => {
+  const operator = parseConfig(valid()).operator;
+
+  it("comes from the named environment variable", async () => {
+    const account = await loadOperatorAccount(operator, { SIBYL_OPERATOR_KEY: KEY });
+    assert.equal(account.address, privateKeyToAccount(KEY).address);
+  });
+
+  it("is refused with the variable's name when missing or malformed, without echoing it", async () => {
+    await assert.rejects(
+      loadOperatorAccount(operator, {}),
+      /operator\.privateKeyEnv: environment variable SIBYL_OPERATOR_KEY is not set/,
+    );
+    const malformed = `${KEY.slice(0, -2)}zz`;
+    await assert.rejects(loadOperatorAccount(operator, { SIBYL_OPERATOR_KEY: malformed }), (error: Error) => {
+      assert.match(error.message, /not a 0x-prefixed 32-byte hex key/);
+      assert.ok(!error.message.includes(malformed.slice(2, 20)));
+      return true;
+    });
+  });
+
+  it("comes from an encrypted keystore with its password, and a wrong password is one clear error", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "sibyl-keystore-"));
+    const file = path.join(dir, "operator.json");
+    const address = privateKeyToAccount(KEY).address;
+    // Light scrypt parameters keep the test fast; real keystores use the default (much slower) ones.
+    await writeFile(
+      file,
+      await encryptKeystoreJson({ address, privateKey: KEY }, "s3cret", { scrypt: { N: 1024 } }),
+    );
+    const withKeystore = { ...operator, keystore: { path: file, passwordEnv: "SIBYL_KEYSTORE_PASSWORD" } };
+    const account = await loadOperatorAccount(withKeystore, { SIBYL_KEYSTORE_PASSWORD: "s3cret" });
+    assert.equal(account.address, address);
+    await assert.rejects(
+      loadOperatorAccount(withKeystore, { SIBYL_KEYSTORE_PASSWORD: "wrong" }),
+      /operator\.keystore: cannot decrypt .* \(wrong password or not a keystore file\)/,
+    );
+    await assert.rejects(loadOperatorAccount(withKeystore, {}), /SIBYL_KEYSTORE_PASSWORD is not set/);
+  });
+});
