@@ -10,5 +10,11 @@ export function testContext(coordinator: `0x${string}`): NodeContext & { abort: 
     chain: { rpcUrl: "http://127.0.0.1:8545", coordinator },
     models: [{ provider: "builtin", name: "language-id", builtin: "language-id" }],
   });
-  return { config, logger: createLogger({ level: "silent", format: "json" }), metrics: createMetrics(), shutdown: abort.signal, abort };
+  return {
+    config,
+    logger: createLogger({ level: "silent", format: "json" }),
+    metrics: createMetrics(),
+    shutdown: abort.signal,
+    abort,
+  };
 }

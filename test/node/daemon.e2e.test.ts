@@ -26,10 +26,12 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
   let devnet: Devnet;
   let node: ChildRun;
   let closeServer: () => Promise<void>;
+  let serverUrl: string;
 
   before(async () => {
     const { url, close } = await server.start();
     closeServer = close;
+    serverUrl = url;
     const models: ModelSpecInput[] = [
       { provider: "openai", name: "chat-echo", model: "echo-1", baseURL: url },
       { provider: "openai", name: "chat-upper", model: "upper-1", baseURL: url },
@@ -150,7 +152,72 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
     });
     assert.equal(BigInt(nodeRoot), onchainRoot);
   });
+
+  it("after a kill -9 mid-pipeline and a restart, answers every request exactly once", async () => {
+    const { coordinator, publicClient, users } = devnet.sibyl;
+    const fromBlock = (await publicClient.getBlockNumber()) + 1n;
+    const proofsBefore = countMatches(node.text, /"msg":"batch proved"/g);
+    const requestIds = await sendRequests(devnet, users.slice(0, 6), 24, "chat-echo");
+    await until(async () =>
+      countMatches(node.text, /"msg":"batch proved"/g) > proofsBefore ? true : undefined,
+    );
+    const killed = await node.stop("SIGKILL");
+    assert.equal(killed.signal, "SIGKILL");
+    const deliveredAtKill = (await coordinator.getEvents.ResultDelivered({}, { fromBlock })).length;
+
+    node = devnet.startNode(await devnet.writeConfig({ batching: { maxSize: 16, maxWaitMs: 300 } }));
+    await node.waitFor("sibyl node started", 120_000);
+    const delivered = await until(async () => {
+      const events = await coordinator.getEvents.ResultDelivered({}, { fromBlock });
+      return events.length >= requestIds.length ? events : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // room for a wrongful second answer
+    const all = await coordinator.getEvents.ResultDelivered({}, { fromBlock });
+    assert.equal(all.length, requestIds.length, `${deliveredAtKill} delivered before the kill`);
+    assert.deepEqual(new Set(delivered.map((event) => event.args.requestId)), new Set(requestIds));
+    for (const event of all) assert.equal(hexToString(event.args.output as Hex).startsWith("echo:"), true);
+  });
+
+  it("refuses to start when a model's local config does not hash to its registration, naming the model", async () => {
+    const models: ModelSpecInput[] = [
+      { provider: "openai", name: "chat-echo", model: "echo-1", baseURL: serverUrl, temperature: 0.7 },
+    ];
+    const refused = devnet.startNode(
+      await devnet.writeConfig({ models, database: { path: "refused.db" } }, "refused.json"),
+    );
+    const exit = await refused.exited;
+    assert.equal(exit.code, 1);
+    assert.match(
+      refused.text,
+      /^sibyl: models\.0: the config of "chat-echo" hashes to 0x[0-9a-f]{64}, the registry pins 0x[0-9a-f]{64}\n$/,
+    );
+  });
 });
+
+async function sendRequests(devnet: Devnet, senders: Devnet["sibyl"]["users"], count: number, model: string) {
+  const { coordinator, publicClient } = devnet.sibyl;
+  const modelId = modelIdFromName(model);
+  const ids: bigint[] = [];
+  await Promise.all(
+    senders.map(async (user, s) => {
+      for (let i = s; i < count; i += senders.length) {
+        const fee = await coordinator.read.estimateFee([modelId, 0]);
+        const hash = await coordinator.write.request([modelId, toHex(`restart ${i}`), 0], {
+          account: user.account,
+          value: fee,
+        });
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });
+        ids.push(event?.args.requestId as bigint);
+      }
+    }),
+  );
+  return ids;
+}
+
+function countMatches(text: string, pattern: RegExp): number {
+  return text.match(pattern)?.length ?? 0;
+}
 
 /** The result tree at the node's newest checkpoint, read from its database as another process would. */
 function latestNodeTree(file: string): FrontierSnapshot | undefined {
