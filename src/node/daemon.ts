@@ -283,10 +283,12 @@ class NodeLoops {
     while (!shutdown.aborted) {
       this.#expireNearDeadline();
       for (const job of store.claimForRun(modelIds, config.execution.concurrency - running.size)) {
-        const run: Promise<void> = this.#runJob(job).finally(() => {
-          running.delete(run);
-          this.#jobsWaiting.notify();
-        });
+        const run: Promise<void> = this.#runJob(job)
+          .catch((error) => this.#recordError("runner", error))
+          .finally(() => {
+            running.delete(run);
+            this.#jobsWaiting.notify();
+          });
         running.add(run);
       }
       await this.#jobsWaiting.wait(config.chain.pollIntervalMs, shutdown);
@@ -329,10 +331,16 @@ class NodeLoops {
         "answered",
       );
     } catch (error) {
-      if (!(error instanceof ShutdownError)) throw error;
-      // Parked: the model is asked again after restart, never answered with a made-up error.
+      // Parked (shutdown) or not stored (e.g. the database failed): the model is asked again later,
+      // never answered with a made-up error.
+      if (!(error instanceof ShutdownError)) this.#recordError("runner", error);
       if (store.job(job.requestId)?.state === "running") {
-        store.transition(job.requestId, "running", "received", "interrupted by shutdown");
+        store.transition(
+          job.requestId,
+          "running",
+          "received",
+          error instanceof ShutdownError ? "interrupted by shutdown" : "runner error",
+        );
       }
     }
   }

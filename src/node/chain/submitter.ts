@@ -184,7 +184,9 @@ export class Submitter {
       // The nonce was consumed and none of ours has a receipt: look once more, then it was someone else.
       if (used > latest.nonce) {
         const late = await this.#minedReceipt(batchId);
-        return late ? this.#settle(late) : { kind: "dropped" };
+        if (late) return this.#settle(late);
+        this.#nextNonce = Math.max(this.#nextNonce, used);
+        return { kind: "dropped" };
       }
       if (Date.now() - latest.sentAt >= stuckAfterMs) {
         const bump = (fee: bigint) => (fee * BigInt(100 + feeBumpPercent)) / 100n + 1n;
