@@ -23,7 +23,7 @@ import { configHashOf } from "./models/configHash.js";
 import { encodeMetadata, executeModel, ShutdownError } from "./models/executor.js";
 import type { ModelProvider } from "./models/provider.js";
 import { createProvider } from "./models/registry.js";
-import { type ApiServer, type HealthReport, startApiServer } from "./observe/api.js";
+import { type HealthReport, startApiServer } from "./observe/api.js";
 import { createLogger, type Logger } from "./observe/logger.js";
 import { createMetrics } from "./observe/metrics.js";
 import { loadOperatorAccount } from "./operatorKey.js";
@@ -132,7 +132,7 @@ export async function startNode(
     );
     return {
       operator: account.address,
-      apiUrl: (api as ApiServer | undefined)?.url,
+      apiUrl: api?.url,
       store,
       stopped,
       async stop() {
