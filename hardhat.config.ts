@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import hardhatIgnitionViem from "@nomicfoundation/hardhat-ignition-viem";
 import hardhatMocha from "@nomicfoundation/hardhat-mocha";
 import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
 import hardhatViem from "@nomicfoundation/hardhat-viem";
@@ -10,7 +11,7 @@ const require = createRequire(import.meta.url);
 const solcVersion: string = require("solc/package.json").version;
 
 export default defineConfig({
-  plugins: [hardhatViem, hardhatMocha, hardhatNetworkHelpers],
+  plugins: [hardhatViem, hardhatIgnitionViem, hardhatMocha, hardhatNetworkHelpers],
   solidity: {
     version: solcVersion,
     path: require.resolve("solc/soljson.js"),
