@@ -13,6 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const GENERATED_ABIS = {
   sibylCoordinatorAbi: "SibylCoordinator.sol/SibylCoordinator.json",
   sibylConsumerAbi: "consumer/SibylConsumer.sol/SibylConsumer.json",
+  promptBoardAbi: "examples/PromptBoard.sol/PromptBoard.json",
 } as const;
 
 export const ABI_MODULE = path.join(ROOT, "src/shared/abi/generated.ts");

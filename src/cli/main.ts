@@ -1,33 +1,40 @@
 #!/usr/bin/env node
 /** The `sibyl` command line: user mistakes end as one clear line and a non-zero exit, never a stack. */
 import { SibylError } from "../shared/errors.js";
-import { nodeCommand, UsageError } from "./commands/node.js";
+import { UsageError } from "./errors.js";
 
-const USAGE = `usage: sibyl <command> [options]
+const USAGE = `usage: sibyl <command> [options]      (sibyl <command> --help for each)
 
 Commands:
-  node    run the oracle node daemon (sibyl node --help)
-  dev     one-command local devnet (arrives with the SDK and devnet work)
+  dev       one command: local chain, contracts, models, operator, node, example requests
+  deploy    deploy the contracts to a chain (Hardhat Ignition)
+  node      run the oracle node daemon
+  request   send an inference request and wait for its answer
+  status    chain and node state: result log, operator, pending jobs
+  verify    check a result against the onchain root
+  models    list registered models, or register a node config's models
 `;
+
+/** Commands load lazily: \`sibyl verify\` should not pay for loading Hardhat or the prover. */
+const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>>> = {
+  dev: async () => (await import("./commands/dev.js")).devCommand,
+  deploy: async () => (await import("./commands/deploy.js")).deployCommand,
+  node: async () => (await import("./commands/node.js")).nodeCommand,
+  request: async () => (await import("./commands/request.js")).requestCommand,
+  status: async () => (await import("./commands/status.js")).statusCommand,
+  verify: async () => (await import("./commands/verify.js")).verifyCommand,
+  models: async () => (await import("./commands/models.js")).modelsCommand,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  switch (command) {
-    case "node":
-      return nodeCommand(args);
-    case "dev":
-      process.stderr.write(
-        "sibyl dev is not built yet; run `sibyl node --config <file>` against a deployed coordinator.\n",
-      );
-      return 1;
-    case undefined:
-    case "-h":
-    case "--help":
-      process.stdout.write(USAGE);
-      return command === undefined ? 1 : 0;
-    default:
-      throw new UsageError(`unknown command: ${command}`, USAGE);
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
   }
+  const load = COMMANDS[command];
+  if (load === undefined) throw new UsageError(`unknown command: ${command}`, USAGE);
+  return (await load())(args);
 }
 
 main(process.argv.slice(2)).then(
@@ -35,18 +42,25 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`sibyl: ${error.message}\n\n${error.usage}`);
-      process.exitCode = 2;
-    } else if (error instanceof SibylError) {
-      process.stderr.write(`sibyl: ${error.shortMessage}\n`);
-      if (process.env.SIBYL_DEBUG) process.stderr.write(`${error.stack}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(
-        `sibyl: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`,
-      );
-      process.exitCode = 1;
-    }
+    process.exitCode = report(error);
   },
 );
+
+function report(error: unknown): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`sibyl: ${error.message}\n\n${error.usage}`);
+    return 2;
+  }
+  if (error instanceof SibylError) {
+    process.stderr.write(`sibyl: ${error.shortMessage}\n`);
+    if (process.env.SIBYL_DEBUG) process.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+  // node:util parseArgs rejects unknown or malformed options with a coded TypeError.
+  if (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    process.stderr.write(`sibyl: ${error.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`sibyl: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`);
+  return 1;
+}

@@ -72,15 +72,22 @@ export async function startNode(
   const chainId = await client.getChainId().catch((error) => {
     throw new StartupError(`chain.rpcUrl: cannot reach ${config.chain.rpcUrl}`, { cause: error });
   });
-  const served = await checkDeployment(client, config, account.address, env);
+  const served = new Map<Hex, Served>();
+  const started: Array<() => Promise<void>> = [];
+  const closeStarted = async () => {
+    for (const close of started) await close().catch(() => undefined);
+  };
+  try {
+    await checkDeployment(client, config, account.address, env, served);
+  } catch (error) {
+    for (const { provider } of served.values()) await provider.close().catch(() => undefined);
+    throw error;
+  }
+  for (const { provider } of served.values()) started.push(() => provider.close());
   const store = new SqliteJobStore(config.database.path);
-  const started: Array<() => Promise<void>> = [async () => store.close()];
+  started.push(async () => store.close());
   try {
     store.bindDeployment(`chain ${chainId} coordinator ${coordinator}`);
-    for (const { provider } of served.values()) {
-      await provider.start();
-      started.unshift(() => provider.close());
-    }
     const prover = new BatchProver();
     started.unshift(() => prover.close());
     await prover.warmUp(BATCH_SIZES.filter((size) => size <= batchSizeFor(config.batching.maxSize)));
@@ -142,27 +149,33 @@ export async function startNode(
       },
     };
   } catch (error) {
-    for (const close of started) await close().catch(() => undefined);
+    await closeStarted();
     throw error;
   }
 }
 
-/** Every configured model must be registered, enabled and pinned to this config; the operator active. */
+/**
+ * Every configured model must be registered and pinned to this config, and the operator active. Fills
+ * `served` with the started providers as it goes, so the caller can close them if this throws.
+ */
 async function checkDeployment(
   client: PublicClient,
   config: NodeConfig,
   operator: Address,
   env: NodeJS.ProcessEnv,
-): Promise<Map<Hex, Served>> {
+  served: Map<Hex, Served>,
+): Promise<void> {
   const coordinator = config.chain.coordinator;
   const code = await client.getCode({ address: coordinator });
   if (code === undefined || code === "0x") {
     throw new StartupError(`chain.coordinator: no contract at ${coordinator}`);
   }
-  const served = new Map<Hex, Served>();
   for (const [index, spec] of config.models.entries()) {
     const provider = createProvider(spec, env);
     const modelId = modelIdFromName(spec.name);
+    // Some settings are only known once the model is loaded (a GGUF file's digest).
+    await provider.start();
+    served.set(modelId, { provider, spec });
     const model = await client.readContract({
       address: coordinator,
       abi: sibylCoordinatorAbi,
@@ -179,7 +192,6 @@ async function checkDeployment(
         { details: "serve the settings the model was registered with, or update its registration" },
       );
     }
-    served.set(modelId, { provider, spec });
   }
   const { active } = await client.readContract({
     address: coordinator,
@@ -188,7 +200,6 @@ async function checkDeployment(
     args: [operator],
   });
   if (!active) throw new StartupError(`operator ${operator} is not an active operator of ${coordinator}`);
-  return served;
 }
 
 interface Parts {

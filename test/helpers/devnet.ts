@@ -6,8 +6,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
-import { type Hex, toHex } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+
+import { hardhatKey } from "../../src/cli/devAccounts.js";
 import type { NodeConfigInput } from "../../src/node/config.js";
 import { configHashOf } from "../../src/node/models/configHash.js";
 import { createProvider, type ModelSpecInput, modelSpecSchema } from "../../src/node/models/registry.js";
@@ -15,15 +15,9 @@ import { modelIdFromName } from "../../src/shared/encoding.js";
 import { type ChildRun, startHardhatNode, startSibyl } from "./processes.js";
 import { deploySibyl } from "./sibyl.js";
 
-/** Hardhat's default accounts; the coordinator's operator is the second. */
-const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+export { hardhatKey };
 
-export function hardhatKey(index: number): Hex {
-  const key = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
-  if (key === null) throw new Error("no key");
-  return toHex(key);
-}
-
+/** The coordinator's operator in deploySibyl is Hardhat's second account. */
 export const OPERATOR_KEY = hardhatKey(1);
 
 export async function startDevnet(models: ModelSpecInput[]) {

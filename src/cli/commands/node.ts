@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../node/config.js";
 import { startNode } from "../../node/daemon.js";
+import { UsageError } from "../errors.js";
 
 export const NODE_USAGE = `usage: sibyl node --config <file>
 
@@ -32,14 +33,4 @@ export async function nodeCommand(args: string[]): Promise<number> {
   process.once("SIGTERM", stop);
   await node.stopped;
   return 0;
-}
-
-export class UsageError extends Error {
-  override name = "UsageError";
-  constructor(
-    message: string,
-    readonly usage: string,
-  ) {
-    super(message);
-  }
 }

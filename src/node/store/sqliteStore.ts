@@ -2,6 +2,8 @@
  * JobStore on SQLite (better-sqlite3, WAL). Synchronous calls inside transactions make each method
  * atomic, and a committed write survives a kill -9 of the process.
  */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import type { RequestCommitment, ResultStatus } from "../../shared/encoding.js";
@@ -98,7 +100,12 @@ export class SqliteJobStore implements JobStore {
 
   /** `file` ":memory:" gives a throwaway store for tests. */
   constructor(file: string) {
-    this.#db = new Database(file);
+    try {
+      if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
+      this.#db = new Database(file);
+    } catch (error) {
+      throw new SibylError(`database.path: cannot open ${file}`, { cause: error });
+    }
     this.#db.pragma("journal_mode = WAL");
     // FULL: a transition is on disk before the side effect it announces, even if the machine dies.
     this.#db.pragma("synchronous = FULL");

@@ -1,0 +1,46 @@
+/**
+ * The Sibyl coordinator with a Groth16 verifier for every batch size that has a circuit.
+ *
+ * The owner-only wiring (setVerifier here, registerModel in BuiltinModels) is sent by the deploying
+ * account, and Ignition cannot send from a parameter, so `owner` must be that account. To hand the
+ * coordinator to a multisig, deploy as yourself and call transferOwnership afterwards (Ownable2Step).
+ */
+import { buildModule } from "@nomicfoundation/ignition-core";
+import { verifierContractName } from "../../src/node/prover/artifacts.js";
+import { BATCH_SIZES } from "../../src/shared/encoding.js";
+
+/** The coordinator's constructor parameters, with the values a fresh devnet uses. */
+export const SIBYL_DEFAULTS = {
+  /** Per-request share of a fulfilment's gas, charged on top of the callback gas. */
+  fulfillmentOverheadGas: 60_000,
+  /** 1 gwei: keeps fees meaningful on chains whose base fee drops to almost nothing. */
+  minGasPrice: 10n ** 9n,
+  maxCallbackGasLimit: 2_000_000,
+  minStake: 10n ** 18n,
+  /** A week: long enough to punish misbehaviour seen after an operator asks to leave. */
+  unbondingDelay: 7n * 24n * 3600n,
+} as const;
+
+/** The id of a batch size's adapter, within the module and among its results. */
+export function adapterId(batchSize: number): string {
+  return `Groth16BatchVerifier${batchSize}`;
+}
+
+export default buildModule("Sibyl", (m) => {
+  const coordinator = m.contract("SibylCoordinator", [
+    m.getParameter("owner", m.getAccount(0)),
+    m.getParameter("fulfillmentOverheadGas", SIBYL_DEFAULTS.fulfillmentOverheadGas),
+    m.getParameter("minGasPrice", SIBYL_DEFAULTS.minGasPrice),
+    m.getParameter("maxCallbackGasLimit", SIBYL_DEFAULTS.maxCallbackGasLimit),
+    m.getParameter("minStake", SIBYL_DEFAULTS.minStake),
+    m.getParameter("unbondingDelay", SIBYL_DEFAULTS.unbondingDelay),
+  ]);
+
+  const verifiers = BATCH_SIZES.map((batchSize) => {
+    const verifier = m.contract(verifierContractName(batchSize));
+    const adapter = m.contract("Groth16BatchVerifier", [verifier, batchSize], { id: adapterId(batchSize) });
+    m.call(coordinator, "setVerifier", [batchSize, adapter], { id: `setVerifier${batchSize}` });
+    return [adapterId(batchSize), adapter] as const;
+  });
+  return { coordinator, ...Object.fromEntries(verifiers) };
+});

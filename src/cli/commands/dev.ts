@@ -1,0 +1,219 @@
+/**
+ * `sibyl dev`: the whole system on this machine in one command. A local chain, the contracts, the
+ * built-in model (plus OpenAI when OPENAI_API_KEY is set, plus a GGUF file when given), a funded
+ * operator, the node, and a few example requests answered, proved and verified; then it keeps serving.
+ */
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { network } from "hardhat";
+import { createPublicClient, createWalletClient, type Hex, http, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { deploySibylStack, registerModel, registerOperator } from "../../deploy/index.js";
+import { type NodeConfigInput, parseConfig } from "../../node/config.js";
+import { startNode } from "../../node/daemon.js";
+import type { ModelSpecInput } from "../../node/models/registry.js";
+import { createLogger } from "../../node/observe/logger.js";
+import { verifyResult, waitForResult } from "../../sdk/index.js";
+import { promptBoardAbi } from "../../shared/abi/generated.js";
+import { DEV_ACCOUNT, hardhatKey } from "../devAccounts.js";
+import { UsageError } from "../errors.js";
+import { statusName } from "../format.js";
+import { startLocalChain } from "../localChain.js";
+import { step } from "../progress.js";
+import { STATE_DIR, writeDeploymentRecord } from "../target.js";
+
+export const DEV_USAGE = `usage: sibyl dev [options]
+
+Starts a local chain (hardhat node), deploys Sibyl and the example dapps, registers the built-in
+language-id model (and gpt-4o-mini when OPENAI_API_KEY is set, and a local GGUF model with --gguf),
+registers a funded operator, runs the node, answers a few example requests with proofs and verifies
+them; then keeps serving until Ctrl-C so you can send your own (sibyl request ...).
+
+Options:
+  --port <n>          port of the local chain's JSON-RPC (default 8545)
+  --api-port <n>      port of the node's health/metrics API (default 9464)
+  --gguf <file>       also serve this GGUF model as "local-gguf"
+  --no-examples       skip the example requests
+  -h, --help          show this help
+`;
+
+const EXAMPLES = [
+  "The weather is lovely today.",
+  "Il fait très beau aujourd'hui.",
+  "Das Wetter ist heute schön.",
+];
+
+export async function devCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: "8545" },
+      "api-port": { type: "string", default: "9464" },
+      gguf: { type: "string" },
+      "no-examples": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(DEV_USAGE);
+    return 0;
+  }
+  const port = portOf("--port", values.port);
+  const apiPort = portOf("--api-port", values["api-port"]);
+  const stopping = new AbortController();
+  const onSignal = () => stopping.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const cleanups: Array<() => Promise<void>> = [];
+  process.stdout.write("Sibyl devnet\n");
+  try {
+    const chain = await step(`Starting a local chain (hardhat node on port ${port})`, () =>
+      startLocalChain(port),
+    );
+    cleanups.unshift(() => chain.stop());
+    const connection = await network.create({ network: "localhost", override: { url: chain.url } });
+    cleanups.unshift(() => connection.close());
+    const deployment = await step("Deploying verifiers, coordinator, built-in model and example dapps", () =>
+      deploySibylStack(connection),
+    );
+    const models: ModelSpecInput[] = [{ provider: "builtin", name: "language-id", builtin: "language-id" }];
+    if (process.env.OPENAI_API_KEY)
+      models.push({ provider: "openai", name: "gpt-4o-mini", model: "gpt-4o-mini" });
+    if (values.gguf)
+      models.push({ provider: "local", name: "local-gguf", modelPath: path.resolve(values.gguf) });
+    for (const spec of models.slice(1)) {
+      await step(`Registering model ${spec.name}`, () =>
+        registerModel(connection, { coordinator: deployment.coordinator, spec }),
+      );
+    }
+    const operatorKey = hardhatKey(DEV_ACCOUNT.operator);
+    const operator = privateKeyToAccount(operatorKey).address;
+    await step("Registering a staked operator", () =>
+      registerOperator(connection, {
+        coordinator: deployment.coordinator,
+        operator: DEV_ACCOUNT.operator,
+        stake: 10n ** 18n,
+      }),
+    );
+
+    const database = path.join(STATE_DIR, "dev-node.db");
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${database}${suffix}`, { force: true });
+    const nodeConfig: NodeConfigInput = {
+      chain: {
+        rpcUrl: chain.url,
+        coordinator: deployment.coordinator,
+        deploymentBlock: deployment.deploymentBlock,
+        pollIntervalMs: 200,
+      },
+      database: { path: database },
+      models,
+      batching: { maxWaitMs: 200 },
+      api: { port: apiPort },
+      log: { level: "warn", format: "pretty" },
+    };
+    const node = await step("Starting the node (warming the prover)", () =>
+      startNode(parseConfig(nodeConfig), {
+        env: { ...process.env, SIBYL_OPERATOR_KEY: operatorKey },
+        logger: createLogger({ level: "warn", format: "pretty" }),
+      }),
+    );
+    cleanups.unshift(() => node.stop());
+    writeDeploymentRecord({
+      rpcUrl: chain.url,
+      chainId: deployment.chainId,
+      coordinator: deployment.coordinator,
+      deploymentBlock: String(deployment.deploymentBlock),
+      promptBoard: deployment.promptBoard,
+      ...(node.apiUrl ? { nodeApiUrl: node.apiUrl } : {}),
+      operator,
+      devKeys: { owner: hardhatKey(DEV_ACCOUNT.owner), user: hardhatKey(DEV_ACCOUNT.user) },
+    });
+
+    const client = createPublicClient({ transport: http(chain.url), pollingInterval: 250 }) as PublicClient;
+    if (!values["no-examples"]) await runExamples(client, chain.url, deployment);
+    printServing(chain.url, deployment, node.apiUrl);
+    await Promise.race([
+      node.stopped,
+      new Promise((resolve) => stopping.signal.addEventListener("abort", resolve)),
+    ]);
+    process.stdout.write("\nStopping …\n");
+    return 0;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+type Deployment = Awaited<ReturnType<typeof deploySibylStack>>;
+
+/** Asks PromptBoard a few questions and shows each answer with its proof status and audit. */
+async function runExamples(client: PublicClient, rpcUrl: string, deployment: Deployment): Promise<void> {
+  const chainId = await client.getChainId();
+  const wallet = createWalletClient({
+    account: privateKeyToAccount(hardhatKey(DEV_ACCOUNT.user)),
+    chain: {
+      id: chainId,
+      name: "devnet",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    },
+    transport: http(rpcUrl),
+  });
+  process.stdout.write("\nExample requests from the PromptBoard dapp to language-id:\n");
+  for (const question of EXAMPLES) {
+    const board = { address: deployment.promptBoard, abi: promptBoardAbi } as const;
+    const fee = await client.readContract({ ...board, functionName: "askFee" });
+    const hash = await wallet.writeContract({ ...board, functionName: "ask", args: [question], value: fee });
+    const receipt = await client.waitForTransactionReceipt({ hash });
+    const requestId = BigInt(
+      receipt.logs.find((log) => log.address.toLowerCase() === deployment.coordinator.toLowerCase())
+        ?.topics[1] as Hex,
+    );
+    const result = await step(`#${requestId} "${question}"`, () =>
+      waitForResult(client, {
+        coordinator: deployment.coordinator,
+        requestId,
+        timeoutMs: 120_000,
+        fromBlock: deployment.deploymentBlock,
+      }),
+    );
+    const audit = await verifyResult(client, {
+      coordinator: deployment.coordinator,
+      requestId,
+      fromBlock: deployment.deploymentBlock,
+    });
+    process.stdout.write(
+      `      → ${result.outputText ?? result.output}  (${statusName(result.status)}, leaf ${result.leafIndex}, ` +
+        `fulfilled with a Groth16 proof in ${result.transactionHash.slice(0, 10)}…; ` +
+        `${audit.valid ? "verified against the onchain root" : `NOT verified: ${audit.reason}`})\n`,
+    );
+  }
+  process.stdout.write(`  Verify one yourself: npm run sibyl -- verify <requestId>\n`);
+}
+
+function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | undefined): void {
+  process.stdout.write(
+    [
+      "",
+      "Sibyl devnet is running. Ctrl-C to stop.",
+      `  RPC          ${rpcUrl} (chain id ${deployment.chainId})`,
+      `  coordinator  ${deployment.coordinator}`,
+      `  PromptBoard  ${deployment.promptBoard}`,
+      ...(apiUrl ? [`  node API     ${apiUrl}/metrics, ${apiUrl}/readyz`] : []),
+      `  deployment   ${path.join(STATE_DIR, "deployment.json")}`,
+      "Try:",
+      `  npm run sibyl -- request --model language-id "Hola, ¿cómo estás?"`,
+      "  npm run sibyl -- status",
+      "",
+    ].join("\n"),
+  );
+}
+
+function portOf(flag: string, text: string | undefined): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new UsageError(`${flag}: not a port: ${text}`, DEV_USAGE);
+  return port;
+}

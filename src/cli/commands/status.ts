@@ -1,0 +1,90 @@
+/** `sibyl status`: the coordinator's log and the node's jobs, from the chain and the node's API. */
+import { parseArgs } from "node:util";
+import { type Address, formatEther, getAddress, isAddress } from "viem";
+import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { CliError } from "../errors.js";
+import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
+
+export const STATUS_USAGE = `usage: sibyl status [options]
+
+Prints the chain's view (block, result-log root and next index, the operator's stake and balance) and,
+when the node's API is known, its jobs by state.
+
+Options:
+${TARGET_HELP}
+  --operator <addr>       operator to report on (default: the devnet's)
+  --node-api <url>        the node's API, e.g. http://127.0.0.1:9464 (default: the devnet's)
+  -h, --help              show this help
+`;
+
+export async function statusCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...TARGET_OPTIONS,
+      operator: { type: "string" },
+      "node-api": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(STATUS_USAGE);
+    return 0;
+  }
+  const target = await resolveTarget(values);
+  const { client, coordinator } = target;
+  const read = <F extends "root" | "nextIndex">(functionName: F) =>
+    client.readContract({ address: coordinator, abi: sibylCoordinatorAbi, functionName });
+  const [block, root, nextIndex] = await Promise.all([
+    client.getBlockNumber(),
+    read("root"),
+    read("nextIndex"),
+  ]);
+  const lines = [
+    `chain        ${target.rpcUrl} (chain id ${await client.getChainId()}), block ${block}`,
+    `coordinator  ${coordinator}`,
+    `result log   root ${root}, next index ${nextIndex}`,
+  ];
+  const operatorText = values.operator ?? target.record?.operator;
+  if (operatorText !== undefined) {
+    if (!isAddress(operatorText, { strict: false }))
+      throw new CliError(`--operator: not an address: ${operatorText}`);
+    const operator: Address = getAddress(operatorText);
+    const [info, balance] = await Promise.all([
+      client.readContract({
+        address: coordinator,
+        abi: sibylCoordinatorAbi,
+        functionName: "operatorOf",
+        args: [operator],
+      }),
+      client.readContract({
+        address: coordinator,
+        abi: sibylCoordinatorAbi,
+        functionName: "balanceOf",
+        args: [operator],
+      }),
+    ]);
+    lines.push(
+      `operator     ${operator}: ${info.active ? "active" : "inactive"}, stake ${formatEther(info.stake)} ETH, earned ${formatEther(balance)} ETH`,
+    );
+  }
+  const api = values["node-api"] ?? target.record?.nodeApiUrl;
+  if (api !== undefined) lines.push(`node         ${await nodeJobs(api)}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+/** Jobs by state from the node's Prometheus metrics (`sibyl_jobs{state="..."} n`). */
+async function nodeJobs(api: string): Promise<string> {
+  let text: string;
+  try {
+    const response = await fetch(new URL("/metrics", api), { signal: AbortSignal.timeout(5_000) });
+    text = await response.text();
+  } catch {
+    return `not reachable at ${api}`;
+  }
+  const counts = [...text.matchAll(/^sibyl_jobs\{state="(\w+)"\} (\d+)/gm)]
+    .filter(([, , n]) => n !== "0")
+    .map(([, state, n]) => `${state} ${n}`);
+  return `${api}: jobs ${counts.length > 0 ? counts.join(", ") : "none"}`;
+}

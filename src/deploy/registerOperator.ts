@@ -1,0 +1,57 @@
+/** Stakes and registers an operator, so a devnet's node can fulfil requests as soon as it starts. */
+import { type Address, getAddress } from "viem";
+import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { SibylError } from "../shared/errors.js";
+import { type SibylConnection, walletFor } from "./connection.js";
+
+export interface RegisterOperatorParameters {
+  coordinator: Address;
+  /** The operator: an address the connection can sign for, or an index into its accounts. */
+  operator: Address | number;
+  /** Wei to stake. Default: the coordinator's minStake. */
+  stake?: bigint;
+}
+
+export interface RegisterOperatorReturnType {
+  operator: Address;
+  /** False when the operator was already active and nothing was sent. */
+  registered: boolean;
+}
+
+/**
+ * @example
+ * await registerOperator(connection, { coordinator: deployment.coordinator, operator: 1 });
+ */
+export async function registerOperator(
+  connection: SibylConnection,
+  { coordinator, operator, stake }: RegisterOperatorParameters,
+): Promise<RegisterOperatorReturnType> {
+  const wallet = await walletFor(connection, operator);
+  // Hardhat reports its accounts in lower case; callers compare and print checksummed addresses.
+  const address = getAddress(wallet.account.address);
+  const publicClient = await connection.viem.getPublicClient();
+  const { active } = await publicClient.readContract({
+    address: coordinator,
+    abi: sibylCoordinatorAbi,
+    functionName: "operatorOf",
+    args: [address],
+  });
+  if (active) return { operator: address, registered: false };
+  const value =
+    stake ??
+    (await publicClient.readContract({
+      address: coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "minStake",
+    }));
+  const hash = await wallet.writeContract({
+    address: coordinator,
+    abi: sibylCoordinatorAbi,
+    functionName: "registerOperator",
+    value,
+  });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success")
+    throw new SibylError(`registering operator ${address} reverted (${hash})`);
+  return { operator: address, registered: true };
+}

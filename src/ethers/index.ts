@@ -1,0 +1,274 @@
+/**
+ * Sibyl for dapps built on ethers v6: request inference, wait for the result and verify it, with the
+ * same generated ABI and the same log rebuild and Merkle check as the viem SDK (src/sdk), so both
+ * libraries reach the same verdicts.
+ */
+import {
+  type BlockTag,
+  Contract,
+  type ContractRunner,
+  type ContractTransactionResponse,
+  Interface,
+  type Log,
+  type Provider,
+  type Result,
+  type Signer,
+} from "ethers";
+import type { Address, Hex } from "viem";
+import { ResultNotFoundError, TransactionRevertedError } from "../sdk/errors.js";
+import {
+  type CheckResultReturnType,
+  checkResult,
+  findResultEntry,
+  type ResultClaim,
+  type ResultLogEntry,
+  rebuildLeaves,
+} from "../sdk/logReader.js";
+import { type ResultDeliveredArgs, type SibylResult, toSibylResult } from "../sdk/types.js";
+import { type BytesInput, type ModelReference, resolveModelId, toBytesHex } from "../sdk/utils.js";
+import { pollForResult } from "../sdk/waiting.js";
+import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import type { RequestCommitment } from "../shared/encoding.js";
+import { SibylError } from "../shared/errors.js";
+
+const coordinatorInterface = new Interface(sibylCoordinatorAbi);
+
+function coordinatorAt(address: string, runner: ContractRunner): Contract {
+  return new Contract(address, coordinatorInterface, runner);
+}
+
+export type RequestInferenceParameters = {
+  coordinator: string;
+  /** The model's name (e.g. "language-id") or its bytes32 id. */
+  model: ModelReference;
+  /** Text (sent as UTF-8), `0x` hex bytes, or a Uint8Array. */
+  input: BytesInput;
+  /** Gas for the callback to the requester; 0 (the default) asks for none, as an account has no code. */
+  callbackGasLimit?: number;
+  /** Wei to pay; defaults to the fee quoted just before sending. Overpayment is credited to the sender. */
+  value?: bigint;
+};
+
+export type RequestInferenceReturnType = {
+  requestId: bigint;
+  commitment: RequestCommitment;
+  transactionHash: Hex;
+  blockNumber: bigint;
+};
+
+/**
+ * Asks `model` to answer `input` from `signer`, paying the quoted fee, and waits for the request to
+ * be mined.
+ *
+ * @example
+ * import { JsonRpcProvider, Wallet } from "ethers";
+ * import { requestInference, waitForResult } from "sibyl/ethers";
+ *
+ * const provider = new JsonRpcProvider("http://127.0.0.1:8545");
+ * const signer = new Wallet(key, provider);
+ * const { requestId } = await requestInference(signer, {
+ *   coordinator: "0x5FbD…",
+ *   model: "language-id",
+ *   input: "Il fait très beau aujourd'hui.",
+ * });
+ * const result = await waitForResult(provider, { coordinator: "0x5FbD…", requestId });
+ */
+export async function requestInference(
+  signer: Signer,
+  parameters: RequestInferenceParameters,
+): Promise<RequestInferenceReturnType> {
+  const { coordinator, model, input, callbackGasLimit = 0 } = parameters;
+  const contract = coordinatorAt(coordinator, signer);
+  const modelId = resolveModelId(model);
+  const value: bigint =
+    parameters.value ?? (await contract.getFunction("estimateFee").staticCall(modelId, callbackGasLimit));
+  const response: ContractTransactionResponse = await contract.getFunction("request")(
+    modelId,
+    toBytesHex(input),
+    callbackGasLimit,
+    { value },
+  );
+  const receipt = await response.wait();
+  if (receipt === null || receipt.status !== 1) {
+    throw new TransactionRevertedError({ action: "request", transactionHash: response.hash });
+  }
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== coordinator.toLowerCase()) continue;
+    const parsed = coordinatorInterface.parseLog(log);
+    if (parsed?.name !== "InferenceRequested") continue;
+    return {
+      requestId: parsed.args.getValue("requestId") as bigint,
+      commitment: commitmentFrom(parsed.args.getValue("commitment") as Result),
+      transactionHash: receipt.hash as Hex,
+      blockNumber: BigInt(receipt.blockNumber),
+    };
+  }
+  throw new SibylError(`transaction ${response.hash} emitted no InferenceRequested from ${coordinator}`, {
+    details: "is this the Sibyl coordinator's address?",
+  });
+}
+
+export type WaitForResultParameters = {
+  coordinator: string;
+  requestId: bigint;
+  /** Blocks the result's block must have, itself included; the default 1 means mined. */
+  confirmations?: number;
+  /** Gives up with ResultTimeoutError after this long; without it, waits until the request's deadline. */
+  timeoutMs?: number;
+  /** Time between polls; default 1000 ms. */
+  pollingIntervalMs?: number;
+  /** Where to look for the request: 0 suits local chains, elsewhere the coordinator's deployment block. */
+  fromBlock?: bigint;
+};
+
+/**
+ * Waits until the request's result has `confirmations` blocks and its block is still canonical, then
+ * returns it; throws ResultTimeoutError after `timeoutMs`, RequestExpiredError past the deadline.
+ *
+ * @example
+ * import { waitForResult } from "sibyl/ethers";
+ *
+ * const result = await waitForResult(provider, { coordinator: "0x5FbD…", requestId, confirmations: 2 });
+ * console.log(result.outputText);
+ */
+export async function waitForResult(
+  provider: Provider,
+  parameters: WaitForResultParameters,
+): Promise<SibylResult> {
+  const { coordinator, requestId, confirmations = 1, timeoutMs, fromBlock = 0n } = parameters;
+  const contract = coordinatorAt(coordinator, provider);
+  return pollForResult(
+    {
+      async latestBlock() {
+        const block = await provider.getBlock("latest");
+        if (block === null) throw new Error("the provider returned no latest block");
+        return { number: BigInt(block.number), timestamp: BigInt(block.timestamp) };
+      },
+      async findRequest() {
+        const [log] = await contract.queryFilter(
+          contract.getEvent("InferenceRequested")(requestId),
+          fromBlock,
+        );
+        if (log === undefined) return undefined;
+        const commitment = commitmentFrom(coordinatorInterface.parseLog(log)?.args.getValue("commitment"));
+        return { blockNumber: BigInt(log.blockNumber), deadline: commitment.deadline };
+      },
+      async findResult(from, to) {
+        const [log] = await contract.queryFilter(contract.getEvent("ResultDelivered")(requestId), from, to);
+        const entry = log && decodeLog(log);
+        if (log === undefined || entry?.eventName !== "ResultDelivered") return undefined;
+        return toSibylResult(entry.args, {
+          blockNumber: BigInt(log.blockNumber),
+          blockHash: log.blockHash as Hex,
+          transactionHash: log.transactionHash as Hex,
+        });
+      },
+      async blockHash(blockNumber) {
+        return ((await provider.getBlock(blockNumber))?.hash ?? undefined) as Hex | undefined;
+      },
+    },
+    {
+      requestId,
+      confirmations,
+      timeoutMs,
+      pollingIntervalMs: parameters.pollingIntervalMs ?? 1_000,
+      fromBlock,
+    },
+  );
+}
+
+export type VerifyResultParameters = {
+  coordinator: string;
+  requestId: bigint;
+  /** A result someone claims for the request; each field left out is the chain's. */
+  claim?: ResultClaim;
+  /** Checks the leaf at this slot instead of the one the result was delivered to. */
+  leafIndex?: bigint;
+  /** Checks this path (lowest sibling first) instead of one built from the rebuilt log. */
+  siblings?: readonly bigint[];
+  /** First block of the log read; it must hold the first batch (the coordinator's deployment block). */
+  fromBlock?: bigint;
+  /** Verify as of this block; defaults to the latest. */
+  blockNumber?: bigint;
+};
+
+/**
+ * Checks a request's result against the coordinator's onchain root, read at the same block as the
+ * events the log is rebuilt from; `valid: false` with a `reason` when it does not hold.
+ *
+ * @example
+ * import { verifyResult } from "sibyl/ethers";
+ *
+ * const { valid, reason } = await verifyResult(provider, { coordinator: "0x5FbD…", requestId });
+ */
+export async function verifyResult(
+  provider: Provider,
+  parameters: VerifyResultParameters,
+): Promise<CheckResultReturnType> {
+  const { coordinator, requestId, fromBlock = 0n, siblings } = parameters;
+  const contract = coordinatorAt(coordinator, provider);
+  const blockNumber = parameters.blockNumber ?? BigInt(await provider.getBlockNumber());
+  const [root, logs] = await Promise.all([
+    contract.getFunction("root").staticCall({ blockTag: blockNumber }) as Promise<bigint>,
+    // A caller's own path needs only the result's event; building a path needs the whole log.
+    siblings === undefined
+      ? readLog(provider, coordinator, fromBlock, blockNumber)
+      : contract.queryFilter(contract.getEvent("ResultDelivered")(requestId), fromBlock, blockNumber),
+  ]);
+  const entries = logs.flatMap((log) => decodeLog(log) ?? []);
+  const result = findResultEntry(entries, requestId);
+  if (result === undefined) throw new ResultNotFoundError({ requestId, toBlock: blockNumber });
+  return checkResult({
+    result,
+    root,
+    blockNumber,
+    ...(parameters.claim === undefined ? {} : { claim: parameters.claim }),
+    ...(parameters.leafIndex === undefined ? {} : { leafIndex: parameters.leafIndex }),
+    ...(siblings === undefined ? { leaves: rebuildLeaves(entries) } : { siblings }),
+  });
+}
+
+function readLog(provider: Provider, coordinator: string, fromBlock: BlockTag, toBlock: BlockTag) {
+  const topics = ["BatchAppended", "ResultDelivered"].map(
+    (name) => coordinatorInterface.getEvent(name)?.topicHash as string,
+  );
+  return provider.getLogs({ address: coordinator, topics: [topics], fromBlock, toBlock });
+}
+
+function decodeLog(log: Log): ResultLogEntry | undefined {
+  const parsed = coordinatorInterface.parseLog(log);
+  if (parsed?.name === "BatchAppended") {
+    const { oldRoot, newRoot, startIndex, batchSize, count } = parsed.args.toObject();
+    return { eventName: "BatchAppended", args: { oldRoot, newRoot, startIndex, batchSize, count } };
+  }
+  if (parsed?.name === "ResultDelivered") {
+    const args = parsed.args.toObject();
+    const decoded: ResultDeliveredArgs = {
+      requestId: args.requestId,
+      modelId: args.modelId,
+      leafIndex: args.leafIndex,
+      // ethers decodes every integer as a bigint; the SDK's enums are numbers, as viem decodes them.
+      status: Number(args.status),
+      callback: Number(args.callback),
+      inputHash: args.inputHash,
+      output: args.output,
+      metadata: args.metadata,
+    };
+    return { eventName: "ResultDelivered", args: decoded };
+  }
+  return undefined;
+}
+
+function commitmentFrom(struct: Result): RequestCommitment {
+  const fields = struct.toObject();
+  return {
+    requestId: fields.requestId,
+    modelId: fields.modelId,
+    inputHash: fields.inputHash,
+    requester: fields.requester as Address,
+    fee: fields.fee,
+    deadline: fields.deadline,
+    callbackGasLimit: Number(fields.callbackGasLimit),
+    maxOutputBytes: Number(fields.maxOutputBytes),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Sibyl's SDK for dapps: typed viem actions to request inference, wait for and watch results, and verify
+ * them against the coordinator's onchain root. Browser-safe: it needs nothing but an RPC endpoint.
+ */
+
+export { sibylConsumerAbi, sibylCoordinatorAbi } from "../shared/abi/generated.js";
+export {
+  modelIdFromName,
+  type RequestCommitment,
+  ResultStatus,
+  resultLeaf,
+  TREE_DEPTH,
+} from "../shared/encoding.js";
+export { SibylError } from "../shared/errors.js";
+export {
+  type CancelRequestParameters,
+  type CancelRequestReturnType,
+  cancelRequest,
+} from "./cancelRequest.js";
+export {
+  AccountNotFoundError,
+  IncompleteLogError,
+  RequestExpiredError,
+  RequestNotFoundError,
+  ResultNotFoundError,
+  ResultTimeoutError,
+  TransactionRevertedError,
+} from "./errors.js";
+export { type EstimateFeeParameters, type EstimateFeeReturnType, estimateFee } from "./estimateFee.js";
+export { type GetRequestParameters, type GetRequestReturnType, getRequest } from "./getRequest.js";
+export { type GetResultParameters, type GetResultReturnType, getResult } from "./getResult.js";
+export {
+  type BatchAppendedArgs,
+  type CheckResultParameters,
+  type CheckResultReturnType,
+  checkResult,
+  findResultEntry,
+  type ResultClaim,
+  type ResultLogEntry,
+  rebuildLeaves,
+} from "./logReader.js";
+export {
+  type RequestInferenceParameters,
+  type RequestInferenceReturnType,
+  requestInference,
+} from "./requestInference.js";
+export {
+  CallbackOutcome,
+  type EventLocation,
+  type ResultDeliveredArgs,
+  type SibylResult,
+  toSibylResult,
+} from "./types.js";
+export { type BytesInput, decodeUtf8, type ModelReference, resolveModelId, toBytesHex } from "./utils.js";
+export {
+  type VerifyResultParameters,
+  type VerifyResultReturnType,
+  verifyResult,
+} from "./verifyResult.js";
+export {
+  type WaitForResultParameters,
+  type WaitForResultReturnType,
+  waitForResult,
+} from "./waitForResult.js";
+export {
+  type BlockStamp,
+  type PollForResultOptions,
+  pollForResult,
+  type ResultReader,
+} from "./waiting.js";
+export {
+  type WatchResultsParameters,
+  type WatchResultsReturnType,
+  watchResults,
+} from "./watchResults.js";
