@@ -19,6 +19,7 @@ import { ChainListener } from "./chain/listener.js";
 import { type Rejection, type SubmitOutcome, Submitter, sleep } from "./chain/submitter.js";
 import type { NodeConfig } from "./config.js";
 import type { NodeContext } from "./context.js";
+import { crashPointsFrom } from "./crashPoints.js";
 import { configHashOf } from "./models/configHash.js";
 import { encodeMetadata, executeModel, ShutdownError } from "./models/executor.js";
 import type { ModelProvider } from "./models/provider.js";
@@ -61,7 +62,13 @@ export async function startNode(
   const env = options.env ?? process.env;
   const abort = new AbortController();
   const logger = options.logger ?? createLogger(config.log);
-  const context: NodeContext = { config, logger, metrics: createMetrics(), shutdown: abort.signal };
+  const context: NodeContext = {
+    config,
+    logger,
+    metrics: createMetrics(),
+    shutdown: abort.signal,
+    crashAt: crashPointsFrom(env),
+  };
   const account = await loadOperatorAccount(config.operator, env);
   const client = createPublicClient({
     transport: http(config.chain.rpcUrl, { retryCount: 3, timeout: 30_000 }),
@@ -315,7 +322,7 @@ class NodeLoops {
     const { provider, spec } = entry;
     metrics.requestsTotal.inc({ model: spec.name });
     try {
-      const outcome = await executeModel(
+      const call = executeModel(
         provider,
         hexToBytes(job.input),
         {
@@ -327,6 +334,8 @@ class NodeLoops {
         },
         shutdown,
       );
+      this.#context.crashAt("during-model");
+      const outcome = await call;
       const recorded = store.recordAnswer(job.requestId, {
         status: outcome.status,
         output: stringToHex(outcome.output),
@@ -336,7 +345,10 @@ class NodeLoops {
         { model: spec.name, status: String(outcome.status) },
         outcome.latencyMs / 1000,
       );
-      if (recorded) this.#answersWaiting.notify();
+      if (recorded) {
+        this.#context.crashAt("after-answer");
+        this.#answersWaiting.notify();
+      }
       logger.debug(
         { requestId: String(job.requestId), status: outcome.status, latencyMs: outcome.latencyMs },
         "answered",
@@ -414,7 +426,9 @@ class NodeLoops {
     for (const job of jobs) this.#answeredAt.delete(job.requestId);
     let proof: Awaited<ReturnType<BatchProver["prove"]>>;
     try {
-      proof = await prover.prove(witness);
+      const proving = prover.prove(witness);
+      this.#context.crashAt("during-proving");
+      proof = await proving;
     } catch (error) {
       store.abandonBatch(batch.id);
       throw error;
@@ -443,6 +457,7 @@ class NodeLoops {
     const { metrics, logger, shutdown, config } = this.#context;
     switch (outcome.kind) {
       case "mined": {
+        this.#context.crashAt("after-receipt");
         store.markBatchMined(batch.id);
         metrics.submittedBatches.inc({ outcome: "success" });
         metrics.batchSize.observe(batch.requestIds.length);

@@ -15,6 +15,7 @@ export function testContext(coordinator: `0x${string}`): NodeContext & { abort: 
     logger: createLogger({ level: "silent", format: "json" }),
     metrics: createMetrics(),
     shutdown: abort.signal,
+    crashAt: () => undefined,
     abort,
   };
 }

@@ -93,6 +93,7 @@ export class ChainListener {
     });
     this.#tree = tree;
     this.#checkpoint = checkpoint;
+    if (inserted > 0) this.#context.crashAt("after-read");
     if (update.requested.length > 0 || update.batches > 0) {
       this.#context.logger.debug(
         { from, to, requests: update.requested.length, batches: update.batches, inserted },

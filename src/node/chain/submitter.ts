@@ -89,6 +89,7 @@ export class Submitter {
     const fees = await this.#fees();
     const tx = await this.#sign({ batchId, data: fulfillData(args), gas, nonce: this.#nextNonce++, ...fees });
     await this.#broadcast(tx);
+    this.#context.crashAt("after-send");
     return this.#follow(batchId);
   }
 

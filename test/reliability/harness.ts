@@ -1,0 +1,116 @@
+/**
+ * What every reliability scenario reports, and the one way answers are counted: from the chain's
+ * ResultDelivered events, so a scenario cannot pass on the node's word. The mocha tests run each
+ * scenario small; `npm run soak` runs them large and prints the table.
+ */
+import type { Hex } from "viem";
+import { ResultStatus } from "../../src/shared/encoding.js";
+import type { Devnet } from "../helpers/devnet.js";
+
+export interface ScenarioReport {
+  scenario: string;
+  injected: string;
+  sent: number;
+  answeredOk: number;
+  answeredError: number;
+  lost: number;
+  doubleAnswered: number;
+  durationMs: number;
+}
+
+/** Sizes a scenario runs at: small in `npm test`, large in `npm run soak`. */
+export interface ScenarioSize {
+  requests: number;
+  /** Soak only: random kill times and the like. */
+  soak: boolean;
+}
+
+export interface Tally {
+  answeredOk: number;
+  answeredError: number;
+  lost: number;
+  doubleAnswered: number;
+  /** Every delivery per request id, for assertions that need the events. */
+  deliveries: Map<bigint, Array<{ status: number; output: Hex }>>;
+}
+
+/** Counts how `requestIds` were answered onchain since `fromBlock`. */
+export async function tally(
+  devnet: Devnet,
+  requestIds: readonly bigint[],
+  fromBlock: bigint,
+): Promise<Tally> {
+  const events = await devnet.sibyl.coordinator.getEvents.ResultDelivered({}, { fromBlock });
+  const deliveries = new Map<bigint, Array<{ status: number; output: Hex }>>();
+  for (const event of events) {
+    const id = event.args.requestId as bigint;
+    const list = deliveries.get(id) ?? [];
+    list.push({ status: event.args.status as number, output: event.args.output as Hex });
+    deliveries.set(id, list);
+  }
+  let answeredOk = 0;
+  let answeredError = 0;
+  let lost = 0;
+  let doubleAnswered = 0;
+  for (const id of requestIds) {
+    const list = deliveries.get(id) ?? [];
+    if (list.length === 0) lost++;
+    if (list.length > 1) doubleAnswered++;
+    if (list[0]?.status === ResultStatus.Ok) answeredOk++;
+    else if (list[0] !== undefined) answeredError++;
+  }
+  return { answeredOk, answeredError, lost, doubleAnswered, deliveries };
+}
+
+/** Polls until every request has an answer onchain or `timeoutMs` passes; returns the final tally. */
+export async function settle(
+  devnet: Devnet,
+  requestIds: readonly bigint[],
+  fromBlock: bigint,
+  timeoutMs = 180_000,
+) {
+  const started = Date.now();
+  for (;;) {
+    const current = await tally(devnet, requestIds, fromBlock);
+    if (current.lost === 0 || Date.now() - started > timeoutMs) return current;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Sends `count` requests for `model` from several accounts at once; returns their ids in order sent. */
+export async function sendRequests(
+  devnet: Devnet,
+  count: number,
+  model: Hex,
+  inputOf: (i: number) => Hex,
+  senders = devnet.sibyl.users.slice(2, 12),
+): Promise<bigint[]> {
+  const { coordinator, publicClient } = devnet.sibyl;
+  const ids: bigint[] = [];
+  await Promise.all(
+    senders.map(async (user, s) => {
+      for (let i = s; i < count; i += senders.length) {
+        const fee = await coordinator.read.estimateFee([model, 0]);
+        const hash = await coordinator.write.request([model, inputOf(i), 0], {
+          account: user.account,
+          value: fee,
+        });
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });
+        ids.push(event?.args.requestId as bigint);
+      }
+    }),
+  );
+  return ids;
+}
+
+export function report(
+  scenario: string,
+  injected: string,
+  sent: number,
+  result: Tally,
+  durationMs: number,
+): ScenarioReport {
+  const { answeredOk, answeredError, lost, doubleAnswered } = result;
+  return { scenario, injected, sent, answeredOk, answeredError, lost, doubleAnswered, durationMs };
+}
