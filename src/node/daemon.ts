@@ -480,7 +480,12 @@ class NodeLoops {
         metrics.submittedBatches.inc({ outcome: "reverted" });
         metrics.errors.inc({ kind: `revert:${outcome.rejection.errorName}` });
         logger.warn(
-          { batchId: batch.id, error: outcome.rejection.errorName, args: stringify(outcome.rejection.args) },
+          {
+            batchId: batch.id,
+            error: outcome.rejection.errorName,
+            args: stringify(outcome.rejection.args),
+            reason: outcome.rejection.message,
+          },
           "batch rejected",
         );
         store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection));
