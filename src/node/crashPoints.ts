@@ -23,7 +23,7 @@ export function crashPointsFrom(env: NodeJS.ProcessEnv): CrashAt {
   if (!setting) return () => undefined;
   const [point, nth = "1"] = setting.split(":");
   if (!CRASH_POINTS.includes(point as CrashPoint) || !/^\d+$/.test(nth)) {
-    throw new Error(
+    throw new SibylError(
       `SIBYL_CRASH_AT: expected one of ${CRASH_POINTS.join(", ")} with an optional :<n>, got ${setting}`,
     );
   }
