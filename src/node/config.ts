@@ -10,6 +10,7 @@ import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { BATCH_SIZES } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
+import { envVarName } from "./envVarName.js";
 import { modelSpecSchema } from "./models/registry.js";
 
 const MAX_BATCH = BATCH_SIZES[BATCH_SIZES.length - 1] as number;
@@ -41,10 +42,10 @@ export const configSchema = z
     operator: z
       .object({
         /** Environment variable that holds the hex private key. */
-        privateKeyEnv: z.string().min(1).default("SIBYL_OPERATOR_KEY"),
+        privateKeyEnv: envVarName.default("SIBYL_OPERATOR_KEY"),
         /** Or an encrypted JSON keystore (Web3 Secret Storage v3) and the variable holding its password. */
         keystore: z
-          .object({ path: z.string().min(1), passwordEnv: z.string().min(1) })
+          .object({ path: z.string().min(1), passwordEnv: envVarName })
           .strict()
           .optional(),
       })

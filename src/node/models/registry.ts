@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { SibylError } from "../../shared/errors.js";
+import { envVarName } from "../envVarName.js";
 import { LanguageIdProvider } from "./builtin.js";
 import { LocalGgufProvider } from "./local.js";
 import { OpenAIProvider } from "./openai.js";
@@ -32,7 +33,7 @@ const openaiSpec = z
     ...common,
     model: z.string().min(1),
     baseURL: z.string().url().default("https://api.openai.com/v1"),
-    apiKeyEnv: z.string().min(1).nullable().default("OPENAI_API_KEY"),
+    apiKeyEnv: envVarName.nullable().default("OPENAI_API_KEY"),
     temperature: z.number().min(0).max(2).default(0),
     maxTokens: z.number().int().min(1).default(256),
     seed: z.number().int().optional(),
