@@ -369,11 +369,7 @@ class NodeLoops {
   }
 
   async #batch(): Promise<void> {
-    const { store, submitter } = this.#parts;
     const { shutdown } = this.#context;
-    for (const batch of store.batchesIn("submitted")) {
-      await this.#settle(batch, await submitter.resume(batch.id));
-    }
     while (!shutdown.aborted) {
       try {
         const waitMs = await this.#batchOnce();
@@ -391,6 +387,12 @@ class NodeLoops {
     const { store, listener, client, prover, submitter } = this.#parts;
     const { config, metrics, logger } = this.#context;
     if (!this.#caughtUp) return config.chain.pollIntervalMs;
+    // A batch left submitted (a restart, an RPC outage) is settled before anything new is sent.
+    const unsettled = store.batchesIn("submitted")[0];
+    if (unsettled) {
+      await this.#settle(unsettled, await submitter.resume(unsettled.id));
+      return 0;
+    }
     this.#expireNearDeadline();
     const answered = store.jobsIn("answered", config.batching.maxSize);
     const now = Date.now();
@@ -447,7 +449,15 @@ class NodeLoops {
       },
       "batch proved",
     );
-    await this.#settle(batch, await submitter.submit(batch.id, fulfillArgs(jobs, proof)));
+    let outcome: SubmitOutcome;
+    try {
+      outcome = await submitter.submit(batch.id, fulfillArgs(jobs, proof));
+    } catch (error) {
+      // Not yet signed: nothing can be out there, so the answers go back to be batched again.
+      if (store.batch(batch.id)?.state === "proving") store.abandonBatch(batch.id);
+      throw error;
+    }
+    await this.#settle(batch, outcome);
     return 0;
   }
 

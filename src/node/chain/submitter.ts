@@ -11,10 +11,12 @@ import {
   decodeErrorResult,
   encodeFunctionData,
   type Hex,
+  HttpRequestError,
   keccak256,
   type LocalAccount,
   type PublicClient,
   parseTransaction,
+  TimeoutError,
   type TransactionReceipt,
 } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
@@ -54,7 +56,6 @@ export class Submitter {
   readonly #context: NodeContext;
   readonly #options: SubmitterOptions;
   #chainId = 0;
-  #nextNonce = 0;
 
   constructor(context: NodeContext, options: SubmitterOptions) {
     this.#context = context;
@@ -65,13 +66,8 @@ export class Submitter {
     return this.#options.account.address;
   }
 
-  /** Reads the chain id and the next nonce, past any stored transaction not yet mined. */
   async init(): Promise<void> {
-    const { client, store, account } = this.#options;
-    this.#chainId = await client.getChainId();
-    const pending = await client.getTransactionCount({ address: account.address, blockTag: "pending" });
-    const stored = store.batchesIn("submitted").flatMap((batch) => store.transactionsOf(batch.id));
-    this.#nextNonce = Math.max(pending, ...stored.map((tx) => tx.nonce + 1));
+    this.#chainId = await this.#options.client.getChainId();
   }
 
   /**
@@ -84,6 +80,7 @@ export class Submitter {
       const estimate = await this.#options.client.estimateContractGas(this.#request(args));
       gas = (estimate * BigInt(100 + this.#context.config.submission.gasMarginPercent)) / 100n;
     } catch (error) {
+      if (isTransportError(error)) throw error;
       const rejection = decodeRejection(error);
       if (rejection.errorName !== "Unknown") return { kind: "rejected", rejection };
       // Some nodes fail to estimate when a callback burns all of its gas (the call succeeds, the search
@@ -91,28 +88,31 @@ export class Submitter {
       gas = gasUpperBound(args);
       const replay = await this.#options.client
         .call({ account: this.#options.account, to: this.#options.coordinator, data: fulfillData(args), gas })
-        .then(() => undefined, decodeRejection);
+        .then(
+          () => undefined,
+          (replayError: unknown) => {
+            if (isTransportError(replayError)) throw replayError;
+            return decodeRejection(replayError);
+          },
+        );
       if (replay) return { kind: "rejected", rejection: replay };
     }
     const fees = await this.#fees();
-    const tx = await this.#sign({ batchId, data: fulfillData(args), gas, nonce: this.#nextNonce++, ...fees });
+    // One batch is in flight at a time, so the chain's pending count is the next nonce; it also heals a
+    // reorg that dropped transactions this node had counted.
+    const nonce = await this.#options.client.getTransactionCount({
+      address: this.address,
+      blockTag: "pending",
+    });
+    const tx = await this.#sign({ batchId, data: fulfillData(args), gas, nonce, ...fees });
     await this.#broadcast(tx);
     this.#context.crashAt("after-send");
     return this.#follow(batchId);
   }
 
-  /** After a restart: finds the stored transactions of a submitted batch on the chain, or re-sends. */
+  /** A batch left `submitted` (by a restart or an RPC outage): finds its transaction or re-sends it. */
   async resume(batchId: number): Promise<SubmitOutcome> {
-    const latest = this.#options.store.transactionsOf(batchId).at(-1);
-    if (latest === undefined) return { kind: "dropped" };
-    const found = await this.#minedReceipt(batchId);
-    if (found) return this.#settle(found);
-    const used = await this.#options.client.getTransactionCount({
-      address: this.address,
-      blockTag: "latest",
-    });
-    if (used > latest.nonce) return { kind: "dropped" };
-    await this.#broadcast(latest);
+    if (this.#options.store.transactionsOf(batchId).length === 0) return { kind: "dropped" };
     return this.#follow(batchId);
   }
 
@@ -179,55 +179,70 @@ export class Submitter {
 
   /** Polls for a receipt of any of the batch's transactions, replacing the latest when it is stuck. */
   async #follow(batchId: number): Promise<SubmitOutcome> {
-    const { stuckAfterMs, feeBumpPercent, maxFeePerGas: cap } = this.#context.config.submission;
     const { shutdown } = this.#context;
     while (!shutdown.aborted) {
-      const receipt = await this.#minedReceipt(batchId);
-      if (receipt) return this.#settle(receipt);
-      const latest = this.#options.store.transactionsOf(batchId).at(-1);
-      if (latest === undefined) return { kind: "dropped" };
-      const used = await this.#options.client.getTransactionCount({
-        address: this.address,
-        blockTag: "latest",
-      });
-      // The nonce was consumed and none of ours has a receipt: look once more, then it was someone else.
-      if (used > latest.nonce) {
-        const late = await this.#minedReceipt(batchId);
-        if (late) return this.#settle(late);
-        this.#nextNonce = Math.max(this.#nextNonce, used);
-        return { kind: "dropped" };
-      }
-      if (Date.now() - latest.sentAt >= stuckAfterMs) {
-        const bump = (fee: bigint) => (fee * BigInt(100 + feeBumpPercent)) / 100n + 1n;
-        const current = await this.#fees();
-        const maxFeePerGas = max(bump(latest.maxFeePerGas), current.maxFeePerGas);
-        const { data, gas } = parseTransaction(latest.raw);
-        if (maxFeePerGas <= cap && data !== undefined && gas !== undefined) {
-          const replacement = await this.#sign({
-            batchId,
-            data,
-            gas,
-            nonce: latest.nonce,
-            maxFeePerGas,
-            maxPriorityFeePerGas: max(bump(latest.maxPriorityFeePerGas), current.maxPriorityFeePerGas),
-          });
-          this.#context.logger.warn(
-            {
-              batchId,
-              nonce: latest.nonce,
-              replaced: latest.hash,
-              hash: replacement.hash,
-              maxFeePerGas: String(maxFeePerGas),
-            },
-            "transaction stuck: replaced with higher fees",
-          );
-          this.#context.metrics.submittedBatches.inc({ outcome: "replaced" });
-          await this.#broadcast(replacement);
-        }
+      try {
+        const outcome = await this.#check(batchId);
+        if (outcome) return outcome;
+      } catch (error) {
+        // The RPC is down or flaky: nothing is known, so keep the batch and look again.
+        if (!isTransportError(error)) throw error;
+        this.#context.logger.warn({ batchId, err: error }, "cannot reach the chain while following a fulfil");
+        this.#context.metrics.errors.inc({ kind: "rpc" });
       }
       await sleep(this.#options.receiptPollMs, shutdown);
     }
     return { kind: "parked" };
+  }
+
+  /** One look at a batch's transactions: an outcome, or undefined to keep waiting. */
+  async #check(batchId: number): Promise<SubmitOutcome | undefined> {
+    const { stuckAfterMs, feeBumpPercent, maxFeePerGas: cap } = this.#context.config.submission;
+    const { client } = this.#options;
+    const receipt = await this.#minedReceipt(batchId);
+    if (receipt) return this.#settle(receipt);
+    const latest = this.#options.store.transactionsOf(batchId).at(-1);
+    if (latest === undefined) return { kind: "dropped" };
+    const [used, pending] = await Promise.all([
+      client.getTransactionCount({ address: this.address, blockTag: "latest" }),
+      client.getTransactionCount({ address: this.address, blockTag: "pending" }),
+    ]);
+    // The nonce was consumed and none of ours has a receipt: look once more, then it was someone else.
+    if (used > latest.nonce) {
+      const late = await this.#minedReceipt(batchId);
+      return late ? this.#settle(late) : { kind: "dropped" };
+    }
+    // A lower nonce came free (a reorg dropped an earlier transaction): this one can never be mined.
+    if (pending < latest.nonce) return { kind: "dropped" };
+    // The chain does not know the transaction (a failed broadcast, a restarted node): send it again.
+    if (pending === latest.nonce) await this.#broadcast(latest);
+    if (Date.now() - latest.sentAt < stuckAfterMs) return undefined;
+    const bump = (fee: bigint) => (fee * BigInt(100 + feeBumpPercent)) / 100n + 1n;
+    const current = await this.#fees();
+    const maxFeePerGas = max(bump(latest.maxFeePerGas), current.maxFeePerGas);
+    const { data, gas } = parseTransaction(latest.raw);
+    if (maxFeePerGas > cap || data === undefined || gas === undefined) return undefined;
+    const replacement = await this.#sign({
+      batchId,
+      data,
+      gas,
+      nonce: latest.nonce,
+      maxFeePerGas,
+      maxPriorityFeePerGas: max(bump(latest.maxPriorityFeePerGas), current.maxPriorityFeePerGas),
+    });
+    this.#context.logger.warn(
+      {
+        batchId,
+        nonce: latest.nonce,
+        replaced: latest.hash,
+        hash: replacement.hash,
+        maxFeePerGas: String(maxFeePerGas),
+      },
+      "transaction stuck: replaced with higher fees",
+    );
+    this.#context.metrics.submittedBatches.inc({ outcome: "replaced" });
+    await this.#broadcast(replacement);
+    return undefined;
   }
 
   async #minedReceipt(batchId: number): Promise<TransactionReceipt | undefined> {
@@ -297,6 +312,12 @@ export function decodeRejection(error: unknown): Rejection {
     return { errorName: "Unknown", args: [], message: error.shortMessage };
   }
   return { errorName: "Unknown", args: [], message: error instanceof Error ? error.message : String(error) };
+}
+
+/** The RPC could not be asked (down, refused, timed out), as opposed to answering with an error. */
+export function isTransportError(error: unknown): boolean {
+  if (!(error instanceof BaseError)) return false;
+  return error.walk((cause) => cause instanceof HttpRequestError || cause instanceof TimeoutError) !== null;
 }
 
 function max(a: bigint, b: bigint): bigint {

@@ -27,7 +27,8 @@ const TRANSITIONS: Record<JobState, readonly JobState[]> = {
   running: ["answered", "received", "expired", ...SETTLED_BY_CHAIN],
   answered: ["proving", "expired", ...SETTLED_BY_CHAIN],
   // Back to answered: the batch was abandoned before or after sending, and will be re-batched.
-  proving: ["submitted", "answered", "expired", ...SETTLED_BY_CHAIN],
+  // Failed: the fulfil's simulation, before signing, showed the chain will never take it.
+  proving: ["submitted", "answered", "failed", "expired", ...SETTLED_BY_CHAIN],
   submitted: ["answered", "failed", "expired", ...SETTLED_BY_CHAIN],
   // A reorg removed the block with its result: the answer is still good, so it goes out again.
   confirmed: ["answered"],

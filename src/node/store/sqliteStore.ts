@@ -175,20 +175,14 @@ export class SqliteJobStore implements JobStore {
     return this.#db.transaction(() => {
       const at = Number(block);
       this.#db.prepare("DELETE FROM checkpoints WHERE block > ?").run(at);
-      // A batch with a job that vanished can never be fulfilled as built.
+      // A batch with a job that vanished can never be fulfilled as built, and any receipt it had is gone
+      // with the fork: it is given up, and what of it survived is batched again.
       const vanished = this.#db
         .prepare("SELECT DISTINCT batch_id FROM jobs WHERE request_block > ? AND batch_id IS NOT NULL")
         .all(at) as Array<{ batch_id: number }>;
-      for (const { batch_id } of vanished) {
-        this.#db
-          .prepare("UPDATE batches SET state = 'abandoned' WHERE id = ? AND state = 'proving'")
-          .run(batch_id);
-      }
-      // A request already in a signed transaction stays: the transaction can only succeed if the request
-      // comes back with the same commitment, and the listener settles it either way.
-      const dropped = this.#db
-        .prepare("DELETE FROM jobs WHERE request_block > ? AND state != 'submitted'")
-        .run(at).changes;
+      for (const { batch_id } of vanished) this.abandonBatch(batch_id);
+      // The request may come back with another commitment (even under the same id): read it afresh.
+      const dropped = this.#db.prepare("DELETE FROM jobs WHERE request_block > ?").run(at).changes;
       const reopened = this.#db
         .prepare(
           `UPDATE jobs SET state = 'answered', batch_id = NULL, confirmed_block = NULL, updated_at = ?

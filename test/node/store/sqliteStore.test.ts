@@ -149,7 +149,7 @@ describe("SqliteJobStore", () => {
     assert.equal(store.job(50n)?.state, "received");
   });
 
-  it("on rewind drops later requests (unless sent), reopens later deliveries, keeps few checkpoints", () => {
+  it("on rewind drops later requests (and gives up their batches), reopens later deliveries, keeps few checkpoints", () => {
     commit(store, 1n, [newJob(1n, 1n)]);
     commit(store, 2n, [newJob(2n, 2n), newJob(3n, 2n)]);
     for (const job of store.claimForRun([MODEL], 3)) store.recordAnswer(job.requestId, answer);
@@ -176,10 +176,11 @@ describe("SqliteJobStore", () => {
       [4n, 3n, 2n],
     );
 
-    assert.deepEqual(store.rewindTo(1n), { dropped: 1, reopened: 1 });
+    assert.deepEqual(store.rewindTo(1n), { dropped: 2, reopened: 1 });
     assert.equal(store.job(1n)?.state, "answered", "its delivery was rewound; its answer stands");
     assert.equal(store.job(2n), undefined, "its request vanished");
-    assert.equal(store.job(3n)?.state, "submitted", "its transaction may still land");
+    assert.equal(store.job(3n), undefined, "its request vanished, though it was in a sent transaction");
+    assert.equal(store.batch(batch.id)?.state, "abandoned");
     assert.deepEqual(
       store.recentCheckpoints(10).map((c) => c.block),
       [],
