@@ -1,20 +1,29 @@
 /**
- * A TCP proxy in front of a JSON-RPC endpoint that a test can take down and bring back, so a client
+ * An HTTP proxy in front of a JSON-RPC endpoint that a test can take down and bring back, so a client
  * loses its RPC while the chain behind it (a `hardhat node`, whose state a restart would lose) keeps
- * running. Down, it either refuses connections (nothing listens on the port) or accepts them and never
- * answers (a black hole, what a dead load balancer looks like); either way open connections are cut.
+ * running. Down, it either refuses connections (nothing listens on the port) or accepts requests and
+ * never answers (a black hole, what a dead load balancer looks like); either way open connections are
+ * cut. It can also go down at the moment a given JSON-RPC method is called, to hit one exact step.
  */
 import { once } from "node:events";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 
 export type OutageMode = "refuse" | "hang";
 
 export class RpcProxy {
   readonly #target: URL;
-  readonly #sockets = new Set<Socket>();
+  /** Requests swallowed while down in "hang" mode, cut when the proxy comes back. */
+  readonly #hanging = new Set<ServerResponse>();
   #server: Server | undefined;
   #port = 0;
   #mode: OutageMode | undefined;
+  #trigger: { method: string; mode: OutageMode; fired: () => void } | undefined;
 
   private constructor(target: string) {
     this.#target = new URL(target);
@@ -39,25 +48,41 @@ export class RpcProxy {
   /** Cuts every open connection and refuses (or swallows) new ones until `up()`. */
   async down(mode: OutageMode = "refuse"): Promise<void> {
     this.#mode = mode;
-    this.#cutAll();
+    this.#trigger = undefined;
+    this.#cutHanging();
+    const server = this.#server;
+    if (server === undefined) return;
+    server.closeAllConnections();
     if (mode === "refuse") await this.#close();
   }
 
-  /** Forwards again, on the same port; connections swallowed while down are cut so clients retry. */
+  /**
+   * Goes down the moment a request calls `method` (that request is cut, never forwarded); resolves
+   * once it has.
+   */
+  downOn(method: string, mode: OutageMode = "refuse"): Promise<void> {
+    return new Promise((resolve) => {
+      this.#trigger = { method, mode, fired: resolve };
+    });
+  }
+
+  /** Forwards again, on the same port; requests swallowed while down are cut so clients retry. */
   async up(): Promise<void> {
     this.#mode = undefined;
-    this.#cutAll();
+    this.#trigger = undefined;
+    this.#cutHanging();
     if (this.#server === undefined) await this.#listen();
   }
 
   async stop(): Promise<void> {
     this.#mode = "refuse";
-    this.#cutAll();
+    this.#cutHanging();
+    this.#server?.closeAllConnections();
     await this.#close();
   }
 
   async #listen(): Promise<void> {
-    const server = createServer((client) => this.#accept(client));
+    const server = createServer((req, res) => void this.#handle(req, res));
     server.listen(this.#port, "127.0.0.1");
     await once(server, "listening");
     const address = server.address();
@@ -75,28 +100,55 @@ export class RpcProxy {
     await closed;
   }
 
-  #accept(client: Socket): void {
-    this.#track(client);
-    if (this.#mode === "hang") return;
-    const upstream = connect(Number(this.#target.port), this.#target.hostname);
-    this.#track(upstream);
-    client.pipe(upstream).pipe(client);
-    const cut = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", cut).on("close", cut);
-    upstream.on("error", cut).on("close", cut);
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const trigger = this.#trigger;
+    if (trigger && methodsOf(body).includes(trigger.method)) {
+      res.destroy();
+      await this.down(trigger.mode);
+      trigger.fired();
+      return;
+    }
+    if (this.#mode === "hang") {
+      this.#hanging.add(res);
+      return;
+    }
+    if (this.#mode === "refuse") {
+      res.destroy();
+      return;
+    }
+    const upstream = httpRequest(
+      {
+        hostname: this.#target.hostname,
+        port: this.#target.port,
+        path: this.#target.pathname,
+        method: req.method,
+        headers: { ...req.headers, host: this.#target.host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    upstream.end(body);
   }
 
-  #track(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.on("close", () => this.#sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
+  #cutHanging(): void {
+    for (const res of this.#hanging) res.destroy();
+    this.#hanging.clear();
   }
+}
 
-  #cutAll(): void {
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
+/** The JSON-RPC methods a request body calls (one, or several in a batch). */
+function methodsOf(body: Buffer): string[] {
+  try {
+    const parsed: unknown = JSON.parse(body.toString());
+    const calls = Array.isArray(parsed) ? parsed : [parsed];
+    return calls.map((call) => String((call as { method?: unknown }).method));
+  } catch {
+    return [];
   }
 }

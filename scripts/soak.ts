@@ -1,0 +1,98 @@
+/**
+ * `npm run soak`: every reliability scenario at soak size (the same code `npm test` runs small), then
+ * one table: what was injected, requests sent, answered Ok / with an error status, lost, answered
+ * twice, and how long it took. Targets: zero lost and zero double-answered everywhere.
+ * Sizes scale with SOAK_SCALE (default 1: ~30–60 minutes on 2 cores).
+ */
+import { runChainFaults } from "../test/reliability/chainFaults.js";
+import { runCrashes } from "../test/reliability/crash.js";
+import type { ScenarioReport } from "../test/reliability/harness.js";
+import { runHostileConsumers } from "../test/reliability/hostile.js";
+import { runLoad } from "../test/reliability/load.js";
+import { runModelFaults } from "../test/reliability/modelFaults.js";
+import { runOperators } from "../test/reliability/operators.js";
+import { printTable, writeResults } from "./lib/report.js";
+
+const scale = Number(process.env.SOAK_SCALE ?? "1");
+const size = (requests: number) => ({ requests: Math.max(1, Math.round(requests * scale)), soak: true });
+
+const rows: ScenarioReport[] = [];
+const extras: Record<string, unknown> = {};
+const started = Date.now();
+
+async function scenario(name: string, run: () => Promise<ScenarioReport[]>): Promise<void> {
+  process.stdout.write(`▸ ${name} …\n`);
+  try {
+    const reports = await run();
+    rows.push(...reports);
+    for (const row of reports) {
+      process.stdout.write(
+        `  ${row.scenario}: ${row.answeredOk} ok, ${row.answeredError} error, ${row.lost} lost, ${row.doubleAnswered} double\n`,
+      );
+    }
+  } catch (error) {
+    process.stdout.write(
+      `  ${name} FAILED TO RUN: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    rows.push({
+      scenario: name,
+      injected: "scenario crashed",
+      sent: 0,
+      answeredOk: 0,
+      answeredError: 0,
+      lost: Number.NaN,
+      doubleAnswered: Number.NaN,
+      durationMs: 0,
+    });
+  }
+}
+
+await scenario("crash anywhere", async () => {
+  const checks = await runCrashes(size(30));
+  extras.crash = checks.map(({ report, revertedFulfils, nodeRoot, contractRoot, crashed }) => ({
+    scenario: report.scenario,
+    crashed,
+    revertedFulfils,
+    treeMatches: nodeRoot === contractRoot,
+  }));
+  return checks.map((check) => check.report);
+});
+await scenario("model faults", async () => (await runModelFaults(size(20))).map((row) => ({ ...row })));
+await scenario("chain faults", () => runChainFaults(size(40)));
+await scenario("competing operators and lost database", () => runOperators(size(150)));
+await scenario("hostile consumers", async () => {
+  const check = await runHostileConsumers(size(100));
+  extras.hostile = { outcomes: check.outcomes, reentered: check.reentered };
+  return [check.report];
+});
+await scenario("load", async () => {
+  const check = await runLoad(size(1000));
+  extras.load = { latencyMs: check.latencyMs, peakRssMiB: check.peakRssMiB };
+  return [check.report];
+});
+
+printTable(
+  ["scenario", "injected", "sent", "answered ok", "answered error", "lost", "double-answered", "duration s"],
+  rows.map((row) => [
+    row.scenario,
+    row.injected,
+    row.sent,
+    row.answeredOk,
+    row.answeredError,
+    row.lost,
+    row.doubleAnswered,
+    (row.durationMs / 1000).toFixed(1),
+  ]),
+);
+process.stdout.write(
+  `${JSON.stringify(extras, (_key, value) => (typeof value === "bigint" ? String(value) : value))}\n`,
+);
+const failed = rows.filter((row) => row.lost !== 0 || row.doubleAnswered !== 0);
+process.stdout.write(
+  `soak: ${rows.length} scenarios in ${((Date.now() - started) / 60_000).toFixed(1)} min; ${failed.length === 0 ? "zero lost, zero double-answered" : `${failed.length} missed the targets`}\n`,
+);
+await writeResults(
+  "soak",
+  rows.map((row) => ({ ...row })),
+);
+process.exitCode = failed.length === 0 ? 0 : 1;
