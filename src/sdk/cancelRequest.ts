@@ -24,7 +24,7 @@ export type CancelRequestReturnType = TransactionReceipt;
  * coordinator checks is looked up from the request's event.
  *
  * @example
- * import { cancelRequest } from "sibyl/sdk";
+ * import { cancelRequest } from "sibyl";
  *
  * const receipt = await cancelRequest(wallet, { coordinator: "0x5FbD…", requestId: 7n });
  */

@@ -21,7 +21,7 @@ export type EstimateFeeReturnType = bigint;
  *
  * @example
  * import { createPublicClient, http } from "viem";
- * import { estimateFee } from "sibyl/sdk";
+ * import { estimateFee } from "sibyl";
  *
  * const client = createPublicClient({ transport: http("http://127.0.0.1:8545") });
  * const fee = await estimateFee(client, { coordinator: "0x5FbD…", model: "language-id" });

@@ -30,7 +30,7 @@ export type GetRequestReturnType =
  * answer, or undefined when the coordinator has no such request.
  *
  * @example
- * import { getRequest } from "sibyl/sdk";
+ * import { getRequest } from "sibyl";
  *
  * const request = await getRequest(client, { coordinator: "0x5FbD…", requestId: 1n });
  * if (request?.pending) console.log(`due by ${new Date(Number(request.commitment.deadline) * 1000)}`);

@@ -22,7 +22,7 @@ export type GetResultReturnType = SibylResult | undefined;
  * coordinator emits it; use `waitForResult` to also wait for confirmations, `verifyResult` to check it.
  *
  * @example
- * import { getResult, ResultStatus } from "sibyl/sdk";
+ * import { getResult, ResultStatus } from "sibyl";
  *
  * const result = await getResult(client, { coordinator: "0x5FbD…", requestId: 1n });
  * if (result?.status === ResultStatus.Ok) console.log(result.outputText);

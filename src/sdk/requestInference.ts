@@ -44,7 +44,7 @@ export type RequestInferenceReturnType = {
  * @example
  * import { createWalletClient, http } from "viem";
  * import { privateKeyToAccount } from "viem/accounts";
- * import { requestInference, waitForResult } from "sibyl/sdk";
+ * import { requestInference, waitForResult } from "sibyl";
  *
  * const wallet = createWalletClient({ account: privateKeyToAccount(key), transport: http(rpcUrl) });
  * const { requestId } = await requestInference(wallet, {

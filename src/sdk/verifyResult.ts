@@ -43,7 +43,7 @@ const LOG_EVENTS = [
  * request has no delivered result.
  *
  * @example
- * import { verifyResult } from "sibyl/sdk";
+ * import { verifyResult } from "sibyl";
  *
  * const { valid, reason } = await verifyResult(client, { coordinator: "0x5FbD…", requestId: 1n });
  * // Someone says the answer was "fr 0.99": check their claim, not the chain's event.

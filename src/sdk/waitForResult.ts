@@ -31,7 +31,7 @@ export type WaitForResultReturnType = SibylResult;
  * canonical, then returns it. A result that a reorg removed is not returned; the wait goes on.
  *
  * @example
- * import { ResultTimeoutError, waitForResult } from "sibyl/sdk";
+ * import { ResultTimeoutError, waitForResult } from "sibyl";
  *
  * try {
  *   const result = await waitForResult(client, { coordinator: "0x5FbD…", requestId, timeoutMs: 60_000 });

@@ -31,7 +31,7 @@ export type WatchResultsReturnType = () => void;
  * confirmations for the chain's reorg depth: a result reported and then reorged away is not retracted.
  *
  * @example
- * import { watchResults } from "sibyl/sdk";
+ * import { watchResults } from "sibyl";
  *
  * const unwatch = watchResults(client, {
  *   coordinator: "0x5FbD…",
