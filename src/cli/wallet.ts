@@ -1,28 +1,28 @@
 /** A signing wallet for CLI commands: a key from an environment variable, or the devnet's test key. */
-import { createWalletClient, type Hex, http, type WalletClient } from "viem";
+import { createWalletClient, type Hex, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { CliError } from "./errors.js";
 import type { Target } from "./target.js";
 
-export async function walletFor(
-  target: Target,
-  keyEnv: string,
-  role: "user" | "owner",
-): Promise<WalletClient> {
+export async function walletFor(target: Target, keyEnv: string, role: "user" | "owner") {
   const key = process.env[keyEnv] || target.record?.devKeys?.[role];
   if (key === undefined) {
     throw new CliError(`${keyEnv} is not set: export the ${role}'s private key (0x + 64 hex digits)`);
   }
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`${keyEnv} is not a 0x-prefixed 32-byte hex key`);
-  const chainId = await target.client.getChainId();
+  return walletOn(target.rpcUrl, await target.client.getChainId(), key as Hex);
+}
+
+/** A wallet client signing with `key` on the chain at `rpcUrl`. */
+export function walletOn(rpcUrl: string, chainId: number, key: Hex) {
   return createWalletClient({
-    account: privateKeyToAccount(key as Hex),
+    account: privateKeyToAccount(key),
     chain: {
       id: chainId,
       name: `chain ${chainId}`,
       nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [target.rpcUrl] } },
+      rpcUrls: { default: { http: [rpcUrl] } },
     },
-    transport: http(target.rpcUrl),
+    transport: http(rpcUrl),
   });
 }

@@ -15,6 +15,7 @@ import {
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { BATCH_SIZES, batchSizeFor, modelIdFromName } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
+import { TreeMismatchError } from "./chain/events.js";
 import { ChainListener } from "./chain/listener.js";
 import { type Rejection, type SubmitOutcome, Submitter, sleep } from "./chain/submitter.js";
 import type { NodeConfig } from "./config.js";
@@ -277,7 +278,8 @@ class NodeLoops {
         const result = await listener.poll();
         caughtUp = result.caughtUp;
         this.#caughtUp ||= caughtUp;
-        this.#chainTime = await this.#blockTime(result.block);
+        // The listener already fetched the block it read; no block read, no time passed on the chain.
+        if (result.timestamp !== undefined) this.#chainTime = result.timestamp;
         metrics.headLag.set(Number(result.head - result.block));
         if (result.inserted > 0 || result.rewoundTo !== undefined) this.#jobsWaiting.notify();
         this.#answersWaiting.notify();
@@ -518,10 +520,6 @@ class NodeLoops {
       this.#context.logger.warn({ requestIds: expired.map(String) }, "skipped: deadline too close");
   }
 
-  async #blockTime(block: bigint): Promise<bigint> {
-    return (await this.#parts.client.getBlock({ blockNumber: block })).timestamp;
-  }
-
   #recordError(kind: string, error: unknown): void {
     this.#lastError = `${kind}: ${error instanceof SibylError ? error.shortMessage : String(error)}`;
     this.#context.metrics.errors.inc({ kind });
@@ -546,7 +544,7 @@ function rejectionOutcomes(rejection: Rejection): Map<bigint, { state: JobState;
 }
 
 function isFatal(error: unknown): boolean {
-  return error instanceof Error && error.name === "TreeMismatchError";
+  return error instanceof TreeMismatchError;
 }
 
 function stringify(values: readonly unknown[]): string[] {

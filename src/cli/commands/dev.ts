@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
-import { createPublicClient, createWalletClient, type Hex, http, type PublicClient } from "viem";
+import { createPublicClient, type Hex, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploySibylStack, registerModel, registerOperator } from "../../deploy/index.js";
 import { type NodeConfigInput, parseConfig } from "../../node/config.js";
@@ -22,6 +22,7 @@ import { statusName } from "../format.js";
 import { startLocalChain } from "../localChain.js";
 import { step } from "../progress.js";
 import { STATE_DIR, writeDeploymentRecord } from "../target.js";
+import { walletOn } from "../wallet.js";
 
 export const DEV_USAGE = `usage: sibyl dev [options]
 
@@ -150,17 +151,7 @@ type Deployment = Awaited<ReturnType<typeof deploySibylStack>>;
 
 /** Asks PromptBoard a few questions and shows each answer with its proof status and audit. */
 async function runExamples(client: PublicClient, rpcUrl: string, deployment: Deployment): Promise<void> {
-  const chainId = await client.getChainId();
-  const wallet = createWalletClient({
-    account: privateKeyToAccount(hardhatKey(DEV_ACCOUNT.user)),
-    chain: {
-      id: chainId,
-      name: "devnet",
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [rpcUrl] } },
-    },
-    transport: http(rpcUrl),
-  });
+  const wallet = walletOn(rpcUrl, deployment.chainId, hardhatKey(DEV_ACCOUNT.user));
   process.stdout.write("\nExample requests from the PromptBoard dapp to language-id:\n");
   for (const question of EXAMPLES) {
     const board = { address: deployment.promptBoard, abi: promptBoardAbi } as const;

@@ -28,6 +28,8 @@ export interface PollResult {
   inserted: number;
   /** The block rewound to, when a reorg was found. */
   rewoundTo: bigint | undefined;
+  /** Timestamp of `block`, when known (not before the first checkpoint, nor right after a rewind). */
+  timestamp: bigint | undefined;
   caughtUp: boolean;
 }
 
@@ -60,11 +62,18 @@ export class ChainListener {
   async poll(): Promise<PollResult> {
     const { client, confirmations, maxLogRange } = this.#options;
     const head = await client.getBlockNumber({ cacheTime: 0 });
-    const rewoundTo = await this.#rewindIfReorged();
+    const { rewoundTo, checkpointTime } = await this.#rewindIfReorged();
     const target = head - BigInt(confirmations);
     const from = this.lastBlock + 1n;
     if (target < from) {
-      return { block: this.lastBlock, head, inserted: 0, rewoundTo, caughtUp: true };
+      return {
+        block: this.lastBlock,
+        head,
+        inserted: 0,
+        rewoundTo,
+        timestamp: checkpointTime,
+        caughtUp: true,
+      };
     }
     const to = from + BigInt(maxLogRange) - 1n < target ? from + BigInt(maxLogRange) - 1n : target;
     const before = await client.getBlock({ blockNumber: to });
@@ -81,7 +90,14 @@ export class ChainListener {
       before.hash !== after.hash ||
       logs.some((log) => log.blockNumber === to && log.blockHash !== after.hash)
     ) {
-      return { block: this.lastBlock, head, inserted: 0, rewoundTo, caughtUp: false };
+      return {
+        block: this.lastBlock,
+        head,
+        inserted: 0,
+        rewoundTo,
+        timestamp: checkpointTime,
+        caughtUp: false,
+      };
     }
     const tree = this.tree;
     const update = applyLogs(logs, tree, this.#options.servedModels);
@@ -102,13 +118,14 @@ export class ChainListener {
     }
     const caughtUp = to === target;
     if (caughtUp && !this.#rootChecked) await this.#checkRootAgainstChain(to);
-    return { block: to, head, inserted, rewoundTo, caughtUp };
+    return { block: to, head, inserted, rewoundTo, timestamp: after.timestamp, caughtUp };
   }
 
-  async #rewindIfReorged(): Promise<bigint | undefined> {
-    if (this.#checkpoint === undefined) return undefined;
+  /** Checks the checkpoint's block is still on the chain (and returns its time), or rewinds. */
+  async #rewindIfReorged(): Promise<{ rewoundTo?: bigint; checkpointTime?: bigint }> {
+    if (this.#checkpoint === undefined) return {};
     const current = await this.#options.client.getBlock({ blockNumber: this.#checkpoint.block });
-    if (current.hash === this.#checkpoint.hash) return undefined;
+    if (current.hash === this.#checkpoint.hash) return { checkpointTime: current.timestamp };
     const { store, reorgDepth, deploymentBlock } = this.#options;
     let ancestor: Checkpoint | undefined;
     for (const checkpoint of store.recentCheckpoints(reorgDepth)) {
@@ -128,7 +145,7 @@ export class ChainListener {
       "chain reorganised: rewound and re-reading",
     );
     this.#context.metrics.errors.inc({ kind: "reorg" });
-    return rewindBlock;
+    return { rewoundTo: rewindBlock };
   }
 
   /** After a resync, the rebuilt tree must be the contract's, or nothing the node proves can land. */

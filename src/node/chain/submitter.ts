@@ -1,7 +1,8 @@
 /**
- * Sends fulfil transactions: simulates first (so most rejections cost no gas), signs locally with its
- * own nonce counter, stores the signed transaction before broadcasting it (so a restart can find or
- * re-send it), replaces it with higher fees when it sits unmined, and decodes custom-error reverts.
+ * Sends fulfil transactions: simulates first (so most rejections cost no gas), signs locally (nonce from
+ * the chain's pending count: one fulfil is in flight at a time), stores the signed transaction before
+ * broadcasting it (so a restart can find or re-send it), replaces it with higher fees when it sits
+ * unmined, and decodes custom-error reverts.
  */
 import {
   type Address,

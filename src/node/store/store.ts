@@ -78,8 +78,8 @@ export interface JobStore {
   recentCheckpoints(limit: number): Checkpoint[];
   commitRange(update: RangeUpdate): { inserted: number };
   /**
-   * Forgets everything read after `block`: requests read later are dropped unless already sent in a
-   * transaction, results delivered later are due again.
+   * Forgets everything read after `block`: requests read later are dropped (their batches given up),
+   * results delivered later are due again.
    */
   rewindTo(block: bigint): { dropped: number; reopened: number };
 
