@@ -5,13 +5,16 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { network } from "hardhat";
+import type { Hex } from "viem";
 
 import { hardhatKey } from "../../src/cli/devAccounts.js";
 import type { NodeConfigInput } from "../../src/node/config.js";
 import { configHashOf } from "../../src/node/models/configHash.js";
 import { createProvider, type ModelSpecInput, modelSpecSchema } from "../../src/node/models/registry.js";
 import { modelIdFromName } from "../../src/shared/encoding.js";
+import type { FrontierSnapshot } from "../../src/shared/merkle.js";
 import { type ChildRun, startHardhatNode, startSibyl } from "./processes.js";
 import { deploySibyl } from "./sibyl.js";
 
@@ -76,3 +79,58 @@ export async function startDevnet(models: ModelSpecInput[]) {
 }
 
 export type Devnet = Awaited<ReturnType<typeof startDevnet>>;
+
+/**
+ * Sends `count` requests at once from several accounts, each sending its share in nonce order, paying
+ * the quoted fee, no callback. `ids[i]` is request i's id.
+ */
+export async function sendRequests(
+  devnet: Devnet,
+  count: number,
+  model: Hex | ((i: number) => Hex),
+  inputOf: (i: number) => Hex,
+  senders = devnet.sibyl.users.slice(2, 12),
+): Promise<bigint[]> {
+  const { coordinator, publicClient } = devnet.sibyl;
+  const ids: bigint[] = new Array(count);
+  await Promise.all(
+    senders.map(async (user, s) => {
+      for (let i = s; i < count; i += senders.length) {
+        const modelId = typeof model === "function" ? model(i) : model;
+        const fee = await coordinator.read.estimateFee([modelId, 0]);
+        const hash = await coordinator.write.request([modelId, inputOf(i), 0], {
+          account: user.account,
+          value: fee,
+        });
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });
+        ids[i] = event?.args.requestId as bigint;
+      }
+    }),
+  );
+  return ids;
+}
+
+/** The result tree at a node's newest checkpoint, read from its database as another process would. */
+export function nodeTree(file: string): FrontierSnapshot | undefined {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare("SELECT tree FROM checkpoints ORDER BY block DESC LIMIT 1").get() as
+      | { tree: string }
+      | undefined;
+    return row && JSON.parse(row.tree);
+  } finally {
+    db.close();
+  }
+}
+
+/** A node's tree root once it equals `contractRoot` (or whatever it is after 20 s). */
+export async function nodeRootWhenSynced(file: string, contractRoot: bigint): Promise<bigint | undefined> {
+  const started = Date.now();
+  for (;;) {
+    const tree = nodeTree(file);
+    const root = tree && BigInt(tree.root);
+    if (root === contractRoot || Date.now() - started > 20_000) return root;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

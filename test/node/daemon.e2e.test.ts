@@ -5,14 +5,13 @@
  */
 import assert from "node:assert/strict";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { type Hex, hexToString, toHex } from "viem";
 import type { ModelSpecInput } from "../../src/node/models/registry.js";
 import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
-import type { FrontierSnapshot } from "../../src/shared/merkle.js";
-import { type Devnet, startDevnet } from "../helpers/devnet.js";
+import { type Devnet, nodeTree, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
+import { until } from "../helpers/wait.js";
 
 const server = new FakeOpenAIServer({
   answer: (model, messages) => {
@@ -92,28 +91,15 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
           : `question ${i}`;
       return { model, text: text as string };
     });
-    const senders = users.slice(0, 10);
-    const requestIds = new Map<bigint, { model: string; text: string }>();
     const fromBlock = (await publicClient.getBlockNumber()) + 1n;
-    await Promise.all(
-      senders.map(async (user, s) => {
-        for (let i = s; i < inputs.length; i += senders.length) {
-          const { model, text } = inputs[i] as { model: string; text: string };
-          const modelId = modelIdFromName(model);
-          const fee = await coordinator.read.estimateFee([modelId, 0]);
-          const hash = await coordinator.write.request([modelId, toHex(text), 0], {
-            account: user.account,
-            value: fee,
-          });
-          const receipt = await publicClient.waitForTransactionReceipt({ hash });
-          const [event] = await coordinator.getEvents.InferenceRequested(
-            {},
-            { blockHash: receipt.blockHash },
-          );
-          requestIds.set(event?.args.requestId as bigint, { model, text });
-        }
-      }),
+    const ids = await sendRequests(
+      devnet,
+      inputs.length,
+      (i) => modelIdFromName(inputs[i]?.model as string),
+      (i) => toHex(inputs[i]?.text as string),
+      users.slice(0, 10),
     );
+    const requestIds = new Map(ids.map((id, i) => [id, inputs[i] as { model: string; text: string }]));
     assert.equal(requestIds.size, 50);
 
     const delivered = await until(async () => {
@@ -147,7 +133,7 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
 
     const onchainRoot = await coordinator.read.root();
     const nodeRoot = await until(async () => {
-      const tree = latestNodeTree(path.join(devnet.dir, "node.db"));
+      const tree = nodeTree(path.join(devnet.dir, "node.db"));
       return tree && BigInt(tree.root) === onchainRoot ? tree.root : undefined;
     });
     assert.equal(BigInt(nodeRoot), onchainRoot);
@@ -157,7 +143,13 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
     const { coordinator, publicClient, users } = devnet.sibyl;
     const fromBlock = (await publicClient.getBlockNumber()) + 1n;
     const proofsBefore = countMatches(node.text, /"msg":"batch proved"/g);
-    const requestIds = await sendRequests(devnet, users.slice(0, 6), 24, "chat-echo");
+    const requestIds = await sendRequests(
+      devnet,
+      24,
+      modelIdFromName("chat-echo"),
+      (i) => toHex(`restart ${i}`),
+      users.slice(0, 6),
+    );
     await until(async () =>
       countMatches(node.text, /"msg":"batch proved"/g) > proofsBefore ? true : undefined,
     );
@@ -194,50 +186,6 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
   });
 });
 
-async function sendRequests(devnet: Devnet, senders: Devnet["sibyl"]["users"], count: number, model: string) {
-  const { coordinator, publicClient } = devnet.sibyl;
-  const modelId = modelIdFromName(model);
-  const ids: bigint[] = [];
-  await Promise.all(
-    senders.map(async (user, s) => {
-      for (let i = s; i < count; i += senders.length) {
-        const fee = await coordinator.read.estimateFee([modelId, 0]);
-        const hash = await coordinator.write.request([modelId, toHex(`restart ${i}`), 0], {
-          account: user.account,
-          value: fee,
-        });
-        const receipt = await publicClient.waitForTransactionReceipt({ hash });
-        const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });
-        ids.push(event?.args.requestId as bigint);
-      }
-    }),
-  );
-  return ids;
-}
-
 function countMatches(text: string, pattern: RegExp): number {
   return text.match(pattern)?.length ?? 0;
-}
-
-/** The result tree at the node's newest checkpoint, read from its database as another process would. */
-function latestNodeTree(file: string): FrontierSnapshot | undefined {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const row = db.prepare("SELECT tree FROM checkpoints ORDER BY block DESC LIMIT 1").get() as
-      | { tree: string }
-      | undefined;
-    return row && JSON.parse(row.tree);
-  } finally {
-    db.close();
-  }
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }

@@ -10,10 +10,11 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { type Hex, hexToString, stringToHex, toHex } from "viem";
 import { modelIdFromName } from "../../src/shared/encoding.js";
-import { type Devnet, hardhatKey, startDevnet } from "../helpers/devnet.js";
+import { type Devnet, hardhatKey, sendRequests, startDevnet } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { type OutageMode, RpcProxy } from "../helpers/rpcProxy.js";
-import { report, type ScenarioReport, type ScenarioSize, sendRequests, settle, tally } from "./harness.js";
+import { until } from "../helpers/wait.js";
+import { report, type ScenarioReport, type ScenarioSize, settle, tally } from "./harness.js";
 
 export const LANGUAGE_ID = { provider: "builtin", name: "language-id", builtin: "language-id" } as const;
 const MODEL_ID = modelIdFromName(LANGUAGE_ID.name);
@@ -446,19 +447,6 @@ function count(node: ChildRun, message: string): number {
 /** Lines at pino's error level or above. */
 function errorLines(node: ChildRun): number {
   return logEntries(node).filter((entry) => Number(entry.level) >= 50).length;
-}
-
-export async function until<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(200);
-  }
 }
 
 async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

@@ -6,17 +6,23 @@
  * kills from outside at random moments.
  */
 import path from "node:path";
-import Database from "better-sqlite3";
 import { type Hex, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { CRASH_POINTS } from "../../src/node/crashPoints.js";
 import { modelIdFromName } from "../../src/shared/encoding.js";
-import { type Devnet, OPERATOR_KEY, startDevnet } from "../helpers/devnet.js";
+import {
+  type Devnet,
+  nodeRootWhenSynced,
+  OPERATOR_KEY,
+  sendRequests,
+  startDevnet,
+} from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { seededRandom } from "../helpers/random.js";
-import { report, type ScenarioReport, type ScenarioSize, sendRequests, settle } from "./harness.js";
+import { report, revertedTransactions, type ScenarioReport, type ScenarioSize, settle } from "./harness.js";
 
 const MODEL = { provider: "builtin", name: "language-id", builtin: "language-id" } as const;
+const OPERATOR = privateKeyToAccount(OPERATOR_KEY).address.toLowerCase();
 const SENTENCES = [
   "The weather is lovely today.",
   "Il fait très beau aujourd'hui.",
@@ -124,7 +130,7 @@ async function check(
   const contractRoot = await devnet.sibyl.coordinator.read.root();
   return {
     report: report(scenario, injected, ids.length, result, Date.now() - started),
-    revertedFulfils: await revertedFulfils(devnet, fromBlock),
+    revertedFulfils: (await revertedTransactions(devnet, [OPERATOR], fromBlock)).get(OPERATOR) ?? 0,
     nodeRoot: await nodeRootWhenSynced(path.join(devnet.dir, "node.db"), contractRoot),
     contractRoot,
     crashed,
@@ -140,42 +146,4 @@ async function exitsWithin(node: ChildRun, timeoutMs: number): Promise<boolean> 
   const exited = await Promise.race([node.exited.then((exit) => exit.signal === "SIGKILL"), timeout]);
   if (!exited) await node.stop("SIGKILL");
   return exited;
-}
-
-/** The operator's transactions to the coordinator since `fromBlock` that reverted. */
-async function revertedFulfils(devnet: Devnet, fromBlock: bigint): Promise<number> {
-  const { publicClient, coordinator } = devnet.sibyl;
-  const operator = privateKeyToAccount(OPERATOR_KEY).address.toLowerCase();
-  const latest = await publicClient.getBlockNumber();
-  let reverted = 0;
-  for (let block = fromBlock; block <= latest; block++) {
-    const { transactions } = await publicClient.getBlock({ blockNumber: block, includeTransactions: true });
-    for (const tx of transactions) {
-      if (tx.from.toLowerCase() !== operator || tx.to?.toLowerCase() !== coordinator.address.toLowerCase())
-        continue;
-      const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
-      if (receipt.status !== "success") reverted++;
-    }
-  }
-  return reverted;
-}
-
-/** The node's tree root from its database once it has read up to the contract's root (or after 20 s). */
-async function nodeRootWhenSynced(file: string, contractRoot: bigint): Promise<bigint | undefined> {
-  const started = Date.now();
-  let root: bigint | undefined;
-  while (Date.now() - started < 20_000) {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      const row = db.prepare("SELECT tree FROM checkpoints ORDER BY block DESC LIMIT 1").get() as
-        | { tree: string }
-        | undefined;
-      root = row ? BigInt(JSON.parse(row.tree).root) : undefined;
-    } finally {
-      db.close();
-    }
-    if (root === contractRoot) return root;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return root;
 }

@@ -77,31 +77,25 @@ export async function settle(
   }
 }
 
-/** Sends `count` requests for `model` from several accounts at once; returns their ids in order sent. */
-export async function sendRequests(
+/** How many transactions from each of `senders` (lower-case addresses) reverted since `fromBlock`. */
+export async function revertedTransactions(
   devnet: Devnet,
-  count: number,
-  model: Hex,
-  inputOf: (i: number) => Hex,
-  senders = devnet.sibyl.users.slice(2, 12),
-): Promise<bigint[]> {
-  const { coordinator, publicClient } = devnet.sibyl;
-  const ids: bigint[] = [];
-  await Promise.all(
-    senders.map(async (user, s) => {
-      for (let i = s; i < count; i += senders.length) {
-        const fee = await coordinator.read.estimateFee([model, 0]);
-        const hash = await coordinator.write.request([model, inputOf(i), 0], {
-          account: user.account,
-          value: fee,
-        });
-        const receipt = await publicClient.waitForTransactionReceipt({ hash });
-        const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });
-        ids.push(event?.args.requestId as bigint);
-      }
-    }),
-  );
-  return ids;
+  senders: readonly string[],
+  fromBlock: bigint,
+): Promise<Map<string, number>> {
+  const { publicClient } = devnet.sibyl;
+  const reverted = new Map(senders.map((sender) => [sender.toLowerCase(), 0]));
+  const latest = await publicClient.getBlockNumber();
+  for (let block = fromBlock; block <= latest; block++) {
+    const { transactions } = await publicClient.getBlock({ blockNumber: block, includeTransactions: true });
+    for (const tx of transactions) {
+      const count = reverted.get(tx.from.toLowerCase());
+      if (count === undefined) continue;
+      const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
+      if (receipt.status !== "success") reverted.set(tx.from.toLowerCase(), count + 1);
+    }
+  }
+  return reverted;
 }
 
 export function report(

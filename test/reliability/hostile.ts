@@ -4,8 +4,8 @@
  */
 import { stringToHex } from "viem";
 import { modelIdFromName } from "../../src/shared/encoding.js";
-import { startDevnet } from "../helpers/devnet.js";
-import { report, type ScenarioReport, type ScenarioSize, sendRequests, settle } from "./harness.js";
+import { sendRequests, startDevnet } from "../helpers/devnet.js";
+import { report, type ScenarioReport, type ScenarioSize, settle } from "./harness.js";
 
 const MODEL = { provider: "builtin", name: "language-id", builtin: "language-id" } as const;
 export const HOSTILE_MODES = [

@@ -19,11 +19,11 @@ import { type ExecutionPolicy, executeModel, type ModelOutcome } from "../../src
 import { OpenAIProvider } from "../../src/node/models/openai.js";
 import type { ModelProvider } from "../../src/node/models/provider.js";
 import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
-import { type Devnet, startDevnet } from "../helpers/devnet.js";
+import { type Devnet, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { seededRandom } from "../helpers/random.js";
-import { sendRequests, settle } from "./harness.js";
+import { settle } from "./harness.js";
 
 const policy: ExecutionPolicy = {
   timeoutMs: 10_000,

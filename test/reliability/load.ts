@@ -7,9 +7,9 @@
 import { readFileSync } from "node:fs";
 import { type Hex, stringToHex } from "viem";
 import { modelIdFromName } from "../../src/shared/encoding.js";
-import { startDevnet } from "../helpers/devnet.js";
+import { sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
-import { report, type ScenarioReport, type ScenarioSize, sendRequests, settle } from "./harness.js";
+import { report, type ScenarioReport, type ScenarioSize, settle } from "./harness.js";
 
 export interface LoadCheck {
   report: ScenarioReport;

@@ -9,17 +9,10 @@
 import { type Hex, hexToString, toHex } from "viem";
 import type { ModelSpecInput } from "../../src/node/models/registry.js";
 import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
-import { type Devnet, startDevnet } from "../helpers/devnet.js";
+import { type Devnet, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer, type Fault } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
-import {
-  report,
-  type ScenarioReport,
-  type ScenarioSize,
-  sendRequests,
-  settle,
-  type Tally,
-} from "./harness.js";
+import { report, type ScenarioReport, type ScenarioSize, settle, type Tally } from "./harness.js";
 
 /** A fault kind's report, with what the chain says about each answer beyond Ok or not. */
 export interface ModelFaultReport extends ScenarioReport {

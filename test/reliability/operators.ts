@@ -10,10 +10,17 @@ import Database from "better-sqlite3";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { modelIdFromName } from "../../src/shared/encoding.js";
-import { type Devnet, hardhatKey, startDevnet } from "../helpers/devnet.js";
+import { type Devnet, hardhatKey, nodeRootWhenSynced, sendRequests, startDevnet } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { LANGUAGE_ID, logEntries, registerOperator, sentence, withLog } from "./chainFaults.js";
-import { report, type ScenarioReport, type ScenarioSize, sendRequests, settle, tally } from "./harness.js";
+import {
+  report,
+  revertedTransactions,
+  type ScenarioReport,
+  type ScenarioSize,
+  settle,
+  tally,
+} from "./harness.js";
 
 const MODEL_ID = modelIdFromName(LANGUAGE_ID.name);
 
@@ -177,7 +184,7 @@ async function round(devnet: Devnet, operators: Operator[], options: RoundOption
     unconfirmed: await unconfirmedJobs(operators, ids),
     unfinishedBatches: await unfinishedBatches(operators),
     stuckNonces: await stuckNonces(devnet, operators),
-    revertedBy: await revertedFulfils(devnet, operators, fromBlock),
+    revertedBy: await revertedByName(devnet, operators, fromBlock),
     errorsBy: Object.fromEntries(
       operators.map(({ name, run }) => [
         name,
@@ -270,43 +277,14 @@ async function stuckNonces(devnet: Devnet, operators: Operator[]): Promise<strin
   }
 }
 
-/** Each operator's transactions since `fromBlock` that reverted. */
-async function revertedFulfils(
-  devnet: Devnet,
-  operators: Operator[],
-  fromBlock: bigint,
-): Promise<Record<string, number>> {
-  const { publicClient } = devnet.sibyl;
-  const byAddress = new Map(operators.map((operator) => [operator.address.toLowerCase(), operator.name]));
-  const reverted = Object.fromEntries(operators.map(({ name }) => [name, 0]));
-  const latest = await publicClient.getBlockNumber();
-  for (let block = fromBlock; block <= latest; block++) {
-    const { transactions } = await publicClient.getBlock({ blockNumber: block, includeTransactions: true });
-    for (const tx of transactions) {
-      const name = byAddress.get(tx.from.toLowerCase());
-      if (name === undefined) continue;
-      const receipt = await publicClient.getTransactionReceipt({ hash: tx.hash });
-      if (receipt.status !== "success") reverted[name] = (reverted[name] ?? 0) + 1;
-    }
-  }
-  return reverted;
-}
-
-/** A daemon's tree root from its newest checkpoint, once it equals `contractRoot` (or after 20 s). */
-async function nodeRootWhenSynced(file: string, contractRoot: bigint): Promise<bigint | undefined> {
-  const started = Date.now();
-  for (;;) {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    let root: bigint | undefined;
-    try {
-      const row = db.prepare("SELECT tree FROM checkpoints ORDER BY block DESC LIMIT 1").get() as
-        | { tree: string }
-        | undefined;
-      root = row ? BigInt(JSON.parse(row.tree).root) : undefined;
-    } finally {
-      db.close();
-    }
-    if (root === contractRoot || Date.now() - started > 20_000) return root;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** Each operator's reverted transactions since `fromBlock`, by operator name. */
+async function revertedByName(devnet: Devnet, operators: Operator[], fromBlock: bigint) {
+  const counts = await revertedTransactions(
+    devnet,
+    operators.map(({ address }) => address),
+    fromBlock,
+  );
+  return Object.fromEntries(
+    operators.map(({ name, address }) => [name, counts.get(address.toLowerCase()) ?? 0]),
+  );
 }

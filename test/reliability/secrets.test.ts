@@ -9,10 +9,10 @@ import path from "node:path";
 import { toHex } from "viem";
 import type { ModelSpecInput } from "../../src/node/models/registry.js";
 import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
-import { type Devnet, OPERATOR_KEY, startDevnet } from "../helpers/devnet.js";
+import { type Devnet, OPERATOR_KEY, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import { type ChildRun, startSibyl } from "../helpers/processes.js";
-import { sendRequests, settle } from "./harness.js";
+import { settle } from "./harness.js";
 
 const KEY_HEX = OPERATOR_KEY.slice(2).toLowerCase();
 const KEY_BYTES = Buffer.from(KEY_HEX, "hex");
