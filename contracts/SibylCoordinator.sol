@@ -2,32 +2,45 @@
 pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
 import {ISibylConsumer} from "./interfaces/ISibylConsumer.sol";
 import {ISibylCoordinator} from "./interfaces/ISibylCoordinator.sol";
 import {
     CallbackOutcome,
+    FeeParameters,
     Fulfillment,
     Model,
-    Operator,
+    OperatorParameters,
     RequestCommitment,
     ResultStatus
 } from "./interfaces/SibylTypes.sol";
+import {FulfillmentGas} from "./libraries/FulfillmentGas.sol";
 import {SibylEncoding} from "./libraries/SibylEncoding.sol";
+import {OperatorRegistry} from "./OperatorRegistry.sol";
 
 /// @title SibylCoordinator
-/// @notice Takes inference requests with their fees, and batches of results proven to extend the
-/// result log; pays operators, refunds expired requests and calls consumers back with exact gas.
-/// @dev Every wei held is a pending request's fee, a credited balance, or an operator's stake.
-contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, ReentrancyGuardTransient {
+/// @notice Takes inference requests with their escrow, assigns each to an operator, and takes batches
+/// of results proven to extend the result log; charges each request its measured share of the gas,
+/// refunds the rest, and calls consumers back with exact gas.
+/// @dev Every wei held is a pending request's escrow, a credited balance, or an operator's stake.
+contract SibylCoordinator is OperatorRegistry, Pausable {
     /// @dev Gas kept back when checking that a consumer gets its full callback gas: covers the cold
     /// account access and memory of the CALL itself (Chainlink's FunctionsRouter uses the same bound).
     uint256 private constant GAS_FOR_CALL_EXACT_CHECK = 5_000;
     uint256 private constant TREE_CAPACITY = 1 << SibylEncoding.TREE_DEPTH;
+    /// @notice Highest callback gas cap the owner may set: with the largest output, a lone request
+    /// still fits one transaction under EIP-7825's 2^24 gas.
+    uint32 public constant MAX_CALLBACK_GAS_LIMIT = 14_000_000;
+    /// @notice Largest output a model may allow, for the same reason.
+    uint32 public constant MAX_OUTPUT_BYTES = 32_768;
+    /// @notice Largest metadata a result may carry: requesters pay for its bytes, so an operator must
+    /// not be able to pad it.
+    uint256 public constant MAX_METADATA_BYTES = 1_024;
+    /// @dev A result's weight in the shared gas, in bytes of output: its fixed work (checks, leaf,
+    /// event, its slice of the proof) costs about as much as this many bytes of calldata and log.
+    uint256 private constant SHARE_WEIGHT_PER_RESULT = 1_024;
 
     /// @inheritdoc ISibylCoordinator
     uint256 public root = SibylEncoding.EMPTY_ROOT;
@@ -39,16 +52,7 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     /// @inheritdoc ISibylCoordinator
     uint256 public nextRequestId = 1;
 
-    /// @notice Gas charged per request on top of its callback gas: its share of a fulfilment.
-    uint32 public fulfillmentOverheadGas;
-    /// @notice Floor of the gas price used in fees.
-    uint64 public minGasPrice;
-    /// @notice Highest callback gas limit a request may ask for.
-    uint32 public maxCallbackGasLimit;
-    /// @notice Least stake an operator must hold while active.
-    uint128 public minStake;
-    /// @notice Seconds between an operator's exit and its stake unlocking.
-    uint64 public unbondingDelay;
+    FeeParameters private _feeParameters;
 
     /// @inheritdoc ISibylCoordinator
     mapping(address account => uint256 amount) public balanceOf;
@@ -57,34 +61,54 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
 
     mapping(bytes32 modelId => Model model) private _models;
     mapping(uint256 requestId => bytes32 commitmentHash) private _commitments;
-    mapping(address operator => Operator registration) private _operators;
+
+    /// @dev What a batch's delivery measured, for settling its fees.
+    struct Delivery {
+        CallbackOutcome[] outcomes;
+        /// @dev Gas each request caused on its own: its callback and its refund balance's first write.
+        uint256[] ownGas;
+        /// @dev Each request's model fee, read while its gas was still being measured.
+        uint256[] modelFees;
+        uint256 startIndex;
+        uint256 gasAtStart;
+        uint256 operatorBalance;
+    }
+
+    /// @dev The price and the shared gas every request of a batch is charged from.
+    struct Rate {
+        uint256 price;
+        uint256 sharedGas;
+        uint256 totalWeight;
+    }
 
     constructor(
         address initialOwner,
-        uint32 fulfillmentOverheadGas_,
-        uint64 minGasPrice_,
-        uint32 maxCallbackGasLimit_,
-        uint128 minStake_,
-        uint64 unbondingDelay_
+        FeeParameters memory fees,
+        OperatorParameters memory operators
     ) Ownable(initialOwner) {
-        setFeeParameters(fulfillmentOverheadGas_, minGasPrice_, maxCallbackGasLimit_);
-        setOperatorParameters(minStake_, unbondingDelay_);
+        setFeeParameters(fees);
+        setOperatorParameters(operators);
     }
 
     // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ISibylCoordinator
-    function estimateFee(bytes32 modelId, uint32 callbackGasLimit) external view returns (uint256) {
+    function estimateFee(
+        bytes32 modelId,
+        uint32 callbackGasLimit,
+        uint256 gasPrice
+    ) external view returns (uint256) {
         Model memory model = _models[modelId];
         if (model.timeout == 0) revert UnknownModel(modelId);
-        return _fee(model.fee, callbackGasLimit);
+        return _escrowNeeded(model, callbackGasLimit, gasPrice);
     }
 
     /// @inheritdoc ISibylCoordinator
     function request(
         bytes32 modelId,
         bytes calldata input,
-        uint32 callbackGasLimit
+        uint32 callbackGasLimit,
+        address refundTo
     ) external payable whenNotPaused returns (uint256 requestId) {
         Model memory model = _models[modelId];
         if (model.timeout == 0) revert UnknownModel(modelId);
@@ -92,26 +116,31 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         if (input.length == 0) revert EmptyInput(modelId);
         if (input.length > model.maxInputBytes)
             revert InputTooLarge(modelId, input.length, model.maxInputBytes);
+        uint32 maxCallbackGasLimit = _feeParameters.maxCallbackGasLimit;
         if (callbackGasLimit > maxCallbackGasLimit) {
             revert CallbackGasLimitTooHigh(callbackGasLimit, maxCallbackGasLimit);
         }
-        uint256 fee = _fee(model.fee, callbackGasLimit);
-        if (msg.value < fee) revert InsufficientPayment(msg.value, fee);
+        if (refundTo == address(0)) revert InvalidRefundAddress();
+        uint256 needed = _escrowNeeded(model, callbackGasLimit, block.basefee);
+        if (msg.value < needed) revert InsufficientPayment(msg.value, needed);
 
         requestId = nextRequestId++;
+        (address operator, uint64 exclusiveUntil) = _assign(requestId);
         RequestCommitment memory commitment = RequestCommitment({
             requestId: requestId,
             modelId: modelId,
             inputHash: keccak256(input),
             requester: msg.sender,
-            fee: SafeCast.toUint96(fee),
+            refundTo: refundTo,
+            operator: operator,
+            escrow: SafeCast.toUint96(msg.value),
             deadline: uint64(block.timestamp) + model.timeout,
+            exclusiveUntil: exclusiveUntil,
             callbackGasLimit: callbackGasLimit,
             maxOutputBytes: model.maxOutputBytes
         });
         _commitments[requestId] = keccak256(abi.encode(commitment));
         emit InferenceRequested(requestId, modelId, msg.sender, commitment, input);
-        if (msg.value > fee) _credit(msg.sender, msg.value - fee);
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -121,8 +150,8 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             revert RequestNotExpired(commitment.requestId, commitment.deadline);
         }
         delete _commitments[commitment.requestId];
-        emit RequestCancelled(commitment.requestId, commitment.requester, commitment.fee);
-        _credit(commitment.requester, commitment.fee);
+        emit RequestCancelled(commitment.requestId, commitment.refundTo, commitment.escrow);
+        _credit(commitment.refundTo, commitment.escrow);
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -138,22 +167,29 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         uint256 newRoot,
         uint256[8] calldata proof
     ) external nonReentrant {
-        if (!_operators[msg.sender].active) revert NotActiveOperator(msg.sender);
+        uint256 gasAtStart = gasleft();
+        if (!_isActive(msg.sender)) revert NotActiveOperator(msg.sender);
         uint256 count = fulfillments.length;
         (uint256 batchSize, IBatchVerifier verifier) = _verifierFitting(count);
         uint256 startIndex = ((uint256(nextIndex) + batchSize - 1) / batchSize) * batchSize;
         if (startIndex + batchSize > TREE_CAPACITY) revert TreeFull(startIndex, batchSize);
         if (newRoot >= SibylEncoding.SNARK_SCALAR_FIELD) revert RootOutOfField(newRoot);
 
+        Delivery memory delivery = Delivery({
+            outcomes: new CallbackOutcome[](count),
+            ownGas: new uint256[](count),
+            modelFees: new uint256[](count),
+            startIndex: startIndex,
+            gasAtStart: gasAtStart,
+            operatorBalance: balanceOf[msg.sender]
+        });
         uint256 oldRoot = root;
         uint256[] memory signals = new uint256[](batchSize + 3);
         signals[0] = oldRoot;
         signals[1] = newRoot;
         signals[2] = startIndex;
-        uint256 earned;
         for (uint256 i; i < count; ++i) {
-            signals[3 + i] = _consume(fulfillments[i]);
-            earned += fulfillments[i].commitment.fee;
+            (signals[3 + i], delivery.ownGas[i], delivery.modelFees[i]) = _consume(fulfillments[i]);
         }
         if (!verifier.verifyBatch(proof, signals))
             revert InvalidProof(oldRoot, newRoot, startIndex, batchSize);
@@ -161,22 +197,13 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         root = newRoot;
         nextIndex = uint64(startIndex + batchSize);
         emit BatchAppended(msg.sender, oldRoot, newRoot, startIndex, batchSize, count);
-        _credit(msg.sender, earned);
 
         for (uint256 i; i < count; ++i) {
-            Fulfillment calldata fulfillment = fulfillments[i];
-            RequestCommitment calldata commitment = fulfillment.commitment;
-            emit ResultDelivered(
-                commitment.requestId,
-                commitment.modelId,
-                startIndex + i,
-                ResultStatus(fulfillment.status),
-                _deliver(fulfillment),
-                commitment.inputHash,
-                fulfillment.output,
-                fulfillment.metadata
-            );
+            uint256 gasBefore = gasleft();
+            delivery.outcomes[i] = _deliver(fulfillments[i]);
+            delivery.ownGas[i] += gasBefore - gasleft();
         }
+        _settle(fulfillments, delivery);
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -189,40 +216,7 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         }
     }
 
-    // ─── Operators and balances ────────────────────────────────────────────────────────────────────
-
-    /// @inheritdoc ISibylCoordinator
-    function registerOperator() external payable {
-        Operator storage operator = _operators[msg.sender];
-        if (operator.active) revert OperatorAlreadyActive(msg.sender);
-        uint256 stake = operator.stake + msg.value;
-        if (stake < minStake) revert StakeTooLow(stake, minStake);
-        operator.stake = SafeCast.toUint128(stake);
-        operator.active = true;
-        operator.unlockAt = 0;
-        emit OperatorRegistered(msg.sender, stake);
-    }
-
-    /// @inheritdoc ISibylCoordinator
-    function requestOperatorExit() external {
-        Operator storage operator = _operators[msg.sender];
-        if (!operator.active) revert NotActiveOperator(msg.sender);
-        operator.active = false;
-        operator.unlockAt = uint64(block.timestamp) + unbondingDelay;
-        emit OperatorExitRequested(msg.sender, operator.unlockAt);
-    }
-
-    /// @inheritdoc ISibylCoordinator
-    function withdrawStake() external nonReentrant {
-        Operator storage operator = _operators[msg.sender];
-        uint256 stake = operator.stake;
-        if (stake == 0) revert NothingToWithdraw(msg.sender);
-        if (operator.active || block.timestamp < operator.unlockAt)
-            revert StakeLocked(msg.sender, operator.unlockAt);
-        operator.stake = 0;
-        emit StakeWithdrawn(msg.sender, stake);
-        _send(msg.sender, stake);
-    }
+    // ─── Balances and views ────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ISibylCoordinator
     function withdraw() external nonReentrant {
@@ -234,13 +228,13 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     }
 
     /// @inheritdoc ISibylCoordinator
-    function operatorOf(address operator) external view returns (Operator memory) {
-        return _operators[operator];
+    function modelOf(bytes32 modelId) external view returns (Model memory) {
+        return _models[modelId];
     }
 
     /// @inheritdoc ISibylCoordinator
-    function modelOf(bytes32 modelId) external view returns (Model memory) {
-        return _models[modelId];
+    function feeParameters() external view returns (FeeParameters memory) {
+        return _feeParameters;
     }
 
     // ─── Owner ─────────────────────────────────────────────────────────────────────────────────────
@@ -278,22 +272,11 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     }
 
     /// @inheritdoc ISibylCoordinator
-    function setFeeParameters(
-        uint32 fulfillmentOverheadGas_,
-        uint64 minGasPrice_,
-        uint32 maxCallbackGasLimit_
-    ) public onlyOwner {
-        fulfillmentOverheadGas = fulfillmentOverheadGas_;
-        minGasPrice = minGasPrice_;
-        maxCallbackGasLimit = maxCallbackGasLimit_;
-        emit FeeParametersSet(fulfillmentOverheadGas_, minGasPrice_, maxCallbackGasLimit_);
-    }
-
-    /// @inheritdoc ISibylCoordinator
-    function setOperatorParameters(uint128 minStake_, uint64 unbondingDelay_) public onlyOwner {
-        minStake = minStake_;
-        unbondingDelay = unbondingDelay_;
-        emit OperatorParametersSet(minStake_, unbondingDelay_);
+    function setFeeParameters(FeeParameters memory parameters) public onlyOwner {
+        if (parameters.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT)
+            revert CallbackGasCapTooHigh(parameters.maxCallbackGasLimit, MAX_CALLBACK_GAS_LIMIT);
+        _feeParameters = parameters;
+        emit FeeParametersSet(parameters);
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -308,13 +291,27 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
 
     // ─── Internals ─────────────────────────────────────────────────────────────────────────────────
 
-    function _fee(uint96 modelFee, uint32 callbackGasLimit) private view returns (uint256) {
-        uint256 gasPrice = block.basefee > minGasPrice ? block.basefee : minGasPrice;
-        return modelFee + (uint256(callbackGasLimit) + fulfillmentOverheadGas) * gasPrice;
+    function _escrowNeeded(
+        Model memory model,
+        uint32 callbackGasLimit,
+        uint256 gasPrice
+    ) private view returns (uint256) {
+        FeeParameters memory fees = _feeParameters;
+        if (gasPrice < fees.minGasPrice) gasPrice = fees.minGasPrice;
+        uint256 gas =
+            uint256(callbackGasLimit) +
+                fees.deliveryGas +
+                uint256(fees.gasPerOutputByte) * model.maxOutputBytes;
+        return model.fee + gas * gasPrice;
     }
 
     function _checkModelLimits(bytes32 modelId, Model calldata model) private pure {
-        if (model.maxInputBytes == 0 || model.maxOutputBytes == 0 || model.timeout == 0) {
+        if (
+            model.maxInputBytes == 0 ||
+            model.maxOutputBytes == 0 ||
+            model.maxOutputBytes > MAX_OUTPUT_BYTES ||
+            model.timeout == 0
+        ) {
             revert InvalidModelLimits(modelId, model.maxInputBytes, model.maxOutputBytes, model.timeout);
         }
     }
@@ -325,27 +322,119 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         if (stored != keccak256(abi.encode(commitment))) revert CommitmentMismatch(commitment.requestId);
     }
 
-    /// @dev Checks one result against its request, retires the request and returns the result's leaf.
-    function _consume(Fulfillment calldata fulfillment) private returns (uint256 leaf) {
+    /// @dev Checks one result against its request and its assignment, retires the request, holds its
+    /// whole escrow for its refundTo until settlement, and returns the result's leaf (bound to
+    /// msg.sender), the gas that first write took, and the model's fee.
+    function _consume(
+        Fulfillment calldata fulfillment
+    ) private returns (uint256 leaf, uint256 creditGas, uint256 modelFee) {
         RequestCommitment calldata commitment = fulfillment.commitment;
         uint256 requestId = commitment.requestId;
         _checkPending(commitment);
         if (block.timestamp > commitment.deadline) revert RequestExpired(requestId, commitment.deadline);
+        if (msg.sender != commitment.operator && block.timestamp <= commitment.exclusiveUntil) {
+            revert NotAssignedOperator(requestId, commitment.operator, commitment.exclusiveUntil);
+        }
         if (fulfillment.output.length > commitment.maxOutputBytes) {
             revert OutputTooLarge(requestId, fulfillment.output.length, commitment.maxOutputBytes);
+        }
+        if (fulfillment.metadata.length > MAX_METADATA_BYTES) {
+            revert MetadataTooLarge(requestId, fulfillment.metadata.length, MAX_METADATA_BYTES);
         }
         if (fulfillment.status > uint8(type(ResultStatus).max))
             revert InvalidStatus(requestId, fulfillment.status);
         delete _commitments[requestId];
-        return
-            SibylEncoding.leafOf(
-                requestId,
-                commitment.modelId,
-                commitment.inputHash,
-                keccak256(fulfillment.output),
-                keccak256(fulfillment.metadata),
-                fulfillment.status
-            );
+        // Credited in full now and charged at settlement: this write's cost (a new or cold slot) is
+        // this request's own, and settlement's later write to the slot costs the same for everyone.
+        uint256 gasBefore = gasleft();
+        balanceOf[commitment.refundTo] += commitment.escrow;
+        creditGas = gasBefore - gasleft();
+        modelFee = _models[commitment.modelId].fee;
+        leaf = SibylEncoding.leafOf(
+            requestId,
+            commitment.modelId,
+            commitment.inputHash,
+            keccak256(fulfillment.output),
+            keccak256(fulfillment.metadata),
+            fulfillment.status,
+            msg.sender
+        );
+    }
+
+    /// @dev Charges each request its own gas plus a share of the rest of the transaction (weighted by
+    /// its output and metadata bytes) at the price paid, capped by its escrow; the model fee comes on
+    /// top. The tip counts only up to maxPriorityFeePerGas, so an operator that is also the block
+    /// builder cannot drain escrows with a huge tip.
+    function _settle(Fulfillment[] calldata fulfillments, Delivery memory delivery) private {
+        uint256 count = fulfillments.length;
+        uint256 totalBytes;
+        uint256 ownTotal;
+        for (uint256 i; i < count; ++i) {
+            totalBytes += fulfillments[i].output.length + fulfillments[i].metadata.length;
+            ownTotal += delivery.ownGas[i];
+        }
+        uint256 pending =
+            FulfillmentGas.SETTLE_GAS_FIXED +
+                FulfillmentGas.operatorCreditGas(delivery.operatorBalance) +
+                count * FulfillmentGas.SETTLE_GAS_PER_RESULT +
+                totalBytes * FulfillmentGas.SETTLE_GAS_PER_BYTE;
+        Rate memory rate = Rate({
+            price: _chargedGasPrice(),
+            sharedGas: FulfillmentGas.transactionGas(
+                delivery.gasAtStart - gasleft(),
+                pending,
+                msg.data.length,
+                count
+            ) - ownTotal,
+            totalWeight: count * SHARE_WEIGHT_PER_RESULT + totalBytes
+        });
+        uint256 earned;
+        for (uint256 i; i < count; ++i) earned += _charge(fulfillments[i], delivery, i, rate);
+        _credit(msg.sender, earned);
+    }
+
+    /// @dev Charges one request (capped by its escrow) from what was held for its refundTo, and
+    /// records its delivery.
+    function _charge(
+        Fulfillment calldata fulfillment,
+        Delivery memory delivery,
+        uint256 i,
+        Rate memory rate
+    ) private returns (uint256 fee) {
+        fee = _feeOf(fulfillment, delivery, i, rate);
+        balanceOf[fulfillment.commitment.refundTo] -= fee;
+        emit ResultDelivered(
+            fulfillment.commitment.requestId,
+            fulfillment.commitment.modelId,
+            delivery.startIndex + i,
+            ResultStatus(fulfillment.status),
+            delivery.outcomes[i],
+            fee,
+            fulfillment.commitment.inputHash,
+            fulfillment.output,
+            fulfillment.metadata
+        );
+    }
+
+    function _feeOf(
+        Fulfillment calldata fulfillment,
+        Delivery memory delivery,
+        uint256 i,
+        Rate memory rate
+    ) private pure returns (uint256 fee) {
+        uint256 weight = SHARE_WEIGHT_PER_RESULT + fulfillment.output.length + fulfillment.metadata.length;
+        uint256 gas =
+            delivery.ownGas[i] + (rate.sharedGas * weight + rate.totalWeight - 1) / rate.totalWeight;
+        fee = delivery.modelFees[i] + gas * rate.price;
+        uint256 escrow = fulfillment.commitment.escrow;
+        if (fee > escrow) fee = escrow;
+    }
+
+    /// @dev The gas price paid, with the tip counted up to maxPriorityFeePerGas.
+    function _chargedGasPrice() private view returns (uint256 price) {
+        price = tx.gasprice;
+        uint256 cap = block.basefee + _feeParameters.maxPriorityFeePerGas;
+        if (price > cap) price = cap;
     }
 
     /// @dev Calls the requester back, if it asked to be; its failure is recorded, never propagated.
@@ -418,10 +507,5 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     function _credit(address account, uint256 amount) private {
         balanceOf[account] += amount;
         emit BalanceCredited(account, amount);
-    }
-
-    function _send(address to, uint256 amount) private {
-        (bool success, ) = to.call{value: amount}("");
-        if (!success) revert TransferFailed(to, amount);
     }
 }

@@ -16,11 +16,6 @@ contract PromptBoard is SibylConsumer {
         bytes answer;
     }
 
-    /// @notice Less ether was sent than the coordinator's fee.
-    error PromptBoard__PaymentTooLow(uint256 paid, uint256 fee);
-    /// @notice Returning the overpayment to the asker failed.
-    error PromptBoard__RefundFailed(address asker, uint256 amount);
-
     event QuestionAsked(uint256 indexed requestId, address indexed asker, string question);
     event QuestionAnswered(uint256 indexed requestId, ResultStatus status, bytes answer);
 
@@ -40,18 +35,16 @@ contract PromptBoard is SibylConsumer {
         callbackGasLimit = callbackGasLimit_;
     }
 
-    /// @notice The fee `ask` needs right now.
+    /// @notice The least `ask` takes in this block; send more as headroom, the rest comes back.
     function askFee() external view returns (uint256) {
-        return sibylCoordinator.estimateFee(modelId, callbackGasLimit);
+        return _sibylEscrowNow(modelId, callbackGasLimit);
     }
 
-    /// @notice Puts `question` to the model; send at least askFee(), the rest comes back. Fees refunded
-    /// from cancelled (unanswered) questions pay towards it first.
+    /// @notice Puts `question` to the model. All of msg.value is the request's escrow: what the answer
+    /// does not cost is credited to the asker in the coordinator (withdraw it there), and so is all of
+    /// it if the question expires unanswered and is cancelled.
     function ask(string calldata question) external payable returns (uint256 requestId) {
-        uint256 available = msg.value + _reclaimSibylBalance();
-        uint256 fee = sibylCoordinator.estimateFee(modelId, callbackGasLimit);
-        if (available < fee) revert PromptBoard__PaymentTooLow(available, fee);
-        requestId = _requestSibyl(modelId, bytes(question), callbackGasLimit, fee);
+        requestId = _requestSibyl(modelId, bytes(question), callbackGasLimit, msg.value, msg.sender);
         _entries[requestId] = Entry({
             asker: msg.sender,
             answered: false,
@@ -60,10 +53,6 @@ contract PromptBoard is SibylConsumer {
             answer: ""
         });
         emit QuestionAsked(requestId, msg.sender, question);
-        if (available > fee) {
-            (bool refunded, ) = msg.sender.call{value: available - fee}("");
-            if (!refunded) revert PromptBoard__RefundFailed(msg.sender, available - fee);
-        }
     }
 
     function entryOf(uint256 requestId) external view returns (Entry memory) {

@@ -85,7 +85,7 @@ contract YesNoMarket is SibylConsumer {
 
     /// @notice The fee `resolve` needs right now.
     function resolveFee() external view returns (uint256) {
-        return sibylCoordinator.estimateFee(modelId, CALLBACK_GAS_LIMIT);
+        return _sibylEscrowNow(modelId, CALLBACK_GAS_LIMIT);
     }
 
     /// @notice Asks the model for the outcome once betting has closed; the caller pays the fee (the rest
@@ -100,16 +100,11 @@ contract YesNoMarket is SibylConsumer {
         if (market.phase != Phase.Open && market.phase != Phase.Resolving) {
             revert YesNoMarket__WrongPhase(marketId, market.phase);
         }
-        uint256 available = msg.value + _reclaimSibylBalance();
-        uint256 fee = sibylCoordinator.estimateFee(modelId, CALLBACK_GAS_LIMIT);
-        if (available < fee) revert YesNoMarket__PaymentTooLow(available, fee);
-
-        requestId = _requestSibyl(modelId, bytes(market.question), CALLBACK_GAS_LIMIT, fee);
+        requestId = _requestSibyl(modelId, bytes(market.question), CALLBACK_GAS_LIMIT, msg.value, msg.sender);
         market.phase = Phase.Resolving;
         market.requestId = requestId;
         _marketOfRequest[requestId] = marketId;
         emit ResolutionRequested(marketId, requestId);
-        if (available > fee) _send(msg.sender, available - fee);
     }
 
     /// @notice Pays out a resolved market's winnings or a voided market's stakes.

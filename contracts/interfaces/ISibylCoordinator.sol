@@ -2,19 +2,23 @@
 pragma solidity ^0.8.28;
 
 import {
+    CallbackOutcome,
+    FeeParameters,
     Fulfillment,
     Model,
     Operator,
+    OperatorParameters,
     RequestCommitment,
-    ResultStatus,
-    CallbackOutcome
+    ResultStatus
 } from "./SibylTypes.sol";
 
 /// @title ISibylCoordinator
 /// @notice Where dapps ask for AI inference and operators answer it. Every answer becomes a leaf of a
 /// Poseidon Merkle log (depth 32) whose root moves only by a verified Groth16 BatchAppend proof.
 /// @dev Leaf = uint256(keccak256(abi.encode(requestId, modelId, inputHash, outputHash, metadataHash,
-/// status))) >> 8, the same as src/shared/encoding.ts. Batches are appended as aligned subtrees.
+/// status, operator))) >> 8, the same as src/shared/encoding.ts; `operator` is the account that
+/// delivered it, so a copied fulfilment proves nothing for anyone else. Batches are appended as
+/// aligned subtrees.
 interface ISibylCoordinator {
     // ─── Errors ────────────────────────────────────────────────────────────────────────────────────
 
@@ -24,7 +28,7 @@ interface ISibylCoordinator {
     error ModelAlreadyRegistered(bytes32 modelId);
     /// @notice The model exists but the owner disabled it.
     error ModelDisabled(bytes32 modelId);
-    /// @notice Model limits must all be positive.
+    /// @notice Model limits must all be positive, and outputs at most MAX_OUTPUT_BYTES.
     error InvalidModelLimits(bytes32 modelId, uint32 maxInputBytes, uint32 maxOutputBytes, uint32 timeout);
     /// @notice The input is empty.
     error EmptyInput(bytes32 modelId);
@@ -32,8 +36,20 @@ interface ISibylCoordinator {
     error InputTooLarge(bytes32 modelId, uint256 length, uint256 maxLength);
     /// @notice The callback gas limit is above the coordinator's cap.
     error CallbackGasLimitTooHigh(uint32 callbackGasLimit, uint32 maxCallbackGasLimit);
-    /// @notice Less ether was sent than estimateFee asks.
+    /// @notice Less ether was sent than estimateFee asks at this block's base fee.
     error InsufficientPayment(uint256 paid, uint256 required);
+    /// @notice Requests need at least one active operator to be assigned to.
+    error NoActiveOperator();
+    /// @notice Refunds cannot go to the zero address.
+    error InvalidRefundAddress();
+    /// @notice Only the assigned operator may deliver this request until its exclusive window ends.
+    error NotAssignedOperator(uint256 requestId, address assigned, uint64 exclusiveUntil);
+    /// @notice The metadata is longer than any result may carry.
+    error MetadataTooLarge(uint256 requestId, uint256 length, uint256 maxLength);
+    /// @notice The callback gas cap is above what lets any one request fit a transaction alone.
+    error CallbackGasCapTooHigh(uint32 maxCallbackGasLimit, uint32 limit);
+    /// @notice The unbonding delay or exclusive window is longer than the coordinator allows.
+    error OperatorDelayTooLong(uint64 delay, uint64 limit);
     /// @notice The caller is not an active operator.
     error NotActiveOperator(address caller);
     /// @notice A fulfilment must carry between 1 and the largest verifier's batch size results.
@@ -78,8 +94,8 @@ interface ISibylCoordinator {
     event ModelRegistered(bytes32 indexed modelId, Model model);
     event ModelUpdated(bytes32 indexed modelId, Model model);
     event VerifierSet(uint256 indexed batchSize, address verifier);
-    event FeeParametersSet(uint32 fulfillmentOverheadGas, uint64 minGasPrice, uint32 maxCallbackGasLimit);
-    event OperatorParametersSet(uint128 minStake, uint64 unbondingDelay);
+    event FeeParametersSet(FeeParameters parameters);
+    event OperatorParametersSet(OperatorParameters parameters);
 
     /// @notice A request was made; `commitment` is what the fulfilment must re-supply.
     event InferenceRequested(
@@ -89,15 +105,16 @@ interface ISibylCoordinator {
         RequestCommitment commitment,
         bytes input
     );
-    /// @notice A result was appended at `leafIndex` and, if asked for, delivered to the requester.
-    /// @dev Enough to recompute the leaf on its own. The operator is in the same transaction's
-    /// BatchAppended, so it is not repeated here.
+    /// @notice A result was appended at `leafIndex` and, if asked for, delivered to the requester;
+    /// `fee` was charged from the escrow and the rest credited to the request's refundTo.
+    /// @dev With the operator of the same transaction's BatchAppended, enough to recompute the leaf.
     event ResultDelivered(
         uint256 indexed requestId,
         bytes32 indexed modelId,
         uint256 leafIndex,
         ResultStatus status,
         CallbackOutcome callback,
+        uint256 fee,
         bytes32 inputHash,
         bytes output,
         bytes metadata
@@ -112,7 +129,7 @@ interface ISibylCoordinator {
         uint256 batchSize,
         uint256 count
     );
-    event RequestCancelled(uint256 indexed requestId, address indexed requester, uint256 refund);
+    event RequestCancelled(uint256 indexed requestId, address indexed refundTo, uint256 refund);
     event OperatorRegistered(address indexed operator, uint256 stake);
     event OperatorExitRequested(address indexed operator, uint64 unlockAt);
     event StakeWithdrawn(address indexed operator, uint256 amount);
@@ -121,22 +138,29 @@ interface ISibylCoordinator {
 
     // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
 
-    /// @notice The fee `request` takes for `modelId` with `callbackGasLimit`, at this block's gas price.
-    /// @dev fee = model fee + (callbackGasLimit + fulfillmentOverheadGas) * max(block.basefee,
-    /// minGasPrice). The base fee is what any fulfilment transaction pays at least, without trusting
-    /// the requester's gas price or an oracle; minGasPrice keeps operators whole on near-empty chains.
-    function estimateFee(bytes32 modelId, uint32 callbackGasLimit) external view returns (uint256);
+    /// @notice The escrow a request for `modelId` with `callbackGasLimit` needs at `gasPrice` per gas.
+    /// @dev model fee + (callbackGasLimit + deliveryGas + gasPerOutputByte * maxOutputBytes) *
+    /// max(gasPrice, minGasPrice): enough for the request to be delivered alone at that price. The
+    /// charge itself is measured at fulfilment; the rest of the escrow goes back. Quote with the
+    /// chain's current base fee plus headroom: an eth_call sees block.basefee 0 on most clients.
+    function estimateFee(
+        bytes32 modelId,
+        uint32 callbackGasLimit,
+        uint256 gasPrice
+    ) external view returns (uint256);
 
     /// @notice Asks `modelId` to answer `input`; the result comes back to msg.sender's onSibylResult
-    /// with `callbackGasLimit` gas (0: no callback). Overpayment is credited to msg.sender.
+    /// with `callbackGasLimit` gas (0: no callback). All of msg.value is escrow, at least
+    /// estimateFee at this block's base fee; what the delivery does not cost goes to `refundTo`.
     function request(
         bytes32 modelId,
         bytes calldata input,
-        uint32 callbackGasLimit
+        uint32 callbackGasLimit,
+        address refundTo
     ) external payable returns (uint256 requestId);
 
-    /// @notice Cancels an unanswered request after its deadline; anyone may call, the requester is
-    /// credited the full fee.
+    /// @notice Cancels an unanswered request after its deadline; anyone may call, its refundTo is
+    /// credited the whole escrow.
     function cancel(RequestCommitment calldata commitment) external;
 
     /// @notice Hash of the pending request's commitment, or zero if it is not pending.
@@ -147,9 +171,10 @@ interface ISibylCoordinator {
 
     // ─── Fulfilment ────────────────────────────────────────────────────────────────────────────────
 
-    /// @notice Appends a batch of results, proven to move the root to `newRoot`, and delivers each.
+    /// @notice Appends a batch of results, proven to move the root to `newRoot`, delivers each, and
+    /// charges each request its measured share of the transaction's gas at the price paid.
     /// @dev The batch uses the smallest verifier that fits; its leaves after the results are empty.
-    /// `proof` is a, b, c as eight words (see IBatchVerifier).
+    /// `proof` is a, b, c as eight words (see IBatchVerifier). The leaves include msg.sender.
     function fulfill(
         Fulfillment[] calldata fulfillments,
         uint256 newRoot,
@@ -167,7 +192,8 @@ interface ISibylCoordinator {
 
     // ─── Operators and balances ────────────────────────────────────────────────────────────────────
 
-    /// @notice Registers msg.sender as an operator, staking msg.value (added to any stake left).
+    /// @notice Registers msg.sender as an operator, staking msg.value (added to any stake left); it
+    /// joins the active set requests are assigned from.
     function registerOperator() external payable;
 
     /// @notice Stops msg.sender fulfilling; its stake unlocks after the unbonding delay.
@@ -180,6 +206,9 @@ interface ISibylCoordinator {
     function withdraw() external;
 
     function operatorOf(address operator) external view returns (Operator memory);
+
+    /// @notice The operators new requests are assigned to.
+    function activeOperators() external view returns (address[] memory);
 
     function balanceOf(address account) external view returns (uint256);
 
@@ -194,13 +223,13 @@ interface ISibylCoordinator {
     /// @notice Sets the verifier for `batchSize`; address zero removes that batch size.
     function setVerifier(uint256 batchSize, address verifier) external;
 
-    function setFeeParameters(
-        uint32 fulfillmentOverheadGas,
-        uint64 minGasPrice,
-        uint32 maxCallbackGasLimit
-    ) external;
+    function setFeeParameters(FeeParameters calldata parameters) external;
 
-    function setOperatorParameters(uint128 minStake, uint64 unbondingDelay) external;
+    function feeParameters() external view returns (FeeParameters memory);
+
+    function setOperatorParameters(OperatorParameters calldata parameters) external;
+
+    function operatorParameters() external view returns (OperatorParameters memory);
 
     /// @notice Stops new requests; refunds, fulfilments and withdrawals go on.
     function pause() external;

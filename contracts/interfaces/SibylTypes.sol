@@ -38,11 +38,41 @@ struct RequestCommitment {
     uint256 requestId;
     bytes32 modelId;
     bytes32 inputHash;
+    /// @dev Called back with the result.
     address requester;
-    uint96 fee;
+    /// @dev Credited what the escrow does not pay for: the rest after fulfilment, all of it on cancel.
+    address refundTo;
+    /// @dev The operator assigned at request time; only it may deliver until `exclusiveUntil`.
+    address operator;
+    /// @dev The most this request can be charged: model fee plus its measured share of the gas.
+    uint96 escrow;
     uint64 deadline;
+    uint64 exclusiveUntil;
     uint32 callbackGasLimit;
     uint32 maxOutputBytes;
+}
+
+/// @notice What requests pay for gas, and the limits that keep any one request deliverable.
+struct FeeParameters {
+    /// @dev Gas a lone fulfilment takes besides its callback and output bytes; used in quotes only,
+    /// the charge itself is measured.
+    uint32 deliveryGas;
+    /// @dev Quote gas per byte of the model's largest output (calldata and log bytes).
+    uint32 gasPerOutputByte;
+    /// @dev Floor of the gas price quotes and the request's minimum escrow use.
+    uint64 minGasPrice;
+    /// @dev Most tip per gas a fulfilment may charge requesters above the base fee.
+    uint64 maxPriorityFeePerGas;
+    uint32 maxCallbackGasLimit;
+}
+
+/// @notice How operators join, leave and share requests.
+struct OperatorParameters {
+    uint128 minStake;
+    /// @dev Seconds between an operator's exit and its stake unlocking.
+    uint64 unbondingDelay;
+    /// @dev Seconds after a request during which only its assigned operator may deliver it.
+    uint64 exclusiveWindow;
 }
 
 /// @notice One answered request inside a batch fulfilment.

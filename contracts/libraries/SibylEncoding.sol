@@ -19,16 +19,21 @@ library SibylEncoding {
         return uint256(hash) >> 8;
     }
 
-    /// @notice The leaf of one result.
+    /// @notice The leaf of one result, bound to the operator that delivered it.
     function leafOf(
         uint256 requestId,
         bytes32 modelId,
         bytes32 inputHash,
         bytes32 outputHash,
         bytes32 metadataHash,
-        uint8 status
+        uint8 status,
+        address operator
     ) internal pure returns (uint256) {
         return
-            toField(keccak256(abi.encode(requestId, modelId, inputHash, outputHash, metadataHash, status)));
+            toField(
+                keccak256(
+                    abi.encode(requestId, modelId, inputHash, outputHash, metadataHash, status, operator)
+                )
+            );
     }
 }

@@ -34,7 +34,7 @@ contract HostileConsumer is ISibylConsumer {
     }
 
     function ask(bytes32 modelId, uint32 callbackGasLimit) external payable returns (uint256) {
-        return coordinator.request{value: msg.value}(modelId, "hostile", callbackGasLimit);
+        return coordinator.request{value: msg.value}(modelId, "hostile", callbackGasLimit, msg.sender);
     }
 
     function onSibylResult(uint256 requestId, ResultStatus, bytes calldata) external {
@@ -60,7 +60,10 @@ contract HostileConsumer is ISibylConsumer {
             );
         } else if (mode == Mode.ReenterRequest) {
             (reentrySucceeded, ) = address(coordinator).call{value: address(this).balance}(
-                abi.encodeCall(ISibylCoordinator.request, (bytes32("test-model"), bytes("again"), 0))
+                abi.encodeCall(
+                    ISibylCoordinator.request,
+                    (bytes32("test-model"), bytes("again"), 0, address(this))
+                )
             );
         }
     }

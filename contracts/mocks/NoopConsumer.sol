@@ -16,7 +16,7 @@ contract NoopConsumer is SibylConsumer {
         bytes calldata input,
         uint32 callbackGasLimit
     ) external payable returns (uint256) {
-        return _requestSibyl(modelId, input, callbackGasLimit, msg.value);
+        return _requestSibyl(modelId, input, callbackGasLimit, msg.value, msg.sender);
     }
 
     // solhint-disable-next-line no-empty-blocks

@@ -17,9 +17,11 @@ contract SibylEncodingHarness {
         bytes32 inputHash,
         bytes32 outputHash,
         bytes32 metadataHash,
-        uint8 status
+        uint8 status,
+        address operator
     ) external pure returns (uint256) {
-        return SibylEncoding.leafOf(requestId, modelId, inputHash, outputHash, metadataHash, status);
+        return
+            SibylEncoding.leafOf(requestId, modelId, inputHash, outputHash, metadataHash, status, operator);
     }
 
     function emptyRoot() external pure returns (uint256) {

@@ -2,15 +2,19 @@
 pragma solidity ^0.8.28;
 
 import {SibylCoordinator} from "../../../contracts/SibylCoordinator.sol";
+import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
 import {
+    FeeParameters,
     Fulfillment,
     Model,
+    OperatorParameters,
     RequestCommitment,
     ResultStatus
 } from "../../../contracts/interfaces/SibylTypes.sol";
 import {SibylEncoding} from "../../../contracts/libraries/SibylEncoding.sol";
 import {MockBatchVerifier} from "../../../contracts/mocks/MockBatchVerifier.sol";
 import {TestBase} from "./TestBase.sol";
+import {Vm} from "./Vm.sol";
 
 /// @notice A coordinator with mock verifiers for batch sizes 1, 4, 16 and 64, one model, one
 /// operator, and helpers that request and fulfil the way the node does.
@@ -20,11 +24,14 @@ abstract contract CoordinatorFixture is TestBase {
     uint32 internal constant MAX_INPUT = 1024;
     uint32 internal constant MAX_OUTPUT = 2048;
     uint32 internal constant TIMEOUT = 1 hours;
-    uint32 internal constant OVERHEAD_GAS = 50_000;
+    uint32 internal constant DELIVERY_GAS = 350_000;
+    uint32 internal constant GAS_PER_OUTPUT_BYTE = 40;
     uint64 internal constant MIN_GAS_PRICE = 1 gwei;
+    uint64 internal constant MAX_TIP = 2 gwei;
     uint32 internal constant MAX_CALLBACK_GAS = 2_000_000;
     uint128 internal constant MIN_STAKE = 1 ether;
     uint64 internal constant UNBONDING = 7 days;
+    uint64 internal constant EXCLUSIVE_WINDOW = 5 minutes;
 
     SibylCoordinator internal coordinator;
     address internal operator = address(0x0123);
@@ -32,14 +39,7 @@ abstract contract CoordinatorFixture is TestBase {
     mapping(uint256 batchSize => MockBatchVerifier verifier) internal mockVerifiers;
 
     function setUp() public virtual {
-        coordinator = new SibylCoordinator(
-            address(this),
-            OVERHEAD_GAS,
-            MIN_GAS_PRICE,
-            MAX_CALLBACK_GAS,
-            MIN_STAKE,
-            UNBONDING
-        );
+        coordinator = new SibylCoordinator(address(this), _feeParameters(), _operatorParameters());
         uint256[4] memory sizes = [uint256(1), 4, 16, 64];
         for (uint256 i; i < sizes.length; ++i) {
             mockVerifiers[sizes[i]] = new MockBatchVerifier(sizes[i]);
@@ -50,6 +50,26 @@ abstract contract CoordinatorFixture is TestBase {
         vm.prank(operator);
         coordinator.registerOperator{value: MIN_STAKE}();
         vm.deal(requester, 100 ether);
+    }
+
+    function _feeParameters() internal pure returns (FeeParameters memory) {
+        return
+            FeeParameters({
+                deliveryGas: DELIVERY_GAS,
+                gasPerOutputByte: GAS_PER_OUTPUT_BYTE,
+                minGasPrice: MIN_GAS_PRICE,
+                maxPriorityFeePerGas: MAX_TIP,
+                maxCallbackGasLimit: MAX_CALLBACK_GAS
+            });
+    }
+
+    function _operatorParameters() internal pure returns (OperatorParameters memory) {
+        return
+            OperatorParameters({
+                minStake: MIN_STAKE,
+                unbondingDelay: UNBONDING,
+                exclusiveWindow: EXCLUSIVE_WINDOW
+            });
     }
 
     function _model() internal pure returns (Model memory) {
@@ -64,25 +84,38 @@ abstract contract CoordinatorFixture is TestBase {
             });
     }
 
-    /// @dev Requests as `from`, paying the exact fee, and returns the commitment the node would rebuild.
+    /// @dev Requests as `from`, escrowing the least the coordinator takes now, refunds to `from`.
     function _request(
         address from,
         bytes memory input,
         uint32 callbackGasLimit
+    ) internal returns (RequestCommitment memory) {
+        return _requestWith(from, input, callbackGasLimit, _escrowNow(callbackGasLimit), from);
+    }
+
+    function _escrowNow(uint32 callbackGasLimit) internal view returns (uint256) {
+        return coordinator.estimateFee(MODEL_ID, callbackGasLimit, block.basefee);
+    }
+
+    /// @dev Requests as `from` and returns the commitment from InferenceRequested, as the node reads it.
+    function _requestWith(
+        address from,
+        bytes memory input,
+        uint32 callbackGasLimit,
+        uint256 escrow,
+        address refundTo
     ) internal returns (RequestCommitment memory commitment) {
-        uint256 fee = coordinator.estimateFee(MODEL_ID, callbackGasLimit);
+        vm.recordLogs();
         vm.prank(from);
-        uint256 requestId = coordinator.request{value: fee}(MODEL_ID, input, callbackGasLimit);
-        commitment = RequestCommitment({
-            requestId: requestId,
-            modelId: MODEL_ID,
-            inputHash: keccak256(input),
-            requester: from,
-            fee: uint96(fee),
-            deadline: uint64(block.timestamp) + TIMEOUT,
-            callbackGasLimit: callbackGasLimit,
-            maxOutputBytes: MAX_OUTPUT
-        });
+        coordinator.request{value: escrow}(MODEL_ID, input, callbackGasLimit, refundTo);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == ISibylCoordinator.InferenceRequested.selector) {
+                (commitment, ) = abi.decode(logs[i].data, (RequestCommitment, bytes));
+                return commitment;
+            }
+        }
+        revert AssertionFailed("no InferenceRequested event");
     }
 
     function _fulfillment(
@@ -103,10 +136,12 @@ abstract contract CoordinatorFixture is TestBase {
         batch[0] = fulfillment;
     }
 
-    /// @dev The statement a batch must prove, as the coordinator will build it, for a chosen new root.
+    /// @dev The statement a batch delivered by `deliverer` must prove, as the coordinator will build
+    /// it, for a chosen new root.
     function _signals(
         Fulfillment[] memory batch,
-        uint256 newRoot
+        uint256 newRoot,
+        address deliverer
     ) internal view returns (uint256[] memory signals) {
         uint256 batchSize = _batchSizeFor(batch.length);
         uint256 nextIndex = coordinator.nextIndex();
@@ -114,10 +149,21 @@ abstract contract CoordinatorFixture is TestBase {
         signals[0] = coordinator.root();
         signals[1] = newRoot;
         signals[2] = ((nextIndex + batchSize - 1) / batchSize) * batchSize;
-        for (uint256 i; i < batch.length; ++i) signals[3 + i] = _leaf(batch[i]);
+        for (uint256 i; i < batch.length; ++i) signals[3 + i] = _leafBy(batch[i], deliverer);
     }
 
-    function _leaf(Fulfillment memory fulfillment) internal pure returns (uint256) {
+    function _signals(
+        Fulfillment[] memory batch,
+        uint256 newRoot
+    ) internal view returns (uint256[] memory signals) {
+        return _signals(batch, newRoot, operator);
+    }
+
+    function _leaf(Fulfillment memory fulfillment) internal view returns (uint256) {
+        return _leafBy(fulfillment, operator);
+    }
+
+    function _leafBy(Fulfillment memory fulfillment, address deliverer) internal pure returns (uint256) {
         RequestCommitment memory commitment = fulfillment.commitment;
         return
             SibylEncoding.leafOf(
@@ -126,24 +172,35 @@ abstract contract CoordinatorFixture is TestBase {
                 commitment.inputHash,
                 keccak256(fulfillment.output),
                 keccak256(fulfillment.metadata),
-                fulfillment.status
+                fulfillment.status,
+                deliverer
             );
     }
 
-    /// @dev A valid proof (for the mock verifiers) of appending `batch` with a new root derived from it.
+    /// @dev A valid proof (for the mock verifiers) of `deliverer` appending `batch`, with a new root
+    /// derived from it.
     function _prove(
-        Fulfillment[] memory batch
+        Fulfillment[] memory batch,
+        address deliverer
     ) internal view returns (uint256 newRoot, uint256[8] memory proof) {
         newRoot =
-            uint256(keccak256(abi.encode(coordinator.root(), batch.length, _leaf(batch[0])))) %
+            uint256(keccak256(abi.encode(coordinator.root(), batch.length, _leafBy(batch[0], deliverer)))) %
             SibylEncoding.SNARK_SCALAR_FIELD;
-        proof = mockVerifiers[_batchSizeFor(batch.length)].proofFor(_signals(batch, newRoot));
+        proof = mockVerifiers[_batchSizeFor(batch.length)].proofFor(_signals(batch, newRoot, deliverer));
+    }
+
+    function _prove(Fulfillment[] memory batch) internal view returns (uint256 newRoot, uint256[8] memory proof) {
+        return _prove(batch, operator);
     }
 
     function _fulfill(Fulfillment[] memory batch) internal returns (uint256 newRoot) {
+        return _fulfillAs(batch, operator);
+    }
+
+    function _fulfillAs(Fulfillment[] memory batch, address deliverer) internal returns (uint256 newRoot) {
         uint256[8] memory proof;
-        (newRoot, proof) = _prove(batch);
-        vm.prank(operator);
+        (newRoot, proof) = _prove(batch, deliverer);
+        vm.prank(deliverer);
         coordinator.fulfill(batch, newRoot, proof);
     }
 

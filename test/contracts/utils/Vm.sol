@@ -16,6 +16,8 @@ interface Vm {
     function deal(address account, uint256 newBalance) external;
     function warp(uint256 newTimestamp) external;
     function fee(uint256 newBasefee) external;
+    function txGasPrice(uint256 newGasPrice) external;
+    function prevrandao(uint256 newPrevrandao) external;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertData) external;
     function expectRevert() external;
