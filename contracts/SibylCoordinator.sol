@@ -406,6 +406,7 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         emit ResultDelivered(
             fulfillment.commitment.requestId,
             fulfillment.commitment.modelId,
+            msg.sender,
             delivery.startIndex + i,
             ResultStatus(fulfillment.status),
             delivery.outcomes[i],

@@ -105,12 +105,13 @@ interface ISibylCoordinator {
         RequestCommitment commitment,
         bytes input
     );
-    /// @notice A result was appended at `leafIndex` and, if asked for, delivered to the requester;
-    /// `fee` was charged from the escrow and the rest credited to the request's refundTo.
-    /// @dev With the operator of the same transaction's BatchAppended, enough to recompute the leaf.
+    /// @notice A result was appended at `leafIndex`, delivered by `operator` and, if asked for, passed
+    /// to the requester; `fee` was charged from the escrow and the rest credited to its refundTo.
+    /// @dev Enough to recompute the leaf on its own.
     event ResultDelivered(
         uint256 indexed requestId,
         bytes32 indexed modelId,
+        address indexed operator,
         uint256 leafIndex,
         ResultStatus status,
         CallbackOutcome callback,

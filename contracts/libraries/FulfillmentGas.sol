@@ -24,7 +24,7 @@ library FulfillmentGas {
     /// clears its commitment; other refunds (restored balances) only lower the real cost further.
     uint256 private constant REFUND_PER_RESULT = 4_800;
     /// @dev Work after the last measurement, per result: reading and writing its refund balance
-    /// (warm, already dirty) and emitting ResultDelivered (LOG3 and its nine fixed data words).
+    /// (warm, already dirty) and emitting ResultDelivered (LOG4 and its nine fixed data words).
     uint256 internal constant SETTLE_GAS_PER_RESULT = 5_200;
     /// @dev ... per byte of output and metadata: log data (8), and copying it to memory for the log.
     uint256 internal constant SETTLE_GAS_PER_BYTE = 9;

@@ -54,6 +54,8 @@ export interface ResultLeafFields {
   outputHash: Hex;
   metadataHash: Hex;
   status: ResultStatus;
+  /** The account that delivered the result: a leaf is worth nothing to anyone else. */
+  operator: Address;
 }
 
 const LEAF_ABI = [
@@ -63,9 +65,13 @@ const LEAF_ABI = [
   { type: "bytes32", name: "outputHash" },
   { type: "bytes32", name: "metadataHash" },
   { type: "uint8", name: "status" },
+  { type: "address", name: "operator" },
 ] as const;
 
-/** toField(keccak256(abi.encode(requestId, modelId, inputHash, outputHash, metadataHash, status))). */
+/**
+ * toField(keccak256(abi.encode(requestId, modelId, inputHash, outputHash, metadataHash, status,
+ * operator))).
+ */
 export function leafOf(fields: ResultLeafFields): bigint {
   const encoded = encodeAbiParameters(LEAF_ABI, [
     fields.requestId,
@@ -74,6 +80,7 @@ export function leafOf(fields: ResultLeafFields): bigint {
     fields.outputHash,
     fields.metadataHash,
     fields.status,
+    fields.operator,
   ]);
   return toField(keccak256(encoded));
 }
@@ -83,9 +90,16 @@ export interface RequestCommitment {
   requestId: bigint;
   modelId: Hex;
   inputHash: Hex;
+  /** Called back with the result. */
   requester: Address;
-  fee: bigint;
+  /** Credited what the escrow does not pay for. */
+  refundTo: Address;
+  /** The operator assigned at request time; only it may deliver until `exclusiveUntil`. */
+  operator: Address;
+  /** The most the request can be charged. */
+  escrow: bigint;
   deadline: bigint;
+  exclusiveUntil: bigint;
   callbackGasLimit: number;
   maxOutputBytes: number;
 }
@@ -97,10 +111,14 @@ export interface ResultPayload {
   metadata: Hex;
 }
 
-/** The leaf of `result` for the request in `commitment`, exactly as the coordinator computes it. */
+/**
+ * The leaf of `result` for the request in `commitment` delivered by `operator`, exactly as the
+ * coordinator computes it.
+ */
 export function resultLeaf(
   commitment: Pick<RequestCommitment, "requestId" | "modelId" | "inputHash">,
   result: ResultPayload,
+  operator: Address,
 ): bigint {
   return leafOf({
     requestId: commitment.requestId,
@@ -109,6 +127,7 @@ export function resultLeaf(
     outputHash: keccak256(result.output),
     metadataHash: keccak256(result.metadata),
     status: result.status,
+    operator,
   });
 }
 

@@ -9,33 +9,78 @@ export const sibylCoordinatorAbi = [
         "type": "address"
       },
       {
-        "internalType": "uint32",
-        "name": "fulfillmentOverheadGas_",
-        "type": "uint32"
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "deliveryGas",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gasPerOutputByte",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minGasPrice",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxPriorityFeePerGas",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxCallbackGasLimit",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct FeeParameters",
+        "name": "fees",
+        "type": "tuple"
       },
       {
-        "internalType": "uint64",
-        "name": "minGasPrice_",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint32",
-        "name": "maxCallbackGasLimit_",
-        "type": "uint32"
-      },
-      {
-        "internalType": "uint128",
-        "name": "minStake_",
-        "type": "uint128"
-      },
-      {
-        "internalType": "uint64",
-        "name": "unbondingDelay_",
-        "type": "uint64"
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "minStake",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveWindow",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct OperatorParameters",
+        "name": "operators",
+        "type": "tuple"
       }
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "maxCallbackGasLimit",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "limit",
+        "type": "uint32"
+      }
+    ],
+    "name": "CallbackGasCapTooHigh",
+    "type": "error"
   },
   {
     "inputs": [
@@ -207,6 +252,11 @@ export const sibylCoordinatorAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "InvalidRefundAddress",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -220,6 +270,27 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "InvalidStatus",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "MetadataTooLarge",
     "type": "error"
   },
   {
@@ -245,6 +316,11 @@ export const sibylCoordinatorAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "NoActiveOperator",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -253,6 +329,27 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "NotActiveOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "assigned",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "exclusiveUntil",
+        "type": "uint64"
+      }
+    ],
+    "name": "NotAssignedOperator",
     "type": "error"
   },
   {
@@ -275,6 +372,22 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "OperatorAlreadyActive",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "delay",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "limit",
+        "type": "uint64"
+      }
+    ],
+    "name": "OperatorDelayTooLong",
     "type": "error"
   },
   {
@@ -582,22 +695,37 @@ export const sibylCoordinatorAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "deliveryGas",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gasPerOutputByte",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minGasPrice",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxPriorityFeePerGas",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxCallbackGasLimit",
+            "type": "uint32"
+          }
+        ],
         "indexed": false,
-        "internalType": "uint32",
-        "name": "fulfillmentOverheadGas",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "minGasPrice",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "maxCallbackGasLimit",
-        "type": "uint32"
+        "internalType": "struct FeeParameters",
+        "name": "parameters",
+        "type": "tuple"
       }
     ],
     "name": "FeeParametersSet",
@@ -647,13 +775,28 @@ export const sibylCoordinatorAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "refundTo",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "operator",
+            "type": "address"
+          },
+          {
             "internalType": "uint96",
-            "name": "fee",
+            "name": "escrow",
             "type": "uint96"
           },
           {
             "internalType": "uint64",
             "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveUntil",
             "type": "uint64"
           },
           {
@@ -807,16 +950,27 @@ export const sibylCoordinatorAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "minStake",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveWindow",
+            "type": "uint64"
+          }
+        ],
         "indexed": false,
-        "internalType": "uint128",
-        "name": "minStake",
-        "type": "uint128"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "unbondingDelay",
-        "type": "uint64"
+        "internalType": "struct OperatorParameters",
+        "name": "parameters",
+        "type": "tuple"
       }
     ],
     "name": "OperatorParametersSet",
@@ -904,7 +1058,7 @@ export const sibylCoordinatorAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "requester",
+        "name": "refundTo",
         "type": "address"
       },
       {
@@ -933,6 +1087,12 @@ export const sibylCoordinatorAbi = [
         "type": "bytes32"
       },
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
         "indexed": false,
         "internalType": "uint256",
         "name": "leafIndex",
@@ -949,6 +1109,12 @@ export const sibylCoordinatorAbi = [
         "internalType": "enum CallbackOutcome",
         "name": "callback",
         "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "fee",
+        "type": "uint256"
       },
       {
         "indexed": false,
@@ -1025,9 +1191,74 @@ export const sibylCoordinatorAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_CALLBACK_GAS_LIMIT",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_METADATA_BYTES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_OPERATOR_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_OUTPUT_BYTES",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "acceptOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "activeOperators",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "",
+        "type": "address[]"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1087,13 +1318,28 @@ export const sibylCoordinatorAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "refundTo",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "operator",
+            "type": "address"
+          },
+          {
             "internalType": "uint96",
-            "name": "fee",
+            "name": "escrow",
             "type": "uint96"
           },
           {
             "internalType": "uint64",
             "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveUntil",
             "type": "uint64"
           },
           {
@@ -1147,6 +1393,11 @@ export const sibylCoordinatorAbi = [
         "internalType": "uint32",
         "name": "callbackGasLimit",
         "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "gasPrice",
+        "type": "uint256"
       }
     ],
     "name": "estimateFee",
@@ -1155,6 +1406,46 @@ export const sibylCoordinatorAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "feeParameters",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "deliveryGas",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gasPerOutputByte",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minGasPrice",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxPriorityFeePerGas",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxCallbackGasLimit",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct FeeParameters",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
@@ -1187,13 +1478,28 @@ export const sibylCoordinatorAbi = [
                 "type": "address"
               },
               {
+                "internalType": "address",
+                "name": "refundTo",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "operator",
+                "type": "address"
+              },
+              {
                 "internalType": "uint96",
-                "name": "fee",
+                "name": "escrow",
                 "type": "uint96"
               },
               {
                 "internalType": "uint64",
                 "name": "deadline",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "exclusiveUntil",
                 "type": "uint64"
               },
               {
@@ -1245,58 +1551,6 @@ export const sibylCoordinatorAbi = [
     "name": "fulfill",
     "outputs": [],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "fulfillmentOverheadGas",
-    "outputs": [
-      {
-        "internalType": "uint32",
-        "name": "",
-        "type": "uint32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "maxCallbackGasLimit",
-    "outputs": [
-      {
-        "internalType": "uint32",
-        "name": "",
-        "type": "uint32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "minGasPrice",
-    "outputs": [
-      {
-        "internalType": "uint64",
-        "name": "",
-        "type": "uint64"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "minStake",
-    "outputs": [
-      {
-        "internalType": "uint128",
-        "name": "",
-        "type": "uint128"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1405,6 +1659,36 @@ export const sibylCoordinatorAbi = [
           }
         ],
         "internalType": "struct Operator",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "operatorParameters",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "minStake",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveWindow",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct OperatorParameters",
         "name": "",
         "type": "tuple"
       }
@@ -1538,6 +1822,11 @@ export const sibylCoordinatorAbi = [
         "internalType": "uint32",
         "name": "callbackGasLimit",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "refundTo",
+        "type": "address"
       }
     ],
     "name": "request",
@@ -1574,19 +1863,36 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint32",
-        "name": "fulfillmentOverheadGas_",
-        "type": "uint32"
-      },
-      {
-        "internalType": "uint64",
-        "name": "minGasPrice_",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint32",
-        "name": "maxCallbackGasLimit_",
-        "type": "uint32"
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "deliveryGas",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gasPerOutputByte",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minGasPrice",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxPriorityFeePerGas",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxCallbackGasLimit",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct FeeParameters",
+        "name": "parameters",
+        "type": "tuple"
       }
     ],
     "name": "setFeeParameters",
@@ -1597,14 +1903,26 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint128",
-        "name": "minStake_",
-        "type": "uint128"
-      },
-      {
-        "internalType": "uint64",
-        "name": "unbondingDelay_",
-        "type": "uint64"
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "minStake",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveWindow",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct OperatorParameters",
+        "name": "parameters",
+        "type": "tuple"
       }
     ],
     "name": "setOperatorParameters",
@@ -1641,19 +1959,6 @@ export const sibylCoordinatorAbi = [
     "name": "transferOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "unbondingDelay",
-    "outputs": [
-      {
-        "internalType": "uint64",
-        "name": "",
-        "type": "uint64"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1823,38 +2128,6 @@ export const promptBoardAbi = [
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "paid",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "fee",
-        "type": "uint256"
-      }
-    ],
-    "name": "PromptBoard__PaymentTooLow",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "asker",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
-    ],
-    "name": "PromptBoard__RefundFailed",
-    "type": "error"
   },
   {
     "inputs": [
