@@ -39,11 +39,13 @@ export async function registerOperator(
   if (active) return { operator: address, registered: false };
   const value =
     stake ??
-    (await publicClient.readContract({
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "minStake",
-    }));
+    (
+      await publicClient.readContract({
+        address: coordinator,
+        abi: sibylCoordinatorAbi,
+        functionName: "operatorParameters",
+      })
+    ).minStake;
   const hash = await wallet.writeContract({
     address: coordinator,
     abi: sibylCoordinatorAbi,

@@ -24,6 +24,7 @@ import {
   type ResultLogEntry,
   rebuildLeaves,
 } from "../sdk/logReader.js";
+import { QUOTE_BASE_FEE_MULTIPLIER } from "../sdk/quoteGasPrice.js";
 import { type ResultDeliveredArgs, type SibylResult, toSibylResult } from "../sdk/types.js";
 import { type BytesInput, type ModelReference, resolveModelId, toBytesHex } from "../sdk/utils.js";
 import { pollForResult } from "../sdk/waiting.js";
@@ -45,8 +46,10 @@ export type RequestInferenceParameters = {
   input: BytesInput;
   /** Gas for the callback to the requester; 0 (the default) asks for none, as an account has no code. */
   callbackGasLimit?: number;
-  /** Wei to pay; defaults to the fee quoted just before sending. Overpayment is credited to the sender. */
+  /** Wei to escrow; defaults to the quote just before sending. The unused part goes to `refundTo`. */
   value?: bigint;
+  /** Who is credited the unused escrow; defaults to the signer. */
+  refundTo?: string;
 };
 
 export type RequestInferenceReturnType = {
@@ -57,8 +60,8 @@ export type RequestInferenceReturnType = {
 };
 
 /**
- * Asks `model` to answer `input` from `signer`, paying the quoted fee, and waits for the request to
- * be mined.
+ * Asks `model` to answer `input` from `signer`, escrowing the quoted fee (the base fee with the SDK's
+ * headroom), and waits for the request to be mined.
  *
  * @example
  * import { JsonRpcProvider, Wallet } from "ethers";
@@ -81,11 +84,16 @@ export async function requestInference(
   const contract = coordinatorAt(coordinator, signer);
   const modelId = resolveModelId(model);
   const value: bigint =
-    parameters.value ?? (await contract.getFunction("estimateFee").staticCall(modelId, callbackGasLimit));
+    parameters.value ??
+    (await contract
+      .getFunction("estimateFee")
+      .staticCall(modelId, callbackGasLimit, await quoteGasPrice(signer)));
+  const refundTo = parameters.refundTo ?? (await signer.getAddress());
   const response: ContractTransactionResponse = await contract.getFunction("request")(
     modelId,
     toBytesHex(input),
     callbackGasLimit,
+    refundTo,
     { value },
   );
   const receipt = await response.wait();
@@ -228,6 +236,16 @@ export async function verifyResult(
   });
 }
 
+/** The SDK's quote (see quoteGasPrice in the viem SDK): twice the latest base fee plus the tip. */
+async function quoteGasPrice(signer: Signer): Promise<bigint> {
+  const provider = signer.provider;
+  if (provider === null) throw new SibylError("the signer has no provider to quote gas prices from");
+  const [block, feeData] = await Promise.all([provider.getBlock("latest"), provider.getFeeData()]);
+  const baseFee = block?.baseFeePerGas;
+  if (baseFee === null || baseFee === undefined) return feeData.gasPrice ?? 0n;
+  return baseFee * QUOTE_BASE_FEE_MULTIPLIER + (feeData.maxPriorityFeePerGas ?? 0n);
+}
+
 function readLog(provider: Provider, coordinator: string, fromBlock: BlockTag, toBlock: BlockTag) {
   const topics = ["BatchAppended", "ResultDelivered"].map(
     (name) => coordinatorInterface.getEvent(name)?.topicHash as string,
@@ -246,10 +264,12 @@ function decodeLog(log: Log): ResultLogEntry | undefined {
     const decoded: ResultDeliveredArgs = {
       requestId: args.requestId,
       modelId: args.modelId,
+      operator: args.operator as Address,
       leafIndex: args.leafIndex,
       // ethers decodes every integer as a bigint; the SDK's enums are numbers, as viem decodes them.
       status: Number(args.status),
       callback: Number(args.callback),
+      fee: args.fee,
       inputHash: args.inputHash,
       output: args.output,
       metadata: args.metadata,
@@ -266,8 +286,11 @@ function commitmentFrom(struct: Result): RequestCommitment {
     modelId: fields.modelId,
     inputHash: fields.inputHash,
     requester: fields.requester as Address,
-    fee: fields.fee,
+    refundTo: fields.refundTo as Address,
+    operator: fields.operator as Address,
+    escrow: fields.escrow,
     deadline: fields.deadline,
+    exclusiveUntil: fields.exclusiveUntil,
     callbackGasLimit: Number(fields.callbackGasLimit),
     maxOutputBytes: Number(fields.maxOutputBytes),
   };

@@ -96,8 +96,6 @@ export const configSchema = z
           .bigint()
           .positive()
           .default(500n * 10n ** 9n),
-        /** Extra gas on top of the estimate, in percent. */
-        gasMarginPercent: z.number().int().min(0).max(200).default(20),
       })
       .strict()
       .default({}),

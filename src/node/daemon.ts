@@ -13,7 +13,13 @@ import {
   stringToHex,
 } from "viem";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
-import { BATCH_SIZES, batchSizeFor, modelIdFromName } from "../shared/encoding.js";
+import {
+  BATCH_SIZES,
+  batchSizeFor,
+  modelIdFromName,
+  type ResultPayload,
+  ResultStatus,
+} from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { TreeMismatchError } from "./chain/events.js";
 import { ChainListener } from "./chain/listener.js";
@@ -29,12 +35,13 @@ import { type HealthReport, startApiServer } from "./observe/api.js";
 import { createLogger, type Logger } from "./observe/logger.js";
 import { createMetrics } from "./observe/metrics.js";
 import { loadOperatorAccount } from "./operatorKey.js";
-import { batchWitness, fulfillArgs, selectBatch } from "./pipeline/batch.js";
+import { batchWitness, type ChainLimits, fulfillArgs, selectBatch } from "./pipeline/batch.js";
+import { fulfilGasLimit, TRANSACTION_GAS_CAP } from "./pipeline/deliveryGas.js";
 import { Wakeup } from "./pipeline/wakeup.js";
 import { BatchProver } from "./prover/prover.js";
 import { JOB_STATES, type JobState } from "./store/jobState.js";
 import { SqliteJobStore } from "./store/sqliteStore.js";
-import type { Batch, Job, JobStore } from "./store/store.js";
+import type { Batch, Job, JobOutcome, JobStore } from "./store/store.js";
 
 export class StartupError extends SibylError {
   override name = "StartupError";
@@ -227,6 +234,7 @@ class NodeLoops {
   readonly #answersWaiting = new Wakeup();
   /** When each answered job was first seen by the batcher, for the max-wait rule. */
   readonly #answeredAt = new Map<bigint, number>();
+  readonly #reportedUnaffordable = new Set<bigint>();
   #caughtUp = false;
   #chainTime = 0n;
   #lastError: string | undefined;
@@ -302,7 +310,8 @@ class NodeLoops {
     const modelIds = [...served.keys()];
     while (!shutdown.aborted) {
       this.#expireNearDeadline();
-      for (const job of store.claimForRun(modelIds, config.execution.concurrency - running.size)) {
+      const turn = { operator: this.#parts.submitter.address, chainTime: this.#chainTime };
+      for (const job of store.claimForRun(modelIds, config.execution.concurrency - running.size, turn)) {
         const run: Promise<void> = this.#runJob(job)
           .catch((error) => this.#recordError("runner", error))
           .finally(() => {
@@ -396,7 +405,8 @@ class NodeLoops {
       return 0;
     }
     this.#expireNearDeadline();
-    const answered = store.jobsIn("answered", config.batching.maxSize);
+    // Enough answers to fill a batch by count; quarantined jobs first, so they are never starved.
+    const answered = store.jobsIn("answered", config.batching.maxSize * 2);
     const now = Date.now();
     for (const job of answered)
       if (!this.#answeredAt.has(job.requestId)) this.#answeredAt.set(job.requestId, now);
@@ -405,8 +415,10 @@ class NodeLoops {
       (job) => this.#answeredAt.get(job.requestId) ?? now,
       config.batching,
       now,
+      await this.#chainLimits(),
     );
     if (choice === undefined) return config.chain.pollIntervalMs;
+    this.#reportUnaffordable(choice.unaffordable);
     if ("waitMs" in choice) return choice.waitMs;
 
     // Prove only on top of the contract's current root; otherwise wait for the listener to catch up.
@@ -419,7 +431,7 @@ class NodeLoops {
     if (root !== tree.root) return config.chain.pollIntervalMs;
 
     const jobs = choice.jobs;
-    const witness = batchWitness(jobs, tree);
+    const witness = batchWitness(jobs, tree, submitter.address);
     const batch = store.createBatch({
       requestIds: jobs.map((job) => job.requestId),
       oldRoot: witness.oldRoot,
@@ -453,7 +465,11 @@ class NodeLoops {
     );
     let outcome: SubmitOutcome;
     try {
-      outcome = await submitter.submit(batch.id, fulfillArgs(jobs, proof));
+      outcome = await submitter.submit(
+        batch.id,
+        fulfillArgs(jobs, proof),
+        fulfilGasLimit(jobs, witness.leaves.length),
+      );
     } catch (error) {
       // Not yet signed: nothing can be out there, so the answers go back to be batched again.
       if (store.batch(batch.id)?.state === "proving") store.abandonBatch(batch.id);
@@ -500,7 +516,8 @@ class NodeLoops {
           },
           "batch rejected",
         );
-        store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection));
+        store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection, batch));
+        this.#endRepeatedFailures(batch);
         return;
       }
       case "dropped":
@@ -509,6 +526,55 @@ class NodeLoops {
         return;
       case "parked":
         return;
+    }
+  }
+
+  /** The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower) and the going price. */
+  async #chainLimits(): Promise<ChainLimits> {
+    const { client, submitter } = this.#parts;
+    const [block, gasPrice] = await Promise.all([
+      client.getBlock({ blockTag: "latest" }),
+      submitter.gasPriceNow(),
+    ]);
+    const maxGas = block.gasLimit < TRANSACTION_GAS_CAP ? block.gasLimit : TRANSACTION_GAS_CAP;
+    return { maxGas, gasPrice };
+  }
+
+  /** Jobs whose escrow does not pay for their gas at today's price wait; say so once per job. */
+  #reportUnaffordable(jobs: readonly Job[]): void {
+    this.#context.metrics.unaffordableJobs.set(jobs.length);
+    const fresh = jobs.filter((job) => !this.#reportedUnaffordable.has(job.requestId));
+    for (const job of fresh) this.#reportedUnaffordable.add(job.requestId);
+    if (fresh.length > 0) {
+      this.#context.logger.warn(
+        { requestIds: fresh.map((job) => String(job.requestId)) },
+        "waiting: escrow below the going gas price",
+      );
+    }
+  }
+
+  /**
+   * A job whose deliveries keep being rejected gets an error result instead of its answer (its output
+   * is what the chain may be refusing); if even that keeps failing, it is given up loudly rather than
+   * retried forever. Either way the request ends: answered with an error, or refunded at its deadline.
+   */
+  #endRepeatedFailures(batch: Batch): void {
+    const { store } = this.#parts;
+    const { logger, metrics } = this.#context;
+    for (const requestId of batch.requestIds) {
+      const job = store.job(requestId);
+      if (job?.state !== "answered") continue;
+      if (job.attempts >= GIVE_UP_AFTER_ATTEMPTS) {
+        store.transition(requestId, "answered", "failed", "undeliverable: every delivery was rejected");
+        metrics.errors.inc({ kind: "undeliverable" });
+        logger.error(
+          { requestId: String(requestId), attempts: job.attempts },
+          "request undeliverable: given up",
+        );
+      } else if (job.attempts === ERROR_RESULT_AFTER_ATTEMPTS) {
+        store.reanswer(requestId, undeliverableResult(), "delivering an error result instead");
+        logger.warn({ requestId: String(requestId) }, "deliveries rejected: sending an error result instead");
+      }
     }
   }
 
@@ -527,20 +593,40 @@ class NodeLoops {
   }
 }
 
-/** What the coordinator's revert says about each job: settled elsewhere, or worth re-batching. */
-function rejectionOutcomes(rejection: Rejection): Map<bigint, { state: JobState; note: string }> {
-  const outcomes = new Map<bigint, { state: JobState; note: string }>();
-  const requestId = typeof rejection.args[0] === "bigint" ? rejection.args[0] : undefined;
-  if (requestId === undefined) return outcomes;
-  const settled: Record<string, JobState> = {
-    RequestNotPending: "failed",
-    RequestExpired: "expired",
-    CommitmentMismatch: "failed",
-    OutputTooLarge: "failed",
-  };
-  const state = settled[rejection.errorName];
-  if (state) outcomes.set(requestId, { state, note: rejection.errorName });
+/**
+ * What the coordinator's revert says about each job. Settled elsewhere (answered by another operator,
+ * cancelled, expired): the job ends. Not its turn yet: it waits. Any other error naming a request
+ * counts against that request alone; an error naming none counts against every job of the batch,
+ * which then go alone, so whichever one is poison is found without holding up the others.
+ */
+function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobOutcome> {
+  const outcomes = new Map<bigint, JobOutcome>();
+  const named = rejection.args[0];
+  const note = rejection.errorName;
+  if (typeof named === "bigint" && batch.requestIds.includes(named)) {
+    const settled: Record<string, JobState> = { RequestNotPending: "failed", RequestExpired: "expired" };
+    const state = settled[note];
+    if (state) outcomes.set(named, { state, note });
+    else if (note === "NotAssignedOperator") outcomes.set(named, { state: "answered", note });
+    else outcomes.set(named, { state: "answered", note, failedAttempt: true });
+    return outcomes;
+  }
+  for (const requestId of batch.requestIds)
+    outcomes.set(requestId, { state: "answered", note: `${note}: retried alone`, failedAttempt: true });
   return outcomes;
+}
+
+/** After this many rejected deliveries a job is sent with an error result instead of its answer... */
+const ERROR_RESULT_AFTER_ATTEMPTS = 3;
+/** ... and after this many it is given up. */
+const GIVE_UP_AFTER_ATTEMPTS = 5;
+
+function undeliverableResult(): ResultPayload {
+  return {
+    status: ResultStatus.ModelError,
+    output: stringToHex("undeliverable: the chain rejected this answer"),
+    metadata: stringToHex("{}"),
+  };
 }
 
 function isFatal(error: unknown): boolean {

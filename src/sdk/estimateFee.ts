@@ -1,6 +1,7 @@
 import type { Address, Chain, Client, Transport } from "viem";
 import { readContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { quoteGasPrice } from "./quoteGasPrice.js";
 import { type ModelReference, resolveModelId } from "./utils.js";
 
 export type EstimateFeeParameters = {
@@ -9,6 +10,8 @@ export type EstimateFeeParameters = {
   model: ModelReference;
   /** Gas for the callback to the requester; 0 (the default) asks for none. */
   callbackGasLimit?: number;
+  /** The most per gas the request accepts; defaults to quoteGasPrice (the base fee with headroom). */
+  gasPrice?: bigint;
   /** Quote as of this block instead of the latest. */
   blockNumber?: bigint;
 };
@@ -16,26 +19,29 @@ export type EstimateFeeParameters = {
 export type EstimateFeeReturnType = bigint;
 
 /**
- * The fee, in wei, that a request to `model` costs now. It follows the base fee, so a quote is only
- * good for about a block; `requestInference` takes a fresh one unless told a value.
+ * The escrow, in wei, a request to `model` should carry: the model fee plus the gas of delivering it
+ * alone at `gasPrice`. It is a maximum: at delivery the request pays its measured share of the gas at
+ * the price paid, and the rest goes back to its refundTo. The price comes from the chain's base fee,
+ * never from `block.basefee` inside an `eth_call`, which most nodes report as 0.
  *
  * @example
  * import { createPublicClient, http } from "viem";
  * import { estimateFee } from "sibyl";
  *
  * const client = createPublicClient({ transport: http("http://127.0.0.1:8545") });
- * const fee = await estimateFee(client, { coordinator: "0x5FbD…", model: "language-id" });
+ * const escrow = await estimateFee(client, { coordinator: "0x5FbD…", model: "language-id" });
  */
 export async function estimateFee<chain extends Chain | undefined>(
   client: Client<Transport, chain>,
   parameters: EstimateFeeParameters,
 ): Promise<EstimateFeeReturnType> {
   const { coordinator, model, callbackGasLimit = 0, blockNumber } = parameters;
+  const gasPrice = parameters.gasPrice ?? (await quoteGasPrice(client));
   return readContract(client, {
     address: coordinator,
     abi: sibylCoordinatorAbi,
     functionName: "estimateFee",
-    args: [resolveModelId(model), callbackGasLimit],
+    args: [resolveModelId(model), callbackGasLimit, gasPrice],
     ...(blockNumber === undefined ? {} : { blockNumber }),
   });
 }

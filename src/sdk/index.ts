@@ -39,6 +39,7 @@ export {
   type ResultLogEntry,
   rebuildLeaves,
 } from "./logReader.js";
+export { QUOTE_BASE_FEE_MULTIPLIER, type QuoteGasPriceReturnType, quoteGasPrice } from "./quoteGasPrice.js";
 export {
   type RequestInferenceParameters,
   type RequestInferenceReturnType,

@@ -6,6 +6,7 @@
  * Rebuilding reads every batch since the coordinator was deployed, so callers outside a local chain
  * should start their log range at the coordinator's deployment block rather than block 0.
  */
+import type { Address } from "viem";
 import { EMPTY_LEAF, type ResultStatus, resultLeaf, TREE_DEPTH } from "../shared/encoding.js";
 import { buildInclusionProof, verifyInclusionProof, zeroRoot } from "../shared/merkle.js";
 import { IncompleteLogError } from "./errors.js";
@@ -76,11 +77,11 @@ export function rebuildLeaves(entries: readonly ResultLogEntry[]): bigint[] {
     if (slots[index] !== undefined) {
       throw new IncompleteLogError(`the result at leaf ${index} has no open slot in any batch read`);
     }
-    slots[index] = resultLeaf(result, {
-      status: result.status as ResultStatus,
-      output: result.output,
-      metadata: result.metadata,
-    });
+    slots[index] = resultLeaf(
+      result,
+      { status: result.status as ResultStatus, output: result.output, metadata: result.metadata },
+      result.operator,
+    );
   }
   const missing = slots.indexOf(undefined);
   if (missing !== -1) throw new IncompleteLogError(`no ResultDelivered event was read for leaf ${missing}`);
@@ -93,6 +94,8 @@ export interface ResultClaim {
   output?: BytesInput;
   status?: ResultStatus;
   metadata?: BytesInput;
+  /** The operator said to have delivered it. */
+  operator?: Address;
 }
 
 export interface CheckResultParameters {
@@ -126,11 +129,15 @@ export interface CheckResultReturnType {
 export function checkResult(parameters: CheckResultParameters): CheckResultReturnType {
   const { result, claim = {}, root, blockNumber } = parameters;
   const leafIndex = parameters.leafIndex ?? result.leafIndex;
-  const leaf = resultLeaf(result, {
-    status: claim.status ?? (result.status as ResultStatus),
-    output: claim.output === undefined ? result.output : toBytesHex(claim.output),
-    metadata: claim.metadata === undefined ? result.metadata : toBytesHex(claim.metadata),
-  });
+  const leaf = resultLeaf(
+    result,
+    {
+      status: claim.status ?? (result.status as ResultStatus),
+      output: claim.output === undefined ? result.output : toBytesHex(claim.output),
+      metadata: claim.metadata === undefined ? result.metadata : toBytesHex(claim.metadata),
+    },
+    claim.operator ?? result.operator,
+  );
   const verdict = (siblings: bigint[], reason?: string): CheckResultReturnType => ({
     valid: reason === undefined,
     ...(reason === undefined ? {} : { reason }),

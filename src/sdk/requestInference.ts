@@ -24,10 +24,15 @@ export type RequestInferenceParameters = {
   input: BytesInput;
   /** Gas for the callback to the requester; 0 (the default) asks for none, as an account has no code. */
   callbackGasLimit?: number;
-  /** Wei to pay; defaults to the fee quoted just before sending. Overpayment is credited to the sender. */
+  /**
+   * Wei to escrow; defaults to estimateFee just before sending. What delivery does not cost is
+   * credited to `refundTo` in the coordinator.
+   */
   value?: bigint;
   /** Who pays and asks; defaults to the client's account. */
   account?: Account | Address;
+  /** Who is credited the unused escrow (and all of it if the request is cancelled); defaults to the account. */
+  refundTo?: Address;
 };
 
 export type RequestInferenceReturnType = {
@@ -39,7 +44,7 @@ export type RequestInferenceReturnType = {
 };
 
 /**
- * Asks `model` to answer `input`, paying the quoted fee, and waits for the request to be mined.
+ * Asks `model` to answer `input`, escrowing the quoted fee, and waits for the request to be mined.
  *
  * @example
  * import { createWalletClient, http } from "viem";
@@ -65,11 +70,12 @@ export async function requestInference(
   const modelId = resolveModelId(model);
   const value =
     parameters.value ?? (await estimateFee(client, { coordinator, model: modelId, callbackGasLimit }));
+  const refundTo = parameters.refundTo ?? (typeof account === "string" ? account : account.address);
   const hash = await writeContract(client, {
     address: coordinator,
     abi: sibylCoordinatorAbi,
     functionName: "request",
-    args: [modelId, toBytesHex(input), callbackGasLimit],
+    args: [modelId, toBytesHex(input), callbackGasLimit, refundTo],
     value,
     account,
     chain: client.chain,

@@ -1,5 +1,5 @@
 /** The shapes the SDK returns, built from decoded events whichever client library decoded them. */
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { ResultStatus } from "../shared/encoding.js";
 import { decodeUtf8 } from "./utils.js";
 
@@ -22,9 +22,11 @@ export interface EventLocation {
 export interface ResultDeliveredArgs {
   requestId: bigint;
   modelId: Hex;
+  operator: Address;
   leafIndex: bigint;
   status: number;
   callback: number;
+  fee: bigint;
   inputHash: Hex;
   output: Hex;
   metadata: Hex;
@@ -34,10 +36,14 @@ export interface ResultDeliveredArgs {
 export interface SibylResult extends EventLocation {
   requestId: bigint;
   modelId: Hex;
+  /** The operator that delivered it, bound into its leaf. */
+  operator: Address;
   /** The result's slot in the Merkle log. */
   leafIndex: bigint;
   status: ResultStatus;
   callback: CallbackOutcome;
+  /** Wei charged from the request's escrow; the rest was credited to its refundTo. */
+  fee: bigint;
   inputHash: Hex;
   output: Hex;
   /** `output` decoded as UTF-8, or undefined when it is not valid UTF-8. */
@@ -50,9 +56,11 @@ export function toSibylResult(args: ResultDeliveredArgs, location: EventLocation
   return {
     requestId: args.requestId,
     modelId: args.modelId,
+    operator: args.operator,
     leafIndex: args.leafIndex,
     status: args.status as ResultStatus,
     callback: args.callback as CallbackOutcome,
+    fee: args.fee,
     inputHash: args.inputHash,
     output: args.output,
     outputText: decodeUtf8(args.output),

@@ -49,10 +49,14 @@ export function applyLogs(
         const { commitment, input } = log.args;
         if (served.has(commitment.modelId)) update.requested.push(newJob(commitment, input, log.blockNumber));
       } else if (log.eventName === "ResultDelivered") {
-        const { requestId, modelId, inputHash, leafIndex, status, output, metadata } = log.args;
+        const { requestId, modelId, operator, inputHash, leafIndex, status, output, metadata } = log.args;
         leaves.set(
           leafIndex,
-          resultLeaf({ requestId, modelId, inputHash }, { status: status as ResultStatus, output, metadata }),
+          resultLeaf(
+            { requestId, modelId, inputHash },
+            { status: status as ResultStatus, output, metadata },
+            operator,
+          ),
         );
         update.delivered.push({ requestId, block: log.blockNumber });
       } else if (log.eventName === "RequestCancelled") {

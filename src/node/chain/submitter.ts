@@ -1,8 +1,8 @@
 /**
- * Sends fulfil transactions: simulates first (so most rejections cost no gas), signs locally (nonce from
- * the chain's pending count: one fulfil is in flight at a time), stores the signed transaction before
- * broadcasting it (so a restart can find or re-send it), replaces it with higher fees when it sits
- * unmined, and decodes custom-error reverts.
+ * Sends fulfil transactions: simulates first with the gas limit it sends with (so most rejections cost
+ * no gas), signs locally (nonce from the chain's pending count: one fulfil is in flight at a time),
+ * stores the signed transaction before broadcasting it (so a restart can find or re-send it), replaces
+ * it with higher fees when it sits unmined, and decodes custom-error reverts.
  */
 import {
   type Address,
@@ -72,32 +72,22 @@ export class Submitter {
   }
 
   /**
-   * Estimates (a revert here comes back as a rejection and costs nothing), then signs, stores and
-   * broadcasts a fulfil of `batchId`, and follows it until it is mined.
+   * Simulates a fulfil of `batchId` with its computed gas limit (a revert here comes back as a
+   * rejection and costs nothing), then signs, stores and broadcasts it with that same limit, and
+   * follows it until it is mined. No estimate: a callback could burn more at execution than in one.
    */
-  async submit(batchId: number, args: FulfillArgs): Promise<SubmitOutcome> {
-    let gas: bigint;
-    try {
-      const estimate = await this.#options.client.estimateContractGas(this.#request(args));
-      gas = (estimate * BigInt(100 + this.#context.config.submission.gasMarginPercent)) / 100n;
-    } catch (error) {
-      if (isTransportError(error)) throw error;
-      const rejection = decodeRejection(error);
-      if (rejection.errorName !== "Unknown") return { kind: "rejected", rejection };
-      // Some nodes fail to estimate when a callback burns all of its gas (the call succeeds, the search
-      // does not): replay the call with an upper bound instead, and send with that bound.
-      gas = gasUpperBound(args);
-      const replay = await this.#options.client
-        .call({ account: this.#options.account, to: this.#options.coordinator, data: fulfillData(args), gas })
-        .then(
-          () => undefined,
-          (replayError: unknown) => {
-            if (isTransportError(replayError)) throw replayError;
-            return decodeRejection(replayError);
-          },
-        );
-      if (replay) return { kind: "rejected", rejection: replay };
-    }
+  async submit(batchId: number, args: FulfillArgs, gas: bigint): Promise<SubmitOutcome> {
+    const data = fulfillData(args);
+    const rejection = await this.#options.client
+      .call({ account: this.#options.account, to: this.#options.coordinator, data, gas })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (isTransportError(error)) throw error;
+          return decodeRejection(error);
+        },
+      );
+    if (rejection) return { kind: "rejected", rejection };
     const fees = await this.#fees();
     // One batch is in flight at a time, so the chain's pending count is the next nonce; it also heals a
     // reorg that dropped transactions this node had counted.
@@ -105,26 +95,26 @@ export class Submitter {
       address: this.address,
       blockTag: "pending",
     });
-    const tx = await this.#sign({ batchId, data: fulfillData(args), gas, nonce, ...fees });
+    const tx = await this.#sign({ batchId, data, gas, nonce, ...fees });
     await this.#broadcast(tx);
     this.#context.crashAt("after-send");
     return this.#follow(batchId);
+  }
+
+  /** The price per gas a fulfil sent now would pay: the latest base fee plus the tip it would offer. */
+  async gasPriceNow(): Promise<bigint> {
+    const [block, fees] = await Promise.all([
+      this.#options.client.getBlock({ blockTag: "latest" }),
+      this.#fees(),
+    ]);
+    const paid = (block.baseFeePerGas ?? 0n) + fees.maxPriorityFeePerGas;
+    return paid < fees.maxFeePerGas ? paid : fees.maxFeePerGas;
   }
 
   /** A batch left `submitted` (by a restart or an RPC outage): finds its transaction or re-sends it. */
   async resume(batchId: number): Promise<SubmitOutcome> {
     if (this.#options.store.transactionsOf(batchId).length === 0) return { kind: "dropped" };
     return this.#follow(batchId);
-  }
-
-  #request(args: FulfillArgs) {
-    return {
-      address: this.#options.coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "fulfill" as const,
-      args,
-      account: this.#options.account,
-    };
   }
 
   async #fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
@@ -273,20 +263,6 @@ export class Submitter {
       .catch(decodeRejection);
     return { kind: "rejected", rejection, receipt };
   }
-}
-
-/**
- * Gas that always covers a fulfil of `args`: verification and the batch's fixed work (under 700k even
- * at batch 64), each result's checks, calldata and event, and each callback's exact gas with the 64/63
- * the coordinator must keep back. Unused gas is not charged.
- */
-export function gasUpperBound(args: FulfillArgs): bigint {
-  let gas = 1_000_000n;
-  for (const { commitment, output, metadata } of args[0]) {
-    const bytes = BigInt((output.length + metadata.length) / 2);
-    gas += 150_000n + bytes * 100n + (BigInt(commitment.callbackGasLimit) * 64n) / 63n;
-  }
-  return gas;
 }
 
 export function decodeRejection(error: unknown): Rejection {

@@ -18,6 +18,8 @@ export interface Metrics {
   errors: Counter<"kind">;
   /** Blocks between the chain head and the last block the node processed. */
   headLag: Gauge;
+  /** Answered jobs waiting because their escrow does not cover the gas at the going price. */
+  unaffordableJobs: Gauge;
   requestsTotal: Counter<"model">;
   /** Batch transactions by outcome: `success`, `reverted` or `replaced`. */
   submittedBatches: Counter<"outcome">;
@@ -72,6 +74,11 @@ export function createMetrics(): Metrics {
     headLag: new Gauge({
       name: "sibyl_head_lag_blocks",
       help: "Chain head minus the last block the node processed",
+      registers,
+    }),
+    unaffordableJobs: new Gauge({
+      name: "sibyl_unaffordable_jobs",
+      help: "Answered jobs waiting because their escrow does not cover the gas at the going price",
       registers,
     }),
     requestsTotal: new Counter({

@@ -1,42 +1,92 @@
 /**
- * Batch assembly: when to cut a batch from the answered jobs, and the statement it proves. Leaves are
- * computed with the same shared encoding the coordinator mirrors, and the subtree lands where the
- * contract will put it (the next slot aligned to the batch size).
+ * Batch assembly: when to cut a batch from the answered jobs (by count, gas and what each escrow pays
+ * for), and the statement it proves. Leaves are computed with the same shared encoding the coordinator
+ * mirrors, bound to this operator, and the subtree lands where the contract will put it (the next slot
+ * aligned to the batch size).
  */
 
+import type { Address } from "viem";
 import { batchSizeFor, EMPTY_LEAF, resultLeaf } from "../../shared/encoding.js";
 import { type AppendWitness, IncrementalMerkleTree } from "../../shared/merkle.js";
 import type { FulfillArgs } from "../chain/submitter.js";
 import { toProofWords } from "../prover/calldata.js";
 import type { BatchProof } from "../prover/prover.js";
 import type { Job } from "../store/store.js";
+import { batchGasBound, fulfilGasLimit, resultGasBound } from "./deliveryGas.js";
 
 export interface BatchPolicy {
   maxSize: number;
   maxWaitMs: number;
 }
 
+/** What the chain allows now: gas per transaction, and the price a fulfil would pay per gas. */
+export interface ChainLimits {
+  maxGas: bigint;
+  gasPrice: bigint;
+}
+
+export type BatchChoice =
+  | { jobs: Job[]; unaffordable: Job[] }
+  | { waitMs: number; unaffordable: Job[] }
+  | undefined;
+
 /**
- * The jobs to batch now, or how long to wait for more: a full batch goes at once; a partial one when
- * its oldest answer has waited `maxWaitMs`.
+ * The jobs to batch now, or how long to wait for more. A job the chain has rejected before goes alone,
+ * so a poison request cannot sink the ones batched with it. Otherwise jobs go oldest first while the
+ * batch's gas bound fits the transaction: a batch full by count or by gas goes at once, a partial one
+ * when its oldest answer has waited `maxWaitMs`. A job whose escrow does not cover its share of the
+ * gas at the going price is left out: it waits until the price falls or its deadline passes.
  */
 export function selectBatch(
   answered: readonly Job[],
   answeredAt: (job: Job) => number,
   policy: BatchPolicy,
   now: number,
-): { jobs: Job[] } | { waitMs: number } | undefined {
-  if (answered.length === 0) return undefined;
-  if (answered.length >= policy.maxSize) return { jobs: answered.slice(0, policy.maxSize) };
-  const oldest = Math.min(...answered.map(answeredAt));
+  limits: ChainLimits,
+): BatchChoice {
+  const quarantined = answered.filter((job) => job.attempts > 0);
+  for (const job of quarantined) {
+    if (affordable(job, 1, limits.gasPrice)) return { jobs: [job], unaffordable: [] };
+  }
+  const candidates: Job[] = [];
+  let full = false;
+  for (const job of answered) {
+    if (job.attempts > 0) continue;
+    const next = [...candidates, job];
+    if (next.length > policy.maxSize || fulfilGasLimit(next, batchSizeFor(next.length)) > limits.maxGas) {
+      full = true;
+      break;
+    }
+    candidates.push(job);
+  }
+  const unaffordable = [...quarantined];
+  const jobs = candidates.filter((job) => {
+    const ok = affordable(job, candidates.length, limits.gasPrice);
+    if (!ok) unaffordable.push(job);
+    return ok;
+  });
+  if (jobs.length === 0)
+    return unaffordable.length > 0 ? { waitMs: policy.maxWaitMs, unaffordable } : undefined;
+  if (full || jobs.length >= policy.maxSize) return { jobs, unaffordable };
+  const oldest = Math.min(...jobs.map(answeredAt));
   const waitMs = oldest + policy.maxWaitMs - now;
-  return waitMs <= 0 ? { jobs: [...answered] } : { waitMs };
+  return waitMs <= 0 ? { jobs, unaffordable } : { waitMs, unaffordable };
 }
 
-/** The append of `jobs`' results to `tree` (which is left unchanged). */
-export function batchWitness(jobs: readonly Job[], tree: IncrementalMerkleTree): AppendWitness {
+/** Whether `job`'s escrow pays for its share of a batch of `count` at `gasPrice`. */
+export function affordable(job: Job, count: number, gasPrice: bigint): boolean {
+  const share = resultGasBound(job) + batchGasBound(batchSizeFor(count)) / BigInt(count);
+  return job.commitment.escrow >= share * gasPrice;
+}
+
+/** The append of `jobs`' results, delivered by `operator`, to `tree` (which is left unchanged). */
+export function batchWitness(
+  jobs: readonly Job[],
+  tree: IncrementalMerkleTree,
+  operator: Address,
+): AppendWitness {
   const batchSize = batchSizeFor(jobs.length);
-  const leaves = jobs.map((job) => resultLeaf(job.commitment, answerOf(job)));
+  const leaves = jobs.map((job) => resultLeaf(job.commitment, answerOf(job), operator));
   while (leaves.length < batchSize) leaves.push(EMPTY_LEAF);
   return IncrementalMerkleTree.fromSnapshot(tree.snapshot()).appendSubtree(leaves);
 }

@@ -15,10 +15,12 @@ import type {
   BatchState,
   Checkpoint,
   Job,
+  JobOutcome,
   JobStore,
   NewJob,
   RangeUpdate,
   SentTransaction,
+  Turn,
 } from "./store.js";
 
 const SCHEMA = `
@@ -38,6 +40,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   batch_id INTEGER,
   confirmed_block INTEGER,
   note TEXT,
+  operator TEXT NOT NULL,
+  exclusive_until INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
   received_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
@@ -72,6 +77,7 @@ interface JobRow {
   batch_id: number | null;
   received_at: number;
   note: string | null;
+  attempts: number;
 }
 
 interface BatchRow {
@@ -234,15 +240,16 @@ export class SqliteJobStore implements JobStore {
     if (changes !== 1) throw new Error(`job ${requestId} is not in state ${from}`);
   }
 
-  claimForRun(modelIds: readonly Hex[], limit: number): Job[] {
+  claimForRun(modelIds: readonly Hex[], limit: number, turn: Turn): Job[] {
     if (modelIds.length === 0 || limit <= 0) return [];
     return this.#db.transaction(() => {
       const placeholders = modelIds.map(() => "?").join(",");
       const rows = this.#db
         .prepare(
-          `SELECT * FROM jobs WHERE state = 'received' AND model_id IN (${placeholders}) ORDER BY seq LIMIT ?`,
+          `SELECT * FROM jobs WHERE state = 'received' AND model_id IN (${placeholders})
+             AND (operator = ? OR exclusive_until < ?) ORDER BY seq LIMIT ?`,
         )
-        .all(...modelIds, limit) as JobRow[];
+        .all(...modelIds, turn.operator.toLowerCase(), Number(turn.chainTime), limit) as JobRow[];
       const claim = this.#db.prepare(
         "UPDATE jobs SET state = 'running', updated_at = ? WHERE request_id = ?",
       );
@@ -354,7 +361,21 @@ export class SqliteJobStore implements JobStore {
     this.#db.prepare("UPDATE batches SET state = 'mined' WHERE id = ?").run(batchId);
   }
 
-  abandonBatch(batchId: number, outcomes = new Map<bigint, { state: JobState; note: string }>()): void {
+  reanswer(
+    requestId: bigint,
+    result: { status: ResultStatus; output: Hex; metadata: Hex },
+    note: string,
+  ): void {
+    const { changes } = this.#db
+      .prepare(
+        `UPDATE jobs SET status = ?, output = ?, metadata = ?, note = ?, updated_at = ?
+         WHERE request_id = ? AND state = 'answered'`,
+      )
+      .run(result.status, result.output, result.metadata, note, Date.now(), String(requestId));
+    if (changes !== 1) throw new Error(`job ${requestId} is not in state answered`);
+  }
+
+  abandonBatch(batchId: number, outcomes = new Map<bigint, JobOutcome>()): void {
     this.#db.transaction(() => {
       this.#db.prepare("UPDATE batches SET state = 'abandoned' WHERE id = ?").run(batchId);
       const rows = this.#db
@@ -364,7 +385,9 @@ export class SqliteJobStore implements JobStore {
         const requestId = BigInt(row.request_id);
         const outcome = outcomes.get(requestId) ?? { state: "answered" as const, note: "re-batched" };
         this.transition(requestId, row.state, outcome.state, outcome.note);
-        this.#db.prepare("UPDATE jobs SET batch_id = NULL WHERE request_id = ?").run(row.request_id);
+        this.#db
+          .prepare("UPDATE jobs SET batch_id = NULL, attempts = attempts + ? WHERE request_id = ?")
+          .run(outcome.failedAttempt ? 1 : 0, row.request_id);
       }
     })();
   }
@@ -378,8 +401,8 @@ export class SqliteJobStore implements JobStore {
     return this.#db
       .prepare(
         `INSERT OR IGNORE INTO jobs (request_id, model_id, commitment, input, request_block, deadline, state,
-           received_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?)`,
+           received_at, updated_at, operator, exclusive_until)
+         VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)`,
       )
       .run(
         String(commitment.requestId),
@@ -390,6 +413,8 @@ export class SqliteJobStore implements JobStore {
         Number(commitment.deadline),
         Date.now(),
         Date.now(),
+        commitment.operator.toLowerCase(),
+        Number(commitment.exclusiveUntil),
       ).changes;
   }
 }
@@ -408,6 +433,7 @@ function toJob(row: JobRow): Job {
     batchId: row.batch_id ?? undefined,
     receivedAt: row.received_at,
     note: row.note ?? undefined,
+    attempts: row.attempts,
   };
 }
 
@@ -428,12 +454,19 @@ function stringifyCommitment(commitment: RequestCommitment): string {
   return JSON.stringify({
     ...commitment,
     requestId: String(commitment.requestId),
-    fee: String(commitment.fee),
+    escrow: String(commitment.escrow),
     deadline: String(commitment.deadline),
+    exclusiveUntil: String(commitment.exclusiveUntil),
   });
 }
 
 function parseCommitment(text: string): RequestCommitment {
   const raw = JSON.parse(text);
-  return { ...raw, requestId: BigInt(raw.requestId), fee: BigInt(raw.fee), deadline: BigInt(raw.deadline) };
+  return {
+    ...raw,
+    requestId: BigInt(raw.requestId),
+    escrow: BigInt(raw.escrow),
+    deadline: BigInt(raw.deadline),
+    exclusiveUntil: BigInt(raw.exclusiveUntil),
+  };
 }

@@ -3,7 +3,7 @@
  * them, and how far it has read the chain (with recent block hashes and the result tree at each, so a
  * reorg can rewind). Every method is atomic.
  */
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { RequestCommitment, ResultPayload } from "../../shared/encoding.js";
 import type { FrontierSnapshot } from "../../shared/merkle.js";
 import type { JobState } from "./jobState.js";
@@ -20,6 +20,22 @@ export interface Job {
   /** Wall-clock ms when the node first read the request. */
   receivedAt: number;
   note: string | undefined;
+  /** Deliveries of this job the chain rejected; from 1 on it is delivered alone. */
+  attempts: number;
+}
+
+/** Whose turn a request is: its assigned operator's, or anyone's once its exclusive window is over. */
+export interface Turn {
+  operator: Address;
+  /** The chain's latest block time, seconds. */
+  chainTime: bigint;
+}
+
+/** Where a job of a given-up batch goes, and whether the batch failed because of it. */
+export interface JobOutcome {
+  state: JobState;
+  note: string;
+  failedAttempt?: boolean;
 }
 
 export interface NewJob {
@@ -88,10 +104,15 @@ export interface JobStore {
   countByState(): Record<JobState, number>;
   transition(requestId: bigint, from: JobState, to: JobState, note?: string): void;
 
-  /** Moves up to `limit` received jobs of the given models to running, oldest first. */
-  claimForRun(modelIds: readonly Hex[], limit: number): Job[];
+  /**
+   * Moves up to `limit` received jobs of the given models to running, oldest first: those assigned to
+   * `turn.operator`, and others whose exclusive window closed before `turn.chainTime`.
+   */
+  claimForRun(modelIds: readonly Hex[], limit: number, turn: Turn): Job[];
   /** running → answered, unless the job moved meanwhile (cancelled, rewound): then false. */
   recordAnswer(requestId: bigint, result: ResultPayload): boolean;
+  /** Replaces an answered job's result (an error status once its deliveries keep failing). */
+  reanswer(requestId: bigint, result: ResultPayload, note: string): void;
   /** Jobs in received/running/answered whose deadline is before `deadline` become expired. */
   expireBefore(deadline: bigint): bigint[];
 
@@ -103,7 +124,7 @@ export interface JobStore {
   transactionsOf(batchId: number): SentTransaction[];
   markBatchMined(batchId: number): void;
   /** The batch is given up; its jobs still in proving/submitted go back to answered or to `outcomes`. */
-  abandonBatch(batchId: number, outcomes?: Map<bigint, { state: JobState; note: string }>): void;
+  abandonBatch(batchId: number, outcomes?: Map<bigint, JobOutcome>): void;
 
   close(): void;
 }
