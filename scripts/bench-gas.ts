@@ -19,6 +19,7 @@ import {
   type Answer,
   ask,
   deploySibyl,
+  quoteEscrow,
   requestedIn,
   TEST_MODEL,
   TestOperator,
@@ -41,7 +42,7 @@ if (user === undefined) throw new Error("no user account");
 /** A request with an empty callback, through the NoopConsumer; without one, a plain EOA request. */
 async function request(input: string, viaConsumer: boolean) {
   if (!viaConsumer) return ask(sibyl, input);
-  const fee = await sibyl.coordinator.read.estimateFee([TEST_MODEL.id, CALLBACK_GAS]);
+  const fee = await quoteEscrow(sibyl, TEST_MODEL.id, CALLBACK_GAS);
   const hash = await consumer.write.ask([TEST_MODEL.id, toHex(input), CALLBACK_GAS], {
     account: user?.account,
     value: fee,

@@ -46,6 +46,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { ModelSpecInput } from "../src/node/models/registry.js";
+import { estimateFee } from "../src/sdk/estimateFee.js";
 import { sibylCoordinatorAbi } from "../src/shared/abi/generated.js";
 import { modelIdFromName, ResultStatus } from "../src/shared/encoding.js";
 import { type Devnet, hardhatKey, startDevnet } from "../test/helpers/devnet.js";
@@ -69,6 +70,8 @@ const MODEL_ID = modelIdFromName(MODEL);
 const CONSUMER_CALLBACK_GAS = 300_000;
 /** Hardhat's accounts 0 (owner) and 1 (operator, whose nonce is the node's) never send requests. */
 const SENDERS = Array.from({ length: 18 }, (_, i) => privateKeyToAccount(hardhatKey(i + 2)));
+/** Where unused escrow goes; the bench never withdraws it. */
+const REFUND_TO = privateKeyToAccount(hardhatKey(1)).address;
 const WATCH_POLL_MS = 50;
 const SAMPLE_MS = 200;
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
@@ -442,23 +445,16 @@ function singlePhases(ids: readonly bigint[], watcher: ChainWatcher, proved: Bat
 
 /** Signs `count` requests (no callback) spread over the sender accounts, each list in nonce order. */
 async function signRequests(client: PublicClient, coordinator: Hex, count: number, tag: string) {
-  // Twice the fee and four times the fee cap: the base fee climbs while a burst fills blocks, and the
-  // coordinator credits what is overpaid. The tip is the one the node bids, so requests do not outbid
-  // the node's fulfilments.
-  const value =
-    2n *
-    (await client.readContract({
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "estimateFee",
-      args: [MODEL_ID, 0],
-    }));
+  // Twice the SDK's quote: the base fee climbs while a burst fills blocks, and whatever the delivery
+  // does not cost is credited back. The tip is the one the node bids, so requests do not outbid the
+  // node's fulfilments.
+  const value = 2n * (await estimateFee(client, { coordinator, model: MODEL_ID }));
   const fees = await client.estimateFeesPerGas();
   const data = (i: number) =>
     encodeFunctionData({
       abi: sibylCoordinatorAbi,
       functionName: "request",
-      args: [MODEL_ID, toHex(`${tag} question ${String(i).padStart(5, "0")}`), 0],
+      args: [MODEL_ID, toHex(`${tag} question ${String(i).padStart(5, "0")}`), 0, REFUND_TO],
     });
   const gasEstimate = await client.estimateGas({
     account: SENDERS[0]?.address,

@@ -11,14 +11,23 @@ import { BATCH_SIZES } from "../../src/shared/encoding.js";
 
 /** The coordinator's constructor parameters, with the values a fresh devnet uses. */
 export const SIBYL_DEFAULTS = {
-  /** Per-request share of a fulfilment's gas, charged on top of the callback gas. */
-  fulfillmentOverheadGas: 60_000,
+  /**
+   * Gas a lone fulfilment takes besides its callback and output (~290k measured at batch 1), with
+   * headroom: quotes use it to size the escrow; the charge itself is measured.
+   */
+  deliveryGas: 350_000,
+  /** Quote gas per byte of the model's largest output: calldata at EIP-7623's floor, and log data. */
+  gasPerOutputByte: 48,
   /** 1 gwei: keeps fees meaningful on chains whose base fee drops to almost nothing. */
   minGasPrice: 10n ** 9n,
+  /** The most tip per gas requesters pay for; above it, a fulfil's tip is the operator's own cost. */
+  maxPriorityFeePerGas: 3n * 10n ** 9n,
   maxCallbackGasLimit: 2_000_000,
   minStake: 10n ** 18n,
   /** A week: long enough to punish misbehaviour seen after an operator asks to leave. */
   unbondingDelay: 7n * 24n * 3600n,
+  /** A minute for the assigned operator alone (answer, prove, mine); then any operator may deliver. */
+  exclusiveWindow: 60n,
 } as const;
 
 /** The id of a batch size's adapter, within the module and among its results. */
@@ -29,11 +38,18 @@ export function adapterId(batchSize: number): string {
 export default buildModule("Sibyl", (m) => {
   const coordinator = m.contract("SibylCoordinator", [
     m.getParameter("owner", m.getAccount(0)),
-    m.getParameter("fulfillmentOverheadGas", SIBYL_DEFAULTS.fulfillmentOverheadGas),
-    m.getParameter("minGasPrice", SIBYL_DEFAULTS.minGasPrice),
-    m.getParameter("maxCallbackGasLimit", SIBYL_DEFAULTS.maxCallbackGasLimit),
-    m.getParameter("minStake", SIBYL_DEFAULTS.minStake),
-    m.getParameter("unbondingDelay", SIBYL_DEFAULTS.unbondingDelay),
+    {
+      deliveryGas: m.getParameter("deliveryGas", SIBYL_DEFAULTS.deliveryGas),
+      gasPerOutputByte: m.getParameter("gasPerOutputByte", SIBYL_DEFAULTS.gasPerOutputByte),
+      minGasPrice: m.getParameter("minGasPrice", SIBYL_DEFAULTS.minGasPrice),
+      maxPriorityFeePerGas: m.getParameter("maxPriorityFeePerGas", SIBYL_DEFAULTS.maxPriorityFeePerGas),
+      maxCallbackGasLimit: m.getParameter("maxCallbackGasLimit", SIBYL_DEFAULTS.maxCallbackGasLimit),
+    },
+    {
+      minStake: m.getParameter("minStake", SIBYL_DEFAULTS.minStake),
+      unbondingDelay: m.getParameter("unbondingDelay", SIBYL_DEFAULTS.unbondingDelay),
+      exclusiveWindow: m.getParameter("exclusiveWindow", SIBYL_DEFAULTS.exclusiveWindow),
+    },
   ]);
 
   const verifiers = BATCH_SIZES.map((batchSize) => {

@@ -102,6 +102,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
               output: event.args.output,
               metadata: event.args.metadata,
             },
+            event.args.operator,
           ),
         );
       while (leaves.length < Number(batch.args.batchSize)) leaves.push(EMPTY_LEAF);
@@ -111,7 +112,10 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     assert.equal(rebuilt.root, await sibyl.coordinator.read.root());
     const proof = buildInclusionProof(slots, 0);
     assert.ok(verifyInclusionProof(proof, await sibyl.coordinator.read.root()));
-    assert.equal(proof.leaf, resultLeaf(boardRequest, answers[0]?.result as Answer["result"]));
+    assert.equal(
+      proof.leaf,
+      resultLeaf(boardRequest, answers[0]?.result as Answer["result"], sibyl.operator.account.address),
+    );
   });
 
   it("rejects a real proof for a different statement with InvalidProof, and accepts the right one", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { describe, it } from "mocha";
-import { toHex, keccak256 as viemKeccak } from "viem";
+import { getAddress, toHex, keccak256 as viemKeccak } from "viem";
 import {
   leafOf,
   modelIdFromName,
@@ -37,6 +37,7 @@ describe("encoding: TypeScript and Solidity agree", () => {
         outputHash: word(),
         metadataHash: word(),
         status: statuses[i % statuses.length] as ResultStatus,
+        operator: getAddress(viemKeccak(toHex(`operator-${i}`)).slice(0, 42)),
       };
       assert.equal(await harness.read.toField([fields.inputHash]), toField(fields.inputHash));
       assert.equal(
@@ -47,6 +48,7 @@ describe("encoding: TypeScript and Solidity agree", () => {
           fields.outputHash,
           fields.metadataHash,
           fields.status,
+          fields.operator,
         ]),
         leafOf(fields),
       );

@@ -16,7 +16,7 @@ import { createProvider, type ModelSpecInput, modelSpecSchema } from "../../src/
 import { modelIdFromName } from "../../src/shared/encoding.js";
 import type { FrontierSnapshot } from "../../src/shared/merkle.js";
 import { type ChildRun, startHardhatNode, startSibyl } from "./processes.js";
-import { deploySibyl } from "./sibyl.js";
+import { deploySibyl, quoteEscrow } from "./sibyl.js";
 
 export { hardhatKey };
 
@@ -97,10 +97,9 @@ export async function sendRequests(
     senders.map(async (user, s) => {
       for (let i = s; i < count; i += senders.length) {
         const modelId = typeof model === "function" ? model(i) : model;
-        const fee = await coordinator.read.estimateFee([modelId, 0]);
-        const hash = await coordinator.write.request([modelId, inputOf(i), 0], {
+        const hash = await coordinator.write.request([modelId, inputOf(i), 0, user.account.address], {
           account: user.account,
-          value: fee,
+          value: await quoteEscrow(devnet.sibyl, modelId),
         });
         const receipt = await publicClient.waitForTransactionReceipt({ hash });
         const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });

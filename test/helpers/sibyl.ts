@@ -8,6 +8,7 @@ import { type Hex, parseEventLogs, stringToHex, toHex } from "viem";
 import { verifierContractName } from "../../src/node/prover/artifacts.js";
 import { toProofWords } from "../../src/node/prover/calldata.js";
 import type { BatchProver } from "../../src/node/prover/prover.js";
+import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
 import {
   BATCH_SIZES,
   batchSizeFor,
@@ -31,17 +32,28 @@ export const TEST_MODEL = {
   timeout: 3600,
 };
 
+export const TEST_FEE_PARAMETERS = {
+  deliveryGas: 350_000,
+  gasPerOutputByte: 40,
+  minGasPrice: 10n ** 9n,
+  maxPriorityFeePerGas: 2n * 10n ** 9n,
+  maxCallbackGasLimit: 2_000_000,
+};
+
+export const TEST_OPERATOR_PARAMETERS = {
+  minStake: 10n ** 18n,
+  unbondingDelay: 7n * 24n * 3600n,
+  exclusiveWindow: 60n,
+};
+
 export async function deploySibyl(viem: Viem) {
   const publicClient = await viem.getPublicClient();
   const [owner, operator, ...users] = await viem.getWalletClients();
   if (owner === undefined || operator === undefined) throw new Error("the network needs two accounts");
   const coordinator = await viem.deployContract("SibylCoordinator", [
     owner.account.address,
-    60_000, // fulfilment overhead gas per request
-    10n ** 9n, // min gas price: 1 gwei
-    2_000_000, // max callback gas
-    10n ** 18n, // min stake
-    7n * 24n * 3600n, // unbonding delay
+    TEST_FEE_PARAMETERS,
+    TEST_OPERATOR_PARAMETERS,
   ]);
   for (const batchSize of BATCH_SIZES) {
     const verifier = await viem.deployContract(verifierContractName(batchSize));
@@ -77,14 +89,23 @@ export async function requestedIn(sibyl: Sibyl, hash: Hex) {
   return Object.assign(commitments, { receipt });
 }
 
-/** Requests `input` from the first user account, paying the quoted fee, and returns its commitment. */
+/** The escrow a request needs, quoted the way the SDK does (from the chain's base fee). */
+export async function quoteEscrow(
+  sibyl: Pick<Sibyl, "coordinator" | "publicClient">,
+  modelId: Hex = TEST_MODEL.id,
+  callbackGasLimit = 0,
+) {
+  const gasPrice = await quoteGasPrice(sibyl.publicClient);
+  return sibyl.coordinator.read.estimateFee([modelId, callbackGasLimit, gasPrice]);
+}
+
+/** Requests `input` from the first user account, escrowing the quote, and returns its commitment. */
 export async function ask(sibyl: Sibyl, input: string) {
   const user = sibyl.users[0];
   if (user === undefined) throw new Error("the network needs a user account");
-  const fee = await sibyl.coordinator.read.estimateFee([TEST_MODEL.id, 0]);
-  const hash = await sibyl.coordinator.write.request([TEST_MODEL.id, toHex(input), 0], {
+  const hash = await sibyl.coordinator.write.request([TEST_MODEL.id, toHex(input), 0, user.account.address], {
     account: user.account,
-    value: fee,
+    value: await quoteEscrow(sibyl),
   });
   const requested = await requestedIn(sibyl, hash);
   const [commitment] = requested;
@@ -127,7 +148,8 @@ export class TestOperator {
   /** The fulfil arguments for `answers` against the current tree, without changing the tree. */
   async prove(answers: Answer[]) {
     const batchSize = batchSizeFor(answers.length);
-    const leaves = answers.map(({ commitment, result }) => resultLeaf(commitment, result));
+    const operator = this.sibyl.operator.account.address;
+    const leaves = answers.map(({ commitment, result }) => resultLeaf(commitment, result, operator));
     while (leaves.length < batchSize) leaves.push(EMPTY_LEAF);
     const witness = IncrementalMerkleTree.fromSnapshot(this.tree.snapshot()).appendSubtree(leaves);
     const { proof } = await this.prover.prove(witness);

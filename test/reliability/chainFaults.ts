@@ -13,6 +13,7 @@ import { modelIdFromName } from "../../src/shared/encoding.js";
 import { type Devnet, hardhatKey, sendRequests, startDevnet } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { type OutageMode, RpcProxy } from "../helpers/rpcProxy.js";
+import { quoteEscrow } from "../helpers/sibyl.js";
 import { until } from "../helpers/wait.js";
 import { report, type ScenarioReport, type ScenarioSize, settle, tally } from "./harness.js";
 
@@ -314,13 +315,13 @@ const REQUESTS_PER_BLOCK = 50;
 async function requestWithoutAutomine(devnet: Devnet, count: number): Promise<bigint[]> {
   const { coordinator, publicClient, users } = devnet.sibyl;
   const senders = users.slice(2, 12);
-  const fee = await coordinator.read.estimateFee([MODEL_ID, 0]);
+  const fee = await quoteEscrow(devnet.sibyl, MODEL_ID);
   const ids: bigint[] = [];
   for (let first = 0; first < count; first += REQUESTS_PER_BLOCK) {
     const inBlock = Math.min(REQUESTS_PER_BLOCK, count - first);
     for (let i = first; i < first + inBlock; i++) {
       const sender = senders[i % senders.length] as (typeof senders)[number];
-      await coordinator.write.request([MODEL_ID, sentence("es", i), 0], {
+      await coordinator.write.request([MODEL_ID, sentence("es", i), 0, sender.account.address], {
         account: sender.account,
         value: fee,
       });

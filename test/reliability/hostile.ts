@@ -5,6 +5,7 @@
 import { stringToHex } from "viem";
 import { modelIdFromName } from "../../src/shared/encoding.js";
 import { sendRequests, startDevnet } from "../helpers/devnet.js";
+import { quoteEscrow } from "../helpers/sibyl.js";
 import { report, type ScenarioReport, type ScenarioSize, settle } from "./harness.js";
 
 const MODEL = { provider: "builtin", name: "language-id", builtin: "language-id" } as const;
@@ -41,7 +42,7 @@ export async function runHostileConsumers(size: ScenarioSize): Promise<HostileCh
     );
     const hostileIds: bigint[] = [];
     for (const consumer of consumers) {
-      const fee = await coordinator.read.estimateFee([modelId, 200_000]);
+      const fee = await quoteEscrow(devnet.sibyl, modelId, 200_000);
       const hash = await consumer.write.ask([modelId, 200_000], { value: fee });
       const receipt = await publicClient.waitForTransactionReceipt({ hash });
       const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });

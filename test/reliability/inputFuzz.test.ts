@@ -23,6 +23,7 @@ import { type Devnet, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { seededRandom } from "../helpers/random.js";
+import { quoteEscrow } from "../helpers/sibyl.js";
 import { settle } from "./harness.js";
 
 const policy: ExecutionPolicy = {
@@ -417,14 +418,14 @@ describe("reliability: any input bytes, no crash", function () {
     it("the coordinator itself refuses empty input and input over maxInputBytes, with named errors", async () => {
       const { coordinator, users } = devnet.sibyl;
       const user = users[0] as (typeof users)[number];
-      const fee = await coordinator.read.estimateFee([modelId, 0]);
+      const fee = await quoteEscrow(devnet.sibyl, modelId);
       const tooLarge = bytesToHex(new Uint8Array(4097).fill(0x61));
       const refusals: Array<[Hex, { errorName: string; args: unknown[] }]> = [
         ["0x", { errorName: "EmptyInput", args: [modelId] }],
         [tooLarge, { errorName: "InputTooLarge", args: [modelId, 4097n, 4096n] }],
       ];
       for (const [input, refusal] of refusals) {
-        const args = [modelId, input, 0] as const;
+        const args = [modelId, input, 0, user.account.address] as const;
         const simulated = coordinator.simulate.request(args, { account: user.account.address, value: fee });
         assert.deepEqual(await revertOf(simulated), refusal);
         const estimated = coordinator.estimateGas.request(args, { account: user.account, value: fee });

@@ -15,14 +15,17 @@ import {
 import { buildInclusionProof, IncrementalMerkleTree } from "../../src/shared/merkle.js";
 
 const MODEL = modelIdFromName("language-id");
+const OPERATOR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 function delivered(requestId: bigint, leafIndex: bigint, output: string): ResultDeliveredArgs {
   return {
     requestId,
     modelId: MODEL,
+    operator: OPERATOR,
     leafIndex,
     status: ResultStatus.Ok,
     callback: 0,
+    fee: 1n,
     inputHash: keccak256(toHex(`input ${requestId}`)),
     output: toHex(output),
     metadata: toHex('{"provider":"builtin"}'),
@@ -30,7 +33,7 @@ function delivered(requestId: bigint, leafIndex: bigint, output: string): Result
 }
 
 function leafOfArgs(args: ResultDeliveredArgs): bigint {
-  return resultLeaf(args, { status: ResultStatus.Ok, output: args.output, metadata: args.metadata });
+  return resultLeaf(args, { status: ResultStatus.Ok, output: args.output, metadata: args.metadata }, OPERATOR);
 }
 
 /**

@@ -139,12 +139,18 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
       assert.equal(verdict.leafIndex, englishResult.leafIndex);
       assert.equal(
         verdict.leaf,
-        resultLeaf(commitment, {
-          status: englishResult.status,
-          output: englishResult.output,
-          metadata: englishResult.metadata,
-        }),
+        resultLeaf(
+          commitment,
+          {
+            status: englishResult.status,
+            output: englishResult.output,
+            metadata: englishResult.metadata,
+          },
+          englishResult.operator,
+        ),
       );
+      assert.ok(isAddressEqual(englishResult.operator, devnet.sibyl.operator.account.address));
+      assert.ok(englishResult.fee > 0n && englishResult.fee <= commitment.escrow, "charged within escrow");
       assert.equal(
         verdict.root,
         await devnet.sibyl.coordinator.read.root({ blockNumber: verdict.blockNumber }),
@@ -287,10 +293,15 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
         eventName: "RequestCancelled",
       });
       assert.equal(cancelled?.args.requestId, requestId);
-      assert.equal(cancelled?.args.refund, commitment.fee);
+      assert.equal(cancelled?.args.refund, commitment.escrow);
       assert.equal(
         await devnet.sibyl.coordinator.read.balanceOf([wallet.account.address]),
-        balanceBefore + commitment.fee,
+        balanceBefore + commitment.escrow,
+      );
+      assert.equal(
+        await devnet.sibyl.coordinator.read.balanceOf([someoneElse.account.address]),
+        0n,
+        "the canceller gets nothing",
       );
       assert.equal((await getRequest(client, { coordinator, requestId }))?.pending, false);
       await assert.rejects(cancelRequest(wallet, { coordinator, commitment }), /RequestNotPending/);

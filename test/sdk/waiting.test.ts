@@ -37,9 +37,11 @@ function resultAt(blockNumber: bigint, blockHash: Hex, output: Hex = "0x01"): Si
   return {
     requestId: 1n,
     modelId: `0x${"00".repeat(32)}`,
+    operator: `0x${"00".repeat(20)}`,
     leafIndex: 0n,
     status: ResultStatus.Ok,
     callback: 0,
+    fee: 0n,
     inputHash: `0x${"00".repeat(32)}`,
     output,
     outputText: undefined,

@@ -43,7 +43,8 @@ describe("encoding", () => {
       outputHash: viemKeccak(toHex("fr")),
       metadataHash: viemKeccak(toHex("{}")),
       status: ResultStatus.Ok,
-    };
+      operator: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    } as const;
     // abi.encode of static types is each value left-padded to 32 bytes, concatenated.
     const encoded = concatHex([
       pad(toHex(fields.requestId)),
@@ -52,10 +53,16 @@ describe("encoding", () => {
       fields.outputHash,
       fields.metadataHash,
       pad(toHex(fields.status)),
+      pad(fields.operator),
     ]);
     assert.equal(leafOf(fields), BigInt(viemKeccak(encoded)) >> 8n);
     assert.notEqual(leafOf({ ...fields, status: ResultStatus.ModelError }), leafOf(fields));
     assert.notEqual(leafOf({ ...fields, requestId: 8n }), leafOf(fields));
+    // Binding: the same result delivered by another operator is another leaf.
+    assert.notEqual(
+      leafOf({ ...fields, operator: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" }),
+      leafOf(fields),
+    );
   });
 
   it("publicSignals puts oldRoot, newRoot, startIndex before the leaves", () => {
