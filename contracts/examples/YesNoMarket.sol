@@ -18,9 +18,12 @@ import {YesNo, YesNoAnswer} from "./YesNoAnswer.sol";
 /// silent reporter only voids the market; a lying one decides it, and the evidence is text the model
 /// reads, instructions included); (2) the model's judgement of the question against that evidence;
 /// (3) the operator that answers: the proof shows the answer is the one logged and delivered, not
-/// that the model produced it (README, "Trust model"). A bettor needs to trust nobody to get a
-/// stake back from a market that is never resolved: `voidMarket` is open to anyone after the
-/// deadline, whatever the coordinator, operators or model do.
+/// that the model produced it (README, "Trust model"); (4) the coordinator's owner, who can change
+/// the model's pinned configuration before the answer (disabling it or pausing only voids the
+/// market). The resolving input does not exist while bets are taken, so nobody can run the model on
+/// it before betting closes. A bettor trusts nobody to get a stake back from a market that is never resolved:
+/// `voidMarket` is open to anyone after the deadlines, whatever the coordinator, operators or model
+/// do.
 contract YesNoMarket is SibylConsumer {
     enum Phase {
         /// @dev Betting until closesAt, then waiting for the reporter's evidence.
@@ -50,7 +53,6 @@ contract YesNoMarket is SibylConsumer {
         VoidReason voidReason;
         uint128 yesPool;
         uint128 noPool;
-        uint256 requestId;
     }
 
     error YesNoMarket__InvalidWindows(uint64 reportWindow, uint64 resolutionWindow);
@@ -70,7 +72,6 @@ contract YesNoMarket is SibylConsumer {
     error YesNoMarket__ReportWindowClosed(uint256 marketId, uint256 reportDeadline);
     error YesNoMarket__EmptyEvidence(uint256 marketId);
     error YesNoMarket__EvidenceTooLong(uint256 marketId, uint256 length, uint256 maxLength);
-    error YesNoMarket__ResolutionPending(uint256 marketId, uint256 requestId);
     error YesNoMarket__ResolutionClosed(uint256 marketId, uint256 resolutionDeadline);
     error YesNoMarket__NotVoidable(uint256 marketId, uint256 voidableAfter);
     error YesNoMarket__NothingToClaim(uint256 marketId, address account);
@@ -164,7 +165,8 @@ contract YesNoMarket is SibylConsumer {
         if (block.timestamp < market.closesAt) revert YesNoMarket__BettingOpen(marketId, market.closesAt);
         if (market.phase != Phase.Open) revert YesNoMarket__WrongPhase(marketId, market.phase);
         uint256 reportDeadline = _reportDeadline(market);
-        if (block.timestamp > reportDeadline) revert YesNoMarket__ReportWindowClosed(marketId, reportDeadline);
+        if (block.timestamp > reportDeadline)
+            revert YesNoMarket__ReportWindowClosed(marketId, reportDeadline);
         if (bytes(evidence).length == 0) revert YesNoMarket__EmptyEvidence(marketId);
         uint256 room = _roomAfter(
             _inputOverhead() + bytes(market.question).length,
@@ -183,10 +185,13 @@ contract YesNoMarket is SibylConsumer {
         return _sibylEscrowNow(modelId, CALLBACK_GAS_LIMIT);
     }
 
-    /// @notice Asks the model to judge a reported market; anyone may pay for it. All of msg.value is
-    /// the request's escrow, and what delivery does not cost (all of it if the request expires and is
-    /// cancelled, by anyone) is credited to the caller in the coordinator. Callable again once an
-    /// earlier request is no longer pending, until the resolution deadline.
+    /// @notice Asks the model to judge a reported market; anyone may pay for it, until the resolution
+    /// deadline. All of msg.value is the request's escrow, and what delivery does not cost (all of it
+    /// if the request expires and is cancelled, by anyone) is credited to the caller in the
+    /// coordinator.
+    /// @dev Open even while earlier requests are pending, so nobody can hold the market with a request
+    /// operators will not serve (too little escrow for the gas price): the first answer decides, the
+    /// others are delivered to a market that has ended and change nothing.
     function resolve(uint256 marketId) external payable returns (uint256 requestId) {
         Market storage market = _market(marketId);
         if (market.phase != Phase.Reported) revert YesNoMarket__WrongPhase(marketId, market.phase);
@@ -194,12 +199,7 @@ contract YesNoMarket is SibylConsumer {
         if (block.timestamp > resolutionDeadline) {
             revert YesNoMarket__ResolutionClosed(marketId, resolutionDeadline);
         }
-        uint256 pending = market.requestId;
-        if (pending != 0 && sibylCoordinator.commitmentOf(pending) != 0) {
-            revert YesNoMarket__ResolutionPending(marketId, pending);
-        }
         requestId = _requestSibyl(modelId, inputOf(marketId), CALLBACK_GAS_LIMIT, msg.value, msg.sender);
-        market.requestId = requestId;
         _marketOfRequest[requestId] = marketId;
         emit ResolutionRequested(marketId, requestId, msg.sender);
     }
@@ -254,7 +254,14 @@ contract YesNoMarket is SibylConsumer {
     /// @notice The text the model judges: the question and the reported evidence, with the instruction.
     function inputOf(uint256 marketId) public view returns (bytes memory) {
         Market storage market = _market(marketId);
-        return bytes.concat(INPUT_HEAD, bytes(market.question), INPUT_MIDDLE, bytes(market.evidence), INPUT_TAIL);
+        return
+            bytes.concat(
+                INPUT_HEAD,
+                bytes(market.question),
+                INPUT_MIDDLE,
+                bytes(market.evidence),
+                INPUT_TAIL
+            );
     }
 
     /// @notice The longest question the model takes now, leaving room for the framing and evidence.
@@ -271,7 +278,8 @@ contract YesNoMarket is SibylConsumer {
     function _onSibylResult(uint256 requestId, ResultStatus status, bytes calldata output) internal override {
         uint256 marketId = _marketOfRequest[requestId];
         Market storage market = _markets[marketId];
-        if (market.phase != Phase.Reported || market.requestId != requestId) return;
+        // Market 0 (a request that is not a market's) is never Reported.
+        if (market.phase != Phase.Reported) return;
         YesNo answer = status == ResultStatus.Ok ? YesNoAnswer.parse(output) : YesNo.Unknown;
         // After the deadline anyone may void: an answer landing then must not race that call.
         if (block.timestamp > _resolutionDeadline(market)) {

@@ -18,7 +18,11 @@ contract ExamplesTest is ExamplesFixture {
         board = new PromptBoard(coordinator, MODEL_ID, BOARD_CALLBACK_GAS);
     }
 
-    function _ask(address asker, bytes memory question, uint256 escrow) internal returns (RequestCommitment memory) {
+    function _ask(
+        address asker,
+        bytes memory question,
+        uint256 escrow
+    ) internal returns (RequestCommitment memory) {
         _recordRequest();
         vm.prank(asker);
         board.ask{value: escrow}(string(question));
@@ -92,7 +96,11 @@ contract ExamplesTest is ExamplesFixture {
         vm.prank(alice);
         stingy.ask{value: escrow}("long answer please");
         RequestCommitment memory commitment = _requestedCommitment();
-        (CallbackOutcome callback, uint256 fee) = _deliver(commitment, ResultStatus.Ok, new bytes(MAX_OUTPUT));
+        (CallbackOutcome callback, uint256 fee) = _deliver(
+            commitment,
+            ResultStatus.Ok,
+            new bytes(MAX_OUTPUT)
+        );
         assertTrue(callback == CallbackOutcome.Failed, "30k gas cannot store 2 KB");
         assertTrue(!stingy.entryOf(commitment.requestId).answered, "entry unanswered");
         assertEq(coordinator.balanceOf(alice), escrow - fee, "the rest is the asker's");

@@ -1,75 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
 import {YesNo} from "../../contracts/examples/YesNoAnswer.sol";
 import {YesNoMarket} from "../../contracts/examples/YesNoMarket.sol";
-import {CallbackOutcome, Model, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
-import {ExamplesFixture} from "./utils/ExamplesFixture.sol";
+import {Model, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
+import {YesNoMarketFixture} from "./utils/YesNoMarketFixture.sol";
 
-contract YesNoMarketTest is ExamplesFixture {
-    uint64 internal constant REPORT_WINDOW = 1 days;
-    uint64 internal constant RESOLUTION_WINDOW = 2 days;
-    bytes internal constant EVIDENCE = "Meteo-France: 4 mm of rain fell in Paris on 1 December.";
-
-    YesNoMarket internal market;
-    address internal reporter = address(0x4E9047);
-
-    function setUp() public override {
-        super.setUp();
-        market = new YesNoMarket(coordinator, MODEL_ID, REPORT_WINDOW, RESOLUTION_WINDOW);
-    }
-
-    /// @dev alice 1 ether yes, bob 3 ether no, carol 1 ether yes.
-    function _openMarketWithBets() internal returns (uint256 marketId) {
-        marketId = market.create("Will it rain in Paris on 1 December?", reporter, uint64(block.timestamp + 1 days));
-        vm.prank(alice);
-        market.bet{value: 1 ether}(marketId, true);
-        vm.prank(bob);
-        market.bet{value: 3 ether}(marketId, false);
-        vm.prank(carol);
-        market.bet{value: 1 ether}(marketId, true);
-    }
-
-    function _closeAndReport(uint256 marketId) internal {
-        vm.warp(market.marketOf(marketId).closesAt);
-        vm.prank(reporter);
-        market.report(marketId, string(EVIDENCE));
-    }
-
-    /// @dev `payer` asks the model to judge the market, escrowing the least it takes now.
-    function _resolveAs(address payer, uint256 marketId) internal returns (RequestCommitment memory) {
-        uint256 escrow = market.resolveEscrow();
-        _recordRequest();
-        vm.prank(payer);
-        market.resolve{value: escrow}(marketId);
-        return _requestedCommitment();
-    }
-
-    /// @dev Opens, bets, reports, and delivers `answer` to carol's resolution request.
-    function _settleWith(ResultStatus status, bytes memory answer) internal returns (uint256 marketId) {
-        marketId = _openMarketWithBets();
-        _closeAndReport(marketId);
-        (CallbackOutcome callback, ) = _deliver(_resolveAs(carol, marketId), status, answer);
-        assertTrue(callback == CallbackOutcome.Succeeded, "the callback never fails");
-    }
-
-    function _claim(address account, uint256 marketId) internal returns (uint256 paid) {
-        uint256 before = account.balance;
-        vm.prank(account);
-        market.claim(marketId);
-        return account.balance - before;
-    }
-
-    function _assertVoidedAndEveryStakeBack(uint256 marketId, YesNoMarket.VoidReason reason) internal {
-        assertTrue(market.marketOf(marketId).phase == YesNoMarket.Phase.Voided, "voided");
-        assertEq(uint8(market.marketOf(marketId).voidReason), uint8(reason), "void reason");
-        assertEq(_claim(alice, marketId), 1 ether, "alice's stake back");
-        assertEq(_claim(bob, marketId), 3 ether, "bob's stake back");
-        assertEq(_claim(carol, marketId), 1 ether, "carol's stake back");
-        assertEq(address(market).balance, 0, "nothing left locked");
-    }
-
+/// @notice YesNoMarket's creation, betting, reporting, claims and parsing; how markets end is in
+/// YesNoMarketEndings.t.sol.
+contract YesNoMarketTest is YesNoMarketFixture {
     // ─── Creation ──────────────────────────────────────────────────────────────────────────────────
 
     function test_create_refusesAQuestionTheCoordinatorWouldRefuse() public {
@@ -157,7 +96,11 @@ contract YesNoMarketTest is ExamplesFixture {
         vm.prank(alice);
         market.report(marketId, string(EVIDENCE));
         vm.expectRevert(
-            abi.encodeWithSelector(YesNoMarket.YesNoMarket__WrongPhase.selector, marketId, YesNoMarket.Phase.Open)
+            abi.encodeWithSelector(
+                YesNoMarket.YesNoMarket__WrongPhase.selector,
+                marketId,
+                YesNoMarket.Phase.Open
+            )
         );
         market.resolve{value: 1 ether}(marketId);
         vm.expectRevert(abi.encodeWithSelector(YesNoMarket.YesNoMarket__EmptyEvidence.selector, marketId));
@@ -166,7 +109,12 @@ contract YesNoMarketTest is ExamplesFixture {
 
         uint256 room = MAX_INPUT - market.inputOf(marketId).length;
         vm.expectRevert(
-            abi.encodeWithSelector(YesNoMarket.YesNoMarket__EvidenceTooLong.selector, marketId, room + 1, room)
+            abi.encodeWithSelector(
+                YesNoMarket.YesNoMarket__EvidenceTooLong.selector,
+                marketId,
+                room + 1,
+                room
+            )
         );
         vm.prank(reporter);
         market.report(marketId, string(new bytes(room + 1)));
@@ -200,7 +148,11 @@ contract YesNoMarketTest is ExamplesFixture {
         market.voidMarket(marketId);
         vm.warp(reportDeadline + 1);
         vm.expectRevert(
-            abi.encodeWithSelector(YesNoMarket.YesNoMarket__ReportWindowClosed.selector, marketId, reportDeadline)
+            abi.encodeWithSelector(
+                YesNoMarket.YesNoMarket__ReportWindowClosed.selector,
+                marketId,
+                reportDeadline
+            )
         );
         vm.prank(reporter);
         market.report(marketId, string(EVIDENCE));
@@ -248,7 +200,11 @@ contract YesNoMarketTest is ExamplesFixture {
     function test_claim_notBeforeTheMarketEnds() public {
         uint256 marketId = _openMarketWithBets();
         vm.expectRevert(
-            abi.encodeWithSelector(YesNoMarket.YesNoMarket__WrongPhase.selector, marketId, YesNoMarket.Phase.Open)
+            abi.encodeWithSelector(
+                YesNoMarket.YesNoMarket__WrongPhase.selector,
+                marketId,
+                YesNoMarket.Phase.Open
+            )
         );
         vm.prank(alice);
         market.claim(marketId);
@@ -262,136 +218,6 @@ contract YesNoMarketTest is ExamplesFixture {
         (, uint256 fee) = _deliver(commitment, ResultStatus.Ok, "no");
         assertEq(coordinator.balanceOf(stranger), commitment.escrow - fee, "the payer's rest");
         assertEq(coordinator.balanceOf(address(market)), 0, "nothing pools in the market");
-    }
-
-    function test_onSibylResult_errorOrUnclearAnswerVoids() public {
-        _assertVoidedAndEveryStakeBack(
-            _settleWith(ResultStatus.ModelError, "model error"),
-            YesNoMarket.VoidReason.ModelFailed
-        );
-        _assertVoidedAndEveryStakeBack(_settleWith(ResultStatus.Ok, "maybe"), YesNoMarket.VoidReason.UnclearAnswer);
-    }
-
-    function test_onSibylResult_a300ByteAnswerVoidsWithTheCallbackSucceeded() public {
-        bytes memory answer = new bytes(300);
-        for (uint256 i; i < answer.length; ++i) answer[i] = " ";
-        answer[0] = "y";
-        answer[1] = "e";
-        answer[2] = "s";
-        _assertVoidedAndEveryStakeBack(_settleWith(ResultStatus.Ok, answer), YesNoMarket.VoidReason.UnclearAnswer);
-    }
-
-    function test_onSibylResult_theLargestAnswerAnyModelMayGiveVoidsWithTheCallbackSucceeded() public {
-        uint32 largest = coordinator.MAX_OUTPUT_BYTES();
-        Model memory big = _model();
-        big.maxOutputBytes = largest;
-        coordinator.updateModel(MODEL_ID, big);
-        bytes memory answer = new bytes(largest);
-        for (uint256 i; i < answer.length; ++i) answer[i] = " ";
-        answer[largest - 3] = "y";
-        answer[largest - 2] = "e";
-        answer[largest - 1] = "s";
-        _assertVoidedAndEveryStakeBack(_settleWith(ResultStatus.Ok, answer), YesNoMarket.VoidReason.UnclearAnswer);
-    }
-
-    /// @dev Measured in this test's transaction, where the three slots the callback touches are
-    /// already warm, so a generous cold surcharge (eight slots and an account) is added.
-    function test_onSibylResult_costliestPathTakesUnderHalfItsGas() public {
-        uint256 marketId = _openMarketWithBets();
-        _closeAndReport(marketId);
-        RequestCommitment memory commitment = _resolveAs(carol, marketId);
-        uint256 coldSurcharge = 8 * 2_100 + 2_600;
-        uint256 limit = market.CALLBACK_GAS_LIMIT();
-        vm.prank(address(coordinator));
-        uint256 before = gasleft();
-        market.onSibylResult{gas: limit}(commitment.requestId, ResultStatus.Ok, "yes");
-        uint256 used = before - gasleft() + coldSurcharge;
-        assertTrue(market.marketOf(marketId).phase == YesNoMarket.Phase.Resolved, "resolved");
-        assertGe(limit / 2, used, "half the limit covers it");
-    }
-
-    function testFuzz_onSibylResult_anyAnswerEndsTheMarket(bytes calldata answer, uint8 status) public {
-        vm.assume(answer.length <= MAX_OUTPUT);
-        ResultStatus resultStatus = ResultStatus(bound(status, 0, uint8(type(ResultStatus).max)));
-        uint256 marketId = _settleWith(resultStatus, answer);
-        YesNoMarket.Phase phase = market.marketOf(marketId).phase;
-        assertTrue(phase == YesNoMarket.Phase.Resolved || phase == YesNoMarket.Phase.Voided, "ended");
-    }
-
-    // ─── Unanswered requests and the void path ─────────────────────────────────────────────────────
-
-    function test_voidMarket_unansweredRequestIsCancelledThenTheMarketVoidedWithFullRefunds() public {
-        uint256 marketId = _openMarketWithBets();
-        _closeAndReport(marketId);
-        RequestCommitment memory commitment = _resolveAs(carol, marketId);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                YesNoMarket.YesNoMarket__ResolutionPending.selector,
-                marketId,
-                commitment.requestId
-            )
-        );
-        market.resolve{value: 1 ether}(marketId);
-
-        _cancelAs(stranger, commitment);
-        assertEq(coordinator.balanceOf(carol), commitment.escrow, "the payer gets the whole escrow");
-        assertEq(coordinator.balanceOf(stranger), 0, "the canceller gets nothing");
-        assertEq(coordinator.balanceOf(address(market)), 0, "nothing pools in the market");
-
-        (, uint256 resolutionDeadline) = market.deadlinesOf(marketId);
-        vm.expectRevert(
-            abi.encodeWithSelector(YesNoMarket.YesNoMarket__NotVoidable.selector, marketId, resolutionDeadline)
-        );
-        market.voidMarket(marketId);
-        vm.warp(resolutionDeadline + 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(YesNoMarket.YesNoMarket__ResolutionClosed.selector, marketId, resolutionDeadline)
-        );
-        market.resolve{value: 1 ether}(marketId);
-        vm.prank(stranger);
-        market.voidMarket(marketId);
-        _assertVoidedAndEveryStakeBack(marketId, YesNoMarket.VoidReason.NotResolvedInTime);
-        vm.expectRevert(
-            abi.encodeWithSelector(YesNoMarket.YesNoMarket__WrongPhase.selector, marketId, YesNoMarket.Phase.Voided)
-        );
-        market.voidMarket(marketId);
-    }
-
-    function test_resolve_retriesOnceTheEarlierRequestIsCancelledEachPayerRefunded() public {
-        uint256 marketId = _openMarketWithBets();
-        _closeAndReport(marketId);
-        RequestCommitment memory first = _resolveAs(carol, marketId);
-        _cancelAs(stranger, first);
-        RequestCommitment memory second = _resolveAs(bob, marketId);
-        assertEq(second.refundTo, bob, "the second payer's refund is the second payer's");
-        (, uint256 fee) = _deliver(second, ResultStatus.Ok, "no");
-        assertEq(coordinator.balanceOf(carol), first.escrow, "carol's escrow back");
-        assertEq(coordinator.balanceOf(bob), second.escrow - fee, "bob's rest");
-        assertEq(_claim(bob, marketId), 5 ether, "bob alone bet no");
-    }
-
-    function test_onSibylResult_anAnswerAfterTheResolutionDeadlineVoids() public {
-        uint256 marketId = _openMarketWithBets();
-        _closeAndReport(marketId);
-        (, uint256 resolutionDeadline) = market.deadlinesOf(marketId);
-        vm.warp(resolutionDeadline - 10 minutes);
-        RequestCommitment memory commitment = _resolveAs(carol, marketId);
-        vm.warp(resolutionDeadline + 1);
-        (CallbackOutcome callback, ) = _deliver(commitment, ResultStatus.Ok, "yes");
-        assertTrue(callback == CallbackOutcome.Succeeded, "delivered");
-        _assertVoidedAndEveryStakeBack(marketId, YesNoMarket.VoidReason.AnswerAfterDeadline);
-    }
-
-    function test_onSibylResult_anAnswerToAVoidedMarketChangesNothing() public {
-        uint256 marketId = _openMarketWithBets();
-        _closeAndReport(marketId);
-        (, uint256 resolutionDeadline) = market.deadlinesOf(marketId);
-        vm.warp(resolutionDeadline - 10 minutes);
-        RequestCommitment memory commitment = _resolveAs(carol, marketId);
-        vm.warp(resolutionDeadline + 1);
-        market.voidMarket(marketId);
-        _deliver(commitment, ResultStatus.Ok, "yes");
-        _assertVoidedAndEveryStakeBack(marketId, YesNoMarket.VoidReason.NotResolvedInTime);
     }
 
     // ─── Parsing ───────────────────────────────────────────────────────────────────────────────────
