@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SibylConsumer} from "../consumer/SibylConsumer.sol";
 import {ISibylCoordinator} from "../interfaces/ISibylCoordinator.sol";
 import {Model, ResultStatus} from "../interfaces/SibylTypes.sol";
@@ -21,9 +22,9 @@ import {YesNo, YesNoAnswer} from "./YesNoAnswer.sol";
 /// that the model produced it (README, "Trust model"); (4) the coordinator's owner, who can change
 /// the model's pinned configuration before the answer (disabling it or pausing only voids the
 /// market). The resolving input does not exist while bets are taken, so nobody can run the model on
-/// it before betting closes. A bettor trusts nobody to get a stake back from a market that is never resolved:
-/// `voidMarket` is open to anyone after the deadlines, whatever the coordinator, operators or model
-/// do.
+/// it before betting closes. Getting a stake back from a market that is never resolved needs no
+/// trust: `voidMarket` is open to anyone after the deadlines, whatever the coordinator, operators or
+/// model do.
 contract YesNoMarket is SibylConsumer {
     enum Phase {
         /// @dev Betting until closesAt, then waiting for the reporter's evidence.
@@ -147,10 +148,10 @@ contract YesNoMarket is SibylConsumer {
         if (block.timestamp >= market.closesAt) revert YesNoMarket__BettingClosed(marketId, market.closesAt);
         if (msg.value == 0) revert YesNoMarket__ZeroBet(marketId);
         if (yes) {
-            market.yesPool += uint128(msg.value);
+            market.yesPool += SafeCast.toUint128(msg.value);
             yesStakeOf[marketId][msg.sender] += msg.value;
         } else {
-            market.noPool += uint128(msg.value);
+            market.noPool += SafeCast.toUint128(msg.value);
             noStakeOf[marketId][msg.sender] += msg.value;
         }
         emit BetPlaced(marketId, msg.sender, yes, msg.value);
