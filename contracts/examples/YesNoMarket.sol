@@ -63,6 +63,7 @@ contract YesNoMarket is SibylConsumer {
     error YesNoMarket__UnknownModel(bytes32 modelId);
     error YesNoMarket__ModelDisabled(bytes32 modelId);
     error YesNoMarket__ModelTooSlow(bytes32 modelId, uint32 timeout, uint64 resolutionWindow);
+    error YesNoMarket__CallbackGasCapTooLow(uint32 maxCallbackGasLimit, uint32 callbackGasLimit);
     error YesNoMarket__InvalidReporter();
     error YesNoMarket__CloseInPast(uint64 closesAt, uint256 timestamp);
     error YesNoMarket__WrongPhase(uint256 marketId, Phase phase);
@@ -296,9 +297,9 @@ contract YesNoMarket is SibylConsumer {
         }
     }
 
-    /// @dev The coordinator would refuse a request for a model it does not know or has disabled, or
-    /// an input longer than the model takes: the question plus the framing plus at least one byte of
-    /// evidence must fit.
+    /// @dev The coordinator would refuse a request for a model it does not know or has disabled, with
+    /// more callback gas than its cap, or with an input longer than the model takes: the question plus
+    /// the framing plus at least one byte of evidence must fit.
     function _checkCanAsk(uint256 questionLength) private view {
         if (questionLength == 0) revert YesNoMarket__EmptyQuestion();
         Model memory model = sibylCoordinator.modelOf(modelId);
@@ -307,6 +308,8 @@ contract YesNoMarket is SibylConsumer {
         if (model.timeout >= resolutionWindow) {
             revert YesNoMarket__ModelTooSlow(modelId, model.timeout, resolutionWindow);
         }
+        uint32 gasCap = sibylCoordinator.feeParameters().maxCallbackGasLimit;
+        if (gasCap < CALLBACK_GAS_LIMIT) revert YesNoMarket__CallbackGasCapTooLow(gasCap, CALLBACK_GAS_LIMIT);
         uint256 room = _roomAfter(_inputOverhead() + 1, model.maxInputBytes);
         if (questionLength > room) revert YesNoMarket__QuestionTooLong(questionLength, room);
     }

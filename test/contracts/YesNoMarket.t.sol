@@ -3,7 +3,12 @@ pragma solidity ^0.8.28;
 
 import {YesNo} from "../../contracts/examples/YesNoAnswer.sol";
 import {YesNoMarket} from "../../contracts/examples/YesNoMarket.sol";
-import {Model, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
+import {
+    FeeParameters,
+    Model,
+    RequestCommitment,
+    ResultStatus
+} from "../../contracts/interfaces/SibylTypes.sol";
 import {YesNoMarketFixture} from "./utils/YesNoMarketFixture.sol";
 
 /// @notice YesNoMarket's creation, betting, reporting, claims and parsing; how markets end is in
@@ -44,12 +49,24 @@ contract YesNoMarketTest is YesNoMarketFixture {
         unknown.create("q", reporter, closesAt + 1);
     }
 
-    function test_create_refusesAModelTooSlowABadReporterOrAPastClose() public {
+    function test_create_refusesASlowModelALowGasCapABadReporterOrAPastClose() public {
         YesNoMarket hasty = new YesNoMarket(coordinator, MODEL_ID, REPORT_WINDOW, TIMEOUT);
         vm.expectRevert(
             abi.encodeWithSelector(YesNoMarket.YesNoMarket__ModelTooSlow.selector, MODEL_ID, TIMEOUT, TIMEOUT)
         );
         hasty.create("q", reporter, uint64(block.timestamp + 1));
+        FeeParameters memory lowCap = _feeParameters();
+        lowCap.maxCallbackGasLimit = market.CALLBACK_GAS_LIMIT() - 1;
+        coordinator.setFeeParameters(lowCap);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                YesNoMarket.YesNoMarket__CallbackGasCapTooLow.selector,
+                lowCap.maxCallbackGasLimit,
+                market.CALLBACK_GAS_LIMIT()
+            )
+        );
+        market.create("q", reporter, uint64(block.timestamp + 1));
+        coordinator.setFeeParameters(_feeParameters());
         vm.expectRevert(YesNoMarket.YesNoMarket__InvalidReporter.selector);
         market.create("q", address(0), uint64(block.timestamp + 1));
         vm.expectRevert(
