@@ -41,8 +41,12 @@ contract PromptBoard is SibylConsumer {
     }
 
     /// @notice Puts `question` to the model. All of msg.value is the request's escrow: what the answer
-    /// does not cost is credited to the asker in the coordinator (withdraw it there), and so is all of
-    /// it if the question expires unanswered and is cancelled.
+    /// does not cost is credited to the asker in the coordinator (withdraw it there).
+    /// @dev An entry left unanswered gets one of two endings. No result by the request's deadline:
+    /// anyone may cancel it, and the asker, never the caller or this board, is credited the whole
+    /// escrow. A result whose callback failed (e.g. an answer too long to store with callbackGasLimit):
+    /// the answer is in the coordinator's log and its ResultDelivered event, the asker paid for that
+    /// delivery and is credited the rest; the entry stays unanswered, as nothing is delivered twice.
     function ask(string calldata question) external payable returns (uint256 requestId) {
         requestId = _requestSibyl(modelId, bytes(question), callbackGasLimit, msg.value, msg.sender);
         _entries[requestId] = Entry({
