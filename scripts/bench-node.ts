@@ -47,6 +47,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { ModelSpecInput } from "../src/node/models/registry.js";
 import { estimateFee } from "../src/sdk/estimateFee.js";
+import { quoteGasPrice } from "../src/sdk/quoteGasPrice.js";
 import { sibylCoordinatorAbi } from "../src/shared/abi/generated.js";
 import { modelIdFromName, ResultStatus } from "../src/shared/encoding.js";
 import { type Devnet, hardhatKey, startDevnet } from "../test/helpers/devnet.js";
@@ -598,7 +599,7 @@ async function runMode(mode: Mode, modelUrl: string): Promise<{ rows: Row[]; lif
           abi: board.abi,
           functionName: "ask",
           args: [question],
-          value: 2n * (await board.read.askFee()),
+          value: 2n * (await board.read.askFee([await quoteGasPrice(client)])),
         }),
     };
     await singles(bench, "warm-up", 2, false);

@@ -35,9 +35,11 @@ contract PromptBoard is SibylConsumer {
         callbackGasLimit = callbackGasLimit_;
     }
 
-    /// @notice The least `ask` takes in this block; send more as headroom, the rest comes back.
-    function askFee() external view returns (uint256) {
-        return _sibylEscrowNow(modelId, callbackGasLimit);
+    /// @notice What `ask` should carry if the gas price may reach `gasPrice` before the answer (quote
+    /// it off-chain from the base fee with headroom: an eth_call sees block.basefee 0). The rest of it
+    /// comes back to the asker.
+    function askFee(uint256 gasPrice) external view returns (uint256) {
+        return sibylCoordinator.estimateFee(modelId, callbackGasLimit, gasPrice);
     }
 
     /// @notice Puts `question` to the model. All of msg.value is the request's escrow: what the answer

@@ -46,7 +46,7 @@ contract ExamplesTest is ExamplesFixture {
     // ─── PromptBoard ───────────────────────────────────────────────────────────────────────────────
 
     function test_ask_escrowsEverythingStoresTheAnswerAndCreditsTheRestToTheAsker() public {
-        uint256 escrow = board.askFee() + 1 ether;
+        uint256 escrow = board.askFee(block.basefee) + 1 ether;
         uint256 before = alice.balance;
         RequestCommitment memory commitment = _ask(alice, "What is the capital of France?", escrow);
         assertEq(alice.balance, before - escrow, "all of msg.value is escrow");
@@ -71,7 +71,7 @@ contract ExamplesTest is ExamplesFixture {
     }
 
     function test_ask_cancelledQuestionRefundsTheAskerNotWhoeverCancels() public {
-        uint256 escrow = board.askFee();
+        uint256 escrow = board.askFee(block.basefee);
         RequestCommitment memory commitment = _ask(alice, "unanswered", escrow);
         _cancelAs(stranger, commitment);
         assertEq(coordinator.balanceOf(alice), escrow, "the asker gets the whole escrow");
@@ -80,7 +80,7 @@ contract ExamplesTest is ExamplesFixture {
         assertTrue(!board.entryOf(commitment.requestId).answered, "never answered");
 
         // Nothing of alice's refund is spent on the next question.
-        uint256 next = board.askFee();
+        uint256 next = board.askFee(block.basefee);
         _ask(bob, "next", next);
         assertEq(coordinator.balanceOf(alice), escrow, "alice's refund untouched");
         uint256 before = alice.balance;
@@ -91,7 +91,7 @@ contract ExamplesTest is ExamplesFixture {
 
     function test_ask_failedCallbackLeavesTheEntryUnansweredAndCreditsTheRest() public {
         PromptBoard stingy = new PromptBoard(coordinator, MODEL_ID, 30_000);
-        uint256 escrow = stingy.askFee();
+        uint256 escrow = stingy.askFee(block.basefee);
         _recordRequest();
         vm.prank(alice);
         stingy.ask{value: escrow}("long answer please");
@@ -108,7 +108,7 @@ contract ExamplesTest is ExamplesFixture {
     }
 
     function test_ask_underpaidIsRefusedByTheCoordinator() public {
-        uint256 fee = board.askFee();
+        uint256 fee = board.askFee(block.basefee);
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.InsufficientPayment.selector, fee - 1, fee));
         vm.prank(alice);
         board.ask{value: fee - 1}("hi");

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "mocha";
 import { parseEventLogs, toHex } from "viem";
 import { releaseSnarkjsCurve } from "../../src/node/prover/curve.js";
 import { BatchProver } from "../../src/node/prover/prover.js";
+import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
 import { EMPTY_LEAF, ResultStatus, resultLeaf } from "../../src/shared/encoding.js";
 import { buildInclusionProof, IncrementalMerkleTree, verifyInclusionProof } from "../../src/shared/merkle.js";
 import {
@@ -45,7 +46,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       TEST_MODEL.id,
       300_000,
     ]);
-    const boardFee = await board.read.askFee();
+    const boardFee = await board.read.askFee([await quoteGasPrice(sibyl.publicClient)]);
     const askHash = await board.write.ask(["Capital of France?"], { value: boardFee });
     const [boardRequest] = await requestedIn(sibyl, askHash);
     assert.ok(boardRequest);

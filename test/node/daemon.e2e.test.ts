@@ -3,10 +3,12 @@
  * local OpenAI-protocol server (reached by the real `openai` SDK over HTTP) and the built-in language
  * identifier; requests from a consumer contract and from accounts; answers checked onchain.
  */
+
 import assert from "node:assert/strict";
 import path from "node:path";
 import { type Hex, hexToString, toHex } from "viem";
 import type { ModelSpecInput } from "../../src/node/models/registry.js";
+import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
 import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
 import { type Devnet, nodeTree, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
@@ -58,7 +60,7 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
       modelIdFromName("chat-echo"),
       300_000,
     ]);
-    const fee = await board.read.askFee();
+    const fee = await board.read.askFee([await quoteGasPrice(devnet.sibyl.publicClient)]);
     const hash = await board.write.ask(["What is an oracle?"], { value: fee });
     const receipt = await devnet.sibyl.publicClient.waitForTransactionReceipt({ hash });
     const [asked] = await board.getEvents.QuestionAsked({}, { blockHash: receipt.blockHash });

@@ -33,7 +33,11 @@ function delivered(requestId: bigint, leafIndex: bigint, output: string): Result
 }
 
 function leafOfArgs(args: ResultDeliveredArgs): bigint {
-  return resultLeaf(args, { status: ResultStatus.Ok, output: args.output, metadata: args.metadata }, OPERATOR);
+  return resultLeaf(
+    args,
+    { status: ResultStatus.Ok, output: args.output, metadata: args.metadata },
+    OPERATOR,
+  );
 }
 
 /**

@@ -14,7 +14,7 @@ import { type NodeConfigInput, parseConfig } from "../../node/config.js";
 import { startNode } from "../../node/daemon.js";
 import type { ModelSpecInput } from "../../node/models/registry.js";
 import { createLogger } from "../../node/observe/logger.js";
-import { verifyResult, waitForResult } from "../../sdk/index.js";
+import { quoteGasPrice, verifyResult, waitForResult } from "../../sdk/index.js";
 import { promptBoardAbi } from "../../shared/abi/generated.js";
 import { DEV_ACCOUNT, hardhatKey } from "../devAccounts.js";
 import { UsageError } from "../errors.js";
@@ -155,7 +155,11 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
   process.stdout.write("\nExample requests from the PromptBoard dapp to language-id:\n");
   for (const question of EXAMPLES) {
     const board = { address: deployment.promptBoard, abi: promptBoardAbi } as const;
-    const fee = await client.readContract({ ...board, functionName: "askFee" });
+    const fee = await client.readContract({
+      ...board,
+      functionName: "askFee",
+      args: [await quoteGasPrice(client)],
+    });
     const hash = await wallet.writeContract({ ...board, functionName: "ask", args: [question], value: fee });
     const receipt = await client.waitForTransactionReceipt({ hash });
     const requestId = BigInt(

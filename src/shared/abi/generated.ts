@@ -2210,7 +2210,13 @@ export const promptBoardAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "gasPrice",
+        "type": "uint256"
+      }
+    ],
     "name": "askFee",
     "outputs": [
       {

@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
 import { toHex } from "viem";
 import { batchWitness, selectBatch } from "../../../src/node/pipeline/batch.js";
+import {
+  batchGasBound,
+  fulfilGasLimit,
+  resultGasBound,
+  TRANSACTION_GAS_CAP,
+} from "../../../src/node/pipeline/deliveryGas.js";
 import type { Job } from "../../../src/node/store/store.js";
 import { EMPTY_LEAF, ResultStatus, resultLeaf } from "../../../src/shared/encoding.js";
 import { IncrementalMerkleTree } from "../../../src/shared/merkle.js";
+
+const OPERATOR = "0x00000000000000000000000000000000000000ee";
+/** Room for any batch, at 1 wei per gas. */
+const ROOMY = { maxGas: TRANSACTION_GAS_CAP, gasPrice: 1n };
 
 function answeredJob(requestId: bigint): Job {
   return {
@@ -13,8 +23,11 @@ function answeredJob(requestId: bigint): Job {
       modelId: toHex("model", { size: 32 }),
       inputHash: toHex(requestId, { size: 32 }),
       requester: "0x00000000000000000000000000000000000000aa",
-      fee: 1n,
+      refundTo: "0x00000000000000000000000000000000000000aa",
+      operator: OPERATOR,
+      escrow: 10n ** 18n,
       deadline: 10_000n,
+      exclusiveUntil: 0n,
       callbackGasLimit: 0,
       maxOutputBytes: 64,
     },
@@ -25,6 +38,7 @@ function answeredJob(requestId: bigint): Job {
     batchId: undefined,
     receivedAt: 0,
     note: undefined,
+    attempts: 0,
   };
 }
 
@@ -35,11 +49,11 @@ describe("batch selection", () => {
   const at = (time: number) => () => time;
 
   it("waits for nothing when nothing is answered", () => {
-    assert.equal(selectBatch([], at(0), policy, 1_000), undefined);
+    assert.equal(selectBatch([], at(0), policy, 1_000, ROOMY), undefined);
   });
 
   it("sends a full batch at once, oldest first, never more than maxSize", () => {
-    const choice = selectBatch(jobs(20), at(1_000), policy, 1_000);
+    const choice = selectBatch(jobs(20), at(1_000), policy, 1_000, ROOMY);
     assert.ok(choice && "jobs" in choice);
     assert.deepEqual(
       choice.jobs.map((job) => job.requestId),
@@ -48,10 +62,63 @@ describe("batch selection", () => {
   });
 
   it("holds a partial batch until its oldest answer has waited maxWaitMs, then sends it", () => {
-    assert.deepEqual(selectBatch(jobs(3), at(1_000), policy, 1_050), { waitMs: 150 });
-    const choice = selectBatch(jobs(3), at(1_000), policy, 1_200);
+    assert.deepEqual(selectBatch(jobs(3), at(1_000), policy, 1_050, ROOMY), { waitMs: 150, unaffordable: [] });
+    const choice = selectBatch(jobs(3), at(1_000), policy, 1_200, ROOMY);
     assert.ok(choice && "jobs" in choice);
     assert.equal(choice.jobs.length, 3);
+  });
+});
+
+describe("batch selection under gas and fees", () => {
+  const policy = { maxSize: 64, maxWaitMs: 200 };
+  const at = () => 1_000;
+
+  it("cuts a batch where its gas bound would pass the transaction's gas, and sends it at once", () => {
+    const poison = (requestId: bigint): Job => {
+      const job = answeredJob(requestId);
+      return { ...job, commitment: { ...job.commitment, callbackGasLimit: 2_000_000 } };
+    };
+    const answered = Array.from({ length: 40 }, (_, i) => poison(BigInt(i + 1)));
+    const choice = selectBatch(answered, at, policy, 1_000, ROOMY);
+    assert.ok(choice && "jobs" in choice, "full by gas: no waiting");
+    assert.ok(choice.jobs.length >= 1 && choice.jobs.length < 40);
+    const size = choice.jobs.length <= 4 ? 4 : choice.jobs.length <= 16 ? 16 : 64;
+    assert.ok(fulfilGasLimit(choice.jobs, size) <= TRANSACTION_GAS_CAP, "fits EIP-7825's cap");
+    const withOneMore = [...choice.jobs, poison(99n)];
+    assert.ok(fulfilGasLimit(withOneMore, withOneMore.length <= 4 ? 4 : 16) > TRANSACTION_GAS_CAP);
+  });
+
+  it("delivers a job the chain has rejected before alone, ahead of the rest", () => {
+    const answered = jobs(10);
+    const rejected = { ...(answered[6] as Job), attempts: 1 };
+    answered[6] = rejected;
+    const choice = selectBatch(answered, at, { maxSize: 4, maxWaitMs: 0 }, 1_000, ROOMY);
+    assert.ok(choice && "jobs" in choice);
+    assert.deepEqual(
+      choice.jobs.map((job) => job.requestId),
+      [7n],
+    );
+  });
+
+  it("leaves out a job whose escrow does not pay its share at the going price, and keeps the others", () => {
+    const gasPrice = 50n * 10n ** 9n;
+    const answered = jobs(3);
+    const share = resultGasBound(answered[0] as Job) + batchGasBound(4) / 3n;
+    const cheap = answered[1] as Job;
+    answered[1] = { ...cheap, commitment: { ...cheap.commitment, escrow: share * gasPrice - 1n } };
+    const choice = selectBatch(answered, at, { maxSize: 3, maxWaitMs: 0 }, 1_000, {
+      maxGas: TRANSACTION_GAS_CAP,
+      gasPrice,
+    });
+    assert.ok(choice && "jobs" in choice);
+    assert.deepEqual(
+      choice.jobs.map((job) => job.requestId),
+      [1n, 3n],
+    );
+    assert.deepEqual(
+      choice.unaffordable.map((job) => job.requestId),
+      [2n],
+    );
   });
 });
 
@@ -61,12 +128,12 @@ describe("batch witness", () => {
     tree.appendSubtree([7n]);
     const before = tree.root;
     const five = jobs(5);
-    const witness = batchWitness(five, tree);
+    const witness = batchWitness(five, tree, OPERATOR);
     assert.equal(witness.leaves.length, 16);
     assert.equal(witness.startIndex, 16n, "aligned to the batch size");
     assert.deepEqual(
       witness.leaves.slice(0, 5),
-      five.map((job) => resultLeaf(job.commitment, job.result as NonNullable<Job["result"]>)),
+      five.map((job) => resultLeaf(job.commitment, job.result as NonNullable<Job["result"]>, OPERATOR)),
     );
     assert.ok(witness.leaves.slice(5).every((leaf) => leaf === EMPTY_LEAF));
     assert.equal(witness.oldRoot, before);
@@ -76,7 +143,7 @@ describe("batch witness", () => {
   it("refuses a job without an answer", () => {
     const [job] = jobs(1);
     assert.throws(
-      () => batchWitness([{ ...(job as Job), result: undefined }], new IncrementalMerkleTree()),
+      () => batchWitness([{ ...(job as Job), result: undefined }], new IncrementalMerkleTree(), OPERATOR),
       /no answer/,
     );
   });

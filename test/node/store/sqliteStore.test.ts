@@ -15,17 +15,24 @@ import { ResultStatus } from "../../../src/shared/encoding.js";
 import { IncrementalMerkleTree } from "../../../src/shared/merkle.js";
 
 const MODEL = toHex("model", { size: 32 });
+const ME = "0x00000000000000000000000000000000000000ee";
+const OTHER_OPERATOR = "0x00000000000000000000000000000000000000bb";
+/** This operator's turn at chain time 0: only its own assignments. */
+const MY_TURN = { operator: ME, chainTime: 0n } as const;
 const OTHER_MODEL = toHex("other", { size: 32 });
 
-function newJob(requestId: bigint, block: bigint, modelId: Hex = MODEL): NewJob {
+function newJob(requestId: bigint, block: bigint, modelId: Hex = MODEL, operator: Hex = ME): NewJob {
   return {
     commitment: {
       requestId,
       modelId,
       inputHash: toHex(requestId, { size: 32 }),
       requester: "0x00000000000000000000000000000000000000aa",
-      fee: 10n ** 15n,
+      refundTo: "0x00000000000000000000000000000000000000aa",
+      operator,
+      escrow: 10n ** 15n,
       deadline: 1_000n + requestId,
+      exclusiveUntil: 100n,
       callbackGasLimit: 100_000,
       maxOutputBytes: 256,
     },
@@ -89,18 +96,54 @@ describe("SqliteJobStore", () => {
 
   it("claims received jobs of served models only, oldest first, once", () => {
     commit(store, 1n, [newJob(1n, 1n), newJob(2n, 1n, OTHER_MODEL), newJob(3n, 1n)]);
-    const claimed = store.claimForRun([MODEL], 10);
+    const claimed = store.claimForRun([MODEL], 10, MY_TURN);
     assert.deepEqual(
       claimed.map((job) => job.requestId),
       [1n, 3n],
     );
-    assert.deepEqual(store.claimForRun([MODEL], 10), []);
+    assert.deepEqual(store.claimForRun([MODEL], 10, MY_TURN), []);
     assert.equal(store.job(1n)?.state, "running");
+  });
+
+  it("claims another operator's request only once its exclusive window has closed", () => {
+    commit(store, 1n, [newJob(1n, 1n, MODEL, OTHER_OPERATOR), newJob(2n, 1n)]);
+    assert.deepEqual(
+      store.claimForRun([MODEL], 10, { operator: ME, chainTime: 100n }).map((job) => job.requestId),
+      [2n],
+      "inside the window (until 100): only this operator's own",
+    );
+    assert.deepEqual(
+      store.claimForRun([MODEL], 10, { operator: ME, chainTime: 101n }).map((job) => job.requestId),
+      [1n],
+      "after it: anyone's",
+    );
+  });
+
+  it("counts failed deliveries per job and replaces an answered job's result", () => {
+    commit(store, 1n, [newJob(1n, 1n), newJob(2n, 1n)]);
+    for (const job of store.claimForRun([MODEL], 2, MY_TURN)) store.recordAnswer(job.requestId, answer);
+    const batch = store.createBatch({
+      requestIds: [1n, 2n],
+      oldRoot: 0n,
+      newRoot: 1n,
+      startIndex: 0n,
+      batchSize: 4,
+    });
+    store.abandonBatch(
+      batch.id,
+      new Map([[1n, { state: "answered" as const, note: "InvalidProof", failedAttempt: true }]]),
+    );
+    assert.equal(store.job(1n)?.attempts, 1);
+    assert.equal(store.job(2n)?.attempts, 0, "the others of the batch are not blamed");
+    const error = { status: ResultStatus.ModelError, output: toHex("undeliverable"), metadata: toHex("{}") };
+    store.reanswer(1n, error, "error result");
+    assert.deepEqual(store.job(1n)?.result, error);
+    assert.throws(() => store.reanswer(9n, error, "unknown"), /not in state answered/);
   });
 
   it("keeps no answer for a job that moved while its model ran", () => {
     commit(store, 1n, [newJob(1n, 1n)]);
-    store.claimForRun([MODEL], 1);
+    store.claimForRun([MODEL], 1, MY_TURN);
     commit(store, 2n, [], { cancelled: [1n] });
     assert.equal(store.recordAnswer(1n, answer), false);
     assert.equal(store.job(1n)?.state, "cancelled");
@@ -115,7 +158,7 @@ describe("SqliteJobStore", () => {
 
   it("moves a batch's jobs proving → submitted with its transaction, and back to answered when abandoned", () => {
     commit(store, 1n, [newJob(1n, 1n), newJob(2n, 1n)]);
-    for (const job of store.claimForRun([MODEL], 2)) store.recordAnswer(job.requestId, answer);
+    for (const job of store.claimForRun([MODEL], 2, MY_TURN)) store.recordAnswer(job.requestId, answer);
     const batch = store.createBatch({
       requestIds: [1n, 2n],
       oldRoot: 0n,
@@ -152,7 +195,7 @@ describe("SqliteJobStore", () => {
   it("on rewind drops later requests (and gives up their batches), reopens later deliveries, keeps few checkpoints", () => {
     commit(store, 1n, [newJob(1n, 1n)]);
     commit(store, 2n, [newJob(2n, 2n), newJob(3n, 2n)]);
-    for (const job of store.claimForRun([MODEL], 3)) store.recordAnswer(job.requestId, answer);
+    for (const job of store.claimForRun([MODEL], 3, MY_TURN)) store.recordAnswer(job.requestId, answer);
     const batch = store.createBatch({
       requestIds: [3n],
       oldRoot: 0n,
