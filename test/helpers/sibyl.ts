@@ -134,10 +134,11 @@ export class TestOperator {
   ) {}
 
   /** Proves and submits one batch; the tree only moves if the transaction succeeds. */
-  async fulfill(answers: Answer[]) {
+  async fulfill(answers: Answer[], fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint } = {}) {
     const statement = await this.prove(answers);
     const hash = await this.sibyl.coordinator.write.fulfill(statement.args, {
       account: this.sibyl.operator.account,
+      ...fees,
     });
     const receipt = await this.sibyl.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`fulfil of ${answers.length} reverted`);
