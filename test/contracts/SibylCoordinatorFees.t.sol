@@ -191,6 +191,42 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
         assertEq(coordinator.balanceOf(requester), commitment.escrow - MODEL_FEE, "gas escrow refunded");
     }
 
+    /// @dev Finding 3, the operator's side: whatever the batch size and outputs, the gas charged to a
+    /// batch's requests covers the whole transaction (intrinsic, calldata, execution, less refunds).
+    /// hardhat-config: fuzz.runs = 200
+    function testFuzz_fulfill_chargesCoverTheOperatorsGas(uint8 count, uint256 seed, uint64 tip) public {
+        count = uint8(bound(count, 1, 64));
+        tip = uint64(bound(tip, 0, MAX_TIP));
+        vm.fee(BASE_FEE);
+        Fulfillment[] memory batch = new Fulfillment[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 length = uint256(keccak256(abi.encode(seed, i))) % (MAX_OUTPUT + 1);
+            RequestCommitment memory commitment = _request(requester, abi.encode(seed, i), 0);
+            batch[i] = _fulfillment(commitment, _nonZeroBytes(length));
+        }
+        _gasPrice(BASE_FEE, tip);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        bytes memory data = abi.encodeCall(ISibylCoordinator.fulfill, (batch, newRoot, proof));
+
+        vm.recordLogs();
+        vm.prank(operator);
+        uint256 gasBefore = gasleft();
+        (bool success, ) = address(coordinator).call(data);
+        uint256 executed = gasBefore - gasleft();
+        assertTrue(success, "delivered");
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        uint256 charged;
+        for (uint256 i; i < count; ++i) charged += results[i].fee - MODEL_FEE;
+
+        // Each result clears its commitment (4,800 back, EIP-3529), at most a fifth of the gas used.
+        uint256 standard = 21_000 + _calldataGas(data) + executed;
+        uint256 refund = uint256(count) * 4_800;
+        if (refund > standard / 5) refund = standard / 5;
+        uint256 floor = 21_000 + _calldataFloorGas(data);
+        uint256 spent = (standard - refund > floor ? standard - refund : floor) * (BASE_FEE + tip);
+        assertGe(charged, spent, "the requesters pay the operator's gas");
+    }
+
     function _nonZeroBytes(uint256 length) internal pure returns (bytes memory data) {
         data = new bytes(length);
         for (uint256 i; i < length; ++i) data[i] = 0x5a;
