@@ -31,6 +31,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
                     coordinator.root(),
                     coordinator.nextIndex(),
                     coordinator.balanceOf(operator),
+                    coordinator.balanceOf(requester),
                     address(coordinator).balance
                 )
             );
