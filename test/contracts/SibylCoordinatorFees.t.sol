@@ -183,6 +183,35 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
         assertTrue(21_000 + _calldataFloorGas(data) < 1 << 24, "calldata floor within the cap");
     }
 
+    /// @dev The ABI decoder ignores bytes past the encoding, and zero bytes cost the operator 4 gas
+    /// (10 at EIP-7623's floor): padding must not let it charge requesters more than it pays.
+    function test_fulfill_paddedCalldataChargesNoMoreThanItCosts() public {
+        vm.fee(BASE_FEE);
+        Fulfillment[] memory batch = new Fulfillment[](2);
+        batch[0] = _fulfillment(_request(requester, "one", 0), "yes");
+        batch[1] = _fulfillment(_request(requester, "two", 0), "no");
+        _gasPrice(BASE_FEE, 0);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        bytes memory data = abi.encodeCall(ISibylCoordinator.fulfill, (batch, newRoot, proof));
+        uint256 padding = 20_000;
+        uint256 snapshot = vm.snapshotState();
+
+        uint256 plain = _chargedFor(data);
+        vm.revertToState(snapshot);
+        uint256 padded = _chargedFor(bytes.concat(data, new bytes(padding)));
+        uint256 paddingCost = padding * 10 * BASE_FEE;
+        assertTrue(padded <= plain + paddingCost, "padding charged above what it costs the operator");
+    }
+
+    function _chargedFor(bytes memory data) internal returns (uint256 charged) {
+        vm.recordLogs();
+        vm.prank(operator);
+        (bool success, ) = address(coordinator).call(data);
+        assertTrue(success, "delivered");
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        for (uint256 i; i < results.length; ++i) charged += results[i].fee;
+    }
+
     function test_fulfill_chargesTheModelFeeEvenAtZeroGasPrice() public {
         RequestCommitment memory commitment = _request(requester, "hi", 0);
         _gasPrice(0, 0);
