@@ -94,6 +94,29 @@ contract SibylCoordinatorAssignmentTest is SettlementFixture {
         }
     }
 
+    function test_fulfill_requestsOfAnExitedOperatorAreServedAfterTheWindow() public {
+        RequestCommitment memory commitment = _request(requester, "hi", 0);
+        address backup = _other(commitment.operator);
+        vm.prank(commitment.operator);
+        coordinator.requestOperatorExit();
+        Fulfillment[] memory batch = _single(_fulfillment(commitment, "answer"));
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch, backup);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISibylCoordinator.NotAssignedOperator.selector,
+                commitment.requestId,
+                commitment.operator,
+                commitment.exclusiveUntil
+            )
+        );
+        vm.prank(backup);
+        coordinator.fulfill(batch, newRoot, proof);
+        vm.warp(commitment.exclusiveUntil + 1);
+        vm.prank(backup);
+        coordinator.fulfill(batch, newRoot, proof);
+        assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "served by another operator");
+    }
+
     function test_request_noActiveOperatorAfterEveryoneExits() public {
         vm.prank(second);
         coordinator.requestOperatorExit();
