@@ -61,6 +61,29 @@ contract SibylCoordinatorAssignmentTest is SettlementFixture {
         );
     }
 
+    function test_fulfill_batchWithAnotherOperatorsRequestInsideItsWindowIsRejectedWhole() public {
+        RequestCommitment memory mine = _requestAssignedTo(operator);
+        RequestCommitment memory theirs = _requestAssignedTo(second);
+        Fulfillment[] memory batch = new Fulfillment[](2);
+        batch[0] = _fulfillment(mine, "mine");
+        batch[1] = _fulfillment(theirs, "theirs");
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch, operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISibylCoordinator.NotAssignedOperator.selector,
+                theirs.requestId,
+                second,
+                theirs.exclusiveUntil
+            )
+        );
+        vm.prank(operator);
+        coordinator.fulfill(batch, newRoot, proof);
+        assertTrue(
+            coordinator.commitmentOf(mine.requestId) != bytes32(0),
+            "its own request not taken either"
+        );
+    }
+
     function test_fulfill_otherOperatorAfterTheWindowDelivers() public {
         RequestCommitment memory commitment = _request(requester, "hi", 0);
         address backup = _other(commitment.operator);
