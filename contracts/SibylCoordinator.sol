@@ -41,6 +41,12 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
     /// @dev A result's weight in the shared gas, in bytes of output: its fixed work (checks, leaf,
     /// event, its slice of the proof) costs about as much as this many bytes of calldata and log.
     uint256 private constant SHARE_WEIGHT_PER_RESULT = 1_024;
+    /// @dev fulfill's ABI encoding: selector, array offset, newRoot, proof and array length; then per
+    /// result its offset, its head (commitment, status, two offsets) and its two lengths. Requests are
+    /// charged for this length at most: the decoder ignores bytes past it, and an operator padding
+    /// with zero bytes (4 gas each) must not bill them as the non-zero bytes the charge assumes.
+    uint256 private constant CALLDATA_FIXED_BYTES = 4 + 32 + 32 + 8 * 32 + 32;
+    uint256 private constant CALLDATA_BYTES_PER_RESULT = 32 + 11 * 32 + 3 * 32 + 2 * 32;
 
     /// @inheritdoc ISibylCoordinator
     uint256 public root = SibylEncoding.EMPTY_ROOT;
@@ -369,10 +375,15 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         uint256 count = fulfillments.length;
         uint256 totalBytes;
         uint256 ownTotal;
+        uint256 calldataLength = CALLDATA_FIXED_BYTES + count * CALLDATA_BYTES_PER_RESULT;
         for (uint256 i; i < count; ++i) {
-            totalBytes += fulfillments[i].output.length + fulfillments[i].metadata.length;
+            uint256 outputLength = fulfillments[i].output.length;
+            uint256 metadataLength = fulfillments[i].metadata.length;
+            totalBytes += outputLength + metadataLength;
+            calldataLength += _paddedToWords(outputLength) + _paddedToWords(metadataLength);
             ownTotal += delivery.ownGas[i];
         }
+        if (calldataLength > msg.data.length) calldataLength = msg.data.length;
         uint256 pending =
             FulfillmentGas.SETTLE_GAS_FIXED +
                 FulfillmentGas.operatorCreditGas(delivery.operatorBalance) +
@@ -383,7 +394,7 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
             sharedGas: FulfillmentGas.transactionGas(
                 delivery.gasAtStart - gasleft(),
                 pending,
-                msg.data.length,
+                calldataLength,
                 count
             ) - ownTotal,
             totalWeight: count * SHARE_WEIGHT_PER_RESULT + totalBytes
@@ -499,6 +510,10 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
     /// @dev The least k with 2^k >= value.
     function _log2Ceil(uint256 value) private pure returns (uint256 k) {
         while ((1 << k) < value) ++k;
+    }
+
+    function _paddedToWords(uint256 length) private pure returns (uint256) {
+        return (length + 31) & ~uint256(31);
     }
 
     function _popCount(uint256 bits) private pure returns (uint256 count) {

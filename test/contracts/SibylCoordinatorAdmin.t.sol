@@ -3,9 +3,15 @@ pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
-import {Model, Operator, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
+import {
+    FeeParameters,
+    Model,
+    Operator,
+    OperatorParameters,
+    RequestCommitment
+} from "../../contracts/interfaces/SibylTypes.sol";
 import {MockBatchVerifier} from "../../contracts/mocks/MockBatchVerifier.sol";
-import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
+import {SettlementFixture} from "./utils/SettlementFixture.sol";
 
 /// @dev Accepts no ether, to show a failed withdrawal keeps the balance.
 contract EtherRefuser {
@@ -14,11 +20,11 @@ contract EtherRefuser {
     }
 
     function ask(ISibylCoordinator coordinator, bytes32 modelId) external payable {
-        coordinator.request{value: msg.value}(modelId, "hi", 0);
+        coordinator.request{value: msg.value}(modelId, "hi", 0, address(this));
     }
 }
 
-contract SibylCoordinatorAdminTest is CoordinatorFixture {
+contract SibylCoordinatorAdminTest is SettlementFixture {
     address internal stranger = address(0xD00D);
 
     // ─── Operators ─────────────────────────────────────────────────────────────────────────────────
@@ -39,7 +45,9 @@ contract SibylCoordinatorAdminTest is CoordinatorFixture {
     }
 
     function test_registerOperator_zeroMinimumForLocalDev() public {
-        coordinator.setOperatorParameters(0, 0);
+        coordinator.setOperatorParameters(
+            OperatorParameters({minStake: 0, unbondingDelay: 0, exclusiveWindow: 0})
+        );
         vm.prank(stranger);
         coordinator.registerOperator();
         assertTrue(coordinator.operatorOf(stranger).active, "active with no stake");
@@ -92,9 +100,11 @@ contract SibylCoordinatorAdminTest is CoordinatorFixture {
         RequestCommitment memory commitment = _request(requester, "hi", 0);
         _fulfill(_single(_fulfillment(commitment, "ok")));
         uint256 before = operator.balance;
+        uint256 earned = coordinator.balanceOf(operator);
+        assertGe(earned, MODEL_FEE, "earned at least the model fee");
         vm.prank(operator);
         coordinator.withdraw();
-        assertEq(operator.balance, before + commitment.fee, "earnings paid");
+        assertEq(operator.balance, before + earned, "earnings paid");
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NothingToWithdraw.selector, operator));
         vm.prank(operator);
         coordinator.withdraw();
@@ -112,14 +122,18 @@ contract SibylCoordinatorAdminTest is CoordinatorFixture {
 
     function test_withdraw_failedTransferKeepsBalance() public {
         EtherRefuser refuser = new EtherRefuser();
-        uint256 fee = coordinator.estimateFee(MODEL_ID, 0);
-        refuser.ask{value: fee + 5}(coordinator, MODEL_ID);
-        assertEq(coordinator.balanceOf(address(refuser)), 5, "overpayment credited");
+        uint256 escrow = _escrowNow(0);
+        vm.recordLogs();
+        refuser.ask{value: escrow}(coordinator, MODEL_ID);
+        RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
+        vm.warp(commitment.deadline + 1);
+        coordinator.cancel(commitment);
+        assertEq(coordinator.balanceOf(address(refuser)), escrow, "refund credited");
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.TransferFailed.selector, address(refuser), 5)
+            abi.encodeWithSelector(ISibylCoordinator.TransferFailed.selector, address(refuser), escrow)
         );
         refuser.withdrawFrom(coordinator);
-        assertEq(coordinator.balanceOf(address(refuser)), 5, "kept");
+        assertEq(coordinator.balanceOf(address(refuser)), escrow, "kept");
     }
 
     // ─── Owner ─────────────────────────────────────────────────────────────────────────────────────
@@ -168,8 +182,9 @@ contract SibylCoordinatorAdminTest is CoordinatorFixture {
         model.fee = 1;
         coordinator.updateModel(MODEL_ID, model);
         assertEq(coordinator.modelOf(MODEL_ID).fee, 1, "updated");
-        // The request keeps the limit it was made under.
+        // The request keeps the limit and the escrow it was made under.
         _fulfill(_single(_fulfillment(commitment, "longer than one byte")));
+        assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "delivered");
     }
 
     function test_setVerifier_keepsSizesSortedAndRemoves() public {
@@ -201,10 +216,100 @@ contract SibylCoordinatorAdminTest is CoordinatorFixture {
     }
 
     function test_setFeeParameters_changesFees() public {
-        coordinator.setFeeParameters(0, 2 gwei, 10);
-        vm.fee(0);
-        assertEq(coordinator.estimateFee(MODEL_ID, 10), MODEL_FEE + 10 * 2 gwei, "new parameters");
-        assertEq(coordinator.maxCallbackGasLimit(), 10, "cap");
+        FeeParameters memory fees = FeeParameters({
+            deliveryGas: 0,
+            gasPerOutputByte: 0,
+            minGasPrice: 2 gwei,
+            maxPriorityFeePerGas: 0,
+            maxCallbackGasLimit: 10
+        });
+        coordinator.setFeeParameters(fees);
+        assertEq(coordinator.estimateFee(MODEL_ID, 10, 0), MODEL_FEE + 10 * 2 gwei, "new parameters");
+        assertEq(coordinator.feeParameters().maxCallbackGasLimit, 10, "cap");
+    }
+
+    function test_setFeeParameters_callbackGasCapAboveWhatFitsATransaction() public {
+        FeeParameters memory fees = _feeParameters();
+        uint32 limit = coordinator.MAX_CALLBACK_GAS_LIMIT();
+        fees.maxCallbackGasLimit = limit + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(ISibylCoordinator.CallbackGasCapTooHigh.selector, limit + 1, limit)
+        );
+        coordinator.setFeeParameters(fees);
+        fees.maxCallbackGasLimit = limit;
+        coordinator.setFeeParameters(fees);
+        assertEq(coordinator.feeParameters().maxCallbackGasLimit, limit, "the cap itself is allowed");
+    }
+
+    function test_registerModel_outputAboveWhatFitsATransaction() public {
+        Model memory model = _model();
+        uint32 limit = coordinator.MAX_OUTPUT_BYTES();
+        model.maxOutputBytes = limit + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISibylCoordinator.InvalidModelLimits.selector,
+                bytes32("m2"),
+                MAX_INPUT,
+                limit + 1,
+                TIMEOUT
+            )
+        );
+        coordinator.registerModel("m2", model);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISibylCoordinator.InvalidModelLimits.selector,
+                MODEL_ID,
+                MAX_INPUT,
+                limit + 1,
+                TIMEOUT
+            )
+        );
+        coordinator.updateModel(MODEL_ID, model);
+        model.maxOutputBytes = limit;
+        coordinator.registerModel("m2", model);
+    }
+
+    function test_setOperatorParameters_unbondingDelayTooLong() public {
+        uint64 limit = coordinator.MAX_OPERATOR_DELAY();
+        OperatorParameters memory parameters = _operatorParameters();
+        parameters.unbondingDelay = limit + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(ISibylCoordinator.OperatorDelayTooLong.selector, limit + 1, limit)
+        );
+        coordinator.setOperatorParameters(parameters);
+        parameters.unbondingDelay = type(uint64).max;
+        vm.expectRevert(
+            abi.encodeWithSelector(ISibylCoordinator.OperatorDelayTooLong.selector, type(uint64).max, limit)
+        );
+        coordinator.setOperatorParameters(parameters);
+    }
+
+    function test_setOperatorParameters_exclusiveWindowTooLong() public {
+        uint64 limit = coordinator.MAX_OPERATOR_DELAY();
+        OperatorParameters memory parameters = _operatorParameters();
+        parameters.exclusiveWindow = limit + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(ISibylCoordinator.OperatorDelayTooLong.selector, limit + 1, limit)
+        );
+        coordinator.setOperatorParameters(parameters);
+    }
+
+    function test_requestOperatorExit_longestDelayDoesNotOverflowOrTrapTheStake() public {
+        uint64 limit = coordinator.MAX_OPERATOR_DELAY();
+        coordinator.setOperatorParameters(
+            OperatorParameters({minStake: MIN_STAKE, unbondingDelay: limit, exclusiveWindow: limit})
+        );
+        // Far in the future, where an unbounded delay used to overflow uint64.
+        vm.warp(type(uint64).max - limit - 1);
+        vm.prank(operator);
+        coordinator.requestOperatorExit();
+        Operator memory exited = coordinator.operatorOf(operator);
+        assertEq(exited.unlockAt, block.timestamp + limit, "unlocks after the delay");
+        vm.warp(exited.unlockAt);
+        uint256 before = operator.balance;
+        vm.prank(operator);
+        coordinator.withdrawStake();
+        assertEq(operator.balance, before + MIN_STAKE, "stake returned");
     }
 
     function test_ownerFunctions_onlyOwner() public {
@@ -220,9 +325,9 @@ contract SibylCoordinatorAdminTest is CoordinatorFixture {
         vm.expectRevert(unauthorized);
         coordinator.setVerifier(1, address(0));
         vm.expectRevert(unauthorized);
-        coordinator.setFeeParameters(0, 0, 0);
+        coordinator.setFeeParameters(_feeParameters());
         vm.expectRevert(unauthorized);
-        coordinator.setOperatorParameters(0, 0);
+        coordinator.setOperatorParameters(_operatorParameters());
         vm.expectRevert(unauthorized);
         coordinator.pause();
         vm.expectRevert(unauthorized);

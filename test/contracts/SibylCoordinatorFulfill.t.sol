@@ -9,11 +9,10 @@ import {
     ResultStatus
 } from "../../contracts/interfaces/SibylTypes.sol";
 import {SibylEncoding} from "../../contracts/libraries/SibylEncoding.sol";
-import {HostileConsumer} from "../../contracts/mocks/HostileConsumer.sol";
-import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
+import {SettlementFixture} from "./utils/SettlementFixture.sol";
 import {Vm} from "./utils/Vm.sol";
 
-contract SibylCoordinatorFulfillTest is CoordinatorFixture {
+contract SibylCoordinatorFulfillTest is SettlementFixture {
     function _pending(uint256 count) internal returns (Fulfillment[] memory batch) {
         batch = new Fulfillment[](count);
         for (uint256 i; i < count; ++i) {
@@ -32,6 +31,7 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
                     coordinator.root(),
                     coordinator.nextIndex(),
                     coordinator.balanceOf(operator),
+                    coordinator.balanceOf(requester),
                     address(coordinator).balance
                 )
             );
@@ -62,31 +62,38 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
         _expectRejected(batch, newRoot, proof, err);
     }
 
-    function test_fulfill_singleAdvancesRootPaysOperatorAndEmits() public {
+    function test_fulfill_singleAdvancesRootChargesRefundsAndEmits() public {
+        _gasPrice(10 gwei, 1 gwei);
         Fulfillment[] memory batch = _pending(1);
+        RequestCommitment memory commitment = batch[0].commitment;
         vm.recordLogs();
         uint256 newRoot = _fulfill(batch);
         assertEq(coordinator.root(), newRoot, "root");
         assertEq(coordinator.nextIndex(), 1, "next index");
-        assertEq(coordinator.balanceOf(operator), batch[0].commitment.fee, "operator paid");
-        assertEq(coordinator.commitmentOf(batch[0].commitment.requestId), bytes32(0), "retired");
+        assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "retired");
 
         Vm.Log[] memory logs = vm.getRecordedLogs();
-        Vm.Log memory result = logs[logs.length - 1];
-        assertEq(result.topics[0], ISibylCoordinator.ResultDelivered.selector, "result event last");
+        Vm.Log memory result = logs[logs.length - 2];
+        assertEq(result.topics[0], ISibylCoordinator.ResultDelivered.selector, "result event");
+        assertEq(logs[logs.length - 1].topics[0], ISibylCoordinator.BalanceCredited.selector, "then the pay");
         (
             uint256 leafIndex,
             ResultStatus status,
             CallbackOutcome outcome,
+            uint256 fee,
             bytes32 inputHash,
             bytes memory output,
-
-        ) = abi.decode(result.data, (uint256, ResultStatus, CallbackOutcome, bytes32, bytes, bytes));
+            bytes memory metadata
+        ) = abi.decode(result.data, (uint256, ResultStatus, CallbackOutcome, uint256, bytes32, bytes, bytes));
         assertEq(leafIndex, 0, "leaf index");
         assertTrue(status == ResultStatus.Ok, "status");
         assertTrue(outcome == CallbackOutcome.Skipped, "no callback asked for");
-        assertEq(inputHash, batch[0].commitment.inputHash, "input hash");
+        assertEq(inputHash, commitment.inputHash, "input hash");
         assertEq(output, batch[0].output, "output");
+        assertEq(metadata, batch[0].metadata, "metadata");
+        assertTrue(fee > MODEL_FEE && fee < commitment.escrow, "model fee plus some gas, below the escrow");
+        assertEq(coordinator.balanceOf(operator), fee, "operator paid the fee the event reports");
+        assertEq(coordinator.balanceOf(requester), commitment.escrow - fee, "the rest refunded");
     }
 
     function test_fulfill_partialBatchesAlignAndPadWithEmptyLeaves() public {
@@ -340,6 +347,24 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
         );
     }
 
+    function test_fulfill_metadataTooLarge() public {
+        Fulfillment[] memory batch = _pending(1);
+        uint256 limit = coordinator.MAX_METADATA_BYTES();
+        batch[0].metadata = new bytes(limit + 1);
+        _expectProvenRejected(
+            batch,
+            abi.encodeWithSelector(
+                ISibylCoordinator.MetadataTooLarge.selector,
+                batch[0].commitment.requestId,
+                limit + 1,
+                limit
+            )
+        );
+        batch[0].metadata = new bytes(limit);
+        _fulfill(batch);
+        assertEq(coordinator.commitmentOf(batch[0].commitment.requestId), bytes32(0), "at the limit");
+    }
+
     function test_fulfill_rootOutsideTheField() public {
         Fulfillment[] memory batch = _pending(1);
         uint256[8] memory proof;
@@ -386,125 +411,5 @@ contract SibylCoordinatorFulfillTest is CoordinatorFixture {
             if (changed) return bytes32(slot);
         }
         revert AssertionFailed("slot not found");
-    }
-
-    // ─── Callbacks ─────────────────────────────────────────────────────────────────────────────────
-
-    function _outcomeOfLastResult() internal returns (CallbackOutcome outcome) {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i = logs.length; i > 0; --i) {
-            if (logs[i - 1].topics[0] == ISibylCoordinator.ResultDelivered.selector) {
-                (, , outcome, , , ) = abi.decode(
-                    logs[i - 1].data,
-                    (uint256, ResultStatus, CallbackOutcome, bytes32, bytes, bytes)
-                );
-                return outcome;
-            }
-        }
-        revert AssertionFailed("no ResultDelivered event");
-    }
-
-    function _hostileRequest(
-        HostileConsumer.Mode mode,
-        uint32 callbackGas
-    ) internal returns (Fulfillment memory) {
-        HostileConsumer consumer = new HostileConsumer{value: 1 ether}(coordinator, mode);
-        uint256 fee = coordinator.estimateFee(MODEL_ID, callbackGas);
-        uint256 requestId = consumer.ask{value: fee}(MODEL_ID, callbackGas);
-        RequestCommitment memory commitment = RequestCommitment({
-            requestId: requestId,
-            modelId: MODEL_ID,
-            inputHash: keccak256("hostile"),
-            requester: address(consumer),
-            fee: uint96(fee),
-            deadline: uint64(block.timestamp) + TIMEOUT,
-            callbackGasLimit: callbackGas,
-            maxOutputBytes: MAX_OUTPUT
-        });
-        return _fulfillment(commitment, "answer");
-    }
-
-    function _fulfillHostile(HostileConsumer.Mode mode) internal returns (CallbackOutcome, HostileConsumer) {
-        Fulfillment memory fulfillment = _hostileRequest(mode, 500_000);
-        vm.recordLogs();
-        _fulfill(_single(fulfillment));
-        assertEq(coordinator.commitmentOf(fulfillment.commitment.requestId), bytes32(0), "fulfilled");
-        return (_outcomeOfLastResult(), HostileConsumer(fulfillment.commitment.requester));
-    }
-
-    function test_callback_revertingConsumerIsRecorded() public {
-        (CallbackOutcome outcome, ) = _fulfillHostile(HostileConsumer.Mode.Revert);
-        assertTrue(outcome == CallbackOutcome.Failed, "failed callback recorded");
-    }
-
-    function test_callback_gasBurningConsumerOnlyBurnsItsOwnGas() public {
-        (CallbackOutcome outcome, ) = _fulfillHostile(HostileConsumer.Mode.BurnGas);
-        assertTrue(outcome == CallbackOutcome.Failed, "out-of-gas recorded");
-    }
-
-    function test_callback_returnBombIsNotCopied() public {
-        Fulfillment memory fulfillment = _hostileRequest(HostileConsumer.Mode.ReturnBomb, 500_000);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(_single(fulfillment));
-        vm.recordLogs();
-        uint256 gasBefore = gasleft();
-        vm.prank(operator);
-        coordinator.fulfill(_single(fulfillment), newRoot, proof);
-        uint256 used = gasBefore - gasleft();
-        // Copying the 1 MB return would cost far more than the callback's own 500k gas.
-        assertTrue(used < 700_000, "return data not copied");
-        assertTrue(_outcomeOfLastResult() == CallbackOutcome.Failed, "the bomb ran out of its own gas");
-    }
-
-    function test_callback_reentryIntoFulfillFails() public {
-        (CallbackOutcome outcome, HostileConsumer consumer) = _fulfillHostile(
-            HostileConsumer.Mode.ReenterFulfill
-        );
-        assertTrue(outcome == CallbackOutcome.Succeeded, "callback itself returned");
-        assertTrue(!consumer.reentrySucceeded(), "nested fulfill blocked");
-    }
-
-    function test_callback_reentryIntoCancelFails() public {
-        (CallbackOutcome outcome, HostileConsumer consumer) = _fulfillHostile(
-            HostileConsumer.Mode.ReenterCancel
-        );
-        assertTrue(outcome == CallbackOutcome.Succeeded, "callback itself returned");
-        assertTrue(!consumer.reentrySucceeded(), "nested cancel rejected");
-    }
-
-    function test_callback_newRequestFromCallbackIsAllowed() public {
-        uint256 nextId = coordinator.nextRequestId();
-        (CallbackOutcome outcome, HostileConsumer consumer) = _fulfillHostile(
-            HostileConsumer.Mode.ReenterRequest
-        );
-        assertTrue(outcome == CallbackOutcome.Succeeded, "callback returned");
-        assertTrue(consumer.reentrySucceeded(), "a consumer may chain a request");
-        assertEq(coordinator.nextRequestId(), nextId + 2, "chained request made");
-    }
-
-    function test_callback_consumerGetsExactlyItsGasOrTheBatchReverts() public {
-        Fulfillment memory fulfillment = _hostileRequest(HostileConsumer.Mode.BurnGas, 1_000_000);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(_single(fulfillment));
-        vm.prank(operator);
-        (bool success, bytes memory err) = address(coordinator).call{gas: 900_000}(
-            abi.encodeCall(ISibylCoordinator.fulfill, (_single(fulfillment), newRoot, proof))
-        );
-        assertTrue(!success, "starved fulfilment reverts");
-        assertEq(
-            bytes4(err),
-            ISibylCoordinator.InsufficientGasForCallback.selector,
-            "names the starved callback"
-        );
-        assertEq(
-            coordinator.commitmentOf(fulfillment.commitment.requestId),
-            keccak256(abi.encode(fulfillment.commitment)),
-            "still pending"
-        );
-    }
-
-    function test_callback_eoaRequesterIsSkipped() public {
-        RequestCommitment memory commitment = _request(requester, "hi", 100_000);
-        vm.recordLogs();
-        _fulfill(_single(_fulfillment(commitment, "ok")));
-        assertTrue(_outcomeOfLastResult() == CallbackOutcome.Skipped, "no code, no call");
     }
 }

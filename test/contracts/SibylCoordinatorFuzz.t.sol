@@ -3,10 +3,10 @@ pragma solidity ^0.8.28;
 
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Fulfillment, Model, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
-import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
+import {Delivered, SettlementFixture} from "./utils/SettlementFixture.sol";
 
-contract SibylCoordinatorFuzzTest is CoordinatorFixture {
-    function testFuzz_request_chargesTheQuotedFeeAndCreditsTheRest(
+contract SibylCoordinatorFuzzTest is SettlementFixture {
+    function testFuzz_request_escrowsAtLeastTheQuoteAtTheBaseFee(
         uint96 modelFee,
         uint32 callbackGas,
         uint64 baseFee,
@@ -22,23 +22,26 @@ contract SibylCoordinatorFuzzTest is CoordinatorFixture {
         vm.fee(baseFee);
 
         uint256 gasPrice = baseFee > MIN_GAS_PRICE ? baseFee : MIN_GAS_PRICE;
-        uint256 fee = modelFee + (uint256(callbackGas) + OVERHEAD_GAS) * gasPrice;
-        assertEq(coordinator.estimateFee(MODEL_ID, callbackGas), fee, "quote");
+        uint256 loneGas = uint256(callbackGas) + DELIVERY_GAS + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
+        uint256 fee = modelFee + loneGas * gasPrice;
+        assertEq(coordinator.estimateFee(MODEL_ID, callbackGas, baseFee), fee, "quote");
         vm.deal(requester, fee + overpay);
         uint256 held = address(coordinator).balance;
-        vm.prank(requester);
-        coordinator.request{value: fee + overpay}(MODEL_ID, "x", callbackGas);
-        assertEq(coordinator.balanceOf(requester), overpay, "overpayment credited");
+        RequestCommitment memory commitment = _requestWith(
+            requester,
+            "x",
+            callbackGas,
+            fee + overpay,
+            requester
+        );
+        assertEq(commitment.escrow, fee + overpay, "all of it escrowed");
+        assertEq(coordinator.balanceOf(requester), 0, "nothing credited before settlement");
         assertEq(address(coordinator).balance, held + fee + overpay, "all of it held");
 
-        if (fee > 0) {
-            vm.deal(requester, fee - 1);
-            vm.expectRevert(
-                abi.encodeWithSelector(ISibylCoordinator.InsufficientPayment.selector, fee - 1, fee)
-            );
-            vm.prank(requester);
-            coordinator.request{value: fee - 1}(MODEL_ID, "x", callbackGas);
-        }
+        vm.deal(requester, fee - 1);
+        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.InsufficientPayment.selector, fee - 1, fee));
+        vm.prank(requester);
+        coordinator.request{value: fee - 1}(MODEL_ID, "x", callbackGas, requester);
     }
 
     function testFuzz_request_validatesInputAndCallbackGas(uint256 inputLength, uint32 callbackGas) public {
@@ -64,7 +67,7 @@ contract SibylCoordinatorFuzzTest is CoordinatorFixture {
         uint256 nextId = coordinator.nextRequestId();
         if (expected.length > 0) vm.expectRevert(expected);
         vm.prank(requester);
-        coordinator.request{value: 10 ether}(MODEL_ID, input, callbackGas);
+        coordinator.request{value: 10 ether}(MODEL_ID, input, callbackGas, requester);
         assertEq(
             coordinator.nextRequestId(),
             expected.length > 0 ? nextId : nextId + 1,
@@ -86,7 +89,7 @@ contract SibylCoordinatorFuzzTest is CoordinatorFixture {
             coordinator.cancel(commitment);
         } else {
             coordinator.cancel(commitment);
-            assertEq(coordinator.balanceOf(requester), commitment.fee, "refunded");
+            assertEq(coordinator.balanceOf(requester), commitment.escrow, "refunded");
         }
     }
 
@@ -100,7 +103,6 @@ contract SibylCoordinatorFuzzTest is CoordinatorFixture {
         count = uint8(bound(count, 1, 64));
         if (earlier > 0) _fulfill(_batch(earlier, seed));
         uint256 before = coordinator.nextIndex();
-        uint256 earnedBefore = coordinator.balanceOf(operator);
 
         Fulfillment[] memory batch = _batch(count, seed >> 8);
         uint256 newRoot = _fulfill(batch);
@@ -109,12 +111,41 @@ contract SibylCoordinatorFuzzTest is CoordinatorFixture {
         uint256 start = ((before + batchSize - 1) / batchSize) * batchSize;
         assertEq(coordinator.nextIndex(), start + batchSize, "next index after the subtree");
         assertEq(coordinator.root(), newRoot, "root moved to the proven one");
-        uint256 fees;
         for (uint256 i; i < count; ++i) {
-            fees += batch[i].commitment.fee;
             assertEq(coordinator.commitmentOf(batch[i].commitment.requestId), bytes32(0), "retired");
         }
-        assertEq(coordinator.balanceOf(operator), earnedBefore + fees, "operator paid every fee");
+    }
+
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_fulfill_chargesPlusRefundsEqualEscrows(
+        uint8 count,
+        uint256 seed,
+        uint64 baseFee,
+        uint64 tip
+    ) public {
+        count = uint8(bound(count, 1, 64));
+        baseFee = uint64(bound(baseFee, 0, 500 gwei));
+        tip = uint64(bound(tip, 0, 50 gwei));
+        vm.fee(baseFee);
+        Fulfillment[] memory batch = _batch(count, seed);
+        uint256 escrows;
+        for (uint256 i; i < count; ++i) escrows += batch[i].commitment.escrow;
+        // Gas may move between request and fulfilment: settle at a price drawn anew.
+        _gasPrice(bound(seed >> 128, 0, 2 * uint256(baseFee)), tip);
+
+        vm.recordLogs();
+        _fulfill(batch);
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        assertEq(results.length, count, "one ResultDelivered a result");
+        uint256 charged;
+        for (uint256 i; i < count; ++i) {
+            assertTrue(results[i].fee <= batch[i].commitment.escrow, "charge capped by the escrow");
+            assertGe(results[i].fee, MODEL_FEE, "the model fee is always charged");
+            charged += results[i].fee;
+        }
+        assertEq(coordinator.balanceOf(operator), charged, "the operator gets every charge");
+        assertEq(coordinator.balanceOf(requester), escrows - charged, "the requester gets the rest");
+        assertEq(address(coordinator).balance, escrows + MIN_STAKE, "every wei accounted for");
     }
 
     /// hardhat-config: fuzz.runs = 500

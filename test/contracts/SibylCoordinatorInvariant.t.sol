@@ -5,19 +5,26 @@ import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
 import {Fulfillment, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
 import {MockBatchVerifier} from "../../contracts/mocks/MockBatchVerifier.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
+import {Delivered, SettlementFixture} from "./utils/SettlementFixture.sol";
 
 /// @notice Drives the coordinator with random sequences of requests, fulfilments (valid and forged),
-/// cancellations, replays, withdrawals and time jumps, keeping ghost books to check it against.
-contract CoordinatorHandler is CoordinatorFixture {
+/// cancellations, replays, withdrawals, time jumps and gas price moves, keeping ghost books to check
+/// it against.
+contract CoordinatorHandler is SettlementFixture {
     address[3] internal actors = [address(0xA1), address(0xA2), address(0xA3)];
     RequestCommitment[] internal pending;
     Fulfillment[] internal finished;
 
-    uint256 public pendingFees;
+    uint256 public pendingEscrows;
+    uint256 internal chainBaseFee;
+    uint256 internal chainTip;
     uint256 public expectedRoot;
     uint256 public lastNextIndex;
     bool public answeredTwice;
     bool public nextIndexShrank;
+    /// @dev Set when a fulfilment charged more than an escrow, or paid the operator other than the
+    /// charges its events report.
+    bool public chargesMismatch;
     uint256 public fulfilments;
     uint256 public cancellations;
 
@@ -35,29 +42,16 @@ contract CoordinatorHandler is CoordinatorFixture {
     function setUp() public override {}
 
     function request(uint256 actorSeed, uint256 inputSeed, uint32 callbackGas, uint64 overpay) public {
+        _gasPrice(chainBaseFee, chainTip);
         address actor = actors[actorSeed % actors.length];
+        // Refunds go to whoever the requester names, not necessarily itself.
+        address refundTo = actors[(actorSeed >> 8) % actors.length];
         callbackGas = uint32(bound(callbackGas, 0, 100_000));
-        bytes memory input = abi.encodePacked(inputSeed, actorSeed);
-        uint256 fee = coordinator.estimateFee(MODEL_ID, callbackGas);
-        vm.prank(actor);
-        uint256 requestId = coordinator.request{value: fee + (overpay % 1 ether)}(
-            MODEL_ID,
-            input,
-            callbackGas
-        );
+        uint256 escrow = _escrowNow(callbackGas) + (overpay % 1 ether);
         pending.push(
-            RequestCommitment({
-                requestId: requestId,
-                modelId: MODEL_ID,
-                inputHash: keccak256(input),
-                requester: actor,
-                fee: uint96(fee),
-                deadline: uint64(block.timestamp) + TIMEOUT,
-                callbackGasLimit: callbackGas,
-                maxOutputBytes: MAX_OUTPUT
-            })
+            _requestWith(actor, abi.encodePacked(inputSeed, actorSeed), callbackGas, escrow, refundTo)
         );
-        pendingFees += fee;
+        pendingEscrows += escrow;
         _afterAction();
     }
 
@@ -72,12 +66,19 @@ contract CoordinatorHandler is CoordinatorFixture {
             batch[i].status = uint8(bound(status, 0, uint8(type(ResultStatus).max)));
             pending.pop();
         }
-        uint256 newRoot = _fulfill(batch);
-        expectedRoot = newRoot;
+        _gasPrice(chainBaseFee, chainTip);
+        uint256 earnedBefore = coordinator.balanceOf(operator);
+        vm.recordLogs();
+        expectedRoot = _fulfill(batch);
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        uint256 charged;
         for (uint256 i; i < count; ++i) {
-            pendingFees -= batch[i].commitment.fee;
+            if (results[i].fee > batch[i].commitment.escrow) chargesMismatch = true;
+            charged += results[i].fee;
+            pendingEscrows -= batch[i].commitment.escrow;
             finished.push(batch[i]);
         }
+        if (coordinator.balanceOf(operator) != earnedBefore + charged) chargesMismatch = true;
         fulfilments += count;
         _afterAction();
     }
@@ -104,7 +105,7 @@ contract CoordinatorHandler is CoordinatorFixture {
         coordinator.cancel(commitment);
         pending[index] = pending[pending.length - 1];
         pending.pop();
-        pendingFees -= commitment.fee;
+        pendingEscrows -= commitment.escrow;
         finished.push(_fulfillment(commitment, "cancelled"));
         cancellations += 1;
         _afterAction();
@@ -143,6 +144,13 @@ contract CoordinatorHandler is CoordinatorFixture {
         _afterAction();
     }
 
+    /// @dev The base fee moves and operators tip anything from nothing to far above the cap. Kept
+    /// here and applied inside each action: a base fee left set would outprice the runner's own calls.
+    function gasPrice(uint64 baseFee, uint64 tip) external {
+        chainBaseFee = bound(baseFee, 0, 500 gwei);
+        chainTip = bound(tip, 0, 20 gwei);
+    }
+
     function heldByAccounts() external view returns (uint256 sum) {
         for (uint256 i; i < actors.length; ++i) sum += coordinator.balanceOf(actors[i]);
         sum += coordinator.balanceOf(operator);
@@ -157,6 +165,7 @@ contract CoordinatorHandler is CoordinatorFixture {
     }
 
     function _afterAction() internal {
+        _gasPrice(0, 0);
         uint256 current = coordinator.nextIndex();
         if (current < lastNextIndex) nextIndexShrank = true;
         lastNextIndex = current;
@@ -180,9 +189,13 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         uint256 stake = coordinator.operatorOf(operator).stake;
         assertEq(
             address(coordinator).balance,
-            handler.heldByAccounts() + handler.pendingFees() + stake,
-            "balance = credited balances + pending fees + stakes"
+            handler.heldByAccounts() + handler.pendingEscrows() + stake,
+            "balance = credited balances + pending escrows + stakes"
         );
+    }
+
+    function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {
+        assertTrue(!handler.chargesMismatch(), "a charge above its escrow or not paid to the operator");
     }
 
     function invariant_eachRequestIsAnsweredAtMostOnce() public view {

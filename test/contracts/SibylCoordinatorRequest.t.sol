@@ -8,64 +8,89 @@ import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
 import {Vm} from "./utils/Vm.sol";
 
 contract SibylCoordinatorRequestTest is CoordinatorFixture {
-    function test_estimateFee_isModelFeePlusGasAtBaseFeeOrFloor() public {
-        vm.fee(0);
+    function test_estimateFee_coversALoneDeliveryAtTheGivenPriceOrFloor() public view {
+        uint256 loneGas = uint256(DELIVERY_GAS) + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
         assertEq(
-            coordinator.estimateFee(MODEL_ID, 100_000),
-            MODEL_FEE + (100_000 + uint256(OVERHEAD_GAS)) * MIN_GAS_PRICE,
+            coordinator.estimateFee(MODEL_ID, 100_000, 0),
+            MODEL_FEE + (100_000 + loneGas) * MIN_GAS_PRICE,
             "floor"
         );
-        vm.fee(30 gwei);
-        assertEq(
-            coordinator.estimateFee(MODEL_ID, 0),
-            MODEL_FEE + uint256(OVERHEAD_GAS) * 30 gwei,
-            "base fee"
-        );
+        assertEq(coordinator.estimateFee(MODEL_ID, 0, 30 gwei), MODEL_FEE + loneGas * 30 gwei, "given price");
     }
 
     function test_estimateFee_unknownModel() public {
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.UnknownModel.selector, bytes32("nope")));
-        coordinator.estimateFee("nope", 0);
+        coordinator.estimateFee("nope", 0, 1 gwei);
     }
 
     function test_request_storesCommitmentAndEmitsFullData() public {
         uint256 idBefore = coordinator.nextRequestId();
+        uint256 escrow = _escrowNow(50_000);
         vm.recordLogs();
-        RequestCommitment memory commitment = _request(requester, "hello", 50_000);
-        assertEq(commitment.requestId, idBefore, "sequential id");
-        assertEq(coordinator.nextRequestId(), idBefore + 1, "next id");
-        assertEq(
-            coordinator.commitmentOf(commitment.requestId),
-            keccak256(abi.encode(commitment)),
-            "stored hash"
-        );
-
+        vm.prank(requester);
+        uint256 requestId = coordinator.request{value: escrow}(MODEL_ID, "hello", 50_000, requester);
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(requestId, idBefore, "sequential id");
+        assertEq(coordinator.nextRequestId(), idBefore + 1, "next id");
         assertEq(logs.length, 1, "one event");
         assertEq(logs[0].topics[0], ISibylCoordinator.InferenceRequested.selector, "event");
-        assertEq(uint256(logs[0].topics[1]), commitment.requestId, "indexed id");
+        assertEq(uint256(logs[0].topics[1]), requestId, "indexed id");
         assertEq(logs[0].topics[2], MODEL_ID, "indexed model");
         assertEq(address(uint160(uint256(logs[0].topics[3]))), requester, "indexed requester");
-        (RequestCommitment memory emitted, bytes memory input) = abi.decode(
+        (RequestCommitment memory commitment, bytes memory input) = abi.decode(
             logs[0].data,
             (RequestCommitment, bytes)
         );
-        assertEq(keccak256(abi.encode(emitted)), keccak256(abi.encode(commitment)), "emitted commitment");
+        assertEq(commitment.requestId, requestId, "emitted id");
+        assertEq(commitment.inputHash, keccak256("hello"), "emitted input hash");
+        assertEq(commitment.escrow, escrow, "emitted escrow");
+        assertEq(commitment.callbackGasLimit, 50_000, "emitted callback gas");
         assertEq(input, "hello", "emitted input");
+        assertEq(coordinator.commitmentOf(requestId), keccak256(abi.encode(commitment)), "stored hash");
     }
 
-    function test_request_creditsOverpayment() public {
-        uint256 fee = coordinator.estimateFee(MODEL_ID, 0);
+    function test_request_recordsAssignmentRefundAddressAndWindow() public {
+        address payee = address(0xFEE);
+        uint256 escrow = _escrowNow(50_000);
+        RequestCommitment memory commitment = _requestWith(requester, "hi", 50_000, escrow, payee);
+        assertEq(commitment.requester, requester, "requester");
+        assertEq(commitment.refundTo, payee, "refund address");
+        assertEq(commitment.operator, operator, "the only active operator");
+        assertEq(commitment.deadline, block.timestamp + TIMEOUT, "deadline");
+        assertEq(commitment.exclusiveUntil, block.timestamp + EXCLUSIVE_WINDOW, "exclusive window");
+        assertEq(commitment.maxOutputBytes, MAX_OUTPUT, "output cap");
+    }
+
+    function test_request_escrowsAllOfMsgValueAndCreditsNothingYet() public {
+        uint256 escrow = _escrowNow(0) + 123;
+        RequestCommitment memory commitment = _requestWith(requester, "hi", 0, escrow, requester);
+        assertEq(commitment.escrow, escrow, "whole payment escrowed");
+        assertEq(coordinator.balanceOf(requester), 0, "nothing credited at request time");
+        assertEq(address(coordinator).balance, escrow + MIN_STAKE, "all ether held");
+    }
+
+    function test_request_escrowAtTheBlockBaseFee() public {
+        vm.fee(50 gwei);
+        uint256 needed = coordinator.estimateFee(MODEL_ID, 100_000, 50 gwei);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISibylCoordinator.InsufficientPayment.selector, needed - 1, needed)
+        );
         vm.prank(requester);
-        coordinator.request{value: fee + 123}(MODEL_ID, "hi", 0);
-        assertEq(coordinator.balanceOf(requester), 123, "excess credited");
-        assertEq(address(coordinator).balance, fee + 123 + MIN_STAKE, "all ether held");
+        coordinator.request{value: needed - 1}(MODEL_ID, "hi", 100_000, requester);
+        RequestCommitment memory commitment = _requestWith(requester, "hi", 100_000, needed, requester);
+        assertEq(commitment.escrow, needed, "the quote at 50 gwei is enough");
+    }
+
+    function test_request_zeroRefundAddress() public {
+        vm.expectRevert(ISibylCoordinator.InvalidRefundAddress.selector);
+        vm.prank(requester);
+        coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0, address(0));
     }
 
     function test_request_unknownModel() public {
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.UnknownModel.selector, bytes32("nope")));
         vm.prank(requester);
-        coordinator.request{value: 1 ether}("nope", "hi", 0);
+        coordinator.request{value: 1 ether}("nope", "hi", 0, requester);
     }
 
     function test_request_disabledModel() public {
@@ -74,13 +99,13 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
         coordinator.updateModel(MODEL_ID, model);
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.ModelDisabled.selector, MODEL_ID));
         vm.prank(requester);
-        coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0);
+        coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0, requester);
     }
 
     function test_request_emptyInput() public {
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.EmptyInput.selector, MODEL_ID));
         vm.prank(requester);
-        coordinator.request{value: 1 ether}(MODEL_ID, "", 0);
+        coordinator.request{value: 1 ether}(MODEL_ID, "", 0, requester);
     }
 
     function test_request_inputTooLarge() public {
@@ -94,7 +119,7 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.request{value: 1 ether}(MODEL_ID, input, 0);
+        coordinator.request{value: 1 ether}(MODEL_ID, input, 0, requester);
     }
 
     function test_request_callbackGasAboveCap() public {
@@ -106,33 +131,69 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.request{value: 1 ether}(MODEL_ID, "hi", MAX_CALLBACK_GAS + 1);
+        coordinator.request{value: 1 ether}(MODEL_ID, "hi", MAX_CALLBACK_GAS + 1, requester);
     }
 
     function test_request_underpaid() public {
-        uint256 fee = coordinator.estimateFee(MODEL_ID, 0);
+        uint256 fee = _escrowNow(0);
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.InsufficientPayment.selector, fee - 1, fee));
         vm.prank(requester);
-        coordinator.request{value: fee - 1}(MODEL_ID, "hi", 0);
+        coordinator.request{value: fee - 1}(MODEL_ID, "hi", 0, requester);
+    }
+
+    function test_request_noActiveOperator() public {
+        vm.prank(operator);
+        coordinator.requestOperatorExit();
+        vm.expectRevert(ISibylCoordinator.NoActiveOperator.selector);
+        vm.prank(requester);
+        coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0, requester);
     }
 
     function test_request_paused() public {
         coordinator.pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(requester);
-        coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0);
+        coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0, requester);
         coordinator.unpause();
         _request(requester, "hi", 0);
     }
 
-    function test_cancel_refundsAfterDeadlineToRequesterWhoeverCalls() public {
-        RequestCommitment memory commitment = _request(requester, "hi", 0);
+    function test_cancel_refundsTheWholeEscrowToRefundToWhoeverCalls() public {
+        address payee = address(0xFEE);
+        RequestCommitment memory commitment = _requestWith(requester, "hi", 0, _escrowNow(0) + 7, payee);
         vm.warp(commitment.deadline + 1);
+        vm.recordLogs();
         vm.prank(address(0xBEEF));
         coordinator.cancel(commitment);
-        assertEq(coordinator.balanceOf(requester), commitment.fee, "full refund to requester");
+        assertEq(coordinator.balanceOf(payee), commitment.escrow, "whole escrow to refundTo");
+        assertEq(coordinator.balanceOf(requester), 0, "nothing to the requester");
         assertEq(coordinator.balanceOf(address(0xBEEF)), 0, "nothing to the caller");
         assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "retired");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs[0].topics[0], ISibylCoordinator.RequestCancelled.selector, "cancel event first");
+        assertEq(address(uint160(uint256(logs[0].topics[2]))), payee, "event names refundTo");
+        assertEq(abi.decode(logs[0].data, (uint256)), commitment.escrow, "event carries the refund");
+    }
+
+    function test_cancel_byTheRequesterStillRefundsRefundTo() public {
+        address payee = address(0xFEE);
+        RequestCommitment memory commitment = _requestWith(requester, "hi", 0, _escrowNow(0), payee);
+        vm.warp(commitment.deadline + 1);
+        vm.prank(requester);
+        coordinator.cancel(commitment);
+        assertEq(coordinator.balanceOf(payee), commitment.escrow, "refundTo credited");
+        assertEq(coordinator.balanceOf(requester), 0, "the caller gets nothing");
+    }
+
+    function test_cancel_refundToCannotBeRewritten() public {
+        RequestCommitment memory commitment = _requestWith(requester, "hi", 0, _escrowNow(0), requester);
+        vm.warp(commitment.deadline + 1);
+        commitment.refundTo = address(0xBEEF);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISibylCoordinator.CommitmentMismatch.selector, commitment.requestId)
+        );
+        vm.prank(address(0xBEEF));
+        coordinator.cancel(commitment);
     }
 
     function test_cancel_worksWhilePaused() public {
@@ -140,7 +201,7 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
         coordinator.pause();
         vm.warp(commitment.deadline + 1);
         coordinator.cancel(commitment);
-        assertEq(coordinator.balanceOf(requester), commitment.fee, "refund while paused");
+        assertEq(coordinator.balanceOf(requester), commitment.escrow, "refund while paused");
     }
 
     function test_cancel_beforeDeadline() public {
@@ -169,7 +230,7 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
     function test_cancel_tamperedCommitment() public {
         RequestCommitment memory commitment = _request(requester, "hi", 0);
         vm.warp(commitment.deadline + 1);
-        commitment.fee += 1;
+        commitment.escrow += 1;
         vm.expectRevert(
             abi.encodeWithSelector(ISibylCoordinator.CommitmentMismatch.selector, commitment.requestId)
         );

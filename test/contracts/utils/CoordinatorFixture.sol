@@ -189,7 +189,9 @@ abstract contract CoordinatorFixture is TestBase {
         proof = mockVerifiers[_batchSizeFor(batch.length)].proofFor(_signals(batch, newRoot, deliverer));
     }
 
-    function _prove(Fulfillment[] memory batch) internal view returns (uint256 newRoot, uint256[8] memory proof) {
+    function _prove(
+        Fulfillment[] memory batch
+    ) internal view returns (uint256 newRoot, uint256[8] memory proof) {
         return _prove(batch, operator);
     }
 
