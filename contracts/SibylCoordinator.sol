@@ -38,16 +38,6 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
     /// @notice Largest metadata a result may carry: requesters pay for its bytes, so an operator must
     /// not be able to pad it.
     uint256 public constant MAX_METADATA_BYTES = 1_024;
-    /// @dev A result's weight in the shared gas, in bytes of output: its fixed work (checks, leaf,
-    /// event, its slice of the proof) costs about as much as this many bytes of calldata and log.
-    uint256 private constant SHARE_WEIGHT_PER_RESULT = 1_024;
-    /// @dev fulfill's ABI encoding: selector, array offset, newRoot, proof and array length; then per
-    /// result its offset, its head (commitment, status, two offsets) and its two lengths. Requests are
-    /// charged for this length at most: the decoder ignores bytes past it, and an operator padding
-    /// with zero bytes (4 gas each) must not bill them as the non-zero bytes the charge assumes.
-    uint256 private constant CALLDATA_FIXED_BYTES = 4 + 32 + 32 + 8 * 32 + 32;
-    uint256 private constant CALLDATA_BYTES_PER_RESULT = 32 + 11 * 32 + 3 * 32 + 2 * 32;
-
     /// @inheritdoc ISibylCoordinator
     uint256 public root = SibylEncoding.EMPTY_ROOT;
     /// @inheritdoc ISibylCoordinator
@@ -67,25 +57,6 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
 
     mapping(bytes32 modelId => Model model) private _models;
     mapping(uint256 requestId => bytes32 commitmentHash) private _commitments;
-
-    /// @dev What a batch's delivery measured, for settling its fees.
-    struct Delivery {
-        CallbackOutcome[] outcomes;
-        /// @dev Gas each request caused on its own: its callback and its refund balance's first write.
-        uint256[] ownGas;
-        /// @dev Each request's model fee, read while its gas was still being measured.
-        uint256[] modelFees;
-        uint256 startIndex;
-        uint256 gasAtStart;
-        uint256 operatorBalance;
-    }
-
-    /// @dev The price and the shared gas every request of a batch is charged from.
-    struct Rate {
-        uint256 price;
-        uint256 sharedGas;
-        uint256 totalWeight;
-    }
 
     constructor(
         address initialOwner,
@@ -181,21 +152,21 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         if (startIndex + batchSize > TREE_CAPACITY) revert TreeFull(startIndex, batchSize);
         if (newRoot >= SibylEncoding.SNARK_SCALAR_FIELD) revert RootOutOfField(newRoot);
 
-        Delivery memory delivery = Delivery({
-            outcomes: new CallbackOutcome[](count),
-            ownGas: new uint256[](count),
-            modelFees: new uint256[](count),
-            startIndex: startIndex,
-            gasAtStart: gasAtStart,
-            operatorBalance: balanceOf[msg.sender]
-        });
+        FulfillmentGas.Delivery memory delivery = FulfillmentGas.start(
+            count,
+            startIndex,
+            gasAtStart,
+            balanceOf[msg.sender]
+        );
         uint256 oldRoot = root;
         uint256[] memory signals = new uint256[](batchSize + 3);
         signals[0] = oldRoot;
         signals[1] = newRoot;
         signals[2] = startIndex;
         for (uint256 i; i < count; ++i) {
-            (signals[3 + i], delivery.ownGas[i], delivery.modelFees[i]) = _consume(fulfillments[i]);
+            uint256 memoryMark = _memoryMark();
+            signals[3 + i] = _consume(fulfillments[i], delivery, i);
+            _releaseMemory(memoryMark);
         }
         if (!verifier.verifyBatch(proof, signals))
             revert InvalidProof(oldRoot, newRoot, startIndex, batchSize);
@@ -205,9 +176,11 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         emit BatchAppended(msg.sender, oldRoot, newRoot, startIndex, batchSize, count);
 
         for (uint256 i; i < count; ++i) {
+            uint256 memoryMark = _memoryMark();
             uint256 gasBefore = gasleft();
             delivery.outcomes[i] = _deliver(fulfillments[i]);
-            delivery.ownGas[i] += gasBefore - gasleft();
+            FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
+            _releaseMemory(memoryMark);
         }
         _settle(fulfillments, delivery);
     }
@@ -329,11 +302,13 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
     }
 
     /// @dev Checks one result against its request and its assignment, retires the request, holds its
-    /// whole escrow for its refundTo until settlement, and returns the result's leaf (bound to
-    /// msg.sender), the gas that first write took, and the model's fee.
+    /// whole escrow for its refundTo until settlement, records what settling needs, and returns the
+    /// result's leaf, bound to msg.sender.
     function _consume(
-        Fulfillment calldata fulfillment
-    ) private returns (uint256 leaf, uint256 creditGas, uint256 modelFee) {
+        Fulfillment calldata fulfillment,
+        FulfillmentGas.Delivery memory delivery,
+        uint256 i
+    ) private returns (uint256 leaf) {
         RequestCommitment calldata commitment = fulfillment.commitment;
         uint256 requestId = commitment.requestId;
         _checkPending(commitment);
@@ -341,105 +316,64 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         if (msg.sender != commitment.operator && block.timestamp <= commitment.exclusiveUntil) {
             revert NotAssignedOperator(requestId, commitment.operator, commitment.exclusiveUntil);
         }
-        if (fulfillment.output.length > commitment.maxOutputBytes) {
-            revert OutputTooLarge(requestId, fulfillment.output.length, commitment.maxOutputBytes);
+        bytes calldata output = fulfillment.output;
+        bytes calldata metadata = fulfillment.metadata;
+        if (output.length > commitment.maxOutputBytes) {
+            revert OutputTooLarge(requestId, output.length, commitment.maxOutputBytes);
         }
-        if (fulfillment.metadata.length > MAX_METADATA_BYTES) {
-            revert MetadataTooLarge(requestId, fulfillment.metadata.length, MAX_METADATA_BYTES);
+        if (metadata.length > MAX_METADATA_BYTES) {
+            revert MetadataTooLarge(requestId, metadata.length, MAX_METADATA_BYTES);
         }
-        if (fulfillment.status > uint8(type(ResultStatus).max))
-            revert InvalidStatus(requestId, fulfillment.status);
+        uint8 status = fulfillment.status;
+        if (status > uint8(type(ResultStatus).max)) revert InvalidStatus(requestId, status);
         delete _commitments[requestId];
+        address refundTo = commitment.refundTo;
+        uint256 escrow = commitment.escrow;
         // Credited in full now and charged at settlement: this write's cost (a new or cold slot) is
         // this request's own, and settlement's later write to the slot costs the same for everyone.
         uint256 gasBefore = gasleft();
-        balanceOf[commitment.refundTo] += commitment.escrow;
-        creditGas = gasBefore - gasleft();
-        modelFee = _models[commitment.modelId].fee;
+        balanceOf[refundTo] += escrow;
+        FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
+        delivery.modelFees[i] = _models[commitment.modelId].fee;
+        FulfillmentGas.record(delivery, i, output.length, metadata.length, refundTo, escrow);
         leaf = SibylEncoding.leafOf(
             requestId,
             commitment.modelId,
             commitment.inputHash,
-            keccak256(fulfillment.output),
-            keccak256(fulfillment.metadata),
-            fulfillment.status,
+            keccak256(output),
+            keccak256(metadata),
+            status,
             msg.sender
         );
     }
 
-    /// @dev Charges each request its own gas plus a share of the rest of the transaction (weighted by
-    /// its output and metadata bytes) at the price paid, capped by its escrow; the model fee comes on
-    /// top. The tip counts only up to maxPriorityFeePerGas, so an operator that is also the block
-    /// builder cannot drain escrows with a huge tip.
-    function _settle(Fulfillment[] calldata fulfillments, Delivery memory delivery) private {
-        uint256 count = fulfillments.length;
-        uint256 totalBytes;
-        uint256 ownTotal;
-        uint256 calldataLength = CALLDATA_FIXED_BYTES + count * CALLDATA_BYTES_PER_RESULT;
-        for (uint256 i; i < count; ++i) {
-            uint256 outputLength = fulfillments[i].output.length;
-            uint256 metadataLength = fulfillments[i].metadata.length;
-            totalBytes += outputLength + metadataLength;
-            calldataLength += _paddedToWords(outputLength) + _paddedToWords(metadataLength);
-            ownTotal += delivery.ownGas[i];
-        }
-        if (calldataLength > msg.data.length) calldataLength = msg.data.length;
-        uint256 pending =
-            FulfillmentGas.SETTLE_GAS_FIXED +
-                FulfillmentGas.operatorCreditGas(delivery.operatorBalance) +
-                count * FulfillmentGas.SETTLE_GAS_PER_RESULT +
-                totalBytes * FulfillmentGas.SETTLE_GAS_PER_BYTE;
-        Rate memory rate = Rate({
-            price: _chargedGasPrice(),
-            sharedGas: FulfillmentGas.transactionGas(
-                delivery.gasAtStart - gasleft(),
-                pending,
-                calldataLength,
-                count
-            ) - ownTotal,
-            totalWeight: count * SHARE_WEIGHT_PER_RESULT + totalBytes
-        });
+    /// @dev Charges each request its measured share of the transaction's gas at the price paid (see
+    /// FulfillmentGas), capped by its escrow, from what was held for its refundTo, and records each
+    /// delivery; the operator is credited the sum.
+    function _settle(Fulfillment[] calldata fulfillments, FulfillmentGas.Delivery memory delivery) private {
+        FulfillmentGas.Rate memory batch = FulfillmentGas.rate(delivery, _chargedGasPrice(), msg.data.length);
         uint256 earned;
-        for (uint256 i; i < count; ++i) earned += _charge(fulfillments[i], delivery, i, rate);
+        for (uint256 i; i < fulfillments.length; ++i) {
+            uint256 memoryMark = _memoryMark();
+            uint256 fee = FulfillmentGas.feeOf(delivery, batch, i);
+            balanceOf[delivery.refundTo[i]] -= fee;
+            earned += fee;
+            Fulfillment calldata fulfillment = fulfillments[i];
+            emit ResultDelivered(
+                fulfillment.commitment.requestId,
+                fulfillment.commitment.modelId,
+                msg.sender,
+                delivery.startIndex + i,
+                ResultStatus(fulfillment.status),
+                delivery.outcomes[i],
+                fee,
+                fulfillment.commitment.inputHash,
+                fulfillment.output,
+                fulfillment.metadata
+            );
+            _releaseMemory(memoryMark);
+        }
         _credit(msg.sender, earned);
-    }
-
-    /// @dev Charges one request (capped by its escrow) from what was held for its refundTo, and
-    /// records its delivery.
-    function _charge(
-        Fulfillment calldata fulfillment,
-        Delivery memory delivery,
-        uint256 i,
-        Rate memory rate
-    ) private returns (uint256 fee) {
-        fee = _feeOf(fulfillment, delivery, i, rate);
-        balanceOf[fulfillment.commitment.refundTo] -= fee;
-        emit ResultDelivered(
-            fulfillment.commitment.requestId,
-            fulfillment.commitment.modelId,
-            msg.sender,
-            delivery.startIndex + i,
-            ResultStatus(fulfillment.status),
-            delivery.outcomes[i],
-            fee,
-            fulfillment.commitment.inputHash,
-            fulfillment.output,
-            fulfillment.metadata
-        );
-    }
-
-    function _feeOf(
-        Fulfillment calldata fulfillment,
-        Delivery memory delivery,
-        uint256 i,
-        Rate memory rate
-    ) private pure returns (uint256 fee) {
-        uint256 weight = SHARE_WEIGHT_PER_RESULT + fulfillment.output.length + fulfillment.metadata.length;
-        uint256 gas =
-            delivery.ownGas[i] + (rate.sharedGas * weight + rate.totalWeight - 1) / rate.totalWeight;
-        fee = delivery.modelFees[i] + gas * rate.price;
-        uint256 escrow = fulfillment.commitment.escrow;
-        if (fee > escrow) fee = escrow;
     }
 
     /// @dev The gas price paid, with the tip counted up to maxPriorityFeePerGas.
@@ -507,13 +441,25 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         revert UnsupportedBatchSize(count);
     }
 
+    /// @dev Where free memory starts now. Each result's work needs memory only while it runs (hashes,
+    /// callback data, event data); giving it back afterwards keeps memory, whose cost grows with its
+    /// square, at one result's size however big the batch.
+    function _memoryMark() private pure returns (uint256 mark) {
+        assembly ("memory-safe") {
+            mark := mload(0x40)
+        }
+    }
+
+    /// @dev Frees the memory allocated since `mark`; nothing allocated since may be used afterwards.
+    function _releaseMemory(uint256 mark) private pure {
+        assembly ("memory-safe") {
+            mstore(0x40, mark)
+        }
+    }
+
     /// @dev The least k with 2^k >= value.
     function _log2Ceil(uint256 value) private pure returns (uint256 k) {
         while ((1 << k) < value) ++k;
-    }
-
-    function _paddedToWords(uint256 length) private pure returns (uint256) {
-        return (length + 31) & ~uint256(31);
     }
 
     function _popCount(uint256 bits) private pure returns (uint256 count) {
