@@ -405,8 +405,8 @@ class NodeLoops {
       return 0;
     }
     this.#expireNearDeadline();
-    // Enough answers to fill a batch by count; quarantined jobs first, so they are never starved.
-    const answered = store.jobsIn("answered", config.batching.maxSize * 2);
+    // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
+    const answered = store.jobsIn("answered");
     const now = Date.now();
     for (const job of answered)
       if (!this.#answeredAt.has(job.requestId)) this.#answeredAt.set(job.requestId, now);
@@ -439,7 +439,10 @@ class NodeLoops {
       startIndex: witness.startIndex,
       batchSize: witness.leaves.length,
     });
-    for (const job of jobs) this.#answeredAt.delete(job.requestId);
+    for (const job of jobs) {
+      this.#answeredAt.delete(job.requestId);
+      this.#reportedUnaffordable.delete(job.requestId);
+    }
     let proof: Awaited<ReturnType<BatchProver["prove"]>>;
     try {
       const proving = prover.prove(witness);

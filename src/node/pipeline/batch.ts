@@ -48,10 +48,19 @@ export function selectBatch(
   for (const job of quarantined) {
     if (affordable(job, 1, limits.gasPrice)) return { jobs: [job], unaffordable: [] };
   }
+  // Whatever could pay its share of the fullest batch possible competes for a place; the rest waits
+  // without holding up the jobs behind it.
+  const fresh = answered.filter((job) => job.attempts === 0);
+  const largest = Math.min(fresh.length, policy.maxSize);
+  const unaffordable = [...quarantined];
+  const pool = fresh.filter((job) => {
+    const ok = largest > 0 && affordable(job, largest, limits.gasPrice);
+    if (!ok) unaffordable.push(job);
+    return ok;
+  });
   const candidates: Job[] = [];
   let full = false;
-  for (const job of answered) {
-    if (job.attempts > 0) continue;
+  for (const job of pool) {
     const next = [...candidates, job];
     if (next.length > policy.maxSize || fulfilGasLimit(next, batchSizeFor(next.length)) > limits.maxGas) {
       full = true;
@@ -59,7 +68,7 @@ export function selectBatch(
     }
     candidates.push(job);
   }
-  const unaffordable = [...quarantined];
+  // A smaller batch than hoped shares less gas per job: check again at the size it has.
   const jobs = candidates.filter((job) => {
     const ok = affordable(job, candidates.length, limits.gasPrice);
     if (!ok) unaffordable.push(job);

@@ -62,7 +62,10 @@ describe("batch selection", () => {
   });
 
   it("holds a partial batch until its oldest answer has waited maxWaitMs, then sends it", () => {
-    assert.deepEqual(selectBatch(jobs(3), at(1_000), policy, 1_050, ROOMY), { waitMs: 150, unaffordable: [] });
+    assert.deepEqual(selectBatch(jobs(3), at(1_000), policy, 1_050, ROOMY), {
+      waitMs: 150,
+      unaffordable: [],
+    });
     const choice = selectBatch(jobs(3), at(1_000), policy, 1_200, ROOMY);
     assert.ok(choice && "jobs" in choice);
     assert.equal(choice.jobs.length, 3);
@@ -119,6 +122,24 @@ describe("batch selection under gas and fees", () => {
       choice.unaffordable.map((job) => job.requestId),
       [2n],
     );
+  });
+});
+
+describe("batch selection behind requests that cannot pay", () => {
+  it("serves an affordable request queued behind many that wait for a lower gas price", () => {
+    const gasPrice = 500n * 10n ** 9n;
+    const stingy = jobs(100).map((job) => ({ ...job, commitment: { ...job.commitment, escrow: 1n } }));
+    const payer = answeredJob(101n);
+    const choice = selectBatch([...stingy, payer], () => 0, { maxSize: 16, maxWaitMs: 0 }, 1_000, {
+      maxGas: TRANSACTION_GAS_CAP,
+      gasPrice,
+    });
+    assert.ok(choice && "jobs" in choice);
+    assert.deepEqual(
+      choice.jobs.map((job) => job.requestId),
+      [101n],
+    );
+    assert.equal(choice.unaffordable.length, 100);
   });
 });
 
