@@ -23,7 +23,7 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/\bsk-[A-Za-z0-9_-]{6,}/g, REDACTED],
   // key=value pairs in queries, headers quoted in messages, or config dumps.
   [
-    /\b(api[_-]?key|access[_-]?key|key|token|access[_-]?token|secret|password|auth|authorization)(["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi,
+    /\b(api[_-]?key|access[_-]?key|key|token|access[_-]?token|secret|password|auth|authorization)(["']?\s*[=:]\s*["']?)(?!(?:bearer|basic)\s)[^\s"'&,;]+/gi,
     `$1$2${REDACTED}`,
   ],
   // Provider paths that carry the key as a segment (Alchemy /v2/KEY, Infura /v3/KEY).
@@ -63,11 +63,9 @@ export function redactDeep(value: unknown, depth = 0, seen = new WeakSet<object>
   seen.add(value);
   if (value instanceof Error) return redactDeep(serializeError(value), depth + 1, seen);
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth + 1, seen));
-  // Buffers, Dates and class instances keep their own JSON form; only their strings matter.
-  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
-    const json = (value as { toJSON?: () => unknown }).toJSON?.();
-    return json === undefined ? value : redactDeep(json, depth + 1, seen);
-  }
+  // Buffers, Dates and the like are logged in their JSON form; other objects by their own fields.
+  const toJSON = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof toJSON === "function") return redactDeep(toJSON.call(value), depth + 1, seen);
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) copy[key] = redactDeep(item, depth + 1, seen);
   return copy;
