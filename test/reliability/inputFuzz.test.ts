@@ -255,10 +255,7 @@ describe("reliability: any input bytes, no crash", function () {
           const invalid = text === undefined || text.trim() === "";
           if (invalid) {
             assert.equal(status, ResultStatus.InvalidInput, describeCase(item));
-            assert.equal(
-              output,
-              text === undefined ? "invalid input: not UTF-8" : "invalid input: no text",
-            );
+            assert.equal(output, text === undefined ? "invalid input: not UTF-8" : "invalid input: no text");
           } else {
             assert.equal(status, ResultStatus.Ok, `${output} for ${describeCase(item)}`);
             assert.match(output, LANGUAGE, describeCase(item));
