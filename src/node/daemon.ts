@@ -96,7 +96,12 @@ export async function startNode(
     await checkDeployment(client, config, account.address, env, served);
   } catch (error) {
     for (const { provider } of served.values()) await provider.close().catch(() => undefined);
-    throw error;
+    if (error instanceof SibylError) throw error;
+    // An RPC failure here is viem's, whose message quotes the whole URL (and the key in its path).
+    throw new StartupError(
+      `chain.rpcUrl: cannot read the deployment through ${redactUrl(config.chain.rpcUrl)} (${errorCategory(error)})`,
+      { cause: error, details: redact(error instanceof Error ? error.message : String(error)) },
+    );
   }
   for (const { provider } of served.values()) started.push(() => provider.close());
   const store = new SqliteJobStore(config.database.path);

@@ -230,6 +230,26 @@ describe("reliability: the operator key never leaks", function () {
       );
       assertNoKey("malformed key", `${badKey.stdout}${badKey.stderr}`);
     }
+
+    // The RPC answers the chain id, then fails while the deployment is read: viem's error, URL and all.
+    const cutConfig = await devnet.writeConfig(
+      {
+        chain: { rpcUrl: `${proxy.url}/v2/${RPC_KEY}`, coordinator: devnet.sibyl.coordinator.address },
+        database: { path: "cut.db" },
+      },
+      "cut.json",
+    );
+    const cut = proxy.downOn("eth_getCode");
+    const cutRun = await runToEnd(devnet.startNode(cutConfig, debug));
+    await cut;
+    await proxy.up();
+    assert.equal(cutRun.code, 1);
+    assert.equal(
+      cutRun.stderr.split("\n", 1)[0],
+      `sibyl: chain.rpcUrl: cannot read the deployment through ${proxy.url} (rpc unreachable)`,
+    );
+    assert.match(cutRun.stderr, /HTTP request failed/, "the debug stack carries viem's message");
+    assertNoKey("deployment read failure", `${cutRun.stdout}${cutRun.stderr}`);
   });
 
   it("names each invalid config field in one line, exit 1, without the key", async () => {
