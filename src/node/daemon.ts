@@ -23,7 +23,14 @@ import type { NodeContext } from "./context.js";
 import { crashPointsFrom } from "./crashPoints.js";
 import { ModelAvailability } from "./models/availability.js";
 import { configHashOf } from "./models/configHash.js";
-import { encodeMetadata, executeModel, OperatorFaultError, ShutdownError } from "./models/executor.js";
+import {
+  encodeMetadata,
+  executeModel,
+  isolatedFaultAnswer,
+  type ModelOutcome,
+  OperatorFaultError,
+  ShutdownError,
+} from "./models/executor.js";
 import type { ModelProvider } from "./models/provider.js";
 import { createProvider } from "./models/registry.js";
 import { type HealthReport, startApiServer } from "./observe/api.js";
@@ -319,11 +326,14 @@ class NodeLoops {
     const running = new Set<Promise<void>>();
     while (!shutdown.aborted) {
       this.#expireNearDeadline();
-      // A stopped model gets one request at a time, as its probe, once its pause is over.
+      // A stopped model gets one request at a time, as its probe, once its pause is over: one that has
+      // not failed since the stop if there is one, so a request that fails alone cannot hold it.
       const probes: Job[] = [];
       for (const modelId of availability.dueProbes()) {
         if (running.size + probes.length >= config.execution.concurrency) break;
-        const [probe] = store.claimForRun([modelId], 1);
+        const probe =
+          store.claimForRun([modelId], 1, availability.probeSkips(modelId))[0] ??
+          store.claimForRun([modelId], 1)[0];
         if (probe === undefined) continue;
         availability.probeStarted(modelId);
         probes.push(probe);
@@ -353,22 +363,28 @@ class NodeLoops {
     if (entry === undefined) return;
     const { provider, spec } = entry;
     metrics.requestsTotal.inc({ model: spec.name });
+    const policy = {
+      timeoutMs: spec.timeoutMs,
+      maxAttempts: spec.maxAttempts,
+      baseBackoffMs: 250,
+      maxBackoffMs: 5_000,
+      maxOutputBytes: job.commitment.maxOutputBytes,
+    };
     try {
-      const call = executeModel(
-        provider,
-        hexToBytes(job.input),
-        {
-          timeoutMs: spec.timeoutMs,
-          maxAttempts: spec.maxAttempts,
-          baseBackoffMs: 250,
-          maxBackoffMs: 5_000,
-          maxOutputBytes: job.commitment.maxOutputBytes,
-        },
-        shutdown,
-      );
-      this.#context.crashAt("during-model");
-      const outcome = await call;
-      this.#availability.succeeded(modelId);
+      let outcome: ModelOutcome;
+      try {
+        const call = executeModel(provider, hexToBytes(job.input), policy, shutdown);
+        this.#context.crashAt("during-model");
+        outcome = await call;
+        this.#availability.succeeded(modelId, job.requestId);
+      } catch (error) {
+        // The operator's fault stops the model instead of answering with a paid error, unless this
+        // request keeps failing alone while the model answers others.
+        if (!(error instanceof OperatorFaultError)) throw error;
+        const verdict = this.#availability.failed(modelId, job.requestId, error.fault, error, probe);
+        if (verdict === "stopped") throw error;
+        outcome = isolatedFaultAnswer(provider, error, policy);
+      }
       const recorded = store.recordAnswer(job.requestId, {
         status: outcome.status,
         output: stringToHex(outcome.output),
@@ -392,14 +408,11 @@ class NodeLoops {
       else
         logger.info({ ...answered, reason: outcome.output, err: outcome.detail }, "answered with an error");
     } catch (error) {
-      // Parked (shutdown), the operator's fault (the model is stopped instead of answering with a paid
-      // error), or not stored (e.g. the database failed): the model is asked again later, never
-      // answered with a made-up error.
+      // Parked (shutdown), stopped by the operator's fault, or not stored (e.g. the database failed):
+      // the model is asked again later, never answered with a made-up error.
       let note = "runner error";
-      if (error instanceof OperatorFaultError) {
-        this.#availability.failed(modelId, error.fault, error, probe);
-        note = `operator fault: ${error.fault}`;
-      } else if (error instanceof ShutdownError) note = "interrupted by shutdown";
+      if (error instanceof OperatorFaultError) note = `operator fault: ${error.fault}`;
+      else if (error instanceof ShutdownError) note = "interrupted by shutdown";
       else this.#recordError("runner", error);
       if (store.job(job.requestId)?.state === "running")
         store.transition(job.requestId, "running", "received", note);

@@ -64,6 +64,7 @@ export class FakeOpenAIServer {
   readonly #nextFaults: Fault[] = [];
   readonly #modelFaults = new Map<string, Fault>();
   readonly #requiredKeys = new Map<string, string>();
+  readonly #inputFaults = new Map<string, Fault>();
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(options: FakeOpenAIServerOptions = {}) {
@@ -80,6 +81,12 @@ export class FakeOpenAIServer {
   failModel(model: string, fault: Fault | undefined): void {
     if (fault) this.#modelFaults.set(model, fault);
     else this.#modelFaults.delete(model);
+  }
+
+  /** Every request whose last user message is `content` gets `fault`, until cleared with `undefined`. */
+  failInput(content: string, fault: Fault | undefined): void {
+    if (fault) this.#inputFaults.set(content, fault);
+    else this.#inputFaults.delete(content);
   }
 
   /**
@@ -136,7 +143,10 @@ export class FakeOpenAIServer {
       sendJson(response, 401, errorBody(WRONG_KEY_MESSAGE, "invalid_api_key", "invalid_request_error"));
       return;
     }
-    const fault = this.#nextFaults.shift() ?? this.#modelFaults.get(model);
+    const fault =
+      this.#nextFaults.shift() ??
+      this.#inputFaults.get(lastUserContent(messages)) ??
+      this.#modelFaults.get(model);
     const answer = () => this.#answer(model, messages);
 
     switch (fault?.kind) {

@@ -68,6 +68,8 @@ const FAULTY: FaultyModel[] = [
 ];
 
 const REQUESTS_PER_MODEL = 2;
+/** An input the server never answers, while it answers every other one at once. */
+const POISON = "an input the model never finishes";
 
 describe("reliability: operator faults stop the model instead of answering with a paid error", function () {
   this.timeout(300_000);
@@ -96,6 +98,7 @@ describe("reliability: operator faults stop the model instead of answering with 
       openai("too-long"),
       openai("refuses"),
       openai("oversize"),
+      { ...openai("slow-one", 1), timeoutMs: 1_000 },
     ]);
     for (const model of FAULTY) model.breakIt(server);
     server.failModel("too-long", {
@@ -107,6 +110,7 @@ describe("reliability: operator faults stop the model instead of answering with 
     });
     server.failModel("refuses", { kind: "refusal" });
     server.failModel("oversize", { kind: "longAnswer", bytes: 2_000 });
+    server.failInput(POISON, { kind: "hang" });
     node = devnet.startNode(
       await devnet.writeConfig({
         execution: { concurrency: 16, probeAfterMs: 500, maxProbeAfterMs: 2_000 },
@@ -276,6 +280,27 @@ describe("reliability: operator faults stop the model instead of answering with 
     assert.ok(logLines(node.text).some((line) => line.msg === "answered with an error"));
     assert.equal((await fetch(`${api}/readyz`)).status, 200, "request errors stop no model");
     assert.ok(!node.text.includes(INTERNAL_URL), "URLs are cut to their host in the log");
+  });
+  it("answers a request that always times out alone as a model timeout, without holding up the others", async () => {
+    const from = (await devnet.sibyl.publicClient.getBlockNumber()) + 1n;
+    const slowOne = modelIdFromName("slow-one");
+    const [poison] = await sendRequests(devnet, 1, slowOne, () => toHex(POISON));
+    await until(async () => {
+      const body = await (await fetch(`${api}/readyz`)).text();
+      return body.includes("model slow-one: timed out") ? true : undefined;
+    }, 30_000);
+    // Each other request is served (the probe passes over the poison one), and the poison one,
+    // failing alone while the model answers, is answered on its third strike.
+    for (let i = 0; i < 3; i++) {
+      const ids = await sendRequests(devnet, 1, slowOne, () => toHex(`other ${i}`));
+      const other = await settle(devnet, ids, from, 60_000);
+      assert.equal(other.answeredOk, 1, node.tail());
+    }
+    const result = await settle(devnet, [poison as bigint], from, 60_000);
+    const [delivery] = result.deliveries.get(poison as bigint) ?? [];
+    assert.equal(delivery?.status, ResultStatus.ModelTimeout, node.tail());
+    assert.equal(hexToString(delivery?.output as Hex), "model timeout");
+    await until(async () => ((await fetch(`${api}/readyz`)).status === 200 ? true : undefined), 30_000);
   });
 });
 

@@ -16,11 +16,24 @@
  * holds for authentication and quota faults too: an operator fixes those at the provider (a key
  * re-enabled, billing topped up) and expects the node to notice without a restart, and a probe every
  * ten minutes costs one rejected call. A restart serves every model again at once.
+ *
+ * A fault one request gets alone is that request's: an input the model always takes longer than
+ * `timeoutMs` to answer looks, call by call, like a server that is down. So a probe passes over the
+ * requests that failed since the stop (while others wait), and a request that gets an operator fault
+ * for the third time with the model having answered other requests in between is answered after all
+ * ("model timeout" for timeouts, else "model error") instead of stopping the model again. A wrong key
+ * or a spent quota fails every request and never lets one through, so those are never answered.
  */
 import type { Hex } from "viem";
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import type { OperatorFault } from "./provider.js";
+
+/** Operator faults, each after other requests of the model were answered, that make a fault the request's. */
+export const ISOLATED_FAULT_STRIKES = 3;
+
+/** Requests whose strikes are remembered; the oldest are forgotten past this (they expired meanwhile). */
+const MAX_TRACKED_REQUESTS = 10_000;
 
 export interface ProbePolicy {
   probeAfterMs: number;
@@ -34,6 +47,14 @@ interface Stopped {
   probeAt: number;
   /** A probe call is in flight: no other request of the model is claimed meanwhile. */
   probing: boolean;
+  /** Requests that failed since the stop: a probe tries another one first. */
+  failedSinceStop: Set<bigint>;
+}
+
+interface Strikes {
+  count: number;
+  /** The model's answered calls when this request last failed. */
+  answeredAtLast: number;
 }
 
 export class ModelAvailability {
@@ -43,6 +64,9 @@ export class ModelAvailability {
   readonly #metrics: Metrics;
   readonly #now: () => number;
   readonly #stopped = new Map<Hex, Stopped>();
+  /** Calls each model answered (answers and errors about the request alike). */
+  readonly #answered = new Map<Hex, number>();
+  readonly #strikes = new Map<bigint, Strikes>();
 
   constructor(
     context: { logger: Logger; metrics: Metrics },
@@ -71,6 +95,11 @@ export class ModelAvailability {
       .map(([modelId]) => modelId);
   }
 
+  /** The requests a probe of `modelId` should pass over while it has others to try. */
+  probeSkips(modelId: Hex): bigint[] {
+    return [...(this.#stopped.get(modelId)?.failedSinceStop ?? [])];
+  }
+
   /** A request of the stopped model was claimed as its probe. */
   probeStarted(modelId: Hex): void {
     const stopped = this.#stopped.get(modelId);
@@ -78,7 +107,9 @@ export class ModelAvailability {
   }
 
   /** A call ended without an operator fault: the model works, and serves again if it was stopped. */
-  succeeded(modelId: Hex): void {
+  succeeded(modelId: Hex, requestId: bigint): void {
+    this.#answered.set(modelId, (this.#answered.get(modelId) ?? 0) + 1);
+    this.#strikes.delete(requestId);
     const stopped = this.#stopped.get(modelId);
     if (!stopped) return;
     this.#stopped.delete(modelId);
@@ -88,28 +119,61 @@ export class ModelAvailability {
   }
 
   /**
-   * A call failed through the operator's fault. The first stops the model; a failed probe doubles the
-   * pause; calls that were already running when it stopped change nothing but the count.
+   * A call for `requestId` failed through the operator's fault. "isolated": the request failed alone
+   * often enough to be answered as its own error, and the model serves on. Otherwise "stopped": the
+   * first fault stops the model; a failed probe doubles the pause; calls that were already running
+   * when it stopped change nothing but the count.
    */
-  failed(modelId: Hex, fault: OperatorFault, error: unknown, probe: boolean): void {
+  failed(
+    modelId: Hex,
+    requestId: bigint,
+    fault: OperatorFault,
+    error: unknown,
+    probe: boolean,
+  ): "isolated" | "stopped" {
     const model = this.#name(modelId);
+    if (this.#strike(modelId, requestId) >= ISOLATED_FAULT_STRIKES) {
+      this.#strikes.delete(requestId);
+      this.#logger.warn(
+        { model, fault, requestId: String(requestId), err: error },
+        `request ${requestId} fails alone on model ${model}: answered as an error`,
+      );
+      return "isolated";
+    }
     this.#metrics.operatorFaults.inc({ model, fault });
     const stopped = this.#stopped.get(modelId);
     const now = this.#now();
+    stopped?.failedSinceStop.add(requestId);
     if (stopped === undefined) {
       const pauseMs = this.#policy.probeAfterMs;
-      this.#stopped.set(modelId, { fault, pauseMs, probeAt: now + pauseMs, probing: false });
+      const failedSinceStop = new Set([requestId]);
+      this.#stopped.set(modelId, { fault, pauseMs, probeAt: now + pauseMs, probing: false, failedSinceStop });
       this.#metrics.modelUnavailable.set({ model }, 1);
       this.#logger.error(
         { model, fault, err: error, probeInMs: pauseMs },
         `model ${model} stopped: ${fault}; its requests are left unanswered until it works again`,
       );
-      return;
+      return "stopped";
     }
-    if (!probe) return;
+    if (!probe) return "stopped";
     const pauseMs = Math.min(stopped.pauseMs * 2, this.#policy.maxProbeAfterMs);
     Object.assign(stopped, { fault, pauseMs, probeAt: now + pauseMs, probing: false });
     this.#logger.warn({ model, fault, err: error, probeInMs: pauseMs }, `model ${model} still stopped`);
+    return "stopped";
+  }
+
+  /** Counts a fault of `requestId` as a strike if the model answered other calls since its last one. */
+  #strike(modelId: Hex, requestId: bigint): number {
+    const answered = this.#answered.get(modelId) ?? 0;
+    const previous = this.#strikes.get(requestId);
+    const count = previous === undefined ? 1 : previous.count + (answered > previous.answeredAtLast ? 1 : 0);
+    this.#strikes.delete(requestId);
+    this.#strikes.set(requestId, { count, answeredAtLast: answered });
+    if (this.#strikes.size > MAX_TRACKED_REQUESTS) {
+      const [oldest] = this.#strikes.keys();
+      if (oldest !== undefined) this.#strikes.delete(oldest);
+    }
+    return count;
   }
 
   /** The probe ended some other way (shutdown, a store error): the next one may start at once. */

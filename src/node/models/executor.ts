@@ -9,7 +9,12 @@
  * Retry rules:
  * - only a ModelCallError tagged `retryable` is retried; anything else a provider throws is a final
  *   request error "model error";
- * - each attempt has its own deadline (`timeoutMs`); running past it is a retryable ModelTimeout;
+ * - each attempt has its own deadline (`timeoutMs`); running past it is a retryable "timed out";
+ * - a retryable failure still failing at the last attempt (or when the budget ends the retries) is
+ *   the operator's fault it names (server error, unreachable, timed out, rate limited), never an
+ *   answer: a request whose answer always takes longer than `timeoutMs` is therefore never answered
+ *   by this node (it stops the model until a probe succeeds, and the request expires), so size
+ *   `timeoutMs` for the longest answer `maxTokens` allows;
  * - between attempts the wait is full-jitter exponential backoff, random in
  *   [0, min(maxBackoffMs, baseBackoffMs * 2^(attempt-1))], or the server's Retry-After if longer;
  * - the whole call has a budget of maxAttempts * timeoutMs: a wait that would end past it ends the
@@ -83,12 +88,36 @@ export class OperatorFaultError extends SibylError {
   override name = "OperatorFaultError";
   readonly fault: OperatorFault;
   readonly attempts: number;
+  readonly latencyMs: number;
 
-  constructor(fault: OperatorFault, attempts: number, cause: unknown) {
+  constructor(fault: OperatorFault, attempts: number, latencyMs: number, cause: unknown) {
     super(`operator fault: ${fault}`, { cause });
     this.fault = fault;
     this.attempts = attempts;
+    this.latencyMs = latencyMs;
   }
+}
+
+/**
+ * The answer for a request that keeps getting an operator fault while the same model answers other
+ * requests (see ModelAvailability): the fault is this request's after all. "model timeout" when it
+ * timed out, else "model error".
+ */
+export function isolatedFaultAnswer(
+  provider: ModelProvider,
+  fault: OperatorFaultError,
+  policy: Pick<ExecutionPolicy, "maxOutputBytes">,
+): ModelOutcome {
+  const { attempts, latencyMs } = fault;
+  const base = {
+    provider: provider.kind,
+    model: provider.name,
+    params: provider.settings,
+    latencyMs,
+    attempts,
+  };
+  const error = fault.fault === "timed out" ? "model timeout" : "model error";
+  return { ...errorAnswer(error, base, policy), attempts, latencyMs, detail: fault };
 }
 
 /** The node is stopping: the request was not answered and must be run again after restart. */
@@ -167,7 +196,7 @@ export async function executeModel(
   // Retries used up on a retryable failure say the same as a final operator fault: the server (or
   // the account behind it) is not fit to answer, whatever the request.
   if ("operator" in failure.failure) {
-    throw new OperatorFaultError(failure.failure.operator, attempts, failure.error);
+    throw new OperatorFaultError(failure.failure.operator, attempts, elapsed(), failure.error);
   }
   const latencyMs = elapsed();
   return {
@@ -182,7 +211,7 @@ export async function executeModel(
 function errorAnswer(
   error: RequestError,
   metadata: ModelMetadata,
-  policy: ExecutionPolicy,
+  policy: Pick<ExecutionPolicy, "maxOutputBytes">,
 ): Pick<ModelOutcome, "status" | "output" | "metadata"> {
   const reason = cutToLimit(error, policy.maxOutputBytes);
   return { status: REQUEST_ERRORS[error], output: reason, metadata: { ...metadata, error: reason } };

@@ -43,6 +43,8 @@ export const REQUEST_ERRORS = {
   "refused by model": ResultStatus.ModelError,
   "model returned no answer": ResultStatus.ModelError,
   "model error": ResultStatus.ModelError,
+  /** Failing alone: an operator fault this request kept getting while the model answered others. */
+  "model timeout": ResultStatus.ModelTimeout,
   "output too large": ResultStatus.OutputTooLarge,
 } as const satisfies Record<string, ResultStatus>;
 

@@ -234,15 +234,17 @@ export class SqliteJobStore implements JobStore {
     if (changes !== 1) throw new Error(`job ${requestId} is not in state ${from}`);
   }
 
-  claimForRun(modelIds: readonly Hex[], limit: number): Job[] {
+  claimForRun(modelIds: readonly Hex[], limit: number, skip: readonly bigint[] = []): Job[] {
     if (modelIds.length === 0 || limit <= 0) return [];
     return this.#db.transaction(() => {
       const placeholders = modelIds.map(() => "?").join(",");
+      const skipped = skip.length === 0 ? "" : `AND request_id NOT IN (${skip.map(() => "?").join(",")})`;
       const rows = this.#db
         .prepare(
-          `SELECT * FROM jobs WHERE state = 'received' AND model_id IN (${placeholders}) ORDER BY seq LIMIT ?`,
+          `SELECT * FROM jobs WHERE state = 'received' AND model_id IN (${placeholders}) ${skipped}
+           ORDER BY seq LIMIT ?`,
         )
-        .all(...modelIds, limit) as JobRow[];
+        .all(...modelIds, ...skip.map(String), limit) as JobRow[];
       const claim = this.#db.prepare(
         "UPDATE jobs SET state = 'running', updated_at = ? WHERE request_id = ?",
       );

@@ -88,8 +88,11 @@ export interface JobStore {
   countByState(): Record<JobState, number>;
   transition(requestId: bigint, from: JobState, to: JobState, note?: string): void;
 
-  /** Moves up to `limit` received jobs of the given models to running, oldest first. */
-  claimForRun(modelIds: readonly Hex[], limit: number): Job[];
+  /**
+   * Moves up to `limit` received jobs of the given models to running, oldest first, passing over the
+   * jobs in `skip`.
+   */
+  claimForRun(modelIds: readonly Hex[], limit: number, skip?: readonly bigint[]): Job[];
   /** running → answered, unless the job moved meanwhile (cancelled, rewound): then false. */
   recordAnswer(requestId: bigint, result: ResultPayload): boolean;
   /** Jobs in received/running/answered whose deadline is before `deadline` become expired. */

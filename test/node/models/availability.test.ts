@@ -57,6 +57,7 @@ describe("ModelAvailability", () => {
 
     availability.failed(
       GPT,
+      1n,
       "authentication failed",
       new Error("401 Incorrect API key sk-live-abcdef123456"),
       false,
@@ -78,7 +79,7 @@ describe("ModelAvailability", () => {
 
   it("probes after the pause, one call at a time, doubling the pause up to the cap", () => {
     const { availability, advance, lines } = setup();
-    availability.failed(GPT, "server unreachable", new Error("ECONNREFUSED"), false);
+    availability.failed(GPT, 1n, "server unreachable", new Error("ECONNREFUSED"), false);
     assert.deepEqual(availability.dueProbes(), []);
     advance(29_999);
     assert.deepEqual(availability.dueProbes(), []);
@@ -89,7 +90,7 @@ describe("ModelAvailability", () => {
 
     const pauses: number[] = [];
     for (let probe = 0; probe < 6; probe++) {
-      availability.failed(GPT, "server unreachable", new Error("ECONNREFUSED"), true);
+      availability.failed(GPT, 1n, "server unreachable", new Error("ECONNREFUSED"), true);
       pauses.push(lines().at(-1)?.probeInMs as number);
       advance(pauses.at(-1) as number);
       assert.deepEqual(availability.dueProbes(), [GPT]);
@@ -101,18 +102,18 @@ describe("ModelAvailability", () => {
 
   it("a call that was already running when the model stopped does not lengthen the pause", () => {
     const { availability, advance } = setup();
-    availability.failed(GPT, "quota exhausted", new Error("429"), false);
-    availability.failed(GPT, "quota exhausted", new Error("429"), false);
+    availability.failed(GPT, 1n, "quota exhausted", new Error("429"), false);
+    availability.failed(GPT, 1n, "quota exhausted", new Error("429"), false);
     advance(30_000);
     assert.deepEqual(availability.dueProbes(), [GPT]);
   });
 
   it("resumes on the first call without an operator fault", async () => {
     const { availability, metrics, advance, lines } = setup();
-    availability.failed(GPT, "quota exhausted", new Error("429 insufficient_quota"), false);
+    availability.failed(GPT, 1n, "quota exhausted", new Error("429 insufficient_quota"), false);
     advance(30_000);
     availability.probeStarted(GPT);
-    availability.succeeded(GPT);
+    availability.succeeded(GPT, 2n);
     availability.probeEnded(GPT);
     assert.deepEqual(availability.serving(), [GPT, LID]);
     assert.equal(availability.check().ok, true);
@@ -122,10 +123,38 @@ describe("ModelAvailability", () => {
 
   it("a probe that ends without a verdict (shutdown, store error) lets the next one start", () => {
     const { availability, advance } = setup();
-    availability.failed(GPT, "timed out", new Error("no answer"), false);
+    availability.failed(GPT, 1n, "timed out", new Error("no answer"), false);
     advance(30_000);
     availability.probeStarted(GPT);
     availability.probeEnded(GPT);
     assert.deepEqual(availability.dueProbes(), [GPT]);
+  });
+
+  it("a probe passes over the requests that failed since the stop", () => {
+    const { availability } = setup();
+    availability.failed(GPT, 1n, "timed out", new Error("no answer"), false);
+    availability.failed(GPT, 2n, "timed out", new Error("no answer"), false);
+    assert.deepEqual(availability.probeSkips(GPT), [1n, 2n]);
+    assert.deepEqual(availability.probeSkips(LID), []);
+  });
+
+  it("answers a request that keeps failing alone while the model answers others, but never a wrong key", () => {
+    const { availability, advance } = setup();
+    const poison = 7n;
+    const verdicts: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      verdicts.push(availability.failed(GPT, poison, "timed out", new Error("no answer"), false));
+      advance(30_000);
+      // Another request, as the probe, is answered: the model works.
+      availability.probeStarted(GPT);
+      availability.succeeded(GPT, 100n + BigInt(round));
+      availability.probeEnded(GPT);
+    }
+    assert.deepEqual(verdicts, ["stopped", "stopped", "isolated"]);
+    assert.equal(availability.check().ok, true, "the isolated request stops nothing");
+
+    // Every request failing, nothing answered in between: never isolated, however often.
+    for (let round = 0; round < 6; round++)
+      assert.equal(availability.failed(GPT, 8n, "authentication failed", new Error("401"), true), "stopped");
   });
 });
