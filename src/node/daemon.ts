@@ -1,7 +1,8 @@
 /**
  * The composition root of `sibyl node`: builds the context, checks the deployment (models registered
  * with this config's hashes, operator active), then runs three loops over one store: the listener
- * (chain → jobs), the runner (jobs → model answers) and the batcher (answers → proof → fulfil).
+ * (chain → jobs), the runner (jobs → model answers; a model whose calls fail through the operator's
+ * fault is stopped instead, see models/availability.ts) and the batcher (answers → proof → fulfil).
  */
 import {
   type Address,
