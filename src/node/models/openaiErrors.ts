@@ -42,7 +42,8 @@ const TRANSIENT_NETWORK_CODES = new Set([
   "UND_ERR_BODY_TIMEOUT",
 ]);
 
-const CONTEXT_LENGTH = /context[_ ]length|maximum context|too many tokens/i;
+/** How OpenAI, vLLM and llama.cpp's server word an input over the model's context. */
+const CONTEXT_LENGTH = /context[_ ](length|size|window)|maximum context|too many tokens/i;
 
 const MAX_REASON_CHARS = 160;
 

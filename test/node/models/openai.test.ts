@@ -195,6 +195,15 @@ describe("OpenAIProvider", () => {
         { failure: request("invalid input: too long for the model"), retryable: false },
       ],
       [
+        "400 from llama.cpp's server for a prompt over its context",
+        {
+          kind: "status",
+          status: 400,
+          message: "the request exceeds the available context size, try increasing it",
+        },
+        { failure: request("invalid input: too long for the model"), retryable: false },
+      ],
+      [
         "413",
         { kind: "status", status: 413 },
         { failure: request("invalid input: too long for the model"), retryable: false },
