@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `sibyl` command line: user mistakes end as one clear line and a non-zero exit, never a stack. */
+import { redact } from "../node/observe/redact.js";
 import { SibylError } from "../shared/errors.js";
 import { UsageError } from "./errors.js";
 
@@ -51,9 +52,10 @@ function report(error: unknown): number {
     process.stderr.write(`sibyl: ${error.message}\n\n${error.usage}`);
     return 2;
   }
+  // Errors can quote URLs with keys in them (viem's do): what reaches the terminal is redacted.
   if (error instanceof SibylError) {
-    process.stderr.write(`sibyl: ${error.shortMessage}\n`);
-    if (process.env.SIBYL_DEBUG) process.stderr.write(`${error.stack}\n`);
+    process.stderr.write(`sibyl: ${redact(error.shortMessage)}\n`);
+    if (process.env.SIBYL_DEBUG) process.stderr.write(`${redact(String(error.stack))}\n`);
     return 1;
   }
   // node:util parseArgs rejects unknown or malformed options with a coded TypeError.
@@ -61,6 +63,8 @@ function report(error: unknown): number {
     process.stderr.write(`sibyl: ${error.message}\n`);
     return 2;
   }
-  process.stderr.write(`sibyl: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `sibyl: unexpected error: ${redact(error instanceof Error ? String(error.stack) : String(error))}\n`,
+  );
   return 1;
 }

@@ -72,7 +72,13 @@ export const configSchema = z
         }
       }),
     execution: z
-      .object({ concurrency: z.number().int().min(1).max(256).default(8) })
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(8),
+        /** A model stopped by an operator fault is tried again after this pause, doubled per failure... */
+        probeAfterMs: z.number().int().min(10).max(3_600_000).default(30_000),
+        /** ...up to this one. */
+        maxProbeAfterMs: z.number().int().min(10).max(86_400_000).default(600_000),
+      })
       .strict()
       .default({}),
     batching: z

@@ -1,7 +1,8 @@
 /**
  * The composition root of `sibyl node`: builds the context, checks the deployment (models registered
  * with this config's hashes, operator active), then runs three loops over one store: the listener
- * (chain → jobs), the runner (jobs → model answers) and the batcher (answers → proof → fulfil).
+ * (chain → jobs), the runner (jobs → model answers; a model whose calls fail through the operator's
+ * fault is stopped instead, see models/availability.ts) and the batcher (answers → proof → fulfil).
  */
 import {
   type Address,
@@ -27,13 +28,23 @@ import { type Rejection, type SubmitOutcome, Submitter, sleep } from "./chain/su
 import type { NodeConfig } from "./config.js";
 import type { NodeContext } from "./context.js";
 import { crashPointsFrom } from "./crashPoints.js";
+import { ModelAvailability } from "./models/availability.js";
 import { configHashOf } from "./models/configHash.js";
-import { encodeMetadata, executeModel, ShutdownError } from "./models/executor.js";
+import {
+  encodeMetadata,
+  executeModel,
+  isolatedFaultAnswer,
+  type ModelOutcome,
+  OperatorFaultError,
+  ShutdownError,
+} from "./models/executor.js";
 import type { ModelProvider } from "./models/provider.js";
 import { createProvider } from "./models/registry.js";
 import { type HealthReport, startApiServer } from "./observe/api.js";
+import { errorCategory } from "./observe/errorCategory.js";
 import { createLogger, type Logger } from "./observe/logger.js";
 import { createMetrics } from "./observe/metrics.js";
+import { redact, redactUrl } from "./observe/redact.js";
 import { loadOperatorAccount } from "./operatorKey.js";
 import { batchWitness, type ChainLimits, fulfillArgs, selectBatch } from "./pipeline/batch.js";
 import { fulfilGasLimit, TRANSACTION_GAS_CAP } from "./pipeline/deliveryGas.js";
@@ -85,7 +96,11 @@ export async function startNode(
   const coordinator = config.chain.coordinator;
 
   const chainId = await client.getChainId().catch((error) => {
-    throw new StartupError(`chain.rpcUrl: cannot reach ${config.chain.rpcUrl}`, { cause: error });
+    // viem's message quotes the whole URL, and RPC providers put their key in its path.
+    throw new StartupError(`chain.rpcUrl: cannot reach ${redactUrl(config.chain.rpcUrl)}`, {
+      cause: error,
+      details: redact(error instanceof Error ? error.message : String(error)),
+    });
   });
   const served = new Map<Hex, Served>();
   const started: Array<() => Promise<void>> = [];
@@ -96,7 +111,12 @@ export async function startNode(
     await checkDeployment(client, config, account.address, env, served);
   } catch (error) {
     for (const { provider } of served.values()) await provider.close().catch(() => undefined);
-    throw error;
+    if (error instanceof SibylError) throw error;
+    // An RPC failure here is viem's, whose message quotes the whole URL (and the key in its path).
+    throw new StartupError(
+      `chain.rpcUrl: cannot read the deployment through ${redactUrl(config.chain.rpcUrl)} (${errorCategory(error)})`,
+      { cause: error, details: redact(error instanceof Error ? error.message : String(error)) },
+    );
   }
   for (const { provider } of served.values()) started.push(() => provider.close());
   const store = new SqliteJobStore(config.database.path);
@@ -235,13 +255,17 @@ class NodeLoops {
   /** When each answered job was first seen by the batcher, for the max-wait rule. */
   readonly #answeredAt = new Map<bigint, number>();
   readonly #reportedUnaffordable = new Set<bigint>();
+  readonly #availability: ModelAvailability;
   #caughtUp = false;
   #chainTime = 0n;
+  /** `<loop>: <fixed category>`, never error text: it is served by /readyz. */
   #lastError: string | undefined;
 
   constructor(context: NodeContext, parts: Parts) {
     this.#context = context;
     this.#parts = parts;
+    const names = new Map([...parts.served].map(([modelId, { spec }]) => [modelId, spec.name]));
+    this.#availability = new ModelAvailability(context, names, context.config.execution);
   }
 
   /** Puts work a crash interrupted back where it can safely start again. */
@@ -260,8 +284,9 @@ class NodeLoops {
         ok: this.#lastError === undefined,
         ...(this.#lastError ? { detail: this.#lastError } : {}),
       },
+      models: this.#availability.check(),
     };
-    return { ready: checks.chain.ok, checks };
+    return { ready: checks.chain.ok && checks.models.ok, checks };
   }
 
   /** Runs until shutdown; resolves with the error that stopped it, if one did. */
@@ -304,15 +329,32 @@ class NodeLoops {
   }
 
   async #runJobs(): Promise<void> {
-    const { store, served } = this.#parts;
+    const { store } = this.#parts;
     const { config, shutdown } = this.#context;
+    const availability = this.#availability;
     const running = new Set<Promise<void>>();
-    const modelIds = [...served.keys()];
     while (!shutdown.aborted) {
       this.#expireNearDeadline();
+      // Only this operator's requests, and others' once their exclusive window is over.
       const turn = { operator: this.#parts.submitter.address, chainTime: this.#chainTime };
-      for (const job of store.claimForRun(modelIds, config.execution.concurrency - running.size, turn)) {
-        const run: Promise<void> = this.#runJob(job)
+      // A stopped model gets one request at a time, as its probe, once its pause is over: one that has
+      // not failed since the stop if there is one, so a request that fails alone cannot hold it.
+      const probes: Job[] = [];
+      for (const modelId of availability.dueProbes()) {
+        if (running.size + probes.length >= config.execution.concurrency) break;
+        const probe =
+          store.claimForRun([modelId], 1, turn, availability.probeSkips(modelId))[0] ??
+          store.claimForRun([modelId], 1, turn)[0];
+        if (probe === undefined) continue;
+        availability.probeStarted(modelId);
+        probes.push(probe);
+      }
+      const free = config.execution.concurrency - running.size - probes.length;
+      const claimed = store
+        .claimForRun(availability.serving(), free, turn)
+        .map((job) => ({ job, probe: false }));
+      for (const { job, probe } of [...probes.map((job) => ({ job, probe: true })), ...claimed]) {
+        const run: Promise<void> = this.#runJob(job, probe)
           .catch((error) => this.#recordError("runner", error))
           .finally(() => {
             running.delete(run);
@@ -325,28 +367,37 @@ class NodeLoops {
     await Promise.allSettled(running);
   }
 
-  async #runJob(job: Job): Promise<void> {
+  /** Runs one claimed job; a `probe` is the call that tells whether a stopped model works again. */
+  async #runJob(job: Job, probe: boolean): Promise<void> {
     const { store, served } = this.#parts;
     const { shutdown, metrics, logger } = this.#context;
-    const entry = served.get(job.commitment.modelId);
+    const modelId = job.commitment.modelId;
+    const entry = served.get(modelId);
     if (entry === undefined) return;
     const { provider, spec } = entry;
     metrics.requestsTotal.inc({ model: spec.name });
+    const policy = {
+      timeoutMs: spec.timeoutMs,
+      maxAttempts: spec.maxAttempts,
+      baseBackoffMs: 250,
+      maxBackoffMs: 5_000,
+      maxOutputBytes: job.commitment.maxOutputBytes,
+    };
     try {
-      const call = executeModel(
-        provider,
-        hexToBytes(job.input),
-        {
-          timeoutMs: spec.timeoutMs,
-          maxAttempts: spec.maxAttempts,
-          baseBackoffMs: 250,
-          maxBackoffMs: 5_000,
-          maxOutputBytes: job.commitment.maxOutputBytes,
-        },
-        shutdown,
-      );
-      this.#context.crashAt("during-model");
-      const outcome = await call;
+      let outcome: ModelOutcome;
+      try {
+        const call = executeModel(provider, hexToBytes(job.input), policy, shutdown);
+        this.#context.crashAt("during-model");
+        outcome = await call;
+        this.#availability.succeeded(modelId, job.requestId);
+      } catch (error) {
+        // The operator's fault stops the model instead of answering with a paid error, unless this
+        // request keeps failing alone while the model answers others.
+        if (!(error instanceof OperatorFaultError)) throw error;
+        const verdict = this.#availability.failed(modelId, job.requestId, error.fault, error, probe);
+        if (verdict === "stopped") throw error;
+        outcome = isolatedFaultAnswer(provider, error, policy);
+      }
       const recorded = store.recordAnswer(job.requestId, {
         status: outcome.status,
         output: stringToHex(outcome.output),
@@ -360,22 +411,26 @@ class NodeLoops {
         this.#context.crashAt("after-answer");
         this.#answersWaiting.notify();
       }
-      logger.debug(
-        { requestId: String(job.requestId), status: outcome.status, latencyMs: outcome.latencyMs },
-        "answered",
-      );
+      const answered = {
+        requestId: String(job.requestId),
+        status: outcome.status,
+        latencyMs: outcome.latencyMs,
+      };
+      // An error answer commits only its fixed reason; the provider's words are for this log alone.
+      if (outcome.detail === undefined) logger.debug(answered, "answered");
+      else
+        logger.info({ ...answered, reason: outcome.output, err: outcome.detail }, "answered with an error");
     } catch (error) {
-      // Parked (shutdown) or not stored (e.g. the database failed): the model is asked again later,
-      // never answered with a made-up error.
-      if (!(error instanceof ShutdownError)) this.#recordError("runner", error);
-      if (store.job(job.requestId)?.state === "running") {
-        store.transition(
-          job.requestId,
-          "running",
-          "received",
-          error instanceof ShutdownError ? "interrupted by shutdown" : "runner error",
-        );
-      }
+      // Parked (shutdown), stopped by the operator's fault, or not stored (e.g. the database failed):
+      // the model is asked again later, never answered with a made-up error.
+      let note = "runner error";
+      if (error instanceof OperatorFaultError) note = `operator fault: ${error.fault}`;
+      else if (error instanceof ShutdownError) note = "interrupted by shutdown";
+      else this.#recordError("runner", error);
+      if (store.job(job.requestId)?.state === "running")
+        store.transition(job.requestId, "running", "received", note);
+    } finally {
+      if (probe) this.#availability.probeEnded(modelId);
     }
   }
 
@@ -590,7 +645,7 @@ class NodeLoops {
   }
 
   #recordError(kind: string, error: unknown): void {
-    this.#lastError = `${kind}: ${error instanceof SibylError ? error.shortMessage : String(error)}`;
+    this.#lastError = `${kind}: ${errorCategory(error)}`;
     this.#context.metrics.errors.inc({ kind });
     this.#context.logger.error({ err: error }, `${kind} error`);
   }

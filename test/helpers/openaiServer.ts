@@ -9,8 +9,11 @@ import type { AddressInfo } from "node:net";
 export type Fault =
   /** 429 with `Retry-After: <retryAfter>` and/or `retry-after-ms`, and an optional OpenAI error code. */
   | { kind: "rateLimit"; retryAfter?: string; retryAfterMs?: number; code?: string }
-  /** Any error status with an OpenAI-style error body (500 by default). */
-  | { kind: "status"; status?: number }
+  /**
+   * Any error status with an OpenAI-style error body (500 by default), optionally with the error's
+   * `code`, `param` and `message` as OpenAI sends them (e.g. 404 `model_not_found`).
+   */
+  | { kind: "status"; status?: number; code?: string; param?: string; message?: string }
   /** Accept the request and never answer, until the server closes. */
   | { kind: "hang" }
   /** Destroy the socket without a response. */
@@ -19,6 +22,8 @@ export type Fault =
   | { kind: "malformed" }
   | { kind: "emptyChoices" }
   | { kind: "nullContent" }
+  /** A 200 whose message is a refusal (`content: null`, `refusal` set), as OpenAI models refuse. */
+  | { kind: "refusal" }
   /** A normal answer of `bytes` characters. */
   | { kind: "longAnswer"; bytes: number }
   /** A normal answer, sent after `ms`. */
@@ -45,12 +50,21 @@ export interface FakeOpenAIServerOptions {
   reportedModel?: (requested: string) => string;
 }
 
+/**
+ * What a hosted server says to a key it does not take: OpenAI's own wording, which quotes part of the
+ * key and a URL. Tests check that none of it reaches the chain, /readyz or the metrics.
+ */
+export const WRONG_KEY_MESSAGE =
+  "Incorrect API key provided: wrong-ke*******. You can find your API key at https://platform.internal-gpu-7.corp.example/account/api-keys.";
+
 export class FakeOpenAIServer {
   readonly requests: RecordedRequest[] = [];
   readonly #answer: (model: string, messages: ChatMessage[]) => string;
   readonly #reportedModel: (requested: string) => string;
   readonly #nextFaults: Fault[] = [];
   readonly #modelFaults = new Map<string, Fault>();
+  readonly #requiredKeys = new Map<string, string>();
+  readonly #inputFaults = new Map<string, Fault>();
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(options: FakeOpenAIServerOptions = {}) {
@@ -67,6 +81,21 @@ export class FakeOpenAIServer {
   failModel(model: string, fault: Fault | undefined): void {
     if (fault) this.#modelFaults.set(model, fault);
     else this.#modelFaults.delete(model);
+  }
+
+  /** Every request whose last user message is `content` gets `fault`, until cleared with `undefined`. */
+  failInput(content: string, fault: Fault | undefined): void {
+    if (fault) this.#inputFaults.set(content, fault);
+    else this.#inputFaults.delete(content);
+  }
+
+  /**
+   * Requests for `model` must carry `Bearer <key>` or get OpenAI's 401 `invalid_api_key`, until
+   * cleared with `undefined` (or given the key the client sends: the server "starts accepting" it).
+   */
+  requireKey(model: string, key: string | undefined): void {
+    if (key === undefined) this.#requiredKeys.delete(model);
+    else this.#requiredKeys.set(model, key);
   }
 
   async start(): Promise<{ url: string; close(): Promise<void> }> {
@@ -87,7 +116,7 @@ export class FakeOpenAIServer {
           sendJson(response, 404, errorBody(`no route ${request.method} ${request.url}`, "not_found"));
           return;
         }
-        this.#respond(body, response);
+        this.#respond(body, request.headers, response);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -105,11 +134,19 @@ export class FakeOpenAIServer {
     };
   }
 
-  #respond(body: unknown, response: ServerResponse): void {
+  #respond(body: unknown, headers: IncomingHttpHeaders, response: ServerResponse): void {
     const request = (body ?? {}) as { model?: unknown; messages?: unknown };
     const model = typeof request.model === "string" ? request.model : "";
     const messages = Array.isArray(request.messages) ? (request.messages as ChatMessage[]) : [];
-    const fault = this.#nextFaults.shift() ?? this.#modelFaults.get(model);
+    const requiredKey = this.#requiredKeys.get(model);
+    if (requiredKey !== undefined && headers.authorization !== `Bearer ${requiredKey}`) {
+      sendJson(response, 401, errorBody(WRONG_KEY_MESSAGE, "invalid_api_key", "invalid_request_error"));
+      return;
+    }
+    const fault =
+      this.#nextFaults.shift() ??
+      this.#inputFaults.get(lastUserContent(messages)) ??
+      this.#modelFaults.get(model);
     const answer = () => this.#answer(model, messages);
 
     switch (fault?.kind) {
@@ -128,13 +165,12 @@ export class FakeOpenAIServer {
         );
         return;
       }
-      case "status":
-        sendJson(
-          response,
-          fault.status ?? 500,
-          errorBody(`fake failure ${fault.status ?? 500}`, "fake_error"),
-        );
+      case "status": {
+        const status = fault.status ?? 500;
+        const message = fault.message ?? `fake failure ${status}`;
+        sendJson(response, status, errorBody(message, fault.code ?? "fake_error", "fake_error", fault.param));
         return;
+      }
       case "hang":
         return;
       case "reset":
@@ -152,6 +188,15 @@ export class FakeOpenAIServer {
         sendJson(response, 200, {
           ...completion,
           choices: [{ index: 0, message: { role: "assistant", content: null }, finish_reason: "stop" }],
+        });
+        return;
+      }
+      case "refusal": {
+        const completion = this.#completion(model, messages, "");
+        const message = { role: "assistant", content: null, refusal: "I can't help with that." };
+        sendJson(response, 200, {
+          ...completion,
+          choices: [{ index: 0, message, finish_reason: "stop" }],
         });
         return;
       }
@@ -194,8 +239,8 @@ function countWords(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
 
-function errorBody(message: string, code: string) {
-  return { error: { message, type: "fake_error", param: null, code } };
+function errorBody(message: string, code: string, type = "fake_error", param?: string) {
+  return { error: { message, type, param: param ?? null, code } };
 }
 
 function sendJson(

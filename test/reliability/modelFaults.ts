@@ -2,9 +2,12 @@
  * Model servers misbehave: rate limits, 5xx, hung sockets, resets, truncated JSON, empty choices,
  * oversized answers. One daemon serves one model per fault kind from a scripted OpenAI-protocol
  * server; every request must still be answered exactly once, before its deadline, with the status the
- * fault deserves and a short reason. Permanent faults (every call fails) run together; transient
- * faults (only the next calls fail) run one kind at a time, since the server's "next calls" queue is
- * shared by every model, and must recover to Ok.
+ * fault deserves and a fixed reason. Permanent faults (every call fails) run together: those about the
+ * request are answered with an error; those that are the operator's (a server that keeps failing past
+ * its retries, a spent quota) are not answered at all while they last (the model stops on the node)
+ * and are answered Ok once the server is mended. Transient faults (only the next calls fail) run one
+ * kind at a time, since the server's "next calls" queue is shared by every model, and must recover to
+ * Ok within their retries.
  */
 import { type Hex, hexToString, toHex } from "viem";
 import type { ModelSpecInput } from "../../src/node/models/registry.js";
@@ -12,7 +15,7 @@ import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
 import { type Devnet, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer, type Fault } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
-import { report, type ScenarioReport, type ScenarioSize, settle, type Tally } from "./harness.js";
+import { report, type ScenarioReport, type ScenarioSize, settle, type Tally, tally } from "./harness.js";
 
 /** A fault kind's report, with what the chain says about each answer beyond Ok or not. */
 export interface ModelFaultReport extends ScenarioReport {
@@ -29,7 +32,12 @@ export interface ModelFaultReport extends ScenarioReport {
   late: number;
   /** Calls the model server saw for this model: every attempt, once. */
   modelCalls: number;
+  /** Exact, or for operator faults the least (their probes come on top). */
   expectedCalls: number;
+  /** The operator fault /readyz named while the fault lasted ("" for the other kinds). */
+  operatorFault: string;
+  /** Requests answered while the operator fault lasted: must be 0. */
+  answeredWhileBroken: number;
   /** One error reason as committed onchain, for the table. */
   reason: string;
 }
@@ -40,8 +48,10 @@ interface FaultKind {
   fault: Fault;
   expected: ResultStatus;
   maxAttempts: number;
-  /** Model server calls that `requests` requests cost in all. */
+  /** Model server calls that `requests` requests cost in all (at least, for operator faults). */
   calls: (requests: number) => number;
+  /** The operator fault the node must stop the model with; such requests end Ok once mended. */
+  operatorFault?: string;
 }
 
 /** Short timeouts so that hangs resolve in seconds; three attempts for everything retryable. */
@@ -50,29 +60,35 @@ const ATTEMPTS = 3;
 const MAX_REASON_BYTES = 200;
 const OVERSIZE_BYTES = 2_000;
 
-/** Every call for the model fails this way; retryable faults cost every attempt, the others one. */
+/**
+ * Every call for the model fails this way (until mended, for operator faults); retryable faults cost
+ * every attempt, the others one.
+ */
 const PERMANENT: FaultKind[] = [
   {
     model: "fault-429",
-    injected: "429 Retry-After: 1 on every call",
+    injected: "429 Retry-After: 1 on every call until mended",
     fault: { kind: "rateLimit", retryAfter: "1" },
-    expected: ResultStatus.ModelError,
+    expected: ResultStatus.Ok,
+    operatorFault: "rate limited",
     maxAttempts: ATTEMPTS,
     calls: (requests) => requests * ATTEMPTS,
   },
   {
     model: "fault-quota",
-    injected: "429 insufficient_quota on every call",
+    injected: "429 insufficient_quota on every call until mended",
     fault: { kind: "rateLimit", code: "insufficient_quota" },
-    expected: ResultStatus.ModelError,
+    expected: ResultStatus.Ok,
+    operatorFault: "quota exhausted",
     maxAttempts: ATTEMPTS,
     calls: (requests) => requests,
   },
   {
     model: "fault-500",
-    injected: "HTTP 500 on every call",
+    injected: "HTTP 500 on every call until mended",
     fault: { kind: "status", status: 500 },
-    expected: ResultStatus.ModelError,
+    expected: ResultStatus.Ok,
+    operatorFault: "server error",
     maxAttempts: ATTEMPTS,
     calls: (requests) => requests * ATTEMPTS,
   },
@@ -80,31 +96,34 @@ const PERMANENT: FaultKind[] = [
     model: "fault-400",
     injected: "HTTP 400 on every call",
     fault: { kind: "status", status: 400 },
-    expected: ResultStatus.ModelError,
+    expected: ResultStatus.InvalidInput,
     maxAttempts: ATTEMPTS,
     calls: (requests) => requests,
   },
   {
     model: "fault-hang",
-    injected: `no response ever (timeout ${TIMEOUT_MS} ms, 2 attempts)`,
+    injected: `no response until mended (timeout ${TIMEOUT_MS} ms, 2 attempts)`,
     fault: { kind: "hang" },
-    expected: ResultStatus.ModelTimeout,
+    expected: ResultStatus.Ok,
+    operatorFault: "timed out",
     maxAttempts: 2,
     calls: (requests) => requests * 2,
   },
   {
     model: "fault-reset",
-    injected: "socket reset on every call",
+    injected: "socket reset on every call until mended",
     fault: { kind: "reset" },
-    expected: ResultStatus.ModelError,
+    expected: ResultStatus.Ok,
+    operatorFault: "server unreachable",
     maxAttempts: ATTEMPTS,
     calls: (requests) => requests * ATTEMPTS,
   },
   {
     model: "fault-malformed",
-    injected: "truncated JSON body on every call",
+    injected: "truncated JSON body on every call until mended",
     fault: { kind: "malformed" },
-    expected: ResultStatus.ModelError,
+    expected: ResultStatus.Ok,
+    operatorFault: "server error",
     maxAttempts: ATTEMPTS,
     calls: (requests) => requests * ATTEMPTS,
   },
@@ -175,7 +194,8 @@ export async function runModelFaults(size: ScenarioSize): Promise<ModelFaultRepo
     node = devnet.startNode(
       await devnet.writeConfig({
         // Every fault kind in flight at once: a hung call must not hold up the others.
-        execution: { concurrency: 128 },
+        // Stopped models are probed again within two seconds, so mended ones resume quickly.
+        execution: { concurrency: 128, probeAfterMs: 500, maxProbeAfterMs: 2_000 },
         batching: { maxSize: 16, maxWaitMs: 300 },
       }),
     );
@@ -188,6 +208,17 @@ export async function runModelFaults(size: ScenarioSize): Promise<ModelFaultRepo
     const fromBlock = (await running.sibyl.publicClient.getBlockNumber()) + 1n;
     const sent: bigint[][] = [];
     for (const kind of PERMANENT) sent.push(await sendFor(running, kind, size.requests));
+    const requestFaults = PERMANENT.filter((kind) => kind.operatorFault === undefined);
+    await Promise.all(
+      requestFaults.map((kind) =>
+        settle(running, sent[PERMANENT.indexOf(kind)] as bigint[], fromBlock, settleMs),
+      ),
+    );
+    // The operator's faults: the node must stop each model (and say which), answering none of them...
+    const stopped = await stoppedModels(node, PERMANENT, settleMs);
+    const whileBroken = await Promise.all(sent.map((ids) => tally(running, ids, fromBlock)));
+    // ...and serve them all once the server is mended.
+    for (const kind of PERMANENT) if (kind.operatorFault) server.failModel(kind.model, undefined);
     const tallies = await Promise.all(
       sent.map(async (ids) => ({
         result: await settle(running, ids, fromBlock, settleMs),
@@ -197,7 +228,10 @@ export async function runModelFaults(size: ScenarioSize): Promise<ModelFaultRepo
     for (const [index, kind] of PERMANENT.entries()) {
       const { result, durationMs } = tallies[index] as { result: Tally; durationMs: number };
       const ids = sent[index] as bigint[];
-      reports.push(await check(running, server, kind, ids, fromBlock, result, durationMs));
+      const report = await check(running, server, kind, ids, fromBlock, result, durationMs);
+      report.operatorFault = stopped.get(kind.model) ?? "";
+      report.answeredWhileBroken = kind.operatorFault ? ids.length - (whileBroken[index] as Tally).lost : 0;
+      reports.push(report);
     }
 
     for (const kind of TRANSIENT) {
@@ -216,6 +250,36 @@ export async function runModelFaults(size: ScenarioSize): Promise<ModelFaultRepo
   // A daemon that died mid-run, or cannot stop cleanly, fails the scenario whatever was answered.
   if (exit?.code !== 0) throw new Error(`daemon exit ${JSON.stringify(exit)}:\n${node?.tail()}`);
   return reports;
+}
+
+/**
+ * What /readyz names for each operator-fault kind, once it names them all (the node stops each model
+ * after its retries are used up); model name → fault.
+ */
+async function stoppedModels(
+  node: ChildRun,
+  kinds: readonly FaultKind[],
+  timeoutMs: number,
+): Promise<Map<string, string>> {
+  const api = node.text
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as { msg?: string; api?: string })
+    .find((line) => line.msg === "sibyl node started")?.api;
+  const expected = kinds.filter((kind) => kind.operatorFault !== undefined);
+  const started = Date.now();
+  for (;;) {
+    const body = (await (await fetch(`${api}/readyz`)).json()) as { checks: { models: { detail: string } } };
+    const named = new Map(
+      body.checks.models.detail
+        .split("; ")
+        .map((entry) => /^model (\S+): (.+)$/.exec(entry))
+        .filter((match) => match !== null)
+        .map((match) => [match[1] as string, match[2] as string]),
+    );
+    if (expected.every((kind) => named.has(kind.model)) || Date.now() - started > timeoutMs) return named;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function transient(model: string, what: string, fault: Fault, times: number): FaultKind & { times: number } {
@@ -294,6 +358,8 @@ async function check(
     modelCalls: server.requests.filter((call) => (call.body as { model?: unknown })?.model === kind.model)
       .length,
     expectedCalls: kind.calls(ids.length),
+    operatorFault: "",
+    answeredWhileBroken: 0,
     reason,
   };
 }

@@ -2,27 +2,40 @@
  * The operator's private key signs every fulfilment, so it must never be written anywhere: not in the
  * daemon's logs (at debug level), not in its errors (even with SIBYL_DEBUG stacks), not in its HTTP
  * API, not in its database. Config mistakes end as one line naming the field, without the key.
+ *
+ * The same holds for the RPC provider's key, which providers put in the URL path
+ * (`https://eth.example/v2/KEY`): the daemon here reaches its chain through such a URL (a proxy that
+ * accepts any path), and viem quotes the whole URL in every error while the RPC is down.
  */
 import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { toHex } from "viem";
+import { type Hex, hexToBytes, toHex } from "viem";
 import type { ModelSpecInput } from "../../src/node/models/registry.js";
 import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
 import { type Devnet, OPERATOR_KEY, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import { type ChildRun, startSibyl } from "../helpers/processes.js";
+import { RpcProxy } from "../helpers/rpcProxy.js";
+import { until } from "../helpers/wait.js";
 import { settle } from "./harness.js";
 
 const KEY_HEX = OPERATOR_KEY.slice(2).toLowerCase();
 const KEY_BYTES = Buffer.from(KEY_HEX, "hex");
+/** The RPC provider's key, in the path of the node's RPC URL. */
+const RPC_KEY = "RpcSecretKey123456";
 
-/** Fails if `data` holds the key as hex (any case, with or without 0x), raw bytes or base64. */
+/**
+ * Fails if `data` holds the operator key as hex (any case, with or without 0x), raw bytes or base64,
+ * or the RPC key in any case.
+ */
 function assertNoKey(where: string, data: string | Buffer): void {
   const buffer = typeof data === "string" ? Buffer.from(data) : data;
-  assert.ok(!buffer.toString("latin1").toLowerCase().includes(KEY_HEX), `${where} holds the key as hex`);
+  const text = buffer.toString("latin1").toLowerCase();
+  assert.ok(!text.includes(KEY_HEX), `${where} holds the key as hex`);
   assert.ok(!buffer.includes(KEY_BYTES), `${where} holds the key as raw bytes`);
   assert.ok(!buffer.includes(KEY_BYTES.toString("base64")), `${where} holds the key as base64`);
+  assert.ok(!text.includes(RPC_KEY.toLowerCase()), `${where} holds the RPC key`);
 }
 
 /** Every SIBYL_* override blanked, so the runner's own environment cannot change a config. */
@@ -53,6 +66,8 @@ describe("reliability: the operator key never leaks", function () {
   let devnet: Devnet;
   let node: ChildRun;
   let models: ModelSpecInput[];
+  let proxy: RpcProxy;
+  let api: string;
 
   before(async () => {
     const { url, close } = await server.start();
@@ -62,8 +77,14 @@ describe("reliability: the operator key never leaks", function () {
       { provider: "builtin", name: "language-id", builtin: "language-id" },
     ];
     devnet = await startDevnet(models);
+    proxy = await RpcProxy.start(devnet.chain.url);
     node = devnet.startNode(
       await devnet.writeConfig({
+        chain: {
+          rpcUrl: `${proxy.url}/v2/${RPC_KEY}`,
+          coordinator: devnet.sibyl.coordinator.address,
+          pollIntervalMs: 100,
+        },
         log: { level: "debug", format: "json" },
         batching: { maxSize: 16, maxWaitMs: 300 },
       }),
@@ -74,13 +95,15 @@ describe("reliability: the operator key never leaks", function () {
 
   after(async () => {
     if (node?.running) await node.stop("SIGTERM");
+    await proxy?.stop();
     await devnet?.stop();
     await closeServer?.();
   });
 
   it("finds the key in any of the forms it looks for (the detector works)", () => {
-    for (const form of [OPERATOR_KEY, OPERATOR_KEY.toUpperCase(), KEY_HEX, KEY_BYTES.toString("base64")])
-      assert.throws(() => assertNoKey("probe", `before ${form} after`), /holds the key/);
+    const forms = [OPERATOR_KEY, OPERATOR_KEY.toUpperCase(), KEY_HEX, KEY_BYTES.toString("base64"), RPC_KEY];
+    for (const form of [...forms, RPC_KEY.toLowerCase()])
+      assert.throws(() => assertNoKey("probe", `before ${form} after`), /holds the (RPC )?key/);
     assert.throws(() => assertNoKey("probe", Buffer.concat([Buffer.from([1, 2]), KEY_BYTES])));
   });
 
@@ -95,7 +118,8 @@ describe("reliability: the operator key never leaks", function () {
     assert.equal(result.lost, 0, node.tail());
     assert.equal(result.answeredError, 1, "the scripted 400");
     const failed = [...result.deliveries.values()].flat().find((d) => d.status !== ResultStatus.Ok);
-    assert.equal(failed?.status, ResultStatus.ModelError);
+    assert.equal(failed?.status, ResultStatus.InvalidInput);
+    await assertNothingOnchain(fromBlock);
 
     const started = node.text
       .split("\n")
@@ -103,6 +127,7 @@ describe("reliability: the operator key never leaks", function () {
       .map((line) => JSON.parse(line) as { msg?: string; api?: string })
       .find((line) => line.msg === "sibyl node started");
     assert.ok(started?.api, "the started line names the API url");
+    api = started.api;
     const metrics = await (await fetch(`${started.api}/metrics`)).text();
     assert.match(metrics, /sibyl_requests_total\{model="chat-echo"\} 4/);
     assertNoKey("/metrics", metrics);
@@ -113,6 +138,38 @@ describe("reliability: the operator key never leaks", function () {
       assertNoKey(probe, await (await fetch(`${started.api}${probe}`)).text());
     }
   });
+
+  it("keeps the RPC key out of /readyz, /metrics, the log and the chain while the RPC is down", async () => {
+    await proxy.down("refuse");
+    // The listener fails against the keyed URL; /readyz says what failed, in a fixed category.
+    const ready = await until(async () => {
+      const body = await (await fetch(`${api}/readyz`)).text();
+      return body.includes("listener: rpc unreachable") ? body : undefined;
+    }, 60_000);
+    assertNoKey("/readyz during the outage", ready);
+    assertNoKey("/metrics during the outage", await (await fetch(`${api}/metrics`)).text());
+    await until(() => (node.text.includes('"msg":"listener error"') ? true : undefined), 30_000);
+    assert.match(node.text, /HTTP request failed/, "viem's error, with its URL, reached the log");
+    assert.match(node.text, new RegExp(`${proxy.url.replace(/[.]/g, "\\.")}[^/]`), "cut to the host");
+    assertNoKey("daemon output during the outage", node.text);
+
+    await proxy.up();
+    const fromBlock = (await devnet.sibyl.publicClient.getBlockNumber()) + 1n;
+    const ids = await sendRequests(devnet, 2, modelIdFromName("chat-echo"), (i) => toHex(`after ${i}`));
+    const result = await settle(devnet, ids, fromBlock, 120_000);
+    assert.equal(result.answeredOk, 2, node.tail());
+    await assertNothingOnchain(fromBlock);
+  });
+
+  /** No result since `fromBlock` holds a key in its output or metadata. */
+  async function assertNothingOnchain(fromBlock: bigint): Promise<void> {
+    const events = await devnet.sibyl.coordinator.getEvents.ResultDelivered({}, { fromBlock });
+    assert.ok(events.length > 0);
+    for (const { args } of events) {
+      assertNoKey("an onchain output", Buffer.from(hexToBytes(args.output as Hex)));
+      assertNoKey("onchain metadata", Buffer.from(hexToBytes(args.metadata as Hex)));
+    }
+  }
 
   it("leaves no key in the database files, while running and after a clean stop", async () => {
     const databaseFiles = async () =>
@@ -144,7 +201,9 @@ describe("reliability: the operator key never leaks", function () {
       "refused.json",
     );
     const unreachableConfig = await devnet.writeConfig(
-      { chain: { rpcUrl: "http://127.0.0.1:9", coordinator: devnet.sibyl.coordinator.address } },
+      {
+        chain: { rpcUrl: `http://127.0.0.1:9/v2/${RPC_KEY}`, coordinator: devnet.sibyl.coordinator.address },
+      },
       "unreachable.json",
     );
     const valid = await devnet.writeConfig({}, "valid.json");
@@ -171,6 +230,26 @@ describe("reliability: the operator key never leaks", function () {
       );
       assertNoKey("malformed key", `${badKey.stdout}${badKey.stderr}`);
     }
+
+    // The RPC answers the chain id, then fails while the deployment is read: viem's error, URL and all.
+    const cutConfig = await devnet.writeConfig(
+      {
+        chain: { rpcUrl: `${proxy.url}/v2/${RPC_KEY}`, coordinator: devnet.sibyl.coordinator.address },
+        database: { path: "cut.db" },
+      },
+      "cut.json",
+    );
+    const cut = proxy.downOn("eth_getCode");
+    const cutRun = await runToEnd(devnet.startNode(cutConfig, debug));
+    await cut;
+    await proxy.up();
+    assert.equal(cutRun.code, 1);
+    assert.equal(
+      cutRun.stderr.split("\n", 1)[0],
+      `sibyl: chain.rpcUrl: cannot read the deployment through ${proxy.url} (rpc unreachable)`,
+    );
+    assert.match(cutRun.stderr, /HTTP request failed/, "the debug stack carries viem's message");
+    assertNoKey("deployment read failure", `${cutRun.stdout}${cutRun.stderr}`);
   });
 
   it("names each invalid config field in one line, exit 1, without the key", async () => {

@@ -7,7 +7,6 @@
  */
 import { createRequire } from "node:module";
 import { getLIDModel } from "fasttext.wasm.js";
-import { ResultStatus } from "../../shared/encoding.js";
 import {
   callTimedOut,
   decodeInputText,
@@ -41,11 +40,11 @@ export class LanguageIdProvider implements ModelProvider {
     // fastText predicts one line at a time and would only look at the first: make the input one line.
     const text = decodeInputText(input).replace(/[\r\n]+/g, " ");
     if (text.trim() === "") {
-      throw new ModelCallError("input has no text to identify", { status: ResultStatus.InvalidInput });
+      throw new ModelCallError("input has no text to identify", { request: "invalid input: no text" });
     }
     if (!this.#model) {
       throw new ModelCallError(`model "${this.name}" is not started`, {
-        status: ResultStatus.ModelError,
+        operator: "model not loaded",
         retryable: true,
       });
     }

@@ -1,12 +1,20 @@
 /**
- * Runs one request through a provider and always comes back with something to answer onchain: the
- * model's text, or a result status with a short reason. Retries, timeouts and the output size limit
- * live here and nowhere else.
+ * Runs one request through a provider and comes back with what to answer onchain: the model's text,
+ * or, for an error about the request itself, a result status with a fixed reason text (never the
+ * provider's message: it can name internal hosts, URLs or keys; the detail is returned for the log).
+ * A failure that is the operator's (authentication, quota, a model server down past its retries) is
+ * not answered: executeModel rejects with OperatorFaultError and the request stays unanswered.
+ * Retries, timeouts and the output size limit live here and nowhere else.
  *
  * Retry rules:
  * - only a ModelCallError tagged `retryable` is retried; anything else a provider throws is a final
- *   ModelError carrying its message;
- * - each attempt has its own deadline (`timeoutMs`); running past it is a retryable ModelTimeout;
+ *   request error "model error";
+ * - each attempt has its own deadline (`timeoutMs`); running past it is a retryable "timed out";
+ * - a retryable failure still failing at the last attempt (or when the budget ends the retries) is
+ *   the operator's fault it names (server error, unreachable, timed out, rate limited), never an
+ *   answer: a request whose answer always takes longer than `timeoutMs` is therefore never answered
+ *   by this node (it stops the model until a probe succeeds, and the request expires), so size
+ *   `timeoutMs` for the longest answer `maxTokens` allows;
  * - between attempts the wait is full-jitter exponential backoff, random in
  *   [0, min(maxBackoffMs, baseBackoffMs * 2^(attempt-1))], or the server's Retry-After if longer;
  * - the whole call has a budget of maxAttempts * timeoutMs: a wait that would end past it ends the
@@ -21,7 +29,16 @@ import { type Hex, stringToHex } from "viem";
 import { ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
 import { canonicalJson } from "./configHash.js";
-import { type ModelAnswer, ModelCallError, type ModelProvider, type ProviderKind } from "./provider.js";
+import {
+  type CallFailure,
+  type ModelAnswer,
+  ModelCallError,
+  type ModelProvider,
+  type OperatorFault,
+  type ProviderKind,
+  REQUEST_ERRORS,
+  type RequestError,
+} from "./provider.js";
 
 export interface ExecutionPolicy {
   /** Deadline of one attempt. */
@@ -43,23 +60,64 @@ export interface ModelMetadata {
   usage?: { promptTokens: number; completionTokens: number };
   latencyMs: number;
   attempts: number;
+  /** The fixed reason text of an error answer (a RequestError), never provider text. */
   error?: string;
 }
 
 export interface ModelOutcome {
   status: ResultStatus;
-  /** The answer when status is Ok, otherwise a short reason (at most 200 bytes and maxOutputBytes). */
+  /** The answer when status is Ok, otherwise the fixed reason (cut to maxOutputBytes). */
   output: string;
   metadata: ModelMetadata;
   attempts: number;
   latencyMs: number;
+  /** For the node's log only: what went wrong, in the provider's words (redact before writing). */
+  detail?: unknown;
 }
 
 export interface ErrorClassification {
   retryable: boolean;
-  status: ResultStatus;
-  reason: string;
+  failure: CallFailure;
   retryAfterMs?: number;
+  /** What the provider threw, for the log. */
+  error: unknown;
+}
+
+/** The call failed for a reason that is the operator's to fix: the request must not be answered. */
+export class OperatorFaultError extends SibylError {
+  override name = "OperatorFaultError";
+  readonly fault: OperatorFault;
+  readonly attempts: number;
+  readonly latencyMs: number;
+
+  constructor(fault: OperatorFault, attempts: number, latencyMs: number, cause: unknown) {
+    super(`operator fault: ${fault}`, { cause });
+    this.fault = fault;
+    this.attempts = attempts;
+    this.latencyMs = latencyMs;
+  }
+}
+
+/**
+ * The answer for a request that keeps getting an operator fault while the same model answers other
+ * requests (see ModelAvailability): the fault is this request's after all. "model timeout" when it
+ * timed out, else "model error".
+ */
+export function isolatedFaultAnswer(
+  provider: ModelProvider,
+  fault: OperatorFaultError,
+  policy: Pick<ExecutionPolicy, "maxOutputBytes">,
+): ModelOutcome {
+  const { attempts, latencyMs } = fault;
+  const base = {
+    provider: provider.kind,
+    model: provider.name,
+    params: provider.settings,
+    latencyMs,
+    attempts,
+  };
+  const error = fault.fault === "timed out" ? "model timeout" : "model error";
+  return { ...errorAnswer(error, base, policy), attempts, latencyMs, detail: fault };
 }
 
 /** The node is stopping: the request was not answered and must be run again after restart. */
@@ -70,27 +128,16 @@ export class ShutdownError extends SibylError {
   }
 }
 
-const MAX_REASON_BYTES = 200;
-
-const STATUS_LABELS: Record<ResultStatus, string> = {
-  [ResultStatus.Ok]: "ok",
-  [ResultStatus.InvalidInput]: "invalid input",
-  [ResultStatus.ModelError]: "model error",
-  [ResultStatus.ModelTimeout]: "model timed out",
-  [ResultStatus.OutputTooLarge]: "output too large",
-};
-
 export function classifyError(error: unknown): ErrorClassification {
   if (error instanceof ModelCallError) {
     return {
       retryable: error.retryable,
-      // A failure cannot be answered as Ok, whatever a confused provider put in it.
-      status: error.status === ResultStatus.Ok ? ResultStatus.ModelError : error.status,
-      reason: error.shortMessage,
+      failure: error.failure,
       ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      error,
     };
   }
-  return { retryable: false, status: ResultStatus.ModelError, reason: describe(error) };
+  return { retryable: false, failure: { request: "model error" }, error };
 }
 
 /** The metadata as committed: canonical JSON in UTF-8, so every node encodes it identically. */
@@ -130,16 +177,11 @@ export async function executeModel(
       if (bytes <= policy.maxOutputBytes) {
         return { status: ResultStatus.Ok, output: answer.output, metadata, attempts, latencyMs };
       }
-      const reason = shortReason(
-        `output is ${bytes} bytes, over the limit of ${policy.maxOutputBytes}`,
-        policy,
-      );
       return {
-        status: ResultStatus.OutputTooLarge,
-        output: reason,
-        metadata: { ...metadata, error: reason },
+        ...errorAnswer("output too large", metadata, policy),
         attempts,
         latencyMs,
+        detail: `output is ${bytes} bytes, over the limit of ${policy.maxOutputBytes}`,
       };
     }
     failure = result.failure;
@@ -151,16 +193,28 @@ export async function executeModel(
     });
   }
 
+  // Retries used up on a retryable failure say the same as a final operator fault: the server (or
+  // the account behind it) is not fit to answer, whatever the request.
+  if ("operator" in failure.failure) {
+    throw new OperatorFaultError(failure.failure.operator, attempts, elapsed(), failure.error);
+  }
   const latencyMs = elapsed();
-  const detail = attempts > 1 ? `${STATUS_LABELS[failure.status]} after ${attempts} attempts: ` : "";
-  const reason = shortReason(`${detail}${failure.reason}`, policy);
   return {
-    status: failure.status,
-    output: reason,
-    metadata: { ...base, latencyMs, attempts, error: reason },
+    ...errorAnswer(failure.failure.request, { ...base, latencyMs, attempts }, policy),
     attempts,
     latencyMs,
+    detail: failure.error,
   };
+}
+
+/** An error answer: its status and fixed text, the text also in the metadata. */
+function errorAnswer(
+  error: RequestError,
+  metadata: ModelMetadata,
+  policy: Pick<ExecutionPolicy, "maxOutputBytes">,
+): Pick<ModelOutcome, "status" | "output" | "metadata"> {
+  const reason = cutToLimit(error, policy.maxOutputBytes);
+  return { status: REQUEST_ERRORS[error], output: reason, metadata: { ...metadata, error: reason } };
 }
 
 async function attempt(
@@ -183,8 +237,8 @@ async function attempt(
       return {
         failure: {
           retryable: true,
-          status: ResultStatus.ModelTimeout,
-          reason: `no answer within ${timeoutMs} ms`,
+          failure: { operator: "timed out" },
+          error: new ModelCallError(`no answer within ${timeoutMs} ms`, { operator: "timed out" }),
         },
       };
     }
@@ -204,7 +258,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 function checked(answer: unknown): ModelAnswer {
   const candidate = answer as Partial<ModelAnswer> | null | undefined;
   if (typeof candidate?.output !== "string" || typeof candidate.modelVersion !== "string") {
-    throw new ModelCallError("provider returned no answer text", { status: ResultStatus.ModelError });
+    throw new ModelCallError("provider returned no answer text", { request: "model returned no answer" });
   }
   return candidate as ModelAnswer;
 }
@@ -218,21 +272,12 @@ function throwIfShutdown(shutdown: AbortSignal): void {
   if (shutdown.aborted) throw new ShutdownError({ cause: shutdown.reason });
 }
 
-/** Cuts a reason to the byte limit on a character boundary, so it stays valid UTF-8. */
-function shortReason(reason: string, policy: ExecutionPolicy): string {
-  const limit = Math.max(0, Math.min(MAX_REASON_BYTES, policy.maxOutputBytes));
+/** Cuts a reason to the request's byte limit on a character boundary, so it stays valid UTF-8. */
+function cutToLimit(reason: string, maxOutputBytes: number): string {
   const bytes = new TextEncoder().encode(reason);
+  const limit = Math.max(0, maxOutputBytes);
   if (bytes.length <= limit) return reason;
   let end = limit;
   while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
   return new TextDecoder().decode(bytes.subarray(0, end));
-}
-
-function describe(error: unknown): string {
-  try {
-    if (error instanceof Error) return error.message || error.name;
-    return `provider threw ${typeof error === "string" ? error : String(error)}`;
-  } catch {
-    return "provider threw an unprintable value";
-  }
 }

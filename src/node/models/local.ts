@@ -8,7 +8,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { Llama, LlamaCompletion, LlamaContext, LlamaModel } from "node-llama-cpp";
-import { ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
 import {
   callTimedOut,
@@ -109,7 +108,7 @@ export class LocalGgufProvider implements ModelProvider {
   async #generate(prompt: string, signal: AbortSignal): Promise<ModelAnswer> {
     if (!this.#loaded) {
       throw new ModelCallError(`local model "${this.name}" is not loaded`, {
-        status: ResultStatus.ModelError,
+        operator: "model not loaded",
         retryable: true,
       });
     }
@@ -121,7 +120,7 @@ export class LocalGgufProvider implements ModelProvider {
     if (promptTokens + 1 + this.#maxTokens > this.#contextSize) {
       throw new ModelCallError(
         `input is ${promptTokens} tokens, more than the ${this.#contextSize}-token context leaves room for`,
-        { status: ResultStatus.InvalidInput },
+        { request: "invalid input: too long for the model" },
       );
     }
     let completionTokens = 0;
@@ -139,7 +138,7 @@ export class LocalGgufProvider implements ModelProvider {
     } catch (error) {
       if (signal.aborted) throw callTimedOut(error);
       // llama.cpp failing on a prompt it accepted is not something a retry changes.
-      throw new ModelCallError("local model failed", { status: ResultStatus.ModelError, cause: error });
+      throw new ModelCallError("local model failed", { request: "model error", cause: error });
     }
   }
 }

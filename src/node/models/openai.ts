@@ -10,7 +10,6 @@
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { z } from "zod";
-import { ResultStatus } from "../../shared/encoding.js";
 import { toModelCallError } from "./openaiErrors.js";
 import { decodeInputText, type ModelAnswer, ModelCallError, type ModelProvider } from "./provider.js";
 
@@ -97,15 +96,18 @@ function answerOf(completion: unknown): ModelAnswer {
   // A non-JSON content type reaches us as a plain string: the server is misbehaving, not the model.
   if (typeof completion !== "object" || completion === null) {
     throw new ModelCallError("malformed response from model server", {
-      status: ResultStatus.ModelError,
+      operator: "server error",
       retryable: true,
     });
   }
   const { choices, model, usage } = completion as Partial<OpenAI.Chat.Completions.ChatCompletion>;
-  const content = choices?.[0]?.message?.content;
+  const choice = choices?.[0];
+  const content = choice?.message?.content;
   if (typeof content !== "string") {
+    // A refusal (OpenAI's `refusal` field, or a content filter stopping the answer) is about this input.
+    const refused = choice?.finish_reason === "content_filter" || Boolean(choice?.message?.refusal);
     throw new ModelCallError(choices?.length ? "model returned no text" : "model returned no choices", {
-      status: ResultStatus.ModelError,
+      request: refused ? "refused by model" : "model returned no answer",
     });
   }
   return {
@@ -118,5 +120,5 @@ function answerOf(completion: unknown): ModelAnswer {
 }
 
 function invalidInput(reason: string, cause?: unknown): ModelCallError {
-  return new ModelCallError(reason, { status: ResultStatus.InvalidInput, cause });
+  return new ModelCallError(reason, { request: "invalid input: malformed messages", cause });
 }

@@ -1,7 +1,7 @@
 /**
  * What the node needs from a model: load once, answer one input, close. Providers throw
  * `ModelCallError`s; the executor alone decides on retries (from the `retryable` tag) and turns the
- * final outcome into a result status, so no provider retries on its own.
+ * final outcome into a result status or an operator fault, so no provider retries on its own.
  */
 import { ResultStatus } from "../../shared/encoding.js";
 import { SibylError, type SibylErrorOptions } from "../../shared/errors.js";
@@ -30,19 +30,65 @@ export interface ModelProvider {
   close(): Promise<void>;
 }
 
-/** A failed model call: `status` is what to answer onchain once retries are over. */
+/**
+ * What a failed call is answered with onchain: a fixed text per kind of request error, never the
+ * provider's words (they can name internal hosts, URLs, keys). The detail stays in the node's log.
+ */
+export const REQUEST_ERRORS = {
+  "invalid input: not UTF-8": ResultStatus.InvalidInput,
+  "invalid input: malformed messages": ResultStatus.InvalidInput,
+  "invalid input: no text": ResultStatus.InvalidInput,
+  "invalid input: too long for the model": ResultStatus.InvalidInput,
+  "invalid input: rejected by the model server": ResultStatus.InvalidInput,
+  "refused by model": ResultStatus.ModelError,
+  "model returned no answer": ResultStatus.ModelError,
+  "model error": ResultStatus.ModelError,
+  /** Failing alone: an operator fault this request kept getting while the model answered others. */
+  "model timeout": ResultStatus.ModelTimeout,
+  "output too large": ResultStatus.OutputTooLarge,
+} as const satisfies Record<string, ResultStatus>;
+
+export type RequestError = keyof typeof REQUEST_ERRORS;
+
+/**
+ * Failures that say the operator's side is broken, not the request: never answered onchain (the
+ * requester would pay for the operator's fault); the model is stopped on this node instead. Fixed
+ * texts, shown in /readyz and metric labels.
+ */
+export const OPERATOR_FAULTS = [
+  "authentication failed",
+  "permission denied",
+  "quota exhausted",
+  "model not found",
+  "settings rejected",
+  "rate limited",
+  "server unreachable",
+  "server error",
+  "timed out",
+  "model not loaded",
+] as const;
+
+export type OperatorFault = (typeof OPERATOR_FAULTS)[number];
+
+export type CallFailure = { request: RequestError } | { operator: OperatorFault };
+
+/**
+ * A failed model call: either an error about the request (`request`, answered onchain with that
+ * text once retries are over) or an operator fault (`operator`). `shortMessage` is the detail for
+ * the node's log.
+ */
 export class ModelCallError extends SibylError {
   override name = "ModelCallError";
-  readonly status: ResultStatus;
+  readonly failure: CallFailure;
   /** Server-suggested wait before the next attempt (Retry-After), in ms. */
   readonly retryAfterMs: number | undefined;
 
   constructor(
     shortMessage: string,
-    options: SibylErrorOptions & { status: ResultStatus; retryAfterMs?: number | undefined },
+    options: SibylErrorOptions & CallFailure & { retryAfterMs?: number | undefined },
   ) {
     super(shortMessage, options);
-    this.status = options.status;
+    this.failure = "request" in options ? { request: options.request } : { operator: options.operator };
     this.retryAfterMs = options.retryAfterMs;
   }
 }
@@ -54,7 +100,7 @@ export function decodeInputText(input: Uint8Array): string {
   try {
     return strictUtf8.decode(input);
   } catch (cause) {
-    throw new ModelCallError("input is not valid UTF-8", { status: ResultStatus.InvalidInput, cause });
+    throw new ModelCallError("input is not valid UTF-8", { request: "invalid input: not UTF-8", cause });
   }
 }
 
@@ -63,9 +109,5 @@ export function decodeInputText(input: Uint8Array): string {
  * signal was its own timeout (retry) or a shutdown (stop), the provider cannot.
  */
 export function callTimedOut(cause?: unknown): ModelCallError {
-  return new ModelCallError("model call timed out", {
-    status: ResultStatus.ModelTimeout,
-    retryable: true,
-    cause,
-  });
+  return new ModelCallError("model call timed out", { operator: "timed out", retryable: true, cause });
 }

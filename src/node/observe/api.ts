@@ -7,7 +7,10 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 
-/** What the node reports to `/readyz`. Check details are served verbatim, so they must hold no secrets. */
+/**
+ * What the node reports to `/readyz`. Check details are served verbatim, so they are fixed category
+ * texts ("listener: rpc unreachable", "model gpt-x: authentication failed"), never error text.
+ */
 export interface HealthReport {
   ready: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;

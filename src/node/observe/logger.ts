@@ -1,10 +1,11 @@
 /**
  * The node's structured logger: JSON for machines, pretty lines for people, and secrets censored
- * before anything is written.
+ * before anything is written: values under secret keys by path, and URLs, keys and tokens inside any
+ * logged string or error (messages included) by `redact`.
  */
-import { type DestinationStream, type LevelWithSilent, type Logger, pino, stdSerializers } from "pino";
+import { type DestinationStream, type LevelWithSilent, type Logger, pino } from "pino";
 import pretty from "pino-pretty";
-import type { SibylError } from "../../shared/errors.js";
+import { redact, redactDeep, serializeError } from "./redact.js";
 
 export type { Logger };
 
@@ -30,7 +31,13 @@ export function createLogger({ level, format, destination }: LoggerOptions): Log
   const options = {
     level,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-    serializers: { err: serializeError },
+    // Every logged object, whatever its keys, is redacted before serializers and paths apply; errors
+    // become plain objects there, so the `err` serializer only has to handle the ones it still gets.
+    formatters: { log: (object: Record<string, unknown>) => redactDeep(object) as Record<string, unknown> },
+    serializers: {
+      err: (err: unknown) => (err instanceof Error ? redactDeep(serializeError(err)) : err),
+      msg: (message: unknown) => (typeof message === "string" ? redact(message) : message),
+    },
   };
   if (!usePretty(format)) return pino(options, destination);
   // An in-process stream rather than a worker transport: a worker can still hold the last lines
@@ -40,17 +47,4 @@ export function createLogger({ level, format, destination }: LoggerOptions): Log
 
 function usePretty(format: LogFormat): boolean {
   return format === "auto" ? process.stdout.isTTY === true : format === "pretty";
-}
-
-type ErrorFields = Partial<Pick<SibylError, "shortMessage" | "details" | "retryable">>;
-
-/**
- * pino's standard serializer plus the fields Sibyl and viem errors carry outside `message`, named
- * explicitly so they survive even when an error class defines them as getters.
- */
-function serializeError(err: unknown): unknown {
-  const serialized = stdSerializers.err(err as Error);
-  if (!(err instanceof Error)) return serialized;
-  const { shortMessage, details, retryable } = err as ErrorFields;
-  return Object.assign(serialized, { name: err.name, shortMessage, details, retryable });
 }

@@ -23,6 +23,10 @@ export interface Metrics {
   requestsTotal: Counter<"model">;
   /** Batch transactions by outcome: `success`, `reverted` or `replaced`. */
   submittedBatches: Counter<"outcome">;
+  /** 1 while a model is stopped on this node by an operator fault, else 0. */
+  modelUnavailable: Gauge<"model">;
+  /** Model calls that failed for a reason that is the operator's, by model and fixed fault category. */
+  operatorFaults: Counter<"model" | "fault">;
 }
 
 export function createMetrics(): Metrics {
@@ -91,6 +95,18 @@ export function createMetrics(): Metrics {
       name: "sibyl_submitted_batches_total",
       help: "Batch transactions submitted, by outcome",
       labelNames: ["outcome"],
+      registers,
+    }),
+    modelUnavailable: new Gauge({
+      name: "sibyl_model_unavailable",
+      help: "1 while the model is stopped on this node by an operator fault (key, quota, server down)",
+      labelNames: ["model"],
+      registers,
+    }),
+    operatorFaults: new Counter({
+      name: "sibyl_operator_faults_total",
+      help: "Model calls that failed through the operator's fault, by model and category",
+      labelNames: ["model", "fault"],
       registers,
     }),
   };

@@ -240,16 +240,23 @@ export class SqliteJobStore implements JobStore {
     if (changes !== 1) throw new Error(`job ${requestId} is not in state ${from}`);
   }
 
-  claimForRun(modelIds: readonly Hex[], limit: number, turn: Turn): Job[] {
+  claimForRun(modelIds: readonly Hex[], limit: number, turn: Turn, skip: readonly bigint[] = []): Job[] {
     if (modelIds.length === 0 || limit <= 0) return [];
     return this.#db.transaction(() => {
       const placeholders = modelIds.map(() => "?").join(",");
+      const skipped = skip.length === 0 ? "" : `AND request_id NOT IN (${skip.map(() => "?").join(",")})`;
       const rows = this.#db
         .prepare(
-          `SELECT * FROM jobs WHERE state = 'received' AND model_id IN (${placeholders})
+          `SELECT * FROM jobs WHERE state = 'received' AND model_id IN (${placeholders}) ${skipped}
              AND (operator = ? OR exclusive_until < ?) ORDER BY seq LIMIT ?`,
         )
-        .all(...modelIds, turn.operator.toLowerCase(), Number(turn.chainTime), limit) as JobRow[];
+        .all(
+          ...modelIds,
+          ...skip.map(String),
+          turn.operator.toLowerCase(),
+          Number(turn.chainTime),
+          limit,
+        ) as JobRow[];
       const claim = this.#db.prepare(
         "UPDATE jobs SET state = 'running', updated_at = ? WHERE request_id = ?",
       );

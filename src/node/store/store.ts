@@ -106,9 +106,10 @@ export interface JobStore {
 
   /**
    * Moves up to `limit` received jobs of the given models to running, oldest first: those assigned to
-   * `turn.operator`, and others whose exclusive window closed before `turn.chainTime`.
+   * `turn.operator`, and others whose exclusive window closed before `turn.chainTime`; jobs in `skip`
+   * are passed over.
    */
-  claimForRun(modelIds: readonly Hex[], limit: number, turn: Turn): Job[];
+  claimForRun(modelIds: readonly Hex[], limit: number, turn: Turn, skip?: readonly bigint[]): Job[];
   /** running → answered, unless the job moved meanwhile (cancelled, rewound): then false. */
   recordAnswer(requestId: bigint, result: ResultPayload): boolean;
   /** Replaces an answered job's result (an error status once its deliveries keep failing). */

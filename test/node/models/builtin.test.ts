@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { after, before, describe, it } from "mocha";
 import { LanguageIdProvider } from "../../../src/node/models/builtin.js";
-import { ModelCallError } from "../../../src/node/models/provider.js";
+import { ModelCallError, REQUEST_ERRORS } from "../../../src/node/models/provider.js";
 import { ResultStatus } from "../../../src/shared/encoding.js";
 
 const packageVersion: string = createRequire(import.meta.url)("fasttext.wasm.js/package.json").version;
@@ -65,7 +65,8 @@ describe("LanguageIdProvider", () => {
     it(`rejects ${label} as InvalidInput`, async () => {
       await assert.rejects(provider.run(input, noSignal()), (error: unknown) => {
         assert.ok(error instanceof ModelCallError);
-        assert.equal(error.status, ResultStatus.InvalidInput);
+        assert.ok("request" in error.failure, "an error about the request");
+        assert.equal(REQUEST_ERRORS[error.failure.request], ResultStatus.InvalidInput);
         assert.equal(error.retryable, false);
         return true;
       });

@@ -6,9 +6,16 @@ import {
   type ExecutionPolicy,
   encodeMetadata,
   executeModel,
+  OperatorFaultError,
   ShutdownError,
 } from "../../../src/node/models/executor.js";
-import { type ModelAnswer, ModelCallError, type ModelProvider } from "../../../src/node/models/provider.js";
+import {
+  callTimedOut,
+  type ModelAnswer,
+  ModelCallError,
+  type ModelProvider,
+  type OperatorFault,
+} from "../../../src/node/models/provider.js";
 import { ResultStatus } from "../../../src/shared/encoding.js";
 
 const policy: ExecutionPolicy = {
@@ -41,8 +48,21 @@ function scripted(
 const answer = (output: string): Promise<ModelAnswer> =>
   Promise.resolve({ output, modelVersion: "v1", usage: { promptTokens: 1, completionTokens: 2 } });
 const retryable = (message: string, retryAfterMs?: number) =>
-  new ModelCallError(message, { status: ResultStatus.ModelError, retryable: true, retryAfterMs });
+  new ModelCallError(message, { operator: "server error", retryable: true, retryAfterMs });
 const never = () => new Promise<ModelAnswer>(() => {});
+
+/** Asserts that `call` rejects with an OperatorFaultError for `fault` after `attempts` attempts. */
+async function rejectsWithFault(call: Promise<unknown>, fault: OperatorFault, attempts: number) {
+  let caught: OperatorFaultError | undefined;
+  await assert.rejects(call, (error: unknown) => {
+    assert.ok(error instanceof OperatorFaultError, `expected an OperatorFaultError, got ${error}`);
+    caught = error;
+    return true;
+  });
+  assert.equal(caught?.fault, fault);
+  assert.equal(caught?.attempts, attempts);
+  return caught as OperatorFaultError;
+}
 
 describe("executeModel", () => {
   it("returns the answer with its metadata", async () => {
@@ -70,15 +90,11 @@ describe("executeModel", () => {
     assert.equal(outcome.metadata.attempts, 3);
   });
 
-  it("times out a provider that ignores its signal, maxAttempts times", async () => {
+  it("times out a provider that ignores its signal maxAttempts times, then reports the operator's fault", async () => {
     const provider = scripted(never);
-    const outcome = await executeModel(provider, input, policy, noShutdown());
-    assert.equal(outcome.status, ResultStatus.ModelTimeout);
-    assert.equal(outcome.attempts, 3);
+    const fault = await rejectsWithFault(executeModel(provider, input, policy, noShutdown()), "timed out", 3);
     assert.equal(provider.calls, 3);
-    assert.equal(outcome.output, "model timed out after 3 attempts: no answer within 50 ms");
-    assert.equal(outcome.metadata.error, outcome.output);
-    assert.equal(outcome.metadata.version, undefined);
+    assert.match(fault.message, /no answer within 50 ms/, "the detail stays on the error, for the log");
   });
 
   it("gives each attempt a signal that fires at its deadline", async () => {
@@ -90,87 +106,111 @@ describe("executeModel", () => {
           signal.addEventListener("abort", () => reject(new Error("aborted")));
         }),
     );
-    const outcome = await executeModel(provider, input, { ...policy, maxAttempts: 2 }, noShutdown());
-    assert.equal(outcome.status, ResultStatus.ModelTimeout);
+    await rejectsWithFault(
+      executeModel(provider, input, { ...policy, maxAttempts: 2 }, noShutdown()),
+      "timed out",
+      2,
+    );
     assert.equal(seen.length, 2);
     assert.notEqual(seen[0], seen[1]);
     assert.ok(seen.every((signal) => signal.aborted));
   });
 
-  it("stops at the first permanent error", async () => {
-    const provider = scripted(() =>
-      Promise.reject(new ModelCallError("input is not valid UTF-8", { status: ResultStatus.InvalidInput })),
-    );
+  it("stops at the first error about the request and answers its fixed text", async () => {
+    const error = new ModelCallError("input is not valid UTF-8", { request: "invalid input: not UTF-8" });
+    const provider = scripted(() => Promise.reject(error));
     const outcome = await executeModel(provider, input, policy, noShutdown());
     assert.deepEqual(
-      [outcome.status, outcome.output, outcome.attempts],
-      [ResultStatus.InvalidInput, "input is not valid UTF-8", 1],
+      [outcome.status, outcome.output, outcome.metadata.error, outcome.attempts],
+      [ResultStatus.InvalidInput, "invalid input: not UTF-8", "invalid input: not UTF-8", 1],
     );
+    assert.equal(outcome.detail, error, "the provider's error is kept for the log");
   });
 
-  it("reports the last error with the number of attempts", async () => {
-    const provider = scripted((call) => Promise.reject(retryable(`503 busy (${call})`)));
+  it("answers a fixed text, never the provider's words (hosts, URLs, keys)", async () => {
+    const leaky = "400 bad prompt at https://gpu-7.corp.example/v2/SECRETKEY123 (key sk-live-abcdef123456)";
+    const provider = scripted(() =>
+      Promise.reject(new ModelCallError(leaky, { request: "invalid input: rejected by the model server" })),
+    );
     const outcome = await executeModel(provider, input, { ...policy, maxOutputBytes: 1_000 }, noShutdown());
-    assert.equal(outcome.status, ResultStatus.ModelError);
-    assert.equal(outcome.output, "model error after 3 attempts: 503 busy (2)");
+    assert.equal(outcome.status, ResultStatus.InvalidInput);
+    assert.equal(outcome.output, "invalid input: rejected by the model server");
+    assert.doesNotMatch(JSON.stringify(outcome.metadata), /corp\.example|SECRETKEY|sk-live/);
+  });
+
+  it("reports retries used up on a retryable error as an operator fault, not an answer", async () => {
+    const provider = scripted((call) => Promise.reject(retryable(`503 busy (${call})`)));
+    const fault = await rejectsWithFault(
+      executeModel(provider, input, policy, noShutdown()),
+      "server error",
+      3,
+    );
+    assert.equal(provider.calls, 3);
+    assert.match(fault.message, /503 busy \(2\)/, "the last error is the cause");
+  });
+
+  it("stops at once on an operator fault that a retry cannot mend", async () => {
+    const provider = scripted(() =>
+      Promise.reject(new ModelCallError("401 Incorrect API key", { operator: "authentication failed" })),
+    );
+    await rejectsWithFault(executeModel(provider, input, policy, noShutdown()), "authentication failed", 1);
+    assert.equal(provider.calls, 1);
   });
 
   it("gives up rather than wait past its budget for a Retry-After", async () => {
-    const provider = scripted(() => Promise.reject(retryable("429 slow down", 60_000)));
-    const outcome = await executeModel(provider, input, policy, noShutdown());
-    assert.equal(outcome.status, ResultStatus.ModelError);
-    assert.equal(outcome.attempts, 1);
-    assert.equal(outcome.output, "429 slow down");
+    const provider = scripted(() =>
+      Promise.reject(
+        new ModelCallError("429 slow down", {
+          operator: "rate limited",
+          retryable: true,
+          retryAfterMs: 60_000,
+        }),
+      ),
+    );
+    await rejectsWithFault(executeModel(provider, input, policy, noShutdown()), "rate limited", 1);
+    assert.equal(provider.calls, 1);
   });
 
   it("answers OutputTooLarge for an answer over the limit, with a reason within it", async () => {
     const provider = scripted(() => answer("é".repeat(40)));
     const outcome = await executeModel(provider, input, { ...policy, maxOutputBytes: 79 }, noShutdown());
     assert.equal(outcome.status, ResultStatus.OutputTooLarge);
-    assert.equal(outcome.output, "output is 80 bytes, over the limit of 79");
+    assert.equal(outcome.output, "output too large");
+    assert.equal(outcome.detail, "output is 80 bytes, over the limit of 79");
     assert.equal(outcome.attempts, 1);
 
     const tiny = await executeModel(provider, input, { ...policy, maxOutputBytes: 8 }, noShutdown());
     assert.equal(tiny.status, ResultStatus.OutputTooLarge);
-    assert.equal(tiny.output, "output i");
-  });
-
-  it("cuts long reasons to 200 bytes on a character boundary", async () => {
-    const provider = scripted(() => Promise.reject(new Error(`€${"€".repeat(100)}`)));
-    const outcome = await executeModel(provider, input, { ...policy, maxOutputBytes: 10_000 }, noShutdown());
-    const bytes = new TextEncoder().encode(outcome.output);
-    assert.equal(bytes.length, 198);
-    assert.equal(outcome.output, "€".repeat(66));
+    assert.equal(tiny.output, "output t", "the reason fits the request's own limit");
   });
 
   describe("never throws on a misbehaving provider", () => {
-    const cases: [string, (call: number, signal: AbortSignal) => unknown, RegExp][] = [
-      ["a plain Error", () => Promise.reject(new TypeError("boom")), /^boom$/],
-      ["a thrown string", () => Promise.reject("bad"), /provider threw bad/],
-      ["a thrown null", () => Promise.reject(null), /provider threw null/],
-      ["an unprintable value", () => Promise.reject(Object.create(null)), /unprintable/],
+    const cases: [string, (call: number, signal: AbortSignal) => unknown, string][] = [
+      ["a plain Error", () => Promise.reject(new TypeError("boom")), "model error"],
+      ["a thrown string", () => Promise.reject("bad"), "model error"],
+      ["a thrown null", () => Promise.reject(null), "model error"],
+      ["an unprintable value", () => Promise.reject(Object.create(null)), "model error"],
       [
         "a synchronous throw",
         () => {
           throw new RangeError("sync");
         },
-        /^sync$/,
+        "model error",
       ],
-      ["no answer", () => Promise.resolve(undefined), /no answer text/],
-      ["a non-text answer", () => Promise.resolve({ output: 42, modelVersion: "v" }), /no answer text/],
-      ["a non-promise", () => "plain", /no answer text/],
+      ["no answer", () => Promise.resolve(undefined), "model returned no answer"],
       [
-        "a ModelCallError claiming Ok",
-        () => Promise.reject(new ModelCallError("confused", { status: ResultStatus.Ok })),
-        /^confused$/,
+        "a non-text answer",
+        () => Promise.resolve({ output: 42, modelVersion: "v" }),
+        "model returned no answer",
       ],
+      ["a non-promise", () => "plain", "model returned no answer"],
     ];
     for (const [label, behaviour, reason] of cases) {
       it(label, async () => {
         const provider = scripted(behaviour);
         const outcome = await executeModel(provider, input, policy, noShutdown());
         assert.equal(outcome.status, ResultStatus.ModelError);
-        assert.match(outcome.output, reason);
+        assert.equal(outcome.output, reason);
         assert.equal(outcome.attempts, 1);
       });
     }
@@ -216,13 +256,7 @@ describe("executeModel", () => {
       const shutdown = new AbortController();
       const provider = scripted((_call, signal) => {
         shutdown.abort();
-        return Promise.reject(
-          new ModelCallError("model call timed out", {
-            status: ResultStatus.ModelTimeout,
-            retryable: true,
-            cause: signal.reason,
-          }),
-        );
+        return Promise.reject(callTimedOut(signal.reason));
       });
       await assert.rejects(executeModel(provider, input, policy, shutdown.signal), ShutdownError);
     });
@@ -230,47 +264,30 @@ describe("executeModel", () => {
 });
 
 describe("classifyError", () => {
-  const cases: [string, unknown, { retryable: boolean; status: ResultStatus; reason: string }][] = [
+  const cases: [string, unknown, { retryable: boolean; failure: unknown }][] = [
     [
-      "retryable ModelCallError",
-      new ModelCallError("503 busy", { status: ResultStatus.ModelError, retryable: true }),
-      { retryable: true, status: ResultStatus.ModelError, reason: "503 busy" },
+      "retryable operator fault",
+      new ModelCallError("503 busy", { operator: "server error", retryable: true }),
+      { retryable: true, failure: { operator: "server error" } },
     ],
-    [
-      "timeout",
-      new ModelCallError("model call timed out", { status: ResultStatus.ModelTimeout, retryable: true }),
-      { retryable: true, status: ResultStatus.ModelTimeout, reason: "model call timed out" },
-    ],
+    ["timeout", callTimedOut(), { retryable: true, failure: { operator: "timed out" } }],
     [
       "invalid input",
-      new ModelCallError("input is not valid UTF-8", { status: ResultStatus.InvalidInput }),
-      { retryable: false, status: ResultStatus.InvalidInput, reason: "input is not valid UTF-8" },
+      new ModelCallError("input is not valid UTF-8", { request: "invalid input: not UTF-8" }),
+      { retryable: false, failure: { request: "invalid input: not UTF-8" } },
     ],
     [
-      "ModelCallError with details uses the short message",
-      new ModelCallError("401 bad key", { status: ResultStatus.ModelError, details: "long server text" }),
-      { retryable: false, status: ResultStatus.ModelError, reason: "401 bad key" },
+      "authentication",
+      new ModelCallError("401 bad key", { operator: "authentication failed", details: "long server text" }),
+      { retryable: false, failure: { operator: "authentication failed" } },
     ],
-    [
-      "plain Error",
-      new Error("disk full"),
-      { retryable: false, status: ResultStatus.ModelError, reason: "disk full" },
-    ],
-    [
-      "Error without a message",
-      new TypeError(),
-      { retryable: false, status: ResultStatus.ModelError, reason: "TypeError" },
-    ],
-    ["string", "nope", { retryable: false, status: ResultStatus.ModelError, reason: "provider threw nope" }],
-    [
-      "undefined",
-      undefined,
-      { retryable: false, status: ResultStatus.ModelError, reason: "provider threw undefined" },
-    ],
+    ["plain Error", new Error("disk full"), { retryable: false, failure: { request: "model error" } }],
+    ["string", "nope", { retryable: false, failure: { request: "model error" } }],
+    ["undefined", undefined, { retryable: false, failure: { request: "model error" } }],
   ];
   for (const [label, error, expected] of cases) {
     it(label, () => {
-      assert.deepEqual(classifyError(error), expected);
+      assert.deepEqual(classifyError(error), { ...expected, error });
     });
   }
 

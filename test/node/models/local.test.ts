@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "mocha";
 import { LocalGgufProvider } from "../../../src/node/models/local.js";
-import { ModelCallError } from "../../../src/node/models/provider.js";
+import { ModelCallError, REQUEST_ERRORS } from "../../../src/node/models/provider.js";
 import { ResultStatus } from "../../../src/shared/encoding.js";
 
 const modelPath = fileURLToPath(new URL("../../../../shared/models/stories260K.gguf", import.meta.url));
@@ -72,7 +72,7 @@ describe("LocalGgufProvider", function () {
   it("stops at an aborted signal with a retryable timeout, and keeps working", async () => {
     await assert.rejects(provider.run(utf8("Once upon a time"), AbortSignal.abort()), (error: unknown) => {
       assert.ok(error instanceof ModelCallError);
-      assert.equal(error.status, ResultStatus.ModelTimeout);
+      assert.deepEqual(error.failure, { operator: "timed out" });
       assert.equal(error.retryable, true);
       return true;
     });
@@ -87,7 +87,8 @@ describe("LocalGgufProvider", function () {
     it(`rejects ${label} as InvalidInput`, async () => {
       await assert.rejects(provider.run(input, noSignal()), (error: unknown) => {
         assert.ok(error instanceof ModelCallError);
-        assert.equal(error.status, ResultStatus.InvalidInput);
+        assert.ok("request" in error.failure, "an error about the request");
+        assert.equal(REQUEST_ERRORS[error.failure.request], ResultStatus.InvalidInput);
         return true;
       });
     });

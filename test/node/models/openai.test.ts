@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "mocha";
-import { executeModel, ShutdownError } from "../../../src/node/models/executor.js";
+import { executeModel, OperatorFaultError, ShutdownError } from "../../../src/node/models/executor.js";
 import { OpenAIProvider, type OpenAIProviderOptions } from "../../../src/node/models/openai.js";
 import { retryAfterMs } from "../../../src/node/models/openaiErrors.js";
-import { ModelCallError } from "../../../src/node/models/provider.js";
+import { type CallFailure, ModelCallError, REQUEST_ERRORS } from "../../../src/node/models/provider.js";
 import { ResultStatus } from "../../../src/shared/encoding.js";
 import { FakeOpenAIServer, type Fault } from "../../helpers/openaiServer.js";
 
@@ -121,7 +121,8 @@ describe("OpenAIProvider", () => {
       it(label, async () => {
         await assert.rejects(provider().run(input, noSignal()), (error: unknown) => {
           assert.ok(error instanceof ModelCallError);
-          assert.equal(error.status, ResultStatus.InvalidInput);
+          assert.ok("request" in error.failure, "an error about the request");
+          assert.equal(REQUEST_ERRORS[error.failure.request], ResultStatus.InvalidInput);
           assert.equal(error.retryable, false);
           return true;
         });
@@ -130,62 +131,139 @@ describe("OpenAIProvider", () => {
     }
   });
 
-  describe("classifies each server fault", () => {
-    const cases: [string, Fault, { status: ResultStatus; retryable: boolean; message?: RegExp }][] = [
-      ["429", { kind: "rateLimit" }, { status: ResultStatus.ModelError, retryable: true, message: /429/ }],
+  describe("classifies each server fault: the operator's, or the request's", () => {
+    const operator = (fault: Extract<CallFailure, { operator: string }>["operator"]) => ({ operator: fault });
+    const request = (text: Extract<CallFailure, { request: string }>["request"]) => ({ request: text });
+    const cases: [string, Fault, { failure: CallFailure; retryable: boolean; message?: RegExp }][] = [
+      ["429", { kind: "rateLimit" }, { failure: operator("rate limited"), retryable: true, message: /429/ }],
       [
         "429 insufficient_quota",
         { kind: "rateLimit", code: "insufficient_quota" },
-        { status: ResultStatus.ModelError, retryable: false },
+        { failure: operator("quota exhausted"), retryable: false },
       ],
+      ["402", { kind: "status", status: 402 }, { failure: operator("quota exhausted"), retryable: false }],
+      [
+        "401 invalid_api_key",
+        { kind: "status", status: 401, code: "invalid_api_key" },
+        { failure: operator("authentication failed"), retryable: false },
+      ],
+      [
+        "401",
+        { kind: "status", status: 401 },
+        { failure: operator("authentication failed"), retryable: false },
+      ],
+      ["403", { kind: "status", status: 403 }, { failure: operator("permission denied"), retryable: false }],
+      [
+        "404 model_not_found",
+        { kind: "status", status: 404, code: "model_not_found" },
+        { failure: operator("model not found"), retryable: false },
+      ],
+      ["404", { kind: "status", status: 404 }, { failure: operator("model not found"), retryable: false }],
+      [
+        "400 naming a setting of the node",
+        { kind: "status", status: 400, param: "max_tokens" },
+        { failure: operator("settings rejected"), retryable: false },
+      ],
+      ["405", { kind: "status", status: 405 }, { failure: operator("settings rejected"), retryable: false }],
       [
         "500",
         { kind: "status", status: 500 },
-        { status: ResultStatus.ModelError, retryable: true, message: /500/ },
+        { failure: operator("server error"), retryable: true, message: /500/ },
       ],
-      ["503", { kind: "status", status: 503 }, { status: ResultStatus.ModelError, retryable: true }],
-      ["408", { kind: "status", status: 408 }, { status: ResultStatus.ModelError, retryable: true }],
-      ["409", { kind: "status", status: 409 }, { status: ResultStatus.ModelError, retryable: true }],
-      [
-        "400",
-        { kind: "status", status: 400 },
-        { status: ResultStatus.ModelError, retryable: false, message: /400/ },
-      ],
-      ["401", { kind: "status", status: 401 }, { status: ResultStatus.ModelError, retryable: false }],
-      ["403", { kind: "status", status: 403 }, { status: ResultStatus.ModelError, retryable: false }],
-      ["404", { kind: "status", status: 404 }, { status: ResultStatus.ModelError, retryable: false }],
-      ["422", { kind: "status", status: 422 }, { status: ResultStatus.ModelError, retryable: false }],
+      ["503", { kind: "status", status: 503 }, { failure: operator("server error"), retryable: true }],
+      ["408", { kind: "status", status: 408 }, { failure: operator("timed out"), retryable: true }],
+      ["409", { kind: "status", status: 409 }, { failure: operator("server error"), retryable: true }],
       [
         "connection reset",
         { kind: "reset" },
-        { status: ResultStatus.ModelError, retryable: true, message: /connection failed/ },
+        { failure: operator("server unreachable"), retryable: true, message: /connection failed/ },
       ],
       [
         "malformed JSON body",
         { kind: "malformed" },
-        { status: ResultStatus.ModelError, retryable: true, message: /malformed/ },
+        { failure: operator("server error"), retryable: true, message: /malformed/ },
+      ],
+      [
+        "400 context_length_exceeded",
+        {
+          kind: "status",
+          status: 400,
+          code: "context_length_exceeded",
+          param: "messages",
+          message: "This model's maximum context length is 8192 tokens.",
+        },
+        { failure: request("invalid input: too long for the model"), retryable: false },
+      ],
+      [
+        "400 from llama.cpp's server for a prompt over its context",
+        {
+          kind: "status",
+          status: 400,
+          message: "the request exceeds the available context size, try increasing it",
+        },
+        { failure: request("invalid input: too long for the model"), retryable: false },
+      ],
+      [
+        "413",
+        { kind: "status", status: 413 },
+        { failure: request("invalid input: too long for the model"), retryable: false },
+      ],
+      [
+        "400 content_policy_violation",
+        { kind: "status", status: 400, code: "content_policy_violation" },
+        { failure: request("refused by model"), retryable: false },
+      ],
+      [
+        "400 about the messages",
+        { kind: "status", status: 400, param: "messages.0.content" },
+        { failure: request("invalid input: rejected by the model server"), retryable: false, message: /400/ },
+      ],
+      [
+        "400",
+        { kind: "status", status: 400 },
+        { failure: request("invalid input: rejected by the model server"), retryable: false },
+      ],
+      [
+        "422",
+        { kind: "status", status: 422 },
+        { failure: request("invalid input: rejected by the model server"), retryable: false },
+      ],
+      [
+        "a refusal",
+        { kind: "refusal" },
+        { failure: request("refused by model"), retryable: false, message: /no text/ },
       ],
       [
         "empty choices",
         { kind: "emptyChoices" },
-        { status: ResultStatus.ModelError, retryable: false, message: /no choices/ },
+        { failure: request("model returned no answer"), retryable: false, message: /no choices/ },
       ],
       [
         "null content",
         { kind: "nullContent" },
-        { status: ResultStatus.ModelError, retryable: false, message: /no text/ },
+        { failure: request("model returned no answer"), retryable: false, message: /no text/ },
       ],
     ];
     for (const [label, fault, expected] of cases) {
-      it(`${label} → ${expected.retryable ? "retryable" : "final"} status ${expected.status}`, async () => {
+      const kind = "operator" in expected.failure ? "operator fault" : "request error";
+      it(`${label} → ${expected.retryable ? "retryable" : "final"} ${kind} ${Object.values(expected.failure)[0]}`, async () => {
         fake.failNext(fault);
         const error = await callError(provider(), "hi");
-        assert.equal(error.status, expected.status);
+        assert.deepEqual(error.failure, expected.failure);
         assert.equal(error.retryable, expected.retryable);
         if (expected.message) assert.match(error.shortMessage, expected.message);
         assert.equal(fake.requests.length, 1, "the SDK must not retry on its own");
       });
     }
+
+    it("a key the server does not take is an authentication fault", async () => {
+      fake.requireKey("gpt-test", "the-right-key");
+      const error = await callError(provider(), "hi");
+      assert.deepEqual(error.failure, { operator: "authentication failed" });
+      assert.equal(error.retryable, false);
+      fake.requireKey("gpt-test", "sk-test");
+      assert.equal((await provider().run(utf8("hi"), noSignal())).output, "echo:hi");
+    });
 
     it("429 carries the Retry-After delay", async () => {
       fake.failNext({ kind: "rateLimit", retryAfter: "2" });
@@ -197,7 +275,7 @@ describe("OpenAIProvider", () => {
     it("a call aborted by its signal is a retryable ModelTimeout", async () => {
       fake.failNext({ kind: "hang" });
       const error = await callError(provider(), "hi", AbortSignal.timeout(50));
-      assert.equal(error.status, ResultStatus.ModelTimeout);
+      assert.deepEqual(error.failure, { operator: "timed out" });
       assert.equal(error.retryable, true);
       assert.equal(error.shortMessage, "model call timed out");
     });
@@ -231,19 +309,37 @@ describe("OpenAIProvider", () => {
       assert.equal(outcome.metadata.version, "gpt-test-0001");
     });
 
-    it("gives up after maxAttempts with the last error", async () => {
+    it("gives up after maxAttempts with the server's fault, not an answer", async () => {
       fake.failModel("gpt-test", { kind: "status", status: 500 });
-      const outcome = await executeModel(provider(), utf8("x"), policy, noSignal());
-      assert.equal(outcome.status, ResultStatus.ModelError);
-      assert.match(outcome.output, /^model error after 3 attempts: 500 /);
+      await assert.rejects(executeModel(provider(), utf8("x"), policy, noSignal()), (error: unknown) => {
+        assert.ok(error instanceof OperatorFaultError);
+        assert.deepEqual([error.fault, error.attempts], ["server error", 3]);
+        return true;
+      });
       assert.equal(fake.requests.length, 3);
     });
 
-    it("does not retry a permanent error", async () => {
-      fake.failModel("gpt-test", { kind: "status", status: 401 });
+    it("does not retry a wrong key, and does not answer it", async () => {
+      fake.failModel("gpt-test", { kind: "status", status: 401, code: "invalid_api_key" });
+      await assert.rejects(executeModel(provider(), utf8("x"), policy, noSignal()), (error: unknown) => {
+        assert.ok(error instanceof OperatorFaultError);
+        assert.deepEqual([error.fault, error.attempts], ["authentication failed", 1]);
+        return true;
+      });
+      assert.equal(fake.requests.length, 1);
+    });
+
+    it("answers a request error with its fixed text, not the server's message", async () => {
+      fake.failModel("gpt-test", {
+        kind: "status",
+        status: 400,
+        code: "context_length_exceeded",
+        message: "maximum context length exceeded on https://gpu-7.corp.example:8000/v1",
+      });
       const outcome = await executeModel(provider(), utf8("x"), policy, noSignal());
-      assert.equal(outcome.status, ResultStatus.ModelError);
-      assert.equal(outcome.attempts, 1);
+      assert.equal(outcome.status, ResultStatus.InvalidInput);
+      assert.equal(outcome.output, "invalid input: too long for the model");
+      assert.equal(outcome.metadata.error, outcome.output);
       assert.equal(fake.requests.length, 1);
     });
 
@@ -257,16 +353,19 @@ describe("OpenAIProvider", () => {
       assert.ok(gap >= 1000, `second attempt came ${gap} ms after the first, Retry-After said 1000`);
     });
 
-    it("times out a hanging server on every attempt", async () => {
+    it("times out a hanging server on every attempt, then reports the operator's fault", async () => {
       fake.failModel("gpt-test", { kind: "hang" });
-      const outcome = await executeModel(
+      const call = executeModel(
         provider(),
         utf8("x"),
         { ...policy, timeoutMs: 100, maxAttempts: 2 },
         noSignal(),
       );
-      assert.equal(outcome.status, ResultStatus.ModelTimeout);
-      assert.equal(outcome.attempts, 2);
+      await assert.rejects(call, (error: unknown) => {
+        assert.ok(error instanceof OperatorFaultError);
+        assert.deepEqual([error.fault, error.attempts], ["timed out", 2]);
+        return true;
+      });
       assert.equal(fake.requests.length, 2);
     });
 

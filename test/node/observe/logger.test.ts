@@ -105,3 +105,42 @@ describe("createLogger", () => {
     assert.equal(JSON.parse(output()).err, "timeout");
   });
 });
+
+describe("createLogger redaction of URLs, keys and tokens", () => {
+  const RPC_KEY = "SECRETKEY123abcdef";
+
+  it("cuts URLs and tokens out of messages, fields and errors (with causes) under any key", () => {
+    const { logger, output } = capturedLogger("json");
+    const cause = new Error(`HTTP request failed. URL: https://eth.example/v2/${RPC_KEY}`);
+    const error = new SibylError("poll failed", { cause });
+    logger.error(
+      {
+        err: error,
+        failure: cause,
+        rpc: `https://eth.example/v2/${RPC_KEY}`,
+        headers: [`Bearer ${RPC_KEY}`],
+      },
+      `listener error at https://eth.example/v2/${RPC_KEY}`,
+    );
+    logger.warn(cause);
+    const text = output();
+    assert.ok(!text.includes(RPC_KEY), text);
+    const [first, second] = text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.equal(first.msg, "listener error at https://eth.example");
+    assert.equal(first.rpc, "https://eth.example");
+    assert.equal(first.err.shortMessage, "poll failed");
+    assert.match(first.err.details, /URL: https:\/\/eth\.example$/);
+    assert.equal(second.msg, "HTTP request failed. URL: https://eth.example");
+  });
+
+  it("redacts in pretty output too", async () => {
+    const { logger, written, output } = capturedLogger("pretty");
+    logger.error({ err: new Error(`key sk-live-${RPC_KEY}`) }, `at https://eth.example/v2/${RPC_KEY}`);
+    await written;
+    assert.ok(output().includes("https://eth.example"), output());
+    assert.ok(!output().includes(RPC_KEY), output());
+  });
+});

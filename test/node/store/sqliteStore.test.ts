@@ -141,6 +141,19 @@ describe("SqliteJobStore", () => {
     assert.throws(() => store.reanswer(9n, error, "unknown"), /not in state answered/);
   });
 
+  it("passes over the jobs it is told to skip, and claims them when no longer skipped", () => {
+    commit(store, 1n, [newJob(1n, 1n), newJob(2n, 1n), newJob(3n, 1n)]);
+    assert.deepEqual(
+      store.claimForRun([MODEL], 1, MY_TURN, [1n, 2n]).map((job) => job.requestId),
+      [3n],
+    );
+    assert.deepEqual(store.claimForRun([MODEL], 1, MY_TURN, [1n, 2n]), []);
+    assert.deepEqual(
+      store.claimForRun([MODEL], 5, MY_TURN).map((job) => job.requestId),
+      [1n, 2n],
+    );
+  });
+
   it("keeps no answer for a job that moved while its model ran", () => {
     commit(store, 1n, [newJob(1n, 1n)]);
     store.claimForRun([MODEL], 1, MY_TURN);
