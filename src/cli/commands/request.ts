@@ -1,5 +1,6 @@
 /** `sibyl request --model M "input"`: sends a request, prints its id, waits for the answer. */
 import { parseArgs } from "node:util";
+import { formatEther } from "viem";
 import { requestInference, waitForResult } from "../../sdk/index.js";
 import { CliError, UsageError } from "../errors.js";
 import { statusName } from "../format.js";
@@ -58,7 +59,9 @@ export async function requestCommand(args: string[]): Promise<number> {
       { cause: error },
     );
   });
-  process.stdout.write(`request ${sent.requestId} sent in ${sent.transactionHash}\n`);
+  process.stdout.write(
+    `request ${sent.requestId} sent in ${sent.transactionHash}, escrow ${formatEther(sent.commitment.escrow)} ETH, assigned to ${sent.commitment.operator}\n`,
+  );
   if (timeoutSeconds === 0) return 0;
   const result = await waitForResult(target.client, {
     coordinator: target.coordinator,
@@ -68,7 +71,8 @@ export async function requestCommand(args: string[]): Promise<number> {
   });
   const status = statusName(result.status);
   process.stdout.write(
-    `status  ${status}\noutput  ${result.outputText ?? result.output}\nleaf    ${result.leafIndex} (fulfilled in ${result.transactionHash})\n` +
+    `status  ${status}\noutput  ${result.outputText ?? result.output}\nleaf    ${result.leafIndex} (fulfilled in ${result.transactionHash} by ${result.operator})\n` +
+      `fee     ${formatEther(result.fee)} ETH charged, ${formatEther(sent.commitment.escrow - result.fee)} ETH credited back to ${sent.commitment.refundTo}\n` +
       `verify  npm run sibyl -- verify ${sent.requestId}\n`,
   );
   return result.status === 0 ? 0 : 1;
