@@ -64,7 +64,8 @@ library FulfillmentGas {
     /// with bench:fees: the smallest margin over batch sizes 1–64, 256 B and 2 KB outputs and base fees
     /// 1–500 gwei stays above zero.
     uint256 private constant SETTLE_GAS_PER_RESULT = 6_200;
-    /// @dev ... per byte of output and metadata: log data (8), and copying it to memory for the log.
+    /// @dev ... per byte of output and metadata, padded to words as the log holds them: log data (8),
+    /// and copying it to memory for the log.
     uint256 private constant SETTLE_GAS_PER_BYTE = 9;
     /// @dev ... once: the operator's balance write (bounded apart), BalanceCredited, returning, and the
     /// dispatch before the first measurement.

@@ -46,7 +46,7 @@ import { createLogger, type Logger } from "./observe/logger.js";
 import { createMetrics } from "./observe/metrics.js";
 import { redact, redactUrl } from "./observe/redact.js";
 import { loadOperatorAccount } from "./operatorKey.js";
-import { batchWitness, type ChainLimits, fulfillArgs, selectBatch } from "./pipeline/batch.js";
+import { affordable, batchWitness, type ChainLimits, fulfillArgs, selectBatch } from "./pipeline/batch.js";
 import { fulfilGasLimit, TRANSACTION_GAS_CAP } from "./pipeline/deliveryGas.js";
 import { Wakeup } from "./pipeline/wakeup.js";
 import { BatchProver } from "./prover/prover.js";
@@ -70,6 +70,8 @@ export interface RunningNode {
 interface Served {
   provider: ModelProvider;
   spec: NodeConfig["models"][number];
+  /** The model fee registered onchain, read at start. */
+  modelFee: bigint;
 }
 
 const BACKOFF_MS = 1_000;
@@ -210,7 +212,7 @@ async function checkDeployment(
     const modelId = modelIdFromName(spec.name);
     // Some settings are only known once the model is loaded (a GGUF file's digest).
     await provider.start();
-    served.set(modelId, { provider, spec });
+    served.set(modelId, { provider, spec, modelFee: 0n });
     const model = await client.readContract({
       address: coordinator,
       abi: sibylCoordinatorAbi,
@@ -220,6 +222,7 @@ async function checkDeployment(
     const field = `models.${index}`;
     if (model.timeout === 0)
       throw new StartupError(`${field}: model "${spec.name}" is not registered on ${coordinator}`);
+    served.set(modelId, { provider, spec, modelFee: model.fee });
     const expected = configHashOf(provider);
     if (model.configHash !== expected) {
       throw new StartupError(
@@ -255,6 +258,7 @@ class NodeLoops {
   /** When each answered job was first seen by the batcher, for the max-wait rule. */
   readonly #answeredAt = new Map<bigint, number>();
   readonly #reportedUnaffordable = new Set<bigint>();
+  #aboveFeeCap = false;
   readonly #availability: ModelAvailability;
   #caughtUp = false;
   #chainTime = 0n;
@@ -587,15 +591,42 @@ class NodeLoops {
     }
   }
 
-  /** The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower) and the going price. */
+  /**
+   * The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower), and which jobs pay for
+   * their gas at the going price by the coordinator's own escrow terms. Nothing pays while the base fee
+   * is above `submission.maxFeePerGas`: a fulfil could not be mined.
+   */
   async #chainLimits(): Promise<ChainLimits> {
-    const { client, submitter } = this.#parts;
-    const [block, gasPrice] = await Promise.all([
+    const { client, submitter, served } = this.#parts;
+    const [block, gasPrice, terms] = await Promise.all([
       client.getBlock({ blockTag: "latest" }),
       submitter.gasPriceNow(),
+      client.readContract({
+        address: this.#context.config.chain.coordinator,
+        abi: sibylCoordinatorAbi,
+        functionName: "feeParameters",
+      }),
     ]);
     const maxGas = block.gasLimit < TRANSACTION_GAS_CAP ? block.gasLimit : TRANSACTION_GAS_CAP;
-    return { maxGas, gasPrice };
+    if (gasPrice === undefined) {
+      if (!this.#aboveFeeCap) {
+        this.#context.logger.warn(
+          {
+            baseFee: String(block.baseFeePerGas),
+            maxFeePerGas: String(this.#context.config.submission.maxFeePerGas),
+          },
+          "base fee above submission.maxFeePerGas: nothing is delivered until it falls",
+        );
+      }
+      this.#aboveFeeCap = true;
+      return { maxGas, affordable: () => false };
+    }
+    this.#aboveFeeCap = false;
+    return {
+      maxGas,
+      affordable: (job) =>
+        affordable(job, gasPrice, terms, served.get(job.commitment.modelId)?.modelFee ?? 0n),
+    };
   }
 
   /** Jobs whose escrow does not pay for their gas at today's price wait; say so once per job. */

@@ -101,13 +101,19 @@ export class Submitter {
     return this.#follow(batchId);
   }
 
-  /** The price per gas a fulfil sent now would pay: the latest base fee plus the tip it would offer. */
-  async gasPriceNow(): Promise<bigint> {
+  /**
+   * The price per gas a fulfil sent now would pay (the latest base fee plus the tip it would offer), or
+   * undefined when the base fee is at or above `submission.maxFeePerGas`: nothing sent now could be
+   * mined.
+   */
+  async gasPriceNow(): Promise<bigint | undefined> {
     const [block, fees] = await Promise.all([
       this.#options.client.getBlock({ blockTag: "latest" }),
       this.#fees(),
     ]);
-    const paid = (block.baseFeePerGas ?? 0n) + fees.maxPriorityFeePerGas;
+    const baseFee = block.baseFeePerGas ?? 0n;
+    if (baseFee >= this.#context.config.submission.maxFeePerGas) return undefined;
+    const paid = baseFee + fees.maxPriorityFeePerGas;
     return paid < fees.maxFeePerGas ? paid : fees.maxFeePerGas;
   }
 
@@ -162,9 +168,10 @@ export class Submitter {
     try {
       await this.#options.client.sendRawTransaction({ serializedTransaction: tx.raw });
     } catch (error) {
-      // Already known (a re-send after restart) is fine; anything else shows up as no receipt and a
-      // replacement or a dropped nonce.
-      this.#context.logger.warn({ hash: tx.hash, err: error }, "broadcast failed");
+      // Already known (a re-send after restart, or one the pool holds until the base fee falls) is
+      // fine and said quietly; anything else shows up as no receipt and a replacement or a dropped nonce.
+      const known = /already known|known transaction/i.test(error instanceof Error ? error.message : "");
+      this.#context.logger[known ? "debug" : "warn"]({ hash: tx.hash, err: error }, "broadcast failed");
     }
   }
 

@@ -12,17 +12,17 @@ import type { FulfillArgs } from "../chain/submitter.js";
 import { toProofWords } from "../prover/calldata.js";
 import type { BatchProof } from "../prover/prover.js";
 import type { Job } from "../store/store.js";
-import { batchGasBound, fulfilGasLimit, resultGasBound } from "./deliveryGas.js";
+import { fulfilGasLimit } from "./deliveryGas.js";
 
 export interface BatchPolicy {
   maxSize: number;
   maxWaitMs: number;
 }
 
-/** What the chain allows now: gas per transaction, and the price a fulfil would pay per gas. */
+/** What the chain allows now: gas per transaction, and which jobs pay for their gas at today's price. */
 export interface ChainLimits {
   maxGas: bigint;
-  gasPrice: bigint;
+  affordable: (job: Job) => boolean;
 }
 
 export type BatchChoice =
@@ -31,11 +31,12 @@ export type BatchChoice =
   | undefined;
 
 /**
- * The jobs to batch now, or how long to wait for more. A job the chain has rejected before goes alone,
- * so a poison request cannot sink the ones batched with it. Otherwise jobs go oldest first while the
- * batch's gas bound fits the transaction: a batch full by count or by gas goes at once, a partial one
- * when its oldest answer has waited `maxWaitMs`. A job whose escrow does not cover its share of the
- * gas at the going price is left out: it waits until the price falls or its deadline passes.
+ * The jobs to batch now, or how long to wait for more. A job whose escrow does not pay for its gas at
+ * the going price is left out, without holding up the jobs behind it: it waits until the price falls
+ * or its deadline passes. A job the chain has rejected before goes alone, so a poison request cannot
+ * sink the ones batched with it. Otherwise jobs go oldest first while the batch's gas bound fits the
+ * transaction: a batch full by count or by gas goes at once, a partial one when its oldest answer has
+ * waited `maxWaitMs`.
  */
 export function selectBatch(
   answered: readonly Job[],
@@ -44,36 +45,24 @@ export function selectBatch(
   now: number,
   limits: ChainLimits,
 ): BatchChoice {
-  const quarantined = answered.filter((job) => job.attempts > 0);
-  for (const job of quarantined) {
-    if (affordable(job, 1, limits.gasPrice)) return { jobs: [job], unaffordable: [] };
-  }
-  // Whatever could pay its share of the fullest batch possible competes for a place; the rest waits
-  // without holding up the jobs behind it.
-  const fresh = answered.filter((job) => job.attempts === 0);
-  const largest = Math.min(fresh.length, policy.maxSize);
-  const unaffordable = [...quarantined];
-  const pool = fresh.filter((job) => {
-    const ok = largest > 0 && affordable(job, largest, limits.gasPrice);
+  const unaffordable: Job[] = [];
+  const payable = answered.filter((job) => {
+    const ok = limits.affordable(job);
     if (!ok) unaffordable.push(job);
     return ok;
   });
-  const candidates: Job[] = [];
+  const quarantined = payable.find((job) => job.attempts > 0);
+  if (quarantined) return { jobs: [quarantined], unaffordable };
+  const jobs: Job[] = [];
   let full = false;
-  for (const job of pool) {
-    const next = [...candidates, job];
+  for (const job of payable) {
+    const next = [...jobs, job];
     if (next.length > policy.maxSize || fulfilGasLimit(next, batchSizeFor(next.length)) > limits.maxGas) {
       full = true;
       break;
     }
-    candidates.push(job);
+    jobs.push(job);
   }
-  // A smaller batch than hoped shares less gas per job: check again at the size it has.
-  const jobs = candidates.filter((job) => {
-    const ok = affordable(job, candidates.length, limits.gasPrice);
-    if (!ok) unaffordable.push(job);
-    return ok;
-  });
   if (jobs.length === 0)
     return unaffordable.length > 0 ? { waitMs: policy.maxWaitMs, unaffordable } : undefined;
   if (full || jobs.length >= policy.maxSize) return { jobs, unaffordable };
@@ -82,10 +71,24 @@ export function selectBatch(
   return waitMs <= 0 ? { jobs, unaffordable } : { waitMs, unaffordable };
 }
 
-/** Whether `job`'s escrow pays for its share of a batch of `count` at `gasPrice`. */
-export function affordable(job: Job, count: number, gasPrice: bigint): boolean {
-  const share = resultGasBound(job) + batchGasBound(batchSizeFor(count)) / BigInt(count);
-  return job.commitment.escrow >= share * gasPrice;
+/** The coordinator's fee parameters the escrow was sized with (see FeeParameters in SibylTypes.sol). */
+export interface EscrowTerms {
+  deliveryGas: number;
+  gasPerOutputByte: number;
+}
+
+/**
+ * Whether `job`'s escrow, less its model fee, pays for delivering it alone at `gasPrice`, by the
+ * coordinator's own sizing of an escrow (estimateFee): callback gas + deliveryGas + gasPerOutputByte ×
+ * the model's largest output. A batch shares its fixed cost, so it only costs less.
+ */
+export function affordable(job: Job, gasPrice: bigint, terms: EscrowTerms, modelFee: bigint): boolean {
+  const { callbackGasLimit, maxOutputBytes, escrow } = job.commitment;
+  const gas =
+    BigInt(callbackGasLimit) +
+    BigInt(terms.deliveryGas) +
+    BigInt(terms.gasPerOutputByte) * BigInt(maxOutputBytes);
+  return escrow >= modelFee + gas * gasPrice;
 }
 
 /** The append of `jobs`' results, delivered by `operator`, to `tree` (which is left unchanged). */

@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
 import { toHex } from "viem";
-import { batchWitness, selectBatch } from "../../../src/node/pipeline/batch.js";
-import {
-  batchGasBound,
-  fulfilGasLimit,
-  resultGasBound,
-  TRANSACTION_GAS_CAP,
-} from "../../../src/node/pipeline/deliveryGas.js";
+import { affordable, batchWitness, selectBatch } from "../../../src/node/pipeline/batch.js";
+import { fulfilGasLimit, TRANSACTION_GAS_CAP } from "../../../src/node/pipeline/deliveryGas.js";
 import type { Job } from "../../../src/node/store/store.js";
 import { EMPTY_LEAF, ResultStatus, resultLeaf } from "../../../src/shared/encoding.js";
 import { IncrementalMerkleTree } from "../../../src/shared/merkle.js";
 
 const OPERATOR = "0x00000000000000000000000000000000000000ee";
-/** Room for any batch, at 1 wei per gas. */
-const ROOMY = { maxGas: TRANSACTION_GAS_CAP, gasPrice: 1n };
+/** Room for any batch, and every job pays. */
+const ROOMY = { maxGas: TRANSACTION_GAS_CAP, affordable: () => true };
+/** The devnet's escrow terms. */
+const TERMS = { deliveryGas: 350_000, gasPerOutputByte: 48 };
+const GWEI = 10n ** 9n;
 
 function answeredJob(requestId: bigint): Job {
   return {
@@ -103,15 +101,13 @@ describe("batch selection under gas and fees", () => {
     );
   });
 
-  it("leaves out a job whose escrow does not pay its share at the going price, and keeps the others", () => {
-    const gasPrice = 50n * 10n ** 9n;
+  it("leaves out a job whose escrow does not pay at the going price, and keeps the others", () => {
     const answered = jobs(3);
-    const share = resultGasBound(answered[0] as Job) + batchGasBound(4) / 3n;
     const cheap = answered[1] as Job;
-    answered[1] = { ...cheap, commitment: { ...cheap.commitment, escrow: share * gasPrice - 1n } };
+    answered[1] = { ...cheap, commitment: { ...cheap.commitment, escrow: 1n } };
     const choice = selectBatch(answered, at, { maxSize: 3, maxWaitMs: 0 }, 1_000, {
       maxGas: TRANSACTION_GAS_CAP,
-      gasPrice,
+      affordable: (job) => affordable(job, 50n * GWEI, TERMS, 0n),
     });
     assert.ok(choice && "jobs" in choice);
     assert.deepEqual(
@@ -125,14 +121,34 @@ describe("batch selection under gas and fees", () => {
   });
 });
 
+describe("what an escrow pays for", () => {
+  it("an escrow sized by the coordinator's estimateFee at a price pays at that price, not above", () => {
+    const [job] = jobs(1) as [Job];
+    const modelFee = 10n ** 14n;
+    const gas = BigInt(job.commitment.callbackGasLimit + TERMS.deliveryGas + TERMS.gasPerOutputByte * 64);
+    // The SDK's quote at a 50 gwei base fee and a 1 gwei tip: 101 gwei.
+    const quoted = { ...job, commitment: { ...job.commitment, escrow: modelFee + gas * 101n * GWEI } };
+    assert.equal(affordable(quoted, 51n * GWEI, TERMS, modelFee), true, "at the base fee it was quoted at");
+    assert.equal(affordable(quoted, 101n * GWEI, TERMS, modelFee), true, "after the base fee doubled");
+    assert.equal(affordable(quoted, 102n * GWEI, TERMS, modelFee), false, "beyond what it was sized for");
+  });
+
+  it("a quote at a near-zero base fee still covers the tip", () => {
+    const [job] = jobs(1) as [Job];
+    const gas = BigInt(TERMS.deliveryGas + TERMS.gasPerOutputByte * 64);
+    // 2 × 0.1 gwei + 1 gwei tip quoted; the operator pays 0.1 + 1.
+    const quoted = { ...job, commitment: { ...job.commitment, escrow: (gas * 12n * GWEI) / 10n } };
+    assert.equal(affordable(quoted, (11n * GWEI) / 10n, TERMS, 0n), true);
+  });
+});
+
 describe("batch selection behind requests that cannot pay", () => {
   it("serves an affordable request queued behind many that wait for a lower gas price", () => {
-    const gasPrice = 500n * 10n ** 9n;
     const stingy = jobs(100).map((job) => ({ ...job, commitment: { ...job.commitment, escrow: 1n } }));
     const payer = answeredJob(101n);
     const choice = selectBatch([...stingy, payer], () => 0, { maxSize: 16, maxWaitMs: 0 }, 1_000, {
       maxGas: TRANSACTION_GAS_CAP,
-      gasPrice,
+      affordable: (job) => affordable(job, 500n * GWEI, TERMS, 0n),
     });
     assert.ok(choice && "jobs" in choice);
     assert.deepEqual(
