@@ -136,7 +136,7 @@ library FulfillmentGas {
             SETTLE_GAS_FIXED +
                 (delivery.operatorBalance == 0 ? 20_000 : 2_900) +
                 count * SETTLE_GAS_PER_RESULT +
-                delivery.totalBytes * SETTLE_GAS_PER_BYTE;
+                delivery.paddedBytes * SETTLE_GAS_PER_BYTE;
         uint256 executed = delivery.gasAtStart - gasleft();
         return
             Rate({
