@@ -7,8 +7,9 @@
  * Everything is measured from the chain: escrows, fees charged, refunds credited, and each fulfil's
  * gas cost against what its operator was credited.
  */
-import path from "node:path";
+
 import { writeFileSync } from "node:fs";
+import path from "node:path";
 import {
   type Address,
   createWalletClient,
@@ -239,12 +240,18 @@ async function unaffordableRequest(devnet: Devnet, miner: BaseFeeMiner, node: Ch
   await new Promise((resolve) => setTimeout(resolve, 5_000));
   const latest = await publicClient.getBlock();
   await rpc(devnet, "evm_increaseTime", [Number(commitment.deadline - latest.timestamp) + 60]);
-  await until(async () => ((await publicClient.getBlock()).timestamp > commitment.deadline ? true : undefined));
+  await until(async () =>
+    (await publicClient.getBlock()).timestamp > commitment.deadline ? true : undefined,
+  );
   const receipt = await cancelRequest(users[3] as (typeof users)[number], {
     coordinator: coordinator.address,
     commitment,
   });
-  const [cancelled] = parseEventLogs({ abi: coordinator.abi, logs: receipt.logs, eventName: "RequestCancelled" });
+  const [cancelled] = parseEventLogs({
+    abi: coordinator.abi,
+    logs: receipt.logs,
+    eventName: "RequestCancelled",
+  });
   const delivered = await coordinator.getEvents.ResultDelivered({ requestId }, { fromBlock });
   const refund = cancelled?.args.refund;
   return {
@@ -280,7 +287,10 @@ async function fulfilMargins(devnet: Devnet, phase: string, fromBlock: bigint): 
       let modelFees = 0n;
       let results = 0;
       for (const entry of logs) {
-        if (entry.eventName === "BalanceCredited" && entry.args.account.toLowerCase() === OPERATOR.toLowerCase())
+        if (
+          entry.eventName === "BalanceCredited" &&
+          entry.args.account.toLowerCase() === OPERATOR.toLowerCase()
+        )
           earned += entry.args.amount;
         if (entry.eventName === "ResultDelivered") {
           results++;
