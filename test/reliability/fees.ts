@@ -2,8 +2,9 @@
  * Fees on a chain with a real base fee: requests made through the SDK with its default quote, answered
  * by a running daemon, with the base fee of every block pinned by a miner of our own (automine off, the
  * next block's base fee set before each `evm_mine`). Phases: 50 gwei; 500 gwei; 50 gwei at request
- * time and 90 at delivery (a spike between quote and fulfil); and one request escrowed for 1 gwei
- * while the chain goes to 500, which must wait unanswered and then be cancelled with a full refund.
+ * time and 90 at delivery (a spike between quote and fulfil), batched and alone; a lone request at
+ * 0.1 gwei (below the tip); and one request escrowed for 1 gwei while the chain goes to 500, which
+ * must wait unanswered and then be cancelled with a full refund.
  * Everything is measured from the chain: escrows, fees charged, refunds credited, and each fulfil's
  * gas cost against what its operator was credited.
  */
@@ -13,6 +14,7 @@ import path from "node:path";
 import {
   type Address,
   createWalletClient,
+  formatGwei,
   type Hex,
   http,
   type LocalAccount,
@@ -38,17 +40,29 @@ const OPERATOR = privateKeyToAccount(OPERATOR_KEY).address;
 /** How often the miner mines a block. */
 const BLOCK_MS = 200;
 
-/** One phase: the base fee requests are made at, and the one the chain moves to once they are mined. */
+/**
+ * One phase: the base fee requests are made at, the one the chain moves to once they are mined, and
+ * whether a request goes alone (the whole batch overhead on one escrow) or with `size.requests` others.
+ */
 interface Phase {
   name: string;
   requestedAt: bigint;
   deliveredAt: bigint;
+  alone?: boolean;
 }
 
 export const PHASES: readonly Phase[] = [
   { name: "fees at 50 gwei", requestedAt: 50n * GWEI, deliveredAt: 50n * GWEI },
   { name: "fees at 500 gwei", requestedAt: 500n * GWEI, deliveredAt: 500n * GWEI },
   { name: "fees, spike 50→90 gwei", requestedAt: 50n * GWEI, deliveredAt: 90n * GWEI },
+  {
+    name: "fees, lone request, spike 50→90 gwei",
+    requestedAt: 50n * GWEI,
+    deliveredAt: 90n * GWEI,
+    alone: true,
+  },
+  // Below the 1 gwei tip, as on a quiet devnet or an L2: the quote's headroom is on the base fee only.
+  { name: "fees, lone request at 0.1 gwei", requestedAt: GWEI / 10n, deliveredAt: GWEI / 10n, alone: true },
 ];
 
 /** What one fulfil cost its operator and what it was credited for it. */
@@ -106,7 +120,7 @@ export interface FeesCheck {
   log: string;
 }
 
-/** Every phase on one devnet and one daemon; `size.requests` requests per phase. */
+/** Every phase on one devnet and one daemon; `size.requests` requests per batched phase. */
 export async function runFees(size: ScenarioSize): Promise<FeesCheck> {
   const devnet = await startDevnet([LANGUAGE_ID]);
   const miner = new BaseFeeMiner(devnet);
@@ -123,8 +137,9 @@ export async function runFees(size: ScenarioSize): Promise<FeesCheck> {
     const phases: PhaseCheck[] = [];
     let offset = 0;
     for (const phase of PHASES) {
-      phases.push(await runPhase(devnet, miner, phase, size.requests, offset));
-      offset += size.requests;
+      const count = phase.alone ? 1 : size.requests;
+      phases.push(await runPhase(devnet, miner, phase, count, offset));
+      offset += count;
     }
     const unaffordable = await unaffordableRequest(devnet, miner, node);
     return { phases, unaffordable, survived: node.running, log };
@@ -179,13 +194,14 @@ async function runPhase(
     ids.push(outcome.value.requestId);
     refundOf.set(outcome.value.requestId, (requesters[i] as WalletClient).account.address);
   }
-  const result = await settle(devnet, ids, fromBlock, 120_000);
+  // A lone answer is proved and sent within seconds; one left waiting shows as lost.
+  const result = await settle(devnet, ids, fromBlock, phase.alone ? 60_000 : 120_000);
   const requests = await devnet.sibyl.coordinator.getEvents.InferenceRequested({}, { fromBlock });
   const requestBlocks = [...new Set(requests.map((event) => event.blockNumber))];
   return {
     report: report(
       phase.name,
-      `SDK quote at ${phase.requestedAt / GWEI} gwei, delivered at ${phase.deliveredAt / GWEI} gwei`,
+      `SDK quote at ${formatGwei(phase.requestedAt)} gwei, delivered at ${formatGwei(phase.deliveredAt)} gwei`,
       count,
       result,
       Date.now() - started,
