@@ -28,6 +28,7 @@ import { cancelRequest } from "../../src/sdk/cancelRequest.js";
 import { estimateFee } from "../../src/sdk/estimateFee.js";
 import { requestInference } from "../../src/sdk/requestInference.js";
 import { modelIdFromName } from "../../src/shared/encoding.js";
+import { BaseFeeMiner } from "../helpers/baseFeeMiner.js";
 import { type Devnet, OPERATOR_KEY, startDevnet } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { until } from "../helpers/wait.js";
@@ -37,8 +38,6 @@ import { report, type ScenarioReport, type ScenarioSize, settle, type Tally } fr
 const GWEI = 10n ** 9n;
 const MODEL_ID = modelIdFromName(LANGUAGE_ID.name);
 const OPERATOR = privateKeyToAccount(OPERATOR_KEY).address;
-/** How often the miner mines a block. */
-const BLOCK_MS = 200;
 
 /**
  * One phase: the base fee requests are made at, the one the chain moves to once they are mined, and
@@ -132,8 +131,7 @@ export async function runFees(size: ScenarioSize): Promise<FeesCheck> {
   const log = path.join(devnet.dir, "fees.log");
   try {
     await node.waitFor("sibyl node started", 120_000);
-    await rpc(devnet, "evm_setAutomine", [false]);
-    miner.start(PHASES[0]?.requestedAt ?? GWEI);
+    await miner.start(PHASES[0]?.requestedAt ?? GWEI);
     const phases: PhaseCheck[] = [];
     let offset = 0;
     for (const phase of PHASES) {
@@ -382,74 +380,4 @@ async function gauge(node: ChildRun, name: string): Promise<number> {
   const text = await (await fetch(`${api}/metrics`)).text();
   const line = text.split("\n").find((row) => row.startsWith(`${name} `));
   return Number(line?.split(" ")[1] ?? Number.NaN);
-}
-
-/**
- * Mines a block every BLOCK_MS with automine off, each at exactly the target base fee (a real chain's
- * base fee would drift with how full blocks are; here it is held where the scenario puts it).
- */
-class BaseFeeMiner {
-  #target = GWEI;
-  #paused = false;
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #tick: Promise<void> = Promise.resolve();
-
-  constructor(private readonly devnet: Devnet) {}
-
-  start(target: bigint): void {
-    this.#target = target;
-    this.#running = true;
-    this.#loop = (async () => {
-      while (this.#running) {
-        if (!this.#paused) {
-          this.#tick = this.#mine(this.#target);
-          await this.#tick;
-        }
-        await new Promise((resolve) => setTimeout(resolve, BLOCK_MS));
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false;
-    await this.#loop;
-    await rpc(this.devnet, "evm_setAutomine", [true]).catch(() => undefined);
-  }
-
-  /** Moves the target and waits until the newest block has it. */
-  async settleAt(target: bigint): Promise<void> {
-    this.#target = target;
-    const { publicClient } = this.devnet.sibyl;
-    await until(async () => ((await publicClient.getBlock()).baseFeePerGas === target ? true : undefined));
-  }
-
-  /**
-   * Pauses mining, runs `send` until `transactions` of its transactions wait in the mempool, mines them
-   * in one block at `minedAt`, then resumes at `thenAt`. Returns what `send` returns.
-   */
-  async inOneBlock<T>(minedAt: bigint, thenAt: bigint, transactions: number, send: () => Promise<T>) {
-    this.#paused = true;
-    await this.#tick;
-    const { publicClient } = this.devnet.sibyl;
-    try {
-      const sending = send();
-      await until(async () => {
-        const pending = await publicClient.getBlock({ blockTag: "pending" });
-        return pending.transactions.length >= transactions ? true : undefined;
-      }, 60_000);
-      await this.#mine(minedAt);
-      this.#target = thenAt;
-      this.#paused = false;
-      return await sending;
-    } finally {
-      this.#target = thenAt;
-      this.#paused = false;
-    }
-  }
-
-  async #mine(baseFee: bigint): Promise<void> {
-    await rpc(this.devnet, "hardhat_setNextBlockBaseFeePerGas", [toHex(baseFee)]);
-    await rpc(this.devnet, "evm_mine");
-  }
 }
