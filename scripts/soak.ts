@@ -6,6 +6,7 @@
  */
 import { runChainFaults } from "../test/reliability/chainFaults.js";
 import { runCrashes } from "../test/reliability/crash.js";
+import { feeReports, runFees } from "../test/reliability/fees.js";
 import type { ScenarioReport } from "../test/reliability/harness.js";
 import { runHostileConsumers } from "../test/reliability/hostile.js";
 import { runLoad } from "../test/reliability/load.js";
@@ -64,6 +65,21 @@ await scenario("hostile consumers", async () => {
   const check = await runHostileConsumers(size(100));
   extras.hostile = { outcomes: check.outcomes, reentered: check.reentered };
   return [check.report];
+});
+await scenario("fees at 50 and 500 gwei, a spike, an escrow below the price", async () => {
+  const check = await runFees(size(40));
+  extras.fees = check.phases.flatMap((phase) =>
+    phase.margins.map((m) => ({
+      phase: m.phase,
+      results: m.results,
+      gasUsed: String(m.gasUsed),
+      costWei: String(m.cost),
+      earnedWei: String(m.earned),
+      marginWei: String(m.earned - m.cost),
+      gasOnlyMarginWei: String(m.earned - m.modelFees - m.cost),
+    })),
+  );
+  return feeReports(check);
 });
 await scenario("load", async () => {
   const check = await runLoad(size(1000));
