@@ -125,7 +125,8 @@ export async function runFees(size: ScenarioSize): Promise<FeesCheck> {
   const miner = new BaseFeeMiner(devnet);
   const config = await devnet.writeConfig({
     batching: { maxSize: 16, maxWaitMs: 500 },
-    submission: { stuckAfterMs: 5_000 },
+    // An operator on a chain at 500 gwei raises its bid cap above the default 500 gwei.
+    submission: { stuckAfterMs: 5_000, maxFeePerGas: 2_000n * GWEI },
   });
   const node = devnet.startNode(config);
   const log = path.join(devnet.dir, "fees.log");

@@ -103,8 +103,7 @@ export class Submitter {
 
   /**
    * The price per gas a fulfil sent now would pay (the latest base fee plus the tip it would offer), or
-   * undefined when the base fee is at or above `submission.maxFeePerGas`: nothing sent now could be
-   * mined.
+   * undefined when the base fee is above `submission.maxFeePerGas`: nothing sent now could be mined.
    */
   async gasPriceNow(): Promise<bigint | undefined> {
     const [block, fees] = await Promise.all([
@@ -112,7 +111,7 @@ export class Submitter {
       this.#fees(),
     ]);
     const baseFee = block.baseFeePerGas ?? 0n;
-    if (baseFee >= this.#context.config.submission.maxFeePerGas) return undefined;
+    if (baseFee > this.#context.config.submission.maxFeePerGas) return undefined;
     const paid = baseFee + fees.maxPriorityFeePerGas;
     return paid < fees.maxFeePerGas ? paid : fees.maxFeePerGas;
   }
