@@ -14,17 +14,11 @@ import {
   stringToHex,
 } from "viem";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
-import {
-  BATCH_SIZES,
-  batchSizeFor,
-  modelIdFromName,
-  type ResultPayload,
-  ResultStatus,
-} from "../shared/encoding.js";
+import { BATCH_SIZES, batchSizeFor, modelIdFromName } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { TreeMismatchError } from "./chain/events.js";
 import { ChainListener } from "./chain/listener.js";
-import { type Rejection, type SubmitOutcome, Submitter, sleep } from "./chain/submitter.js";
+import { Submitter, sleep } from "./chain/submitter.js";
 import type { NodeConfig } from "./config.js";
 import type { NodeContext } from "./context.js";
 import { crashPointsFrom } from "./crashPoints.js";
@@ -46,13 +40,12 @@ import { createLogger, type Logger } from "./observe/logger.js";
 import { createMetrics } from "./observe/metrics.js";
 import { redact, redactUrl } from "./observe/redact.js";
 import { loadOperatorAccount } from "./operatorKey.js";
-import { affordable, batchWitness, type ChainLimits, fulfillArgs, selectBatch } from "./pipeline/batch.js";
-import { fulfilGasLimit, TRANSACTION_GAS_CAP } from "./pipeline/deliveryGas.js";
+import { Batcher } from "./pipeline/batcher.js";
 import { Wakeup } from "./pipeline/wakeup.js";
 import { BatchProver } from "./prover/prover.js";
-import { JOB_STATES, type JobState } from "./store/jobState.js";
+import { JOB_STATES } from "./store/jobState.js";
 import { SqliteJobStore } from "./store/sqliteStore.js";
-import type { Batch, Job, JobOutcome, JobStore } from "./store/store.js";
+import type { Job, JobStore } from "./store/store.js";
 
 export class StartupError extends SibylError {
   override name = "StartupError";
@@ -255,10 +248,7 @@ class NodeLoops {
   readonly #parts: Parts;
   readonly #jobsWaiting = new Wakeup();
   readonly #answersWaiting = new Wakeup();
-  /** When each answered job was first seen by the batcher, for the max-wait rule. */
-  readonly #answeredAt = new Map<bigint, number>();
-  readonly #reportedUnaffordable = new Set<bigint>();
-  #aboveFeeCap = false;
+  readonly #batcher: Batcher;
   readonly #availability: ModelAvailability;
   #caughtUp = false;
   #chainTime = 0n;
@@ -269,6 +259,18 @@ class NodeLoops {
     this.#context = context;
     this.#parts = parts;
     const names = new Map([...parts.served].map(([modelId, { spec }]) => [modelId, spec.name]));
+    const modelFees = new Map([...parts.served].map(([modelId, { modelFee }]) => [modelId, modelFee]));
+    this.#batcher = new Batcher(
+      context,
+      { ...parts, modelFees },
+      {
+        answersWaiting: this.#answersWaiting,
+        caughtUp: () => this.#caughtUp,
+        expireNearDeadline: () => this.#expireNearDeadline(),
+        recordError: (kind, error) => this.#recordError(kind, error),
+        isFatal,
+      },
+    );
     this.#availability = new ModelAvailability(context, names, context.config.execution);
   }
 
@@ -295,7 +297,7 @@ class NodeLoops {
 
   /** Runs until shutdown; resolves with the error that stopped it, if one did. */
   async run(): Promise<Error | undefined> {
-    const loops = [this.#listen(), this.#runJobs(), this.#batch()];
+    const loops = [this.#listen(), this.#runJobs(), this.#batcher.run()];
     const failure = await Promise.race(loops.map((loop) => loop.then(() => undefined))).catch(
       (error: Error) => error,
     );
@@ -438,235 +440,6 @@ class NodeLoops {
     }
   }
 
-  async #batch(): Promise<void> {
-    const { shutdown } = this.#context;
-    while (!shutdown.aborted) {
-      try {
-        const waitMs = await this.#batchOnce();
-        if (waitMs > 0) await this.#answersWaiting.wait(waitMs, shutdown);
-      } catch (error) {
-        if (isFatal(error)) throw error;
-        this.#recordError("batcher", error);
-        await sleep(BACKOFF_MS, shutdown);
-      }
-    }
-  }
-
-  /** Proves and submits one batch if one is due; returns how long to wait before looking again. */
-  async #batchOnce(): Promise<number> {
-    const { store, listener, client, prover, submitter } = this.#parts;
-    const { config, metrics, logger } = this.#context;
-    if (!this.#caughtUp) return config.chain.pollIntervalMs;
-    // A batch left submitted (a restart, an RPC outage) is settled before anything new is sent.
-    const unsettled = store.batchesIn("submitted")[0];
-    if (unsettled) {
-      await this.#settle(unsettled, await submitter.resume(unsettled.id));
-      return 0;
-    }
-    this.#expireNearDeadline();
-    // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
-    const answered = store.jobsIn("answered");
-    const now = Date.now();
-    for (const job of answered)
-      if (!this.#answeredAt.has(job.requestId)) this.#answeredAt.set(job.requestId, now);
-    const choice = selectBatch(
-      answered,
-      (job) => this.#answeredAt.get(job.requestId) ?? now,
-      config.batching,
-      now,
-      await this.#chainLimits(),
-    );
-    if (choice === undefined) return config.chain.pollIntervalMs;
-    this.#reportUnaffordable(choice.unaffordable);
-    if ("waitMs" in choice) return choice.waitMs;
-
-    // Prove only on top of the contract's current root; otherwise wait for the listener to catch up.
-    const tree = listener.tree;
-    const root = await client.readContract({
-      address: config.chain.coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "root",
-    });
-    if (root !== tree.root) return config.chain.pollIntervalMs;
-
-    const jobs = choice.jobs;
-    const witness = batchWitness(jobs, tree, submitter.address);
-    const batch = store.createBatch({
-      requestIds: jobs.map((job) => job.requestId),
-      oldRoot: witness.oldRoot,
-      newRoot: witness.newRoot,
-      startIndex: witness.startIndex,
-      batchSize: witness.leaves.length,
-    });
-    for (const job of jobs) {
-      this.#answeredAt.delete(job.requestId);
-      this.#reportedUnaffordable.delete(job.requestId);
-    }
-    let proof: Awaited<ReturnType<BatchProver["prove"]>>;
-    try {
-      const proving = prover.prove(witness);
-      this.#context.crashAt("during-proving");
-      proof = await proving;
-    } catch (error) {
-      store.abandonBatch(batch.id);
-      throw error;
-    }
-    metrics.proofSeconds.observe(
-      { batch_size: String(proof.batchSize) },
-      (proof.witnessMs + proof.proveMs) / 1000,
-    );
-    logger.info(
-      {
-        batchId: batch.id,
-        results: jobs.length,
-        batchSize: proof.batchSize,
-        startIndex: String(witness.startIndex),
-        proveMs: Math.round(proof.proveMs),
-      },
-      "batch proved",
-    );
-    let outcome: SubmitOutcome;
-    try {
-      outcome = await submitter.submit(
-        batch.id,
-        fulfillArgs(jobs, proof),
-        fulfilGasLimit(jobs, witness.leaves.length),
-      );
-    } catch (error) {
-      // Not yet signed: nothing can be out there, so the answers go back to be batched again.
-      if (store.batch(batch.id)?.state === "proving") store.abandonBatch(batch.id);
-      throw error;
-    }
-    await this.#settle(batch, outcome);
-    return 0;
-  }
-
-  /** Applies a submission's outcome to the batch and its jobs. */
-  async #settle(batch: Batch, outcome: SubmitOutcome): Promise<void> {
-    const { store, listener } = this.#parts;
-    const { metrics, logger, shutdown, config } = this.#context;
-    switch (outcome.kind) {
-      case "mined": {
-        this.#context.crashAt("after-receipt");
-        store.markBatchMined(batch.id);
-        metrics.submittedBatches.inc({ outcome: "success" });
-        metrics.batchSize.observe(batch.requestIds.length);
-        logger.info(
-          {
-            batchId: batch.id,
-            tx: outcome.receipt.transactionHash,
-            block: String(outcome.receipt.blockNumber),
-            gasUsed: String(outcome.receipt.gasUsed),
-          },
-          "batch fulfilled",
-        );
-        // The next batch builds on this one's root, which the listener must read first.
-        while (!shutdown.aborted && listener.lastBlock < outcome.receipt.blockNumber) {
-          await sleep(Math.min(config.chain.pollIntervalMs, 50), shutdown);
-        }
-        return;
-      }
-      case "rejected": {
-        metrics.submittedBatches.inc({ outcome: "reverted" });
-        metrics.errors.inc({ kind: `revert:${outcome.rejection.errorName}` });
-        logger.warn(
-          {
-            batchId: batch.id,
-            error: outcome.rejection.errorName,
-            args: stringify(outcome.rejection.args),
-            reason: outcome.rejection.message,
-          },
-          "batch rejected",
-        );
-        store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection, batch));
-        this.#endRepeatedFailures(batch);
-        return;
-      }
-      case "dropped":
-        logger.warn({ batchId: batch.id }, "batch transaction dropped: re-batching");
-        store.abandonBatch(batch.id);
-        return;
-      case "parked":
-        return;
-    }
-  }
-
-  /**
-   * The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower), and which jobs pay for
-   * their gas at the going price by the coordinator's own escrow terms. Nothing pays while the base fee
-   * is above `submission.maxFeePerGas`: a fulfil could not be mined.
-   */
-  async #chainLimits(): Promise<ChainLimits> {
-    const { client, submitter, served } = this.#parts;
-    const [block, gasPrice, terms] = await Promise.all([
-      client.getBlock({ blockTag: "latest" }),
-      submitter.gasPriceNow(),
-      client.readContract({
-        address: this.#context.config.chain.coordinator,
-        abi: sibylCoordinatorAbi,
-        functionName: "feeParameters",
-      }),
-    ]);
-    const maxGas = block.gasLimit < TRANSACTION_GAS_CAP ? block.gasLimit : TRANSACTION_GAS_CAP;
-    if (gasPrice === undefined) {
-      if (!this.#aboveFeeCap) {
-        this.#context.logger.warn(
-          {
-            baseFee: String(block.baseFeePerGas),
-            maxFeePerGas: String(this.#context.config.submission.maxFeePerGas),
-          },
-          "base fee above submission.maxFeePerGas: nothing is delivered until it falls",
-        );
-      }
-      this.#aboveFeeCap = true;
-      return { maxGas, affordable: () => false };
-    }
-    this.#aboveFeeCap = false;
-    return {
-      maxGas,
-      affordable: (job) =>
-        affordable(job, gasPrice, terms, served.get(job.commitment.modelId)?.modelFee ?? 0n),
-    };
-  }
-
-  /** Jobs whose escrow does not pay for their gas at today's price wait; say so once per job. */
-  #reportUnaffordable(jobs: readonly Job[]): void {
-    this.#context.metrics.unaffordableJobs.set(jobs.length);
-    const fresh = jobs.filter((job) => !this.#reportedUnaffordable.has(job.requestId));
-    for (const job of fresh) this.#reportedUnaffordable.add(job.requestId);
-    if (fresh.length > 0) {
-      this.#context.logger.warn(
-        { requestIds: fresh.map((job) => String(job.requestId)) },
-        "waiting: escrow below the going gas price",
-      );
-    }
-  }
-
-  /**
-   * A job whose deliveries keep being rejected gets an error result instead of its answer (its output
-   * is what the chain may be refusing); if even that keeps failing, it is given up loudly rather than
-   * retried forever. Either way the request ends: answered with an error, or refunded at its deadline.
-   */
-  #endRepeatedFailures(batch: Batch): void {
-    const { store } = this.#parts;
-    const { logger, metrics } = this.#context;
-    for (const requestId of batch.requestIds) {
-      const job = store.job(requestId);
-      if (job?.state !== "answered") continue;
-      if (job.attempts >= GIVE_UP_AFTER_ATTEMPTS) {
-        store.transition(requestId, "answered", "failed", "undeliverable: every delivery was rejected");
-        metrics.errors.inc({ kind: "undeliverable" });
-        logger.error(
-          { requestId: String(requestId), attempts: job.attempts },
-          "request undeliverable: given up",
-        );
-      } else if (job.attempts === ERROR_RESULT_AFTER_ATTEMPTS) {
-        store.reanswer(requestId, undeliverableResult(), "delivering an error result instead");
-        logger.warn({ requestId: String(requestId) }, "deliveries rejected: sending an error result instead");
-      }
-    }
-  }
-
   #expireNearDeadline(): void {
     if (this.#chainTime === 0n) return;
     const margin = BigInt(this.#context.config.submission.deadlineMarginSeconds);
@@ -682,46 +455,6 @@ class NodeLoops {
   }
 }
 
-/**
- * What the coordinator's revert says about each job. Settled elsewhere (answered by another operator,
- * cancelled, expired): the job ends. Not its turn yet: it waits. Any other error naming a request
- * counts against that request alone; an error naming none counts against every job of the batch,
- * which then go alone, so whichever one is poison is found without holding up the others.
- */
-function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobOutcome> {
-  const outcomes = new Map<bigint, JobOutcome>();
-  const named = rejection.args[0];
-  const note = rejection.errorName;
-  if (typeof named === "bigint" && batch.requestIds.includes(named)) {
-    const settled: Record<string, JobState> = { RequestNotPending: "failed", RequestExpired: "expired" };
-    const state = settled[note];
-    if (state) outcomes.set(named, { state, note });
-    else if (note === "NotAssignedOperator") outcomes.set(named, { state: "answered", note });
-    else outcomes.set(named, { state: "answered", note, failedAttempt: true });
-    return outcomes;
-  }
-  for (const requestId of batch.requestIds)
-    outcomes.set(requestId, { state: "answered", note: `${note}: retried alone`, failedAttempt: true });
-  return outcomes;
-}
-
-/** After this many rejected deliveries a job is sent with an error result instead of its answer... */
-const ERROR_RESULT_AFTER_ATTEMPTS = 3;
-/** ... and after this many it is given up. */
-const GIVE_UP_AFTER_ATTEMPTS = 5;
-
-function undeliverableResult(): ResultPayload {
-  return {
-    status: ResultStatus.ModelError,
-    output: stringToHex("undeliverable: the chain rejected this answer"),
-    metadata: stringToHex("{}"),
-  };
-}
-
 function isFatal(error: unknown): boolean {
   return error instanceof TreeMismatchError;
-}
-
-function stringify(values: readonly unknown[]): string[] {
-  return values.map(String);
 }

@@ -1,0 +1,323 @@
+/**
+ * The batcher loop: cuts batches from the answered jobs (by count, gas and what each escrow pays for),
+ * proves each on top of the contract's root, submits it with a computed gas limit and applies the
+ * outcome, retrying rejected jobs alone, then with an error result, then giving them up.
+ */
+import { type Hex, type PublicClient, stringToHex } from "viem";
+import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { type ResultPayload, ResultStatus } from "../../shared/encoding.js";
+import type { ChainListener } from "../chain/listener.js";
+import { type Rejection, type SubmitOutcome, type Submitter, sleep } from "../chain/submitter.js";
+import type { NodeContext } from "../context.js";
+import type { BatchProver } from "../prover/prover.js";
+import type { JobState } from "../store/jobState.js";
+import type { Batch, Job, JobOutcome, JobStore } from "../store/store.js";
+import { affordable, batchWitness, type ChainLimits, fulfillArgs, selectBatch } from "./batch.js";
+import { fulfilGasLimit, TRANSACTION_GAS_CAP } from "./deliveryGas.js";
+import type { Wakeup } from "./wakeup.js";
+
+export interface BatcherParts {
+  client: PublicClient;
+  store: JobStore;
+  prover: BatchProver;
+  listener: ChainListener;
+  submitter: Submitter;
+  /** The model fee registered onchain for each served model. */
+  modelFees: ReadonlyMap<Hex, bigint>;
+}
+
+/** What the batcher shares with the other loops of the node. */
+export interface BatcherHooks {
+  answersWaiting: Wakeup;
+  caughtUp(): boolean;
+  expireNearDeadline(): void;
+  recordError(kind: string, error: unknown): void;
+  isFatal(error: unknown): boolean;
+}
+
+const BACKOFF_MS = 1_000;
+
+export class Batcher {
+  readonly #context: NodeContext;
+  readonly #parts: BatcherParts;
+  readonly #hooks: BatcherHooks;
+  /** When each answered job was first seen, for the max-wait rule. */
+  readonly #answeredAt = new Map<bigint, number>();
+  readonly #reportedUnaffordable = new Set<bigint>();
+  #aboveFeeCap = false;
+
+  constructor(context: NodeContext, parts: BatcherParts, hooks: BatcherHooks) {
+    this.#context = context;
+    this.#parts = parts;
+    this.#hooks = hooks;
+  }
+
+  /** Runs until shutdown; throws only a fatal error. */
+  async run(): Promise<void> {
+    const { shutdown } = this.#context;
+    while (!shutdown.aborted) {
+      try {
+        const waitMs = await this.#batchOnce();
+        if (waitMs > 0) await this.#hooks.answersWaiting.wait(waitMs, shutdown);
+      } catch (error) {
+        if (this.#hooks.isFatal(error)) throw error;
+        this.#hooks.recordError("batcher", error);
+        await sleep(BACKOFF_MS, shutdown);
+      }
+    }
+  }
+
+  /** Proves and submits one batch if one is due; returns how long to wait before looking again. */
+  async #batchOnce(): Promise<number> {
+    const { store, listener, client, prover, submitter } = this.#parts;
+    const { config, metrics, logger } = this.#context;
+    if (!this.#hooks.caughtUp()) return config.chain.pollIntervalMs;
+    // A batch left submitted (a restart, an RPC outage) is settled before anything new is sent.
+    const unsettled = store.batchesIn("submitted")[0];
+    if (unsettled) {
+      await this.#settle(unsettled, await submitter.resume(unsettled.id));
+      return 0;
+    }
+    this.#hooks.expireNearDeadline();
+    // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
+    const answered = store.jobsIn("answered");
+    const now = Date.now();
+    for (const job of answered)
+      if (!this.#answeredAt.has(job.requestId)) this.#answeredAt.set(job.requestId, now);
+    const choice = selectBatch(
+      answered,
+      (job) => this.#answeredAt.get(job.requestId) ?? now,
+      config.batching,
+      now,
+      await this.#chainLimits(),
+    );
+    if (choice === undefined) return config.chain.pollIntervalMs;
+    this.#reportUnaffordable(choice.unaffordable);
+    if ("waitMs" in choice) return choice.waitMs;
+
+    // Prove only on top of the contract's current root; otherwise wait for the listener to catch up.
+    const tree = listener.tree;
+    const root = await client.readContract({
+      address: config.chain.coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "root",
+    });
+    if (root !== tree.root) return config.chain.pollIntervalMs;
+
+    const jobs = choice.jobs;
+    const witness = batchWitness(jobs, tree, submitter.address);
+    const batch = store.createBatch({
+      requestIds: jobs.map((job) => job.requestId),
+      oldRoot: witness.oldRoot,
+      newRoot: witness.newRoot,
+      startIndex: witness.startIndex,
+      batchSize: witness.leaves.length,
+    });
+    for (const job of jobs) {
+      this.#answeredAt.delete(job.requestId);
+      this.#reportedUnaffordable.delete(job.requestId);
+    }
+    let proof: Awaited<ReturnType<BatchProver["prove"]>>;
+    try {
+      const proving = prover.prove(witness);
+      this.#context.crashAt("during-proving");
+      proof = await proving;
+    } catch (error) {
+      store.abandonBatch(batch.id);
+      throw error;
+    }
+    metrics.proofSeconds.observe(
+      { batch_size: String(proof.batchSize) },
+      (proof.witnessMs + proof.proveMs) / 1000,
+    );
+    logger.info(
+      {
+        batchId: batch.id,
+        results: jobs.length,
+        batchSize: proof.batchSize,
+        startIndex: String(witness.startIndex),
+        proveMs: Math.round(proof.proveMs),
+      },
+      "batch proved",
+    );
+    let outcome: SubmitOutcome;
+    try {
+      outcome = await submitter.submit(
+        batch.id,
+        fulfillArgs(jobs, proof),
+        fulfilGasLimit(jobs, witness.leaves.length),
+      );
+    } catch (error) {
+      // Not yet signed: nothing can be out there, so the answers go back to be batched again.
+      if (store.batch(batch.id)?.state === "proving") store.abandonBatch(batch.id);
+      throw error;
+    }
+    await this.#settle(batch, outcome);
+    return 0;
+  }
+
+  /** Applies a submission's outcome to the batch and its jobs. */
+  async #settle(batch: Batch, outcome: SubmitOutcome): Promise<void> {
+    const { store, listener } = this.#parts;
+    const { metrics, logger, shutdown, config } = this.#context;
+    switch (outcome.kind) {
+      case "mined": {
+        this.#context.crashAt("after-receipt");
+        store.markBatchMined(batch.id);
+        metrics.submittedBatches.inc({ outcome: "success" });
+        metrics.batchSize.observe(batch.requestIds.length);
+        logger.info(
+          {
+            batchId: batch.id,
+            tx: outcome.receipt.transactionHash,
+            block: String(outcome.receipt.blockNumber),
+            gasUsed: String(outcome.receipt.gasUsed),
+          },
+          "batch fulfilled",
+        );
+        // The next batch builds on this one's root, which the listener must read first.
+        while (!shutdown.aborted && listener.lastBlock < outcome.receipt.blockNumber) {
+          await sleep(Math.min(config.chain.pollIntervalMs, 50), shutdown);
+        }
+        return;
+      }
+      case "rejected": {
+        metrics.submittedBatches.inc({ outcome: "reverted" });
+        metrics.errors.inc({ kind: `revert:${outcome.rejection.errorName}` });
+        logger.warn(
+          {
+            batchId: batch.id,
+            error: outcome.rejection.errorName,
+            args: stringify(outcome.rejection.args),
+            reason: outcome.rejection.message,
+          },
+          "batch rejected",
+        );
+        store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection, batch));
+        this.#endRepeatedFailures(batch);
+        return;
+      }
+      case "dropped":
+        logger.warn({ batchId: batch.id }, "batch transaction dropped: re-batching");
+        store.abandonBatch(batch.id);
+        return;
+      case "parked":
+        return;
+    }
+  }
+
+  /**
+   * The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower), and which jobs pay for
+   * their gas at the going price by the coordinator's own escrow terms. Nothing pays while the base fee
+   * is above `submission.maxFeePerGas`: a fulfil could not be mined.
+   */
+  async #chainLimits(): Promise<ChainLimits> {
+    const { client, submitter, modelFees } = this.#parts;
+    const [block, gasPrice, terms] = await Promise.all([
+      client.getBlock({ blockTag: "latest" }),
+      submitter.gasPriceNow(),
+      client.readContract({
+        address: this.#context.config.chain.coordinator,
+        abi: sibylCoordinatorAbi,
+        functionName: "feeParameters",
+      }),
+    ]);
+    const maxGas = block.gasLimit < TRANSACTION_GAS_CAP ? block.gasLimit : TRANSACTION_GAS_CAP;
+    if (gasPrice === undefined) {
+      if (!this.#aboveFeeCap) {
+        this.#context.logger.warn(
+          {
+            baseFee: String(block.baseFeePerGas),
+            maxFeePerGas: String(this.#context.config.submission.maxFeePerGas),
+          },
+          "base fee above submission.maxFeePerGas: nothing is delivered until it falls",
+        );
+      }
+      this.#aboveFeeCap = true;
+      return { maxGas, affordable: () => false };
+    }
+    this.#aboveFeeCap = false;
+    return {
+      maxGas,
+      affordable: (job) => affordable(job, gasPrice, terms, modelFees.get(job.commitment.modelId) ?? 0n),
+    };
+  }
+
+  /** Jobs whose escrow does not pay for their gas at today's price wait; say so once per job. */
+  #reportUnaffordable(jobs: readonly Job[]): void {
+    this.#context.metrics.unaffordableJobs.set(jobs.length);
+    const fresh = jobs.filter((job) => !this.#reportedUnaffordable.has(job.requestId));
+    for (const job of fresh) this.#reportedUnaffordable.add(job.requestId);
+    if (fresh.length > 0) {
+      this.#context.logger.warn(
+        { requestIds: fresh.map((job) => String(job.requestId)) },
+        "waiting: escrow below the going gas price",
+      );
+    }
+  }
+
+  /**
+   * A job whose deliveries keep being rejected gets an error result instead of its answer (its output
+   * is what the chain may be refusing); if even that keeps failing, it is given up loudly rather than
+   * retried forever. Either way the request ends: answered with an error, or refunded at its deadline.
+   */
+  #endRepeatedFailures(batch: Batch): void {
+    const { store } = this.#parts;
+    const { logger, metrics } = this.#context;
+    for (const requestId of batch.requestIds) {
+      const job = store.job(requestId);
+      if (job?.state !== "answered") continue;
+      if (job.attempts >= GIVE_UP_AFTER_ATTEMPTS) {
+        store.transition(requestId, "answered", "failed", "undeliverable: every delivery was rejected");
+        metrics.errors.inc({ kind: "undeliverable" });
+        logger.error(
+          { requestId: String(requestId), attempts: job.attempts },
+          "request undeliverable: given up",
+        );
+      } else if (job.attempts === ERROR_RESULT_AFTER_ATTEMPTS) {
+        store.reanswer(requestId, undeliverableResult(), "delivering an error result instead");
+        logger.warn({ requestId: String(requestId) }, "deliveries rejected: sending an error result instead");
+      }
+    }
+  }
+}
+
+/**
+ * What the coordinator's revert says about each job. Settled elsewhere (answered by another operator,
+ * cancelled, expired): the job ends. Not its turn yet: it waits. Any other error naming a request
+ * counts against that request alone; an error naming none counts against every job of the batch,
+ * which then go alone, so whichever one is poison is found without holding up the others.
+ */
+function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobOutcome> {
+  const outcomes = new Map<bigint, JobOutcome>();
+  const named = rejection.args[0];
+  const note = rejection.errorName;
+  if (typeof named === "bigint" && batch.requestIds.includes(named)) {
+    const settled: Record<string, JobState> = { RequestNotPending: "failed", RequestExpired: "expired" };
+    const state = settled[note];
+    if (state) outcomes.set(named, { state, note });
+    else if (note === "NotAssignedOperator") outcomes.set(named, { state: "answered", note });
+    else outcomes.set(named, { state: "answered", note, failedAttempt: true });
+    return outcomes;
+  }
+  for (const requestId of batch.requestIds)
+    outcomes.set(requestId, { state: "answered", note: `${note}: retried alone`, failedAttempt: true });
+  return outcomes;
+}
+
+/** After this many rejected deliveries a job is sent with an error result instead of its answer... */
+const ERROR_RESULT_AFTER_ATTEMPTS = 3;
+/** ... and after this many it is given up. */
+const GIVE_UP_AFTER_ATTEMPTS = 5;
+
+function undeliverableResult(): ResultPayload {
+  return {
+    status: ResultStatus.ModelError,
+    output: stringToHex("undeliverable: the chain rejected this answer"),
+    metadata: stringToHex("{}"),
+  };
+}
+
+function stringify(values: readonly unknown[]): string[] {
+  return values.map(String);
+}
