@@ -300,8 +300,17 @@ function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobO
     else outcomes.set(named, { state: "answered", note, failedAttempt: true });
     return outcomes;
   }
-  for (const requestId of batch.requestIds)
-    outcomes.set(requestId, { state: "answered", note: `${note}: retried alone`, failedAttempt: true });
+  // A proof made for a root the contract has left (another operator's batch landed first) lost a race;
+  // nothing is wrong with its jobs, which are simply batched again.
+  const staleRoot = note === "InvalidProof" && rejection.args[0] !== batch.oldRoot;
+  for (const requestId of batch.requestIds) {
+    outcomes.set(
+      requestId,
+      staleRoot
+        ? { state: "answered", note: "proved on a root the chain has left" }
+        : { state: "answered", note: `${note}: retried alone`, failedAttempt: true },
+    );
+  }
   return outcomes;
 }
 
