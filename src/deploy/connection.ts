@@ -1,12 +1,16 @@
 import {
   type Address,
+  type Chain,
   createPublicClient,
   createWalletClient,
   custom,
   type EIP1193Provider,
   getAddress,
   isAddressEqual,
+  type JsonRpcAccount,
   type PublicClient,
+  type Transport,
+  type WalletClient,
 } from "viem";
 import { SibylError } from "../shared/errors.js";
 
@@ -44,7 +48,10 @@ export function publicClientOf(connection: SibylConnection): PublicClient {
 }
 
 /** A wallet client for `account`: an address the connection can sign for, or an index into its accounts. */
-export async function walletFor(connection: SibylConnection, account: Address | number) {
+export async function walletFor(
+  connection: SibylConnection,
+  account: Address | number,
+): Promise<WalletClient<Transport, Chain, JsonRpcAccount>> {
   const accounts = ((await connection.provider.request({ method: "eth_accounts" })) as string[]).map(
     (address) => getAddress(address),
   );
