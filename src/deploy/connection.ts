@@ -1,4 +1,5 @@
 import {
+  type Account,
   type Address,
   type Chain,
   createPublicClient,
@@ -7,7 +8,7 @@ import {
   type EIP1193Provider,
   getAddress,
   isAddressEqual,
-  type JsonRpcAccount,
+  type LocalAccount,
   type PublicClient,
   type Transport,
   type WalletClient,
@@ -47,11 +48,23 @@ export function publicClientOf(connection: SibylConnection): PublicClient {
   return createPublicClient({ transport: transportOf(connection), pollingInterval: 100 }) as PublicClient;
 }
 
-/** A wallet client for `account`: an address the connection can sign for, or an index into its accounts. */
+/**
+ * A wallet client for `account`: an address the connection can sign for, an index into its accounts, or
+ * a local account (a key held in this process) that signs itself and only needs the connection to send.
+ */
 export async function walletFor(
   connection: SibylConnection,
-  account: Address | number,
-): Promise<WalletClient<Transport, Chain, JsonRpcAccount>> {
+  account: Address | number | LocalAccount,
+): Promise<WalletClient<Transport, Chain, Account>> {
+  const chainId = await publicClientOf(connection).getChainId();
+  const chain = {
+    id: chainId,
+    name: `chain ${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [] } },
+  };
+  if (typeof account === "object")
+    return createWalletClient({ account, chain, transport: transportOf(connection) });
   const accounts = ((await connection.provider.request({ method: "eth_accounts" })) as string[]).map(
     (address) => getAddress(address),
   );
@@ -65,15 +78,5 @@ export async function walletFor(
       { details: `it has ${accounts.length} account(s): ${accounts.join(", ") || "none"}` },
     );
   }
-  const chainId = await publicClientOf(connection).getChainId();
-  return createWalletClient({
-    account: address,
-    chain: {
-      id: chainId,
-      name: `chain ${chainId}`,
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [] } },
-    },
-    transport: transportOf(connection),
-  });
+  return createWalletClient({ account: address, chain, transport: transportOf(connection) });
 }

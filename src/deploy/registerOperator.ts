@@ -1,13 +1,13 @@
 /** Stakes and registers an operator, so a devnet's node can fulfil requests as soon as it starts. */
-import type { Address } from "viem";
+import type { Address, LocalAccount } from "viem";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { SibylError } from "../shared/errors.js";
 import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
 
 export interface RegisterOperatorParameters {
   coordinator: Address;
-  /** The operator: an address the connection can sign for, or an index into its accounts. */
-  operator: Address | number;
+  /** The operator: an address the connection can sign for, an index into its accounts, or a local account. */
+  operator: Address | number | LocalAccount;
   /** Wei to stake. Default: the coordinator's minStake. */
   stake?: bigint;
 }
