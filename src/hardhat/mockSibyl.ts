@@ -48,7 +48,7 @@ const OPERATOR_FUNDS = 10n ** 18n;
 
 /**
  * @example
- * const sibyl = await mockSibyl(await network.connect());
+ * const sibyl = await mockSibyl(await network.create());
  * const requestId = ...; // a consumer asked
  * await sibyl.fulfill(requestId, { output: "fr 0.99" });
  */

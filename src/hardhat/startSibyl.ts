@@ -59,7 +59,7 @@ const OPERATOR_FUNDS = 10n ** 18n;
  * import { network } from "hardhat";
  * import { startSibyl } from "sibyl/hardhat";
  *
- * const connection = await network.connect();
+ * const connection = await network.create();
  * const sibyl = await startSibyl(connection);
  * // ... deploy a consumer with sibyl.coordinator, make it ask, then:
  * const result = await sibyl.waitForResult(requestId);
