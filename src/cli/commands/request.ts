@@ -1,7 +1,7 @@
 /** `sibyl request --model M "input"`: sends a request, prints its id, waits for the answer. */
 import { parseArgs } from "node:util";
 import { requestInference, waitForResult } from "../../sdk/index.js";
-import { CliError, UsageError } from "../errors.js";
+import { CliError, rejected, UsageError } from "../errors.js";
 import { statusName } from "../format.js";
 import { requireServedModel } from "../models.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
@@ -53,10 +53,7 @@ export async function requestCommand(args: string[]): Promise<number> {
     model: modelId,
     input,
   }).catch((error) => {
-    throw new CliError(
-      `request failed: ${(error as { shortMessage?: string }).shortMessage ?? String(error)}`,
-      { cause: error },
-    );
+    throw rejected("request", error);
   });
   process.stdout.write(`request ${sent.requestId} sent in ${sent.transactionHash}\n`);
   if (timeoutSeconds === 0) return 0;
