@@ -40,12 +40,12 @@ export interface SibylConnection {
   };
 }
 
-function transportOf(connection: SibylConnection) {
+export function transportOf(connection: SibylConnection): Transport {
   return custom(connection.provider as EIP1193Provider, { retryCount: 0 });
 }
 
-export function publicClientOf(connection: SibylConnection): PublicClient {
-  return createPublicClient({ transport: transportOf(connection), pollingInterval: 100 }) as PublicClient;
+export function publicClientOf(connection: SibylConnection, pollingInterval = 100): PublicClient {
+  return createPublicClient({ transport: transportOf(connection), pollingInterval }) as PublicClient;
 }
 
 /**

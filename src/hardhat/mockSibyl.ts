@@ -8,7 +8,7 @@
 import { type Address, type Hex, isHex, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { SibylArtifactResolver } from "../deploy/artifacts.js";
-import { walletFor } from "../deploy/connection.js";
+import { publicClientOf, walletFor } from "../deploy/connection.js";
 import {
   type DeploySibylStackParameters,
   deploySibylStack,
@@ -24,7 +24,7 @@ import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { BATCH_SIZES, modelIdFromName, ResultStatus, resultLeaf } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { type FrontierSnapshot, IncrementalMerkleTree } from "../shared/merkle.js";
-import { fundedKey, publicClientOn } from "./connection.js";
+import { fundedKey } from "./connection.js";
 
 export interface MockFulfillOptions {
   /** The answer: text (sent as UTF-8) or 0x-prefixed bytes. Default: empty. */
@@ -58,7 +58,7 @@ export async function mockSibyl(
 ): Promise<SibylMock> {
   const deployment = await deploySibylStack(connection, { parameters });
   const { coordinator } = deployment;
-  const client = publicClientOn(connection);
+  const client = publicClientOf(connection, 50);
   const coordinatorContract = { address: coordinator, abi: sibylCoordinatorAbi } as const;
   const owner = await client.readContract({ ...coordinatorContract, functionName: "owner" });
   const ownerWallet = await walletFor(connection, owner);
@@ -148,7 +148,7 @@ export async function mockSibyl(
   };
 }
 
-async function confirm(client: ReturnType<typeof publicClientOn>, hash: Hex): Promise<void> {
+async function confirm(client: ReturnType<typeof publicClientOf>, hash: Hex): Promise<void> {
   const receipt = await client.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new SibylError(`transaction ${hash} reverted`);
 }

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { publicClientOf, transportOf } from "../deploy/connection.js";
 import type { SibylConnection, SibylDeployment } from "../deploy/index.js";
 import {
   type DeploySibylStackParameters,
@@ -24,7 +25,7 @@ import type { SibylResult } from "../sdk/types.js";
 import { waitForResult } from "../sdk/waitForResult.js";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { modelIdFromName } from "../shared/encoding.js";
-import { fundedKey, publicClientOn, transportOf } from "./connection.js";
+import { fundedKey } from "./connection.js";
 
 export interface StartSibylOptions {
   /**
@@ -73,7 +74,7 @@ export async function startSibyl(
   const { coordinator } = deployment;
   const extraModels = options.models ?? [];
   for (const spec of extraModels) await registerModel(connection, { coordinator, spec });
-  const minStake = await publicClientOn(connection).readContract({
+  const minStake = await publicClientOf(connection, 50).readContract({
     address: coordinator,
     abi: sibylCoordinatorAbi,
     functionName: "minStake",
@@ -108,7 +109,7 @@ export async function startSibyl(
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  const client = publicClientOn(connection);
+  const client = publicClientOf(connection, 50);
   return {
     deployment,
     coordinator,
