@@ -18,7 +18,7 @@ import { promptBoardAbi } from "../../shared/abi/generated.js";
 import { ResultStatus } from "../../shared/encoding.js";
 import { DEV_ACCOUNT, hardhatKey } from "../devAccounts.js";
 import { UsageError } from "../errors.js";
-import { statusName } from "../format.js";
+import { SIBYL_COMMAND, statusName } from "../format.js";
 import { compileContractsIfFromSource, startLocalChain } from "../localChain.js";
 import { step } from "../progress.js";
 import { STATE_DIR, writeDeploymentRecord } from "../target.js";
@@ -194,7 +194,7 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
         `${audit.valid ? "verified against the onchain root" : `NOT verified: ${audit.reason}`})\n`,
     );
   }
-  process.stdout.write(`  Verify one yourself: npm run sibyl -- verify <requestId>\n`);
+  process.stdout.write(`  Verify one yourself: ${SIBYL_COMMAND} verify <requestId>\n`);
   return allVerified;
 }
 
@@ -209,8 +209,8 @@ function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | u
       ...(apiUrl ? [`  node API     ${apiUrl}/metrics, ${apiUrl}/readyz`] : []),
       `  deployment   ${path.join(STATE_DIR, "deployment.json")}`,
       "Try:",
-      `  npm run sibyl -- request --model language-id "Hola, ¿cómo estás?"`,
-      "  npm run sibyl -- status",
+      `  ${SIBYL_COMMAND} request --model language-id "Hola, ¿cómo estás?"`,
+      `  ${SIBYL_COMMAND} status`,
       "",
     ].join("\n"),
   );

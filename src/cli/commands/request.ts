@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { requestInference, waitForResult } from "../../sdk/index.js";
 import { CliError, rejected, UsageError } from "../errors.js";
-import { statusName } from "../format.js";
+import { SIBYL_COMMAND, statusName } from "../format.js";
 import { requireServedModel } from "../models.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 import { walletFor } from "../wallet.js";
@@ -66,7 +66,7 @@ export async function requestCommand(args: string[]): Promise<number> {
   const status = statusName(result.status);
   process.stdout.write(
     `status  ${status}\noutput  ${result.outputText ?? result.output}\nleaf    ${result.leafIndex} (fulfilled in ${result.transactionHash})\n` +
-      `verify  npm run sibyl -- verify ${sent.requestId}\n`,
+      `verify  ${SIBYL_COMMAND} verify ${sent.requestId}\n`,
   );
   return result.status === 0 ? 0 : 1;
 }
