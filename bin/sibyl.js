@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The `sibyl` command: the CLI is TypeScript, run through tsx's loader so no build step is needed.
-import { register } from "tsx/esm/api";
+// The `sibyl` command. An installed package runs its compiled JavaScript; a clone of the repository
+// (which has the TypeScript sources and no build) runs the sources through tsx's loader.
+import { existsSync } from "node:fs";
 
-register();
-await import("../src/cli/main.ts");
+const sources = new URL("../src/cli/main.ts", import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import(sources.href);
+} else {
+  await import("../dist/src/cli/main.js");
+}

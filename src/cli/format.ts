@@ -1,4 +1,5 @@
 /** How the CLI names things it prints. */
+import { FROM_SOURCE_CHECKOUT } from "../node/packageRoot.js";
 import { ResultStatus } from "../shared/encoding.js";
 
 const STATUS_NAMES = Object.fromEntries(Object.entries(ResultStatus).map(([name, value]) => [value, name]));
@@ -6,3 +7,6 @@ const STATUS_NAMES = Object.fromEntries(Object.entries(ResultStatus).map(([name,
 export function statusName(status: number): string {
   return STATUS_NAMES[status] ?? `status ${status}`;
 }
+
+/** How the user runs `sibyl` here: through the repository's npm script, or the installed package's bin. */
+export const SIBYL_COMMAND = FROM_SOURCE_CHECKOUT ? "npm run sibyl --" : "npx sibyl";

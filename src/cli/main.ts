@@ -14,6 +14,7 @@ Commands:
   status    chain and node state: result log, operator, pending jobs
   verify    check a result against the onchain root
   models    list registered models, or register a node config's models
+  operator  an operator's stake: register, exit, withdraw
 `;
 
 /** Commands load lazily: \`sibyl verify\` should not pay for loading Hardhat or the prover. */
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
   status: async () => (await import("./commands/status.js")).statusCommand,
   verify: async () => (await import("./commands/verify.js")).verifyCommand,
   models: async () => (await import("./commands/models.js")).modelsCommand,
+  operator: async () => (await import("./commands/operator.js")).operatorCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,10 +1,12 @@
 /** A signing wallet for CLI commands: a key from an environment variable, or the devnet's test key. */
-import { createWalletClient, type Hex, http } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { type Chain, createWalletClient, type Hex, http, type Transport, type WalletClient } from "viem";
+import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { CliError } from "./errors.js";
 import type { Target } from "./target.js";
 
-export async function walletFor(target: Target, keyEnv: string, role: "user" | "owner") {
+type KeyWallet = WalletClient<Transport, Chain, PrivateKeyAccount>;
+
+export async function walletFor(target: Target, keyEnv: string, role: "user" | "owner"): Promise<KeyWallet> {
   const key = process.env[keyEnv] || target.record?.devKeys?.[role];
   if (key === undefined) {
     throw new CliError(`${keyEnv} is not set: export the ${role}'s private key (0x + 64 hex digits)`);
@@ -14,7 +16,7 @@ export async function walletFor(target: Target, keyEnv: string, role: "user" | "
 }
 
 /** A wallet client signing with `key` on the chain at `rpcUrl`. */
-export function walletOn(rpcUrl: string, chainId: number, key: Hex) {
+export function walletOn(rpcUrl: string, chainId: number, key: Hex): KeyWallet {
   return createWalletClient({
     account: privateKeyToAccount(key),
     chain: {

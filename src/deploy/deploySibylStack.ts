@@ -8,7 +8,8 @@
  * previous chain names contracts the new chain has never seen. The hardhat-ignition plugin's
  * `connection.ignition.deploy` always journals to `<paths.ignition>/deployments/<id>` on an HTTP
  * network, so this calls ignition-core's `deploy` (which the plugin wraps) and chooses the directory:
- * with a `deploymentId`, the plugin's own path, so `hardhat ignition status <id>` and resumption work;
+ * with a `deploymentId`, the plugin's own path (`ignition/deployments/<id>` in the working directory),
+ * so `hardhat ignition status <id>` and resumption work;
  * without one, a fresh temporary directory removed afterwards, so every call deploys a new stack and
  * nothing is left in the repository. The journal is kept (not in-memory) in both cases because it is
  * where the coordinator's deployment transaction, and from it the deployment block, is found.
@@ -17,27 +18,24 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
-  errorDeploymentResultToExceptionMessage,
-  HardhatArtifactResolver,
-  readDeploymentParameters,
-  resolveDeploymentId,
-} from "@nomicfoundation/hardhat-ignition/helpers";
-import {
   type DeployConfig,
   type DeploymentParameters,
   DeploymentResultType,
   deploy,
+  type EIP1193Provider,
   listTransactions,
 } from "@nomicfoundation/ignition-core";
-import { artifacts, config } from "hardhat";
 import { type Address, getAddress, type Hash, isAddressEqual } from "viem";
 import { BUILTIN_MODELS } from "../../ignition/modules/BuiltinModels.js";
 import ExamplesModule from "../../ignition/modules/Examples.js";
 import SibylModule, { adapterId } from "../../ignition/modules/Sibyl.js";
+import { PACKAGE_ROOT } from "../node/packageRoot.js";
 import { BATCH_SIZES, type BatchSize } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
-import type { SibylConnection } from "./connection.js";
+import { SibylArtifactResolver } from "./artifacts.js";
+import { publicClientOf, type SibylConnection } from "./connection.js";
 import type { SibylDeployment } from "./deployment.js";
+import { deploymentFailure, JOURNALS_DIR, readParametersFile } from "./ignitionFiles.js";
 
 export interface DeploySibylStackParameters {
   /**
@@ -57,7 +55,7 @@ export interface DeploySibylStackParameters {
 export type DeploySibylStackReturnType = SibylDeployment;
 
 /** The directory of the per-network parameter files. */
-export const PARAMETERS_DIR = path.join(config.paths.ignition, "parameters");
+export const PARAMETERS_DIR = path.join(PACKAGE_ROOT, "ignition", "parameters");
 
 /**
  * @example
@@ -69,12 +67,13 @@ export async function deploySibylStack(
   connection: SibylConnection,
   { parameters, deploymentId }: DeploySibylStackParameters = {},
 ): Promise<DeploySibylStackReturnType> {
-  const { provider, networkConfig } = connection;
-  const publicClient = await connection.viem.getPublicClient();
+  const provider = connection.provider as EIP1193Provider;
+  const ignition = connection.networkConfig?.ignition ?? {};
+  const publicClient = publicClientOf(connection);
   const chainId = await publicClient.getChainId();
   const accounts = (await provider.request({ method: "eth_accounts" })) as string[];
-  const artifactResolver = new HardhatArtifactResolver(artifacts);
-  const journal = await openJournal(connection, chainId, deploymentId);
+  const artifactResolver = new SibylArtifactResolver();
+  const journal = await openJournal(connection, deploymentId);
   try {
     const result = await deploy({
       config: deployConfig(connection),
@@ -82,17 +81,17 @@ export async function deploySibylStack(
       provider,
       deploymentDir: journal.dir,
       ignitionModule: ExamplesModule,
-      deploymentParameters: await resolveParameters(parameters, connection.networkName),
+      deploymentParameters: await resolveParameters(parameters, connection.networkName ?? "default"),
       accounts,
-      maxFeePerGasLimit: networkConfig.ignition.maxFeePerGasLimit,
-      maxFeePerGas: networkConfig.ignition.maxFeePerGas,
-      maxPriorityFeePerGas: networkConfig.ignition.maxPriorityFeePerGas,
-      gasPrice: networkConfig.ignition.gasPrice,
-      disableFeeBumping: networkConfig.ignition.disableFeeBumping,
+      maxFeePerGasLimit: ignition.maxFeePerGasLimit,
+      maxFeePerGas: ignition.maxFeePerGas,
+      maxPriorityFeePerGas: ignition.maxPriorityFeePerGas,
+      gasPrice: ignition.gasPrice,
+      disableFeeBumping: ignition.disableFeeBumping,
     });
     if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT) {
       throw new SibylError(`deploying the Sibyl stack to chain ${chainId} failed`, {
-        details: errorDeploymentResultToExceptionMessage(result),
+        details: deploymentFailure(result),
       });
     }
     const addressOf = (futureId: string): Address => {
@@ -134,13 +133,12 @@ export async function deploySibylStack(
 }
 
 /**
- * Hardhat's `ignition` config with the network's retry settings, as the plugin resolves it. Unset keys
- * are left out, not set to undefined: ignition-core spreads this over its defaults.
+ * The network's Ignition retry settings, when the project uses the Ignition plugin. Unset keys are left
+ * out, not set to undefined: ignition-core spreads this over its defaults.
  */
 function deployConfig(connection: SibylConnection): Partial<DeployConfig> {
-  const { maxRetries, retryInterval } = connection.networkConfig.ignition;
+  const { maxRetries, retryInterval } = connection.networkConfig?.ignition ?? {};
   return {
-    ...config.ignition,
     ...(maxRetries === undefined ? {} : { maxRetries }),
     ...(retryInterval === undefined ? {} : { retryInterval }),
   };
@@ -151,13 +149,9 @@ interface Journal {
   discard(): Promise<void>;
 }
 
-async function openJournal(
-  connection: SibylConnection,
-  chainId: number,
-  deploymentId: string | undefined,
-): Promise<Journal> {
-  if (deploymentId !== undefined && connection.networkConfig.type !== "edr-simulated") {
-    const dir = path.join(config.paths.ignition, "deployments", resolveDeploymentId(deploymentId, chainId));
+async function openJournal(connection: SibylConnection, deploymentId: string | undefined): Promise<Journal> {
+  if (deploymentId !== undefined && connection.networkConfig?.type !== "edr-simulated") {
+    const dir = path.join(JOURNALS_DIR, deploymentId);
     return { dir, discard: async () => {} };
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), "sibyl-ignition-"));
@@ -168,20 +162,20 @@ async function resolveParameters(
   parameters: DeploymentParameters | string | undefined,
   networkName: string,
 ): Promise<DeploymentParameters> {
-  if (typeof parameters === "string") return readDeploymentParameters(parameters);
+  if (typeof parameters === "string") return readParametersFile(parameters);
   if (parameters !== undefined) return parameters;
   const networkFile = path.join(PARAMETERS_DIR, `${networkName}.json`);
   const exists = await stat(networkFile).then(
     (file) => file.isFile(),
     () => false,
   );
-  return exists ? readDeploymentParameters(networkFile) : {};
+  return exists ? readParametersFile(networkFile) : {};
 }
 
 /** The transaction that deployed `contract`, from the journal (this run's or, resumed, an earlier one's). */
 async function deploymentTransaction(
   journalDir: string,
-  artifactResolver: HardhatArtifactResolver,
+  artifactResolver: SibylArtifactResolver,
   contract: Address,
 ): Promise<Hash> {
   const transactions = await listTransactions(journalDir, artifactResolver);

@@ -7,7 +7,7 @@ import type { ModelSpecInput } from "../node/models/registry.js";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { modelIdFromName } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
-import { type SibylConnection, walletFor } from "./connection.js";
+import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
 import { modelConfigHash } from "./modelConfigHash.js";
 
 /** Terms for a model registered at runtime; chat answers run longer than the language identifier's. */
@@ -52,7 +52,7 @@ export async function registerModel(
 ): Promise<RegisterModelReturnType> {
   const modelId = modelIdFromName(spec.name);
   const configHash = await modelConfigHash(spec);
-  const publicClient = await connection.viem.getPublicClient();
+  const publicClient = publicClientOf(connection);
   const existing = await publicClient.readContract({
     address: coordinator,
     abi: sibylCoordinatorAbi,

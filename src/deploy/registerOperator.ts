@@ -1,13 +1,13 @@
 /** Stakes and registers an operator, so a devnet's node can fulfil requests as soon as it starts. */
-import { type Address, getAddress } from "viem";
+import type { Address, LocalAccount } from "viem";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { SibylError } from "../shared/errors.js";
-import { type SibylConnection, walletFor } from "./connection.js";
+import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
 
 export interface RegisterOperatorParameters {
   coordinator: Address;
-  /** The operator: an address the connection can sign for, or an index into its accounts. */
-  operator: Address | number;
+  /** The operator: an address the connection can sign for, an index into its accounts, or a local account. */
+  operator: Address | number | LocalAccount;
   /** Wei to stake. Default: the coordinator's minStake. */
   stake?: bigint;
 }
@@ -27,9 +27,8 @@ export async function registerOperator(
   { coordinator, operator, stake }: RegisterOperatorParameters,
 ): Promise<RegisterOperatorReturnType> {
   const wallet = await walletFor(connection, operator);
-  // Hardhat reports its accounts in lower case; callers compare and print checksummed addresses.
-  const address = getAddress(wallet.account.address);
-  const publicClient = await connection.viem.getPublicClient();
+  const address = wallet.account.address;
+  const publicClient = publicClientOf(connection);
   const { active } = await publicClient.readContract({
     address: coordinator,
     abi: sibylCoordinatorAbi,

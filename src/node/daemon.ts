@@ -12,6 +12,7 @@ import {
   http,
   type PublicClient,
   stringToHex,
+  type Transport,
 } from "viem";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { BATCH_SIZES, batchSizeFor, modelIdFromName } from "../shared/encoding.js";
@@ -69,10 +70,17 @@ interface Served {
 
 const BACKOFF_MS = 1_000;
 
-export async function startNode(
-  config: NodeConfig,
-  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
-): Promise<RunningNode> {
+export interface StartNodeOptions {
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /**
+   * How to reach the chain instead of `chain.rpcUrl`: any viem transport, e.g. `custom(provider)` for an
+   * EIP-1193 provider such as a Hardhat network connection's (the in-process network included).
+   */
+  transport?: Transport;
+}
+
+export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<RunningNode> {
   const env = options.env ?? process.env;
   const abort = new AbortController();
   const logger = options.logger ?? createLogger(config.log);
@@ -85,14 +93,15 @@ export async function startNode(
   };
   const account = await loadOperatorAccount(config.operator, env);
   const client = createPublicClient({
-    transport: http(config.chain.rpcUrl, { retryCount: 3, timeout: 30_000 }),
+    transport: options.transport ?? http(config.chain.rpcUrl, { retryCount: 3, timeout: 30_000 }),
     pollingInterval: config.chain.pollIntervalMs,
   }) as PublicClient;
   const coordinator = config.chain.coordinator;
 
   const chainId = await client.getChainId().catch((error) => {
     // viem's message quotes the whole URL, and RPC providers put their key in its path.
-    throw new StartupError(`chain.rpcUrl: cannot reach ${redactUrl(config.chain.rpcUrl)}`, {
+    const where = options.transport ? "the given transport" : redactUrl(config.chain.rpcUrl);
+    throw new StartupError(`chain.rpcUrl: cannot reach ${where}`, {
       cause: error,
       details: redact(error instanceof Error ? error.message : String(error)),
     });

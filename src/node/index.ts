@@ -7,7 +7,7 @@ export {
   type NodeConfigInput,
   parseConfig,
 } from "./config.js";
-export { type RunningNode, StartupError, startNode } from "./daemon.js";
+export { type RunningNode, type StartNodeOptions, StartupError, startNode } from "./daemon.js";
 export { configHashOf } from "./models/configHash.js";
 export type { ModelAnswer, ModelProvider } from "./models/provider.js";
 export { createProvider, type ModelSpec, type ModelSpecInput, modelSpecSchema } from "./models/registry.js";

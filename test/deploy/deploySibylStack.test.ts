@@ -3,6 +3,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import { getAddress } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
   deploymentFromJson,
   deploymentToJson,
@@ -11,6 +12,7 @@ import {
   registerOperator,
   type SibylDeployment,
 } from "../../src/deploy/index.js";
+import { signingProvider } from "../../src/deploy/signingProvider.js";
 import { configHashOf } from "../../src/node/models/configHash.js";
 import { createProvider, type ModelSpecInput, modelSpecSchema } from "../../src/node/models/registry.js";
 import { BATCH_SIZES, modelIdFromName } from "../../src/shared/encoding.js";
@@ -132,6 +134,21 @@ describe("deploySibylStack on the in-process network", () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("deploys through a signing provider, from a key the chain does not hold (what sibyl deploy does)", async () => {
+    const key = generatePrivateKey();
+    const owner = privateKeyToAccount(key);
+    const [funder] = await connection.viem.getWalletClients();
+    assert.ok(funder);
+    const publicClient = await connection.viem.getPublicClient();
+    await publicClient.waitForTransactionReceipt({
+      hash: await funder.sendTransaction({ to: owner.address, value: 10n ** 18n }),
+    });
+    const keyed = await deploySibylStack({ provider: signingProvider(connection.provider, owner) });
+    const coordinator = await connection.viem.getContractAt("SibylCoordinator", keyed.coordinator);
+    assert.equal(getAddress(await coordinator.read.owner()), owner.address);
+    assert.deepEqual(await coordinator.read.batchSizes(), [1n, 4n, 16n, 64n]);
   });
 
   describe("registerModel", () => {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { hardhatKey } from "../../src/cli/devAccounts.js";
 import { type ChildRun, freePort, runSibyl, startSibyl } from "../helpers/processes.js";
 
 const ONE_LINE_ERROR = /^sibyl: [^\n]+\n$/;
@@ -59,9 +60,19 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     assert.equal(valid.code, 0, valid.stderr + valid.stdout);
     assert.match(valid.stdout, /^valid: leaf \d+ of request \d+ is in the onchain root \d+/);
 
+    const claimed = await runSibyl(
+      ["verify", requestId, "--output", sent.stdout.match(/^output {2}(.*)$/m)?.[1] ?? ""],
+      env,
+    );
+    assert.equal(claimed.code, 0, claimed.stderr + claimed.stdout);
+    assert.match(claimed.stdout, /^matches: "fr 0\.\d{4}" is the answer recorded for request \d+: leaf \d+/);
+
     const tampered = await runSibyl(["verify", requestId, "--output", "en 0.9999"], env);
     assert.equal(tampered.code, 1, tampered.stderr + tampered.stdout);
-    assert.match(tampered.stdout, /^INVALID: /);
+    assert.match(
+      tampered.stdout,
+      /^does NOT match: "en 0\.9999" is not the answer recorded for request \d+ /,
+    );
   });
 
   it("sibyl status and sibyl models describe the running devnet", async () => {
@@ -73,6 +84,16 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     const models = await runSibyl(["models"], env);
     assert.equal(models.code, 0, models.stderr);
     assert.match(models.stdout, /^language-id {2}fee .* enabled, config 0x[0-9a-f]{64}$/m);
+  });
+
+  it("sibyl status off the devnet says what it cannot show instead of leaving lines out", async () => {
+    const status = await runSibyl(
+      ["status", "--rpc", deployment.rpcUrl, "--coordinator", deployment.coordinator],
+      { ...env, SIBYL_STATE_DIR: path.join(stateDir, "empty") },
+    );
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^operator {5}unknown: pass --operator <addr>/m);
+    assert.match(status.stdout, /^node {9}unknown: pass --node-api <url>/m);
   });
 
   describe("user mistakes: one line, non-zero exit, no stack trace", () => {
@@ -121,6 +142,13 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
         /no deployment: pass --rpc and --coordinator/,
         1,
       ],
+      [
+        "an input the coordinator rejects, named by its custom error",
+        () => ["request", "--model", "language-id", ""],
+        () => env,
+        /^sibyl: request reverted: EmptyInput\(modelId: 0x6c616e67756167652d6964/,
+        1,
+      ],
       ["a bad request id", () => ["verify", "abc"], () => env, /not a request id: abc/, 1],
       ["an unknown option", () => ["status", "--bogus"], () => env, /Unknown option '--bogus'/, 2],
     ];
@@ -143,11 +171,43 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     });
 
     it("every command has --help", async () => {
-      for (const command of ["dev", "deploy", "node", "request", "status", "verify", "models"]) {
+      for (const command of ["dev", "deploy", "node", "request", "status", "verify", "models", "operator"]) {
         const help = await runSibyl([command, "--help"], env);
         assert.equal(help.code, 0, `${command}: ${help.stderr}`);
         assert.match(help.stdout, new RegExp(`^usage: sibyl ${command}`));
       }
+    });
+  });
+
+  // Last: a second operator joins and leaves again, so the devnet's own operator serves the tests above.
+  describe("sibyl operator: stake, exit, withdraw from the operator's own key", () => {
+    const operatorEnv = () => ({ ...env, SIBYL_OPERATOR_KEY: hardhatKey(7) });
+
+    it("refuses a stake under minStake, naming the custom error and its values", async () => {
+      const run = await runSibyl(["operator", "register", "--amount", "0.5"], operatorEnv());
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stderr, ONE_LINE_ERROR);
+      assert.match(
+        run.stderr,
+        /registerOperator reverted: StakeTooLow\(stake: 500000000000000000, minStake: 1000000000000000000\)/,
+      );
+    });
+
+    it("registers, exits, and keeps the stake locked through the unbonding delay", async () => {
+      const registered = await runSibyl(["operator", "register"], operatorEnv());
+      assert.equal(registered.code, 0, registered.stderr);
+      assert.match(registered.stdout, /^0x[0-9a-fA-F]{40} is now an active operator, stake 1 ETH/);
+      const exited = await runSibyl(["operator", "exit"], operatorEnv());
+      assert.equal(exited.code, 0, exited.stderr);
+      assert.match(exited.stdout, /left the active set; its stake unlocks at \d{4}-/);
+      const early = await runSibyl(["operator", "withdraw", "--stake"], operatorEnv());
+      assert.equal(early.code, 1, early.stdout);
+      assert.match(
+        early.stderr,
+        /^sibyl: withdrawStake reverted: StakeLocked\(operator: 0x[0-9a-fA-F]{40}, unlockAt: \d+\)\n$/,
+      );
+      const noFees = await runSibyl(["operator", "withdraw"], operatorEnv());
+      assert.match(noFees.stderr, /^sibyl: withdraw reverted: NothingToWithdraw\(account: 0x/);
     });
   });
 });

@@ -1,7 +1,9 @@
 /** `sibyl deploy`: the Ignition modules (verifiers, coordinator, built-in model, examples) to a chain. */
 import { parseArgs } from "node:util";
-import { network } from "hardhat";
+import { type Hex, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { deploySibylStack } from "../../deploy/index.js";
+import { signingProvider } from "../../deploy/signingProvider.js";
 import { CliError, unreachable } from "../errors.js";
 import { DEPLOYMENT_FILE, writeDeploymentRecord } from "../target.js";
 
@@ -37,27 +39,21 @@ export async function deployCommand(args: string[]): Promise<number> {
   if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
     throw new CliError(`${values["owner-key-env"]} is not a 0x-prefixed 32-byte hex key`);
   }
-  const connection = await network.create({
-    network: "localhost",
-    override: { url: rpcUrl, ...(key ? { accounts: [key] } : {}) },
+  const rpc = http(rpcUrl, { retryCount: 0 })({});
+  const connection = { provider: key ? signingProvider(rpc, privateKeyToAccount(key as Hex)) : rpc };
+  await connection.provider.request({ method: "eth_chainId" }).catch((error) => {
+    throw unreachable(rpcUrl, error);
   });
-  try {
-    await connection.provider.request({ method: "eth_chainId" }).catch((error) => {
-      throw unreachable(rpcUrl, error);
-    });
-    const deployment = await deploySibylStack(connection);
-    writeDeploymentRecord({
-      rpcUrl,
-      chainId: deployment.chainId,
-      coordinator: deployment.coordinator,
-      deploymentBlock: String(deployment.deploymentBlock),
-      promptBoard: deployment.promptBoard,
-    });
-    process.stdout.write(
-      `coordinator  ${deployment.coordinator} (block ${deployment.deploymentBlock})\nPromptBoard  ${deployment.promptBoard}\nwritten      ${DEPLOYMENT_FILE}\n`,
-    );
-    return 0;
-  } finally {
-    await connection.close();
-  }
+  const deployment = await deploySibylStack(connection);
+  writeDeploymentRecord({
+    rpcUrl,
+    chainId: deployment.chainId,
+    coordinator: deployment.coordinator,
+    deploymentBlock: String(deployment.deploymentBlock),
+    promptBoard: deployment.promptBoard,
+  });
+  process.stdout.write(
+    `coordinator  ${deployment.coordinator} (block ${deployment.deploymentBlock})\nPromptBoard  ${deployment.promptBoard}\nwritten      ${DEPLOYMENT_FILE}\n`,
+  );
+  return 0;
 }

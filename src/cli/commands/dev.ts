@@ -6,7 +6,6 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { network } from "hardhat";
 import { createPublicClient, type Hex, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploySibylStack, registerModel, registerOperator } from "../../deploy/index.js";
@@ -16,10 +15,11 @@ import type { ModelSpecInput } from "../../node/models/registry.js";
 import { createLogger } from "../../node/observe/logger.js";
 import { quoteGasPrice, verifyResult, waitForResult } from "../../sdk/index.js";
 import { promptBoardAbi } from "../../shared/abi/generated.js";
+import { ResultStatus } from "../../shared/encoding.js";
 import { DEV_ACCOUNT, hardhatKey } from "../devAccounts.js";
 import { UsageError } from "../errors.js";
-import { statusName } from "../format.js";
-import { startLocalChain } from "../localChain.js";
+import { SIBYL_COMMAND, statusName } from "../format.js";
+import { compileContractsIfFromSource, startLocalChain } from "../localChain.js";
 import { step } from "../progress.js";
 import { STATE_DIR, writeDeploymentRecord } from "../target.js";
 import { walletOn } from "../wallet.js";
@@ -36,6 +36,7 @@ Options:
   --api-port <n>      port of the node's health/metrics API (default 9464)
   --gguf <file>       also serve this GGUF model as "local-gguf"
   --no-examples       skip the example requests
+  --once              answer and verify the example requests, then stop (exit 1 if one fails)
   -h, --help          show this help
 `;
 
@@ -53,6 +54,7 @@ export async function devCommand(args: string[]): Promise<number> {
       "api-port": { type: "string", default: "9464" },
       gguf: { type: "string" },
       "no-examples": { type: "boolean" },
+      once: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -60,6 +62,8 @@ export async function devCommand(args: string[]): Promise<number> {
     process.stdout.write(DEV_USAGE);
     return 0;
   }
+  if (values.once && values["no-examples"])
+    throw new UsageError("--once answers the examples: it cannot go with --no-examples", DEV_USAGE);
   const port = portOf("--port", values.port);
   const apiPort = portOf("--api-port", values["api-port"]);
   const stopping = new AbortController();
@@ -69,12 +73,13 @@ export async function devCommand(args: string[]): Promise<number> {
   const cleanups: Array<() => Promise<void>> = [];
   process.stdout.write("Sibyl devnet\n");
   try {
+    await compileContractsIfFromSource((run) => step("Compiling the contracts (hardhat build)", run));
     const chain = await step(`Starting a local chain (hardhat node on port ${port})`, () =>
       startLocalChain(port),
     );
     cleanups.unshift(() => chain.stop());
-    const connection = await network.create({ network: "localhost", override: { url: chain.url } });
-    cleanups.unshift(() => connection.close());
+    // hardhat node signs for its unlocked test accounts: plain JSON-RPC is all the deploy API needs.
+    const connection = { provider: http(chain.url)({}), networkName: "localhost" };
     const deployment = await step("Deploying verifiers, coordinator, built-in model and example dapps", () =>
       deploySibylStack(connection),
     );
@@ -132,7 +137,10 @@ export async function devCommand(args: string[]): Promise<number> {
     });
 
     const client = createPublicClient({ transport: http(chain.url), pollingInterval: 250 }) as PublicClient;
-    if (!values["no-examples"]) await runExamples(client, chain.url, deployment);
+    if (!values["no-examples"]) {
+      const verified = await runExamples(client, chain.url, deployment);
+      if (values.once) return verified ? 0 : 1;
+    }
     printServing(chain.url, deployment, node.apiUrl);
     await Promise.race([
       node.stopped,
@@ -149,8 +157,12 @@ export async function devCommand(args: string[]): Promise<number> {
 
 type Deployment = Awaited<ReturnType<typeof deploySibylStack>>;
 
-/** Asks PromptBoard a few questions and shows each answer with its proof status and audit. */
-async function runExamples(client: PublicClient, rpcUrl: string, deployment: Deployment): Promise<void> {
+/**
+ * Asks PromptBoard a few questions and shows each answer with its proof status and audit; true when
+ * every answer was Ok and verified against the onchain root.
+ */
+async function runExamples(client: PublicClient, rpcUrl: string, deployment: Deployment): Promise<boolean> {
+  let allVerified = true;
   const wallet = walletOn(rpcUrl, deployment.chainId, hardhatKey(DEV_ACCOUNT.user));
   process.stdout.write("\nExample requests from the PromptBoard dapp to language-id:\n");
   for (const question of EXAMPLES) {
@@ -179,13 +191,15 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
       requestId,
       fromBlock: deployment.deploymentBlock,
     });
+    allVerified &&= audit.valid && result.status === ResultStatus.Ok;
     process.stdout.write(
       `      → ${result.outputText ?? result.output}  (${statusName(result.status)}, leaf ${result.leafIndex}, ` +
         `fulfilled with a Groth16 proof in ${result.transactionHash.slice(0, 10)}…; ` +
         `${audit.valid ? "verified against the onchain root" : `NOT verified: ${audit.reason}`})\n`,
     );
   }
-  process.stdout.write(`  Verify one yourself: npm run sibyl -- verify <requestId>\n`);
+  process.stdout.write(`  Verify one yourself: ${SIBYL_COMMAND} verify <requestId>\n`);
+  return allVerified;
 }
 
 function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | undefined): void {
@@ -199,8 +213,8 @@ function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | u
       ...(apiUrl ? [`  node API     ${apiUrl}/metrics, ${apiUrl}/readyz`] : []),
       `  deployment   ${path.join(STATE_DIR, "deployment.json")}`,
       "Try:",
-      `  npm run sibyl -- request --model language-id "Hola, ¿cómo estás?"`,
-      "  npm run sibyl -- status",
+      `  ${SIBYL_COMMAND} request --model language-id "Hola, ¿cómo estás?"`,
+      `  ${SIBYL_COMMAND} status`,
       "",
     ].join("\n"),
   );

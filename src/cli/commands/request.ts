@@ -2,8 +2,8 @@
 import { parseArgs } from "node:util";
 import { formatEther } from "viem";
 import { requestInference, waitForResult } from "../../sdk/index.js";
-import { CliError, UsageError } from "../errors.js";
-import { statusName } from "../format.js";
+import { CliError, rejected, UsageError } from "../errors.js";
+import { SIBYL_COMMAND, statusName } from "../format.js";
 import { requireServedModel } from "../models.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 import { walletFor } from "../wallet.js";
@@ -54,10 +54,7 @@ export async function requestCommand(args: string[]): Promise<number> {
     model: modelId,
     input,
   }).catch((error) => {
-    throw new CliError(
-      `request failed: ${(error as { shortMessage?: string }).shortMessage ?? String(error)}`,
-      { cause: error },
-    );
+    throw rejected("request", error);
   });
   process.stdout.write(
     `request ${sent.requestId} sent in ${sent.transactionHash}, escrow ${formatEther(sent.commitment.escrow)} ETH, assigned to ${sent.commitment.operator}\n`,
@@ -73,7 +70,7 @@ export async function requestCommand(args: string[]): Promise<number> {
   process.stdout.write(
     `status  ${status}\noutput  ${result.outputText ?? result.output}\nleaf    ${result.leafIndex} (fulfilled in ${result.transactionHash} by ${result.operator})\n` +
       `fee     ${formatEther(result.fee)} ETH charged, ${formatEther(sent.commitment.escrow - result.fee)} ETH credited back to ${sent.commitment.refundTo}\n` +
-      `verify  npm run sibyl -- verify ${sent.requestId}\n`,
+      `verify  ${SIBYL_COMMAND} verify ${sent.requestId}\n`,
   );
   return result.status === 0 ? 0 : 1;
 }

@@ -45,8 +45,11 @@ export async function statusCommand(args: string[]): Promise<number> {
     `coordinator  ${coordinator}`,
     `result log   root ${root}, next index ${nextIndex}`,
   ];
-  const operatorText = values.operator ?? target.record?.operator;
-  if (operatorText !== undefined) {
+  // The devnet's operator and node API describe the devnet's coordinator only, not one named by flags.
+  const devnet = target.record?.coordinator === coordinator ? target.record : undefined;
+  const operatorText = values.operator ?? devnet?.operator;
+  if (operatorText === undefined) lines.push("operator     unknown: pass --operator <addr> to see its stake");
+  else {
     if (!isAddress(operatorText, { strict: false }))
       throw new CliError(`--operator: not an address: ${operatorText}`);
     const operator: Address = getAddress(operatorText);
@@ -68,8 +71,10 @@ export async function statusCommand(args: string[]): Promise<number> {
       `operator     ${operator}: ${info.active ? "active" : "inactive"}, stake ${formatEther(info.stake)} ETH, earned ${formatEther(balance)} ETH`,
     );
   }
-  const api = values["node-api"] ?? target.record?.nodeApiUrl;
-  if (api !== undefined) lines.push(`node         ${await nodeJobs(api)}`);
+  const api = values["node-api"] ?? devnet?.nodeApiUrl;
+  lines.push(
+    `node         ${api === undefined ? "unknown: pass --node-api <url> to see its jobs" : await nodeJobs(api)}`,
+  );
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
 }

@@ -38,10 +38,18 @@ export async function verifyCommand(args: string[]): Promise<number> {
     fromBlock: target.fromBlock,
     ...(claim ? { claim } : {}),
   });
-  if (verdict.valid) {
+  const where = `leaf ${verdict.leafIndex} of request ${idText} is in the onchain root ${verdict.root} (block ${verdict.blockNumber})`;
+  if (values.output !== undefined) {
+    // A claimed answer: say in words whether it is the one in the log.
     process.stdout.write(
-      `valid: leaf ${verdict.leafIndex} of request ${idText} is in the onchain root ${verdict.root} (block ${verdict.blockNumber})\n`,
+      verdict.valid
+        ? `matches: ${JSON.stringify(values.output)} is the answer recorded for request ${idText}: ${where}\n`
+        : `does NOT match: ${JSON.stringify(values.output)} is not the answer recorded for request ${idText} (${verdict.reason})\n`,
     );
+    return verdict.valid ? 0 : 1;
+  }
+  if (verdict.valid) {
+    process.stdout.write(`valid: ${where}\n`);
     return 0;
   }
   process.stdout.write(`INVALID: ${verdict.reason}\n`);

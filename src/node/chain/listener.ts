@@ -3,7 +3,7 @@
  * Each range is committed with the hash of its last block and the tree after it; when a stored hash no
  * longer matches the chain, it rewinds to the newest checkpoint that still does and reads again.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import { type Address, BlockNotFoundError, type Hex, type PublicClient } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { IncrementalMerkleTree } from "../../shared/merkle.js";
 import type { NodeContext } from "../context.js";
@@ -121,16 +121,20 @@ export class ChainListener {
     return { block: to, head, inserted, rewoundTo, timestamp: after.timestamp, caughtUp };
   }
 
-  /** Checks the checkpoint's block is still on the chain (and returns its time), or rewinds. */
+  /**
+   * Checks the checkpoint's block is still on the chain (and returns its time), or rewinds. A checkpoint
+   * block the chain no longer has (it got shorter: `evm_revert`, which Hardhat's loadFixture uses
+   * between tests, or a reorg onto a shorter fork) is a reorg like a changed hash.
+   */
   async #rewindIfReorged(): Promise<{ rewoundTo?: bigint; checkpointTime?: bigint }> {
     if (this.#checkpoint === undefined) return {};
-    const current = await this.#options.client.getBlock({ blockNumber: this.#checkpoint.block });
-    if (current.hash === this.#checkpoint.hash) return { checkpointTime: current.timestamp };
+    const current = await this.#blockAt(this.#checkpoint.block);
+    if (current?.hash === this.#checkpoint.hash) return { checkpointTime: current.timestamp };
     const { store, reorgDepth, deploymentBlock } = this.#options;
     let ancestor: Checkpoint | undefined;
     for (const checkpoint of store.recentCheckpoints(reorgDepth)) {
-      const block = await this.#options.client.getBlock({ blockNumber: checkpoint.block });
-      if (block.hash === checkpoint.hash) {
+      const block = await this.#blockAt(checkpoint.block);
+      if (block?.hash === checkpoint.hash) {
         ancestor = checkpoint;
         break;
       }
@@ -146,6 +150,16 @@ export class ChainListener {
     );
     this.#context.metrics.errors.inc({ kind: "reorg" });
     return { rewoundTo: rewindBlock };
+  }
+
+  /** The block at `blockNumber`, or undefined when the chain has none (it is shorter than that). */
+  async #blockAt(blockNumber: bigint) {
+    try {
+      return await this.#options.client.getBlock({ blockNumber });
+    } catch (error) {
+      if (error instanceof BlockNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /** After a resync, the rebuilt tree must be the contract's, or nothing the node proves can land. */

@@ -204,10 +204,16 @@ export class Submitter {
       client.getTransactionCount({ address: this.address, blockTag: "latest" }),
       client.getTransactionCount({ address: this.address, blockTag: "pending" }),
     ]);
-    // The nonce was consumed and none of ours has a receipt: look once more, then it was someone else.
+    // The nonce was consumed and none of ours has a receipt. Some nodes (anvil automining) move the
+    // nonce before they serve the receipt, so only a receipt missing over several polls means the
+    // nonce went to another transaction.
     if (used > latest.nonce) {
-      const late = await this.#minedReceipt(batchId);
-      return late ? this.#settle(late) : { kind: "dropped" };
+      for (let look = 0; look < 5; look++) {
+        const late = await this.#minedReceipt(batchId);
+        if (late) return this.#settle(late);
+        await sleep(this.#options.receiptPollMs, this.#context.shutdown);
+      }
+      return { kind: "dropped" };
     }
     // A lower nonce came free (a reorg dropped an earlier transaction): this one can never be mined.
     if (pending < latest.nonce) return { kind: "dropped" };

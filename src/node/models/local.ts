@@ -72,8 +72,7 @@ export class LocalGgufProvider implements ModelProvider {
   async start(): Promise<void> {
     if (this.#loaded) return;
     const modelSha256 = await sha256File(this.#modelPath);
-    // Loaded on demand: the native binding takes a noticeable time to import and most nodes never need it.
-    const { getLlama, LlamaCompletion, LlamaLogLevel } = await import("node-llama-cpp");
+    const { getLlama, LlamaCompletion, LlamaLogLevel } = await importNodeLlamaCpp();
     const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     try {
       const model = await llama.loadModel({ modelPath: this.#modelPath });
@@ -148,4 +147,20 @@ async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/**
+ * Loaded on demand, and an optional peer of the package: its native binaries weigh hundreds of MB and
+ * take a noticeable time to import, and only a node serving a local GGUF model needs them.
+ */
+async function importNodeLlamaCpp(): Promise<typeof import("node-llama-cpp")> {
+  try {
+    return await import("node-llama-cpp");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    throw new SibylError(
+      "a local GGUF model needs node-llama-cpp, which is not installed: npm install node-llama-cpp@3.21.1 (on Linux x64 also @node-llama-cpp/linux-x64@3.21.1)",
+      { cause: error },
+    );
+  }
 }

@@ -1,11 +1,15 @@
-/** Where the committed circuit artifacts live, and what each is called. */
-import { fileURLToPath } from "node:url";
+/**
+ * Where the committed circuit artifacts live, and what each is called. They sit at the package's root
+ * (the installed package ships the wasm, zkey and vkey files; the R1CS only in the repository).
+ */
+import path from "node:path";
 import { type BatchSize, TREE_DEPTH } from "../../shared/encoding.js";
+import { PACKAGE_ROOT } from "../packageRoot.js";
 
-export const CIRCUITS_DIR = fileURLToPath(new URL("../../../circuits/", import.meta.url));
+export const CIRCUITS_DIR = `${path.join(PACKAGE_ROOT, "circuits")}/`;
 export const ARTIFACTS_DIR = `${CIRCUITS_DIR}artifacts/`;
 export const MANIFEST_PATH = `${ARTIFACTS_DIR}manifest.json`;
-export const VERIFIERS_DIR = fileURLToPath(new URL("../../../contracts/verifiers/", import.meta.url));
+export const VERIFIERS_DIR = `${path.join(PACKAGE_ROOT, "contracts", "verifiers")}/`;
 
 export function circuitName(batchSize: number, depth: number = TREE_DEPTH): string {
   return `batch_append_d${depth}_b${batchSize}`;

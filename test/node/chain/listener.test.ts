@@ -83,6 +83,31 @@ describe("ChainListener (Hardhat network)", function () {
     assert.equal(store.countByState().received, 1);
   });
 
+  it("rewinds when the chain gets shorter than its checkpoint (evm_revert), and reads new requests", async () => {
+    const store = new SqliteJobStore(":memory:");
+    const listener = listenerOn(store);
+    const snapshot = await rpc("evm_snapshot");
+    const { commitment } = await ask(sibyl, "reverted away");
+    await ask(sibyl, "reverted away too");
+    await catchUp(listener);
+    const forkPoint = (await sibyl.publicClient.getBlockNumber()) - 2n;
+
+    // No block is mined after the revert: the checkpoint's block no longer exists at all.
+    await rpc("evm_revert", [snapshot]);
+    assert.ok((await sibyl.publicClient.getBlockNumber()) < listener.lastBlock);
+    const rewound = await listener.poll();
+    assert.ok(
+      rewound.rewoundTo !== undefined && rewound.rewoundTo <= forkPoint,
+      `rewound to ${rewound.rewoundTo}`,
+    );
+    assert.equal(store.job(commitment.requestId), undefined, "the reverted request is forgotten");
+
+    // A request on the shorter chain is seen at once, not after the chain grows back past the old head.
+    const replacement = await ask(sibyl, "after the revert");
+    await catchUp(listener);
+    assert.equal(store.job(replacement.commitment.requestId)?.input, toHex("after the revert"));
+  });
+
   it("rebuilds the result log from events into an empty store and matches the contract's root", async () => {
     const prover = new BatchProver();
     try {

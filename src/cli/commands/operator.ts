@@ -1,0 +1,104 @@
+/** `sibyl operator register|exit|withdraw`: an operator's stake on the coordinator, from its own key. */
+import { parseArgs } from "node:util";
+import { formatEther, type Hex, http, parseEther } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { registerOperator } from "../../deploy/index.js";
+import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { CliError, rejected, UsageError } from "../errors.js";
+import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
+import { walletOn } from "../wallet.js";
+
+export const OPERATOR_USAGE = `usage: sibyl operator <register|exit|withdraw> [options]
+
+  register            stake and become an active operator (--amount <eth>, default the coordinator's minStake)
+  exit                stop taking requests; the stake unlocks after the coordinator's unbonding delay
+  withdraw            withdraw earned fees; with --stake, the unlocked stake after an exit
+
+Options:
+${TARGET_HELP}
+  --key-env <NAME>        environment variable with the operator's key (default SIBYL_OPERATOR_KEY)
+  --amount <eth>          register: how much to stake
+  --stake                 withdraw: the unlocked stake instead of earned fees
+  -h, --help              show this help
+`;
+
+const ACTIONS = ["register", "exit", "withdraw"] as const;
+type Action = (typeof ACTIONS)[number];
+
+export async function operatorCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...TARGET_OPTIONS,
+      "key-env": { type: "string", default: "SIBYL_OPERATOR_KEY" },
+      amount: { type: "string" },
+      stake: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(OPERATOR_USAGE);
+    return 0;
+  }
+  const action = positionals[0] as Action | undefined;
+  if (positionals.length !== 1 || !ACTIONS.includes(action as Action)) {
+    throw new UsageError("sibyl operator takes one of: register, exit, withdraw", OPERATOR_USAGE);
+  }
+  const keyEnv = values["key-env"] as string;
+  const key = process.env[keyEnv];
+  if (!key)
+    throw new CliError(`${keyEnv} is not set: export the operator's private key (0x + 64 hex digits)`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`${keyEnv} is not a 0x-prefixed 32-byte hex key`);
+  const target = await resolveTarget(values);
+  const account = privateKeyToAccount(key as Hex);
+  const coordinator = { address: target.coordinator, abi: sibylCoordinatorAbi } as const;
+
+  if (action === "register") {
+    const stake = values.amount === undefined ? undefined : etherOf(values.amount);
+    const connection = { provider: http(target.rpcUrl)({}) };
+    const { registered } = await registerOperator(connection, {
+      coordinator: target.coordinator,
+      operator: account,
+      ...(stake === undefined ? {} : { stake }),
+    }).catch((error) => {
+      throw rejected("registerOperator", error);
+    });
+    const { stake: staked } = await target.client.readContract({
+      ...coordinator,
+      functionName: "operatorOf",
+      args: [account.address],
+    });
+    process.stdout.write(
+      `${account.address} ${registered ? "is now" : "was already"} an active operator, stake ${formatEther(staked)} ETH\n`,
+    );
+    return 0;
+  }
+
+  const wallet = walletOn(target.rpcUrl, await target.client.getChainId(), key as Hex);
+  const functionName =
+    action === "exit" ? "requestOperatorExit" : values.stake ? "withdrawStake" : "withdraw";
+  const hash = await wallet.writeContract({ ...coordinator, functionName }).catch((error) => {
+    throw rejected(functionName, error);
+  });
+  const receipt = await target.client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new CliError(`${functionName} reverted in ${hash}`);
+  if (action === "exit") {
+    const { unlockAt } = await target.client.readContract({
+      ...coordinator,
+      functionName: "operatorOf",
+      args: [account.address],
+    });
+    process.stdout.write(
+      `${account.address} left the active set; its stake unlocks at ${new Date(Number(unlockAt) * 1000).toISOString()} (sibyl operator withdraw --stake)\n`,
+    );
+  } else {
+    process.stdout.write(`${functionName} sent in ${hash}\n`);
+  }
+  return 0;
+}
+
+function etherOf(text: string): bigint {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new CliError(`--amount: not an amount of ether: ${text}`);
+  return parseEther(text);
+}

@@ -1,0 +1,157 @@
+/**
+ * `mockSibyl(connection)`: the real coordinator, with test verifiers behind it, so a consumer's unit
+ * tests can have any pending request answered at once with an output and status they choose: no node,
+ * no model, no proof. The coordinator, the fee rules, the callback with exact gas and the result log are
+ * all the real contract's; only the Groth16 verifiers are swapped for MockBatchVerifier, which accepts
+ * one well-defined stand-in proof per statement. Never point this at a chain anyone else uses.
+ */
+import { type Address, type Hex, isHex, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { SibylArtifactResolver } from "../deploy/artifacts.js";
+import { publicClientOf, walletFor } from "../deploy/connection.js";
+import {
+  type DeploySibylStackParameters,
+  deploySibylStack,
+  registerOperator,
+  type SibylConnection,
+  type SibylDeployment,
+} from "../deploy/index.js";
+import type { ProofWords } from "../node/prover/calldata.js";
+import { getRequest } from "../sdk/getRequest.js";
+import type { SibylResult } from "../sdk/types.js";
+import { waitForResult } from "../sdk/waitForResult.js";
+import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { BATCH_SIZES, modelIdFromName, ResultStatus, resultLeaf } from "../shared/encoding.js";
+import { SibylError } from "../shared/errors.js";
+import { type FrontierSnapshot, IncrementalMerkleTree } from "../shared/merkle.js";
+import { fundedKey } from "./connection.js";
+
+export interface MockFulfillOptions {
+  /** The answer: text (sent as UTF-8) or 0x-prefixed bytes. Default: empty. */
+  output?: string | Hex;
+  /** Default Ok; any ResultStatus (e.g. ResultStatus.ModelError) to test a consumer's error path. */
+  status?: ResultStatus;
+  /** What the "operator" records about the run. Default: `{"provider":"mock"}`. */
+  metadata?: string;
+}
+
+export interface SibylMock {
+  deployment: SibylDeployment;
+  coordinator: Address;
+  operator: Address;
+  modelId(name: string): Hex;
+  /** Answers a pending request now, as the operator would, and returns the delivered result. */
+  fulfill(requestId: bigint, options?: MockFulfillOptions): Promise<SibylResult>;
+}
+
+const OPERATOR_FUNDS = 10n ** 18n;
+
+/**
+ * @example
+ * const sibyl = await mockSibyl(await network.create());
+ * const requestId = ...; // a consumer asked
+ * await sibyl.fulfill(requestId, { output: "fr 0.99" });
+ */
+export async function mockSibyl(
+  connection: SibylConnection,
+  { parameters }: Pick<DeploySibylStackParameters, "parameters"> = {},
+): Promise<SibylMock> {
+  const deployment = await deploySibylStack(connection, { parameters });
+  const { coordinator } = deployment;
+  const client = publicClientOf(connection, 50);
+  const coordinatorContract = { address: coordinator, abi: sibylCoordinatorAbi } as const;
+  const owner = await client.readContract({ ...coordinatorContract, functionName: "owner" });
+  const ownerWallet = await walletFor(connection, owner);
+  const mockVerifier = await new SibylArtifactResolver().loadArtifact("MockBatchVerifier");
+  const verifiers = new Map<number, Address>();
+  for (const batchSize of BATCH_SIZES) {
+    const hash = await ownerWallet.deployContract({
+      abi: mockVerifier.abi,
+      bytecode: mockVerifier.bytecode as Hex,
+      args: [BigInt(batchSize)],
+    });
+    const { contractAddress } = await client.waitForTransactionReceipt({ hash });
+    if (!contractAddress) throw new SibylError(`deploying MockBatchVerifier(${batchSize}) failed (${hash})`);
+    verifiers.set(batchSize, contractAddress);
+    await confirm(
+      client,
+      await ownerWallet.writeContract({
+        ...coordinatorContract,
+        functionName: "setVerifier",
+        args: [BigInt(batchSize), contractAddress],
+      }),
+    );
+  }
+  const { minStake } = await client.readContract({
+    ...coordinatorContract,
+    functionName: "operatorParameters",
+  });
+  const operator = privateKeyToAccount(await fundedKey(connection, minStake + OPERATOR_FUNDS));
+  await registerOperator(connection, { coordinator, operator, stake: minStake });
+  const operatorWallet = await walletFor(connection, operator);
+
+  // Every tree state seen, by root: after an evm_revert (Hardhat's loadFixture) the chain's root is an
+  // earlier one, and the tree goes back with it.
+  const treesByRoot = new Map<bigint, FrontierSnapshot>();
+  const remember = (tree: IncrementalMerkleTree) => treesByRoot.set(tree.root, tree.snapshot());
+  remember(new IncrementalMerkleTree());
+
+  return {
+    deployment,
+    coordinator,
+    operator: operator.address,
+    modelId: (name) => modelIdFromName(name),
+    async fulfill(
+      requestId,
+      { output = "", status = ResultStatus.Ok, metadata = '{"provider":"mock"}' } = {},
+    ) {
+      const request = await getRequest(client, {
+        coordinator,
+        requestId,
+        fromBlock: deployment.deploymentBlock,
+      });
+      if (request === undefined || !request.pending) {
+        throw new SibylError(`request ${requestId} is not pending on ${coordinator}`);
+      }
+      const onchainRoot = await client.readContract({ ...coordinatorContract, functionName: "root" });
+      const snapshot = treesByRoot.get(onchainRoot);
+      if (snapshot === undefined) {
+        throw new SibylError(`the result log on ${coordinator} moved without this mock (another operator?)`);
+      }
+      const result = {
+        status,
+        output: isHex(output) ? output : stringToHex(output),
+        metadata: stringToHex(metadata),
+      };
+      const tree = IncrementalMerkleTree.fromSnapshot(snapshot);
+      const witness = tree.appendSubtree([resultLeaf(request.commitment, result, operator.address)]);
+      const signals = [witness.oldRoot, witness.newRoot, witness.startIndex, ...witness.leaves];
+      const proof = await client.readContract({
+        address: verifiers.get(1) as Address,
+        abi: mockVerifier.abi,
+        functionName: "proofFor",
+        args: [signals],
+      });
+      await confirm(
+        client,
+        await operatorWallet.writeContract({
+          ...coordinatorContract,
+          functionName: "fulfill",
+          args: [[{ commitment: request.commitment, ...result }], witness.newRoot, proof as ProofWords],
+        }),
+      );
+      remember(tree);
+      return waitForResult(client, {
+        coordinator,
+        requestId,
+        fromBlock: deployment.deploymentBlock,
+        timeoutMs: 10_000,
+      });
+    },
+  };
+}
+
+async function confirm(client: ReturnType<typeof publicClientOf>, hash: Hex): Promise<void> {
+  const receipt = await client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new SibylError(`transaction ${hash} reverted`);
+}

@@ -1,0 +1,153 @@
+/**
+ * `sibyl/hardhat` as a dapp developer's test uses it: on the in-process network of this project's own
+ * Hardhat, the fixture deploys from the precompiled artifacts, runs the real node in process and answers
+ * a consumer with a real proof; the mock answers on demand with chosen outputs and survives evm_revert.
+ */
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import { type Hex, hexToString, parseEventLogs } from "viem";
+import { mockSibyl, type SibylFixture, type SibylMock, startSibyl } from "../../src/hardhat/index.js";
+import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
+import { requestInference } from "../../src/sdk/requestInference.js";
+import { verifyResult } from "../../src/sdk/verifyResult.js";
+import { promptBoardAbi, sibylCoordinatorAbi } from "../../src/shared/abi/generated.js";
+import { ResultStatus } from "../../src/shared/encoding.js";
+import { SibylError } from "../../src/shared/errors.js";
+
+type Connection = Awaited<ReturnType<typeof network.create>>;
+
+/** Asks PromptBoard (a SibylConsumer) a question from the third account; returns the request id. */
+async function ask(connection: Connection, promptBoard: Hex, question: string): Promise<bigint> {
+  const client = await connection.viem.getPublicClient();
+  const [, , user] = await connection.viem.getWalletClients();
+  assert.ok(user);
+  const board = { address: promptBoard, abi: promptBoardAbi } as const;
+  const fee = await client.readContract({
+    ...board,
+    functionName: "askFee",
+    args: [await quoteGasPrice(client)],
+  });
+  const hash = await user.writeContract({ ...board, functionName: "ask", args: [question], value: fee });
+  const receipt = await client.waitForTransactionReceipt({ hash });
+  const [requested] = parseEventLogs({
+    abi: sibylCoordinatorAbi,
+    logs: receipt.logs,
+    eventName: "InferenceRequested",
+  });
+  assert.ok(requested, "no InferenceRequested event");
+  return requested.args.requestId;
+}
+
+describe("sibyl/hardhat startSibyl: the real node in process", () => {
+  let connection: Connection;
+  let sibyl: SibylFixture;
+
+  before(async () => {
+    connection = await network.create();
+    sibyl = await startSibyl(connection);
+  });
+
+  after(async () => {
+    await sibyl?.stop();
+    await connection?.close();
+  });
+
+  it("answers a consumer's request with the built-in model, proved and verifiable", async () => {
+    const requestId = await ask(connection, sibyl.deployment.promptBoard, "Il fait très beau aujourd'hui.");
+    const result = await sibyl.waitForResult(requestId);
+    assert.equal(result.status, ResultStatus.Ok);
+    assert.match(result.outputText ?? "", /^fr 0\.\d{4}$/);
+    const client = await connection.viem.getPublicClient();
+    const entry = await client.readContract({
+      address: sibyl.deployment.promptBoard,
+      abi: promptBoardAbi,
+      functionName: "entryOf",
+      args: [requestId],
+    });
+    assert.equal(entry.answered, true);
+    assert.equal(hexToString(entry.answer), result.outputText);
+    const audit = await verifyResult(client, { coordinator: sibyl.coordinator, requestId });
+    assert.equal(audit.valid, true, audit.reason);
+  });
+
+  it("stakes its own operator, not one of the accounts the user's tests send from", async () => {
+    const accounts = (await connection.provider.request({ method: "eth_accounts" })) as string[];
+    assert.ok(!accounts.map((a) => a.toLowerCase()).includes(sibyl.operator.toLowerCase()));
+    const client = await connection.viem.getPublicClient();
+    const info = await client.readContract({
+      address: sibyl.coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "operatorOf",
+      args: [sibyl.operator],
+    });
+    assert.equal(info.active, true);
+  });
+});
+
+describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
+  let connection: Connection;
+  let sibyl: SibylMock;
+
+  before(async () => {
+    connection = await network.create();
+    sibyl = await mockSibyl(connection);
+  });
+
+  after(async () => {
+    await connection?.close();
+  });
+
+  it("delivers the chosen output to the consumer through the real coordinator", async () => {
+    const requestId = await ask(connection, sibyl.deployment.promptBoard, "anything");
+    const result = await sibyl.fulfill(requestId, { output: "xx 0.5000" });
+    assert.equal(result.status, ResultStatus.Ok);
+    assert.equal(result.outputText, "xx 0.5000");
+    const client = await connection.viem.getPublicClient();
+    const entry = await client.readContract({
+      address: sibyl.deployment.promptBoard,
+      abi: promptBoardAbi,
+      functionName: "entryOf",
+      args: [requestId],
+    });
+    assert.equal(hexToString(entry.answer), "xx 0.5000");
+    // The mock keeps the real log: the result verifies against the onchain root like any other.
+    const audit = await verifyResult(client, { coordinator: sibyl.coordinator, requestId });
+    assert.equal(audit.valid, true, audit.reason);
+  });
+
+  it("delivers an error status the consumer can react to", async () => {
+    const requestId = await ask(connection, sibyl.deployment.promptBoard, "anything");
+    const result = await sibyl.fulfill(requestId, { status: ResultStatus.ModelError });
+    assert.equal(result.status, ResultStatus.ModelError);
+  });
+
+  it("refuses a request that is not pending (already answered, or never made)", async () => {
+    const requestId = await ask(connection, sibyl.deployment.promptBoard, "once");
+    await sibyl.fulfill(requestId, { output: "first" });
+    await assert.rejects(sibyl.fulfill(requestId, { output: "second" }), SibylError);
+    await assert.rejects(sibyl.fulfill(10_000n), SibylError);
+  });
+
+  it("follows the chain back after evm_revert, as Hardhat's loadFixture does between tests", async () => {
+    const snapshot = await connection.provider.request({ method: "evm_snapshot" });
+    const reverted = await ask(connection, sibyl.deployment.promptBoard, "before revert");
+    await sibyl.fulfill(reverted, { output: "gone" });
+    await connection.provider.request({ method: "evm_revert", params: [snapshot] });
+    const requestId = await ask(connection, sibyl.deployment.promptBoard, "after revert");
+    const result = await sibyl.fulfill(requestId, { output: "kept" });
+    assert.equal(result.outputText, "kept");
+  });
+
+  it("answers requests sent with the SDK from any wallet", async () => {
+    const [, , , user] = await connection.viem.getWalletClients();
+    assert.ok(user);
+    const { requestId } = await requestInference(user, {
+      coordinator: sibyl.coordinator,
+      model: "language-id",
+      input: "Hallo",
+    });
+    const result = await sibyl.fulfill(requestId, { output: "de 0.9000" });
+    assert.equal(result.requestId, requestId);
+    assert.equal(result.outputText, "de 0.9000");
+  });
+});
