@@ -14,6 +14,7 @@ Commands:
   status    chain and node state: result log, operator, pending jobs
   verify    check a result against the onchain root
   models    list registered models, or register a node config's models
+  explorer  a web page of requests, results, proofs and operators, with verify in the browser
 `;
 
 /** Commands load lazily: \`sibyl verify\` should not pay for loading Hardhat or the prover. */
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
   status: async () => (await import("./commands/status.js")).statusCommand,
   verify: async () => (await import("./commands/verify.js")).verifyCommand,
   models: async () => (await import("./commands/models.js")).modelsCommand,
+  explorer: async () => (await import("./commands/explorer.js")).explorerCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

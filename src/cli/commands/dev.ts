@@ -10,6 +10,7 @@ import { network } from "hardhat";
 import { createPublicClient, type Hex, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploySibylStack, registerModel, registerOperator } from "../../deploy/index.js";
+import { startExplorerServer } from "../../explorer/server.js";
 import { type NodeConfigInput, parseConfig } from "../../node/config.js";
 import { startNode } from "../../node/daemon.js";
 import type { ModelSpecInput } from "../../node/models/registry.js";
@@ -34,6 +35,7 @@ them; then keeps serving until Ctrl-C so you can send your own (sibyl request ..
 Options:
   --port <n>          port of the local chain's JSON-RPC (default 8545)
   --api-port <n>      port of the node's health/metrics API (default 9464)
+  --explorer-port <n> port of the explorer page (default 5174)
   --gguf <file>       also serve this GGUF model as "local-gguf"
   --no-examples       skip the example requests
   -h, --help          show this help
@@ -51,6 +53,7 @@ export async function devCommand(args: string[]): Promise<number> {
     options: {
       port: { type: "string", default: "8545" },
       "api-port": { type: "string", default: "9464" },
+      "explorer-port": { type: "string", default: "5174" },
       gguf: { type: "string" },
       "no-examples": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -62,6 +65,7 @@ export async function devCommand(args: string[]): Promise<number> {
   }
   const port = portOf("--port", values.port);
   const apiPort = portOf("--api-port", values["api-port"]);
+  const explorerPort = portOf("--explorer-port", values["explorer-port"]);
   const stopping = new AbortController();
   const onSignal = () => stopping.abort();
   process.once("SIGINT", onSignal);
@@ -131,9 +135,21 @@ export async function devCommand(args: string[]): Promise<number> {
       devKeys: { owner: hardhatKey(DEV_ACCOUNT.owner), user: hardhatKey(DEV_ACCOUNT.user) },
     });
 
+    const explorer = await startExplorerServer({
+      config: {
+        rpcUrl: chain.url,
+        coordinator: deployment.coordinator,
+        fromBlock: String(deployment.deploymentBlock),
+      },
+      port: explorerPort,
+    }).catch((error: Error) => {
+      process.stdout.write(`  (no explorer page: ${error.message})\n`);
+      return undefined;
+    });
+    if (explorer) cleanups.unshift(() => explorer.close());
     const client = createPublicClient({ transport: http(chain.url), pollingInterval: 250 }) as PublicClient;
     if (!values["no-examples"]) await runExamples(client, chain.url, deployment);
-    printServing(chain.url, deployment, node.apiUrl);
+    printServing(chain.url, deployment, node.apiUrl, explorer?.url);
     await Promise.race([
       node.stopped,
       new Promise((resolve) => stopping.signal.addEventListener("abort", resolve)),
@@ -188,7 +204,12 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
   process.stdout.write(`  Verify one yourself: npm run sibyl -- verify <requestId>\n`);
 }
 
-function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | undefined): void {
+function printServing(
+  rpcUrl: string,
+  deployment: Deployment,
+  apiUrl: string | undefined,
+  explorerUrl: string | undefined,
+): void {
   process.stdout.write(
     [
       "",
@@ -197,6 +218,7 @@ function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | u
       `  coordinator  ${deployment.coordinator}`,
       `  PromptBoard  ${deployment.promptBoard}`,
       ...(apiUrl ? [`  node API     ${apiUrl}/metrics, ${apiUrl}/readyz`] : []),
+      ...(explorerUrl ? [`  explorer     ${explorerUrl}`] : []),
       `  deployment   ${path.join(STATE_DIR, "deployment.json")}`,
       "Try:",
       `  npm run sibyl -- request --model language-id "Hola, ¿cómo estás?"`,
