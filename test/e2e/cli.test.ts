@@ -143,7 +143,7 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     });
 
     it("every command has --help", async () => {
-      for (const command of ["dev", "deploy", "node", "request", "status", "verify", "models"]) {
+      for (const command of ["dev", "deploy", "node", "request", "status", "verify", "models", "explorer"]) {
         const help = await runSibyl([command, "--help"], env);
         assert.equal(help.code, 0, `${command}: ${help.stderr}`);
         assert.match(help.stdout, new RegExp(`^usage: sibyl ${command}`));

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
+import { get } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
@@ -210,5 +211,60 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     await page.goto(`${explorerUrl}/?coordinator=0x000000000000000000000000000000000000dEaD`);
     await page.getByTestId("problem").waitFor();
     await shoot("wrong-coordinator");
+  });
+
+  it("sibyl explorer serves the page for a chain and coordinator, and nothing outside the page", async () => {
+    const port = await freePort();
+    const explorer = startSibyl(
+      [
+        "explorer",
+        "--rpc",
+        deployment.rpcUrl,
+        "--coordinator",
+        deployment.coordinator,
+        "--port",
+        String(port),
+      ],
+      env,
+    );
+    try {
+      await explorer.waitFor(`Sibyl explorer on http://127.0.0.1:${port}`, 30_000);
+      const config = await (await fetch(`http://127.0.0.1:${port}/config.json`)).json();
+      assert.deepEqual(config, {
+        rpcUrl: deployment.rpcUrl,
+        coordinator: deployment.coordinator,
+        fromBlock: "0",
+      });
+      // Raw paths, as a client that does not normalise them would send them.
+      const status = (pathname: string) =>
+        new Promise<number | undefined>((resolve, reject) => {
+          get({ host: "127.0.0.1", port, path: pathname }, (response) => {
+            response.resume();
+            resolve(response.statusCode);
+          }).on("error", reject);
+        });
+      assert.equal(await status("/"), 200);
+      for (const escape of [
+        "/../package.json",
+        "/../../package.json",
+        "/assets/../../package.json",
+        "/..%2fpackage.json",
+      ]) {
+        assert.equal(await status(escape), 404, escape);
+      }
+      await page.goto(`http://127.0.0.1:${port}/#/operators`);
+      await page.getByTestId("models").getByText("language-id").waitFor();
+    } finally {
+      assert.equal((await explorer.stop("SIGINT")).code, 0, explorer.tail());
+    }
+    const wrong = await runSibyl(
+      ["explorer", "--rpc", deployment.rpcUrl, "--coordinator", "0x000000000000000000000000000000000000dEaD"],
+      env,
+    );
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.stderr,
+      /^sibyl: no contract at 0x000000000000000000000000000000000000dEaD on http[^\n]+\n$/,
+    );
   });
 });
