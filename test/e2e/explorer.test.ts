@@ -244,13 +244,13 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
           }).on("error", reject);
         });
       assert.equal(await status("/"), 200);
-      for (const escape of [
+      for (const outside of [
         "/../package.json",
         "/../../package.json",
         "/assets/../../package.json",
         "/..%2fpackage.json",
       ]) {
-        assert.equal(await status(escape), 404, escape);
+        assert.equal(await status(outside), 404, outside);
       }
       await page.goto(`http://127.0.0.1:${port}/#/operators`);
       await page.getByTestId("models").getByText("language-id").waitFor();
