@@ -267,4 +267,23 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
       /^sibyl: no contract at 0x000000000000000000000000000000000000dEaD on http[^\n]+\n$/,
     );
   });
+
+  it("a reorg under the page is announced and the view re-read from the new chain", async () => {
+    await page.goto(`${explorerUrl}/#/log`);
+    await page.getByTestId("root").waitFor();
+    const rpc = (method: string, params: unknown[] = []) =>
+      client().request({ method, params } as never) as Promise<string>;
+    const snapshot = await rpc("evm_snapshot");
+    await rpc("evm_mine");
+    const seen = await client().getBlockNumber();
+    await page.getByText(new RegExp(`block ${seen} `)).waitFor();
+    // The block the page showed is replaced by a different one at the same height, then built upon.
+    await rpc("evm_revert", [snapshot]);
+    await rpc("evm_setNextBlockTimestamp", [Math.floor(Date.now() / 1000) + 3600]);
+    await rpc("evm_mine");
+    await rpc("evm_mine");
+    const notice = page.locator("#notice");
+    await notice.getByText(`The chain reorganised at block ${seen}`).waitFor({ timeout: 15_000 });
+    await shoot("reorg");
+  });
 });

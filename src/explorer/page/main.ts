@@ -43,13 +43,20 @@ async function start(): Promise<void> {
   const { chainId } = await chain.check();
   let view: View | undefined;
   let head: { number: bigint; hash: string } | undefined;
+  // A read error's notice goes once reads succeed again; a reorg's stays, so it can be read.
+  let readFailing = false;
+  const readFailed = (message: string) => {
+    readFailing = true;
+    showNotice(message);
+  };
 
   const refresh = async (current: View) => {
     try {
       await current.refresh();
-      showNotice(undefined);
+      if (readFailing) showNotice(undefined);
+      readFailing = false;
     } catch (error) {
-      showNotice(`Could not read the chain at ${target.rpcUrl}: ${(error as Error).message.split("\n")[0]}`);
+      readFailed(`Could not read the chain at ${target.rpcUrl}: ${(error as Error).message.split("\n")[0]}`);
     }
   };
 
@@ -87,7 +94,7 @@ async function start(): Promise<void> {
         if (view && (view.live() || reorged)) await refresh(view);
       }
     } catch (error) {
-      showNotice(`Lost the RPC at ${target.rpcUrl}: ${(error as Error).message.split("\n")[0]}`);
+      readFailed(`Lost the RPC at ${target.rpcUrl}: ${(error as Error).message.split("\n")[0]}`);
     } finally {
       setTimeout(poll, POLL_MS);
     }
