@@ -5,6 +5,7 @@
  * chain. Screenshots of each page go to test-output/explorer/.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { get } from "node:http";
 import os from "node:os";
@@ -39,6 +40,20 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
       this.skip();
     }
     await mkdir(SCREENSHOTS, { recursive: true });
+    // The page under test is the one built from this checkout's sources, not a stale build.
+    execFileSync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, "node_modules/vite/bin/vite.js"),
+        "build",
+        "--config",
+        "src/explorer/vite.config.ts",
+      ],
+      {
+        cwd: REPO_ROOT,
+        stdio: "ignore",
+      },
+    );
     const stateDir = await mkdtemp(path.join(os.tmpdir(), "sibyl-explorer-"));
     env = { SIBYL_STATE_DIR: stateDir, OPENAI_API_KEY: "" };
     const ports = [await freePort(), await freePort(), await freePort()].map(String);
@@ -116,6 +131,17 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     assert.equal(await row.locator("td.output").textContent(), answer);
     assert.match((await row.textContent()) ?? "", /language-id/);
     await shoot("requests");
+
+    // Each request came from its own account: filtering by one requester leaves exactly its row.
+    const requester = (await row.locator("td").nth(2).getAttribute("title")) as string;
+    await page.getByLabel("requester").fill(requester.toLowerCase());
+    await page.getByLabel("requester").press("Enter");
+    await page.getByTestId("requests-summary").getByText("(1 match the filters)").waitFor();
+    assert.equal(await page.locator("tr[data-request-id]").count(), 1);
+    assert.equal(await page.locator("tr[data-request-id]").getAttribute("data-request-id"), requestId);
+    await page.getByLabel("requester").fill("");
+    await page.getByLabel("requester").press("Enter");
+    await page.getByTestId("requests-summary").getByText(`(${REQUESTS} match the filters)`).waitFor();
   });
 
   it("a request's page shows its input as text and its answer, and verify in the browser says valid", async () => {
