@@ -35,6 +35,8 @@ export interface RequestRow {
   result: SibylResult | undefined;
   /** Unix seconds of the request's block. */
   requestedAt: number;
+  /** Seconds from the request's block to the latest block: chain time, as a devnet's runs ahead of the wall's. */
+  age: number;
   /** Seconds from the request's block to its result's block. */
   latency: number | undefined;
 }
@@ -166,6 +168,7 @@ export class Chain {
           state,
           result,
           requestedAt: Number(requestBlock.timestamp),
+          age: Number(head.timestamp - requestBlock.timestamp),
           latency: resultBlock && Number(resultBlock.timestamp - requestBlock.timestamp),
         };
       }),

@@ -70,7 +70,6 @@ export function requestsView(chain: Chain): View {
         modelSelect.append(h("option", { value: name.toLowerCase() }, name));
     }
     const shown = rows.filter(matches);
-    const now = Date.now() / 1000;
     summary.textContent =
       total === 0n
         ? 'No requests yet. Send one: npm run sibyl -- request --model language-id "Hola"'
@@ -102,7 +101,7 @@ export function requestsView(chain: Chain): View {
               h("td", { title: row.requester }, short(row.requester)),
               h("td", { class: `state ${row.state}` }, row.state),
               h("td", { title: row.operator }, short(row.operator)),
-              h("td", {}, duration(Math.max(0, now - row.requestedAt))),
+              h("td", {}, duration(Math.max(0, row.age))),
               h("td", {}, row.latency === undefined ? "" : duration(row.latency)),
               h("td", { class: "output" }, outputPreview(row.result)),
             ),
