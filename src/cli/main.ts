@@ -15,6 +15,7 @@ Commands:
   verify    check a result against the onchain root
   models    list registered models, or register a node config's models
   operator  an operator's stake: register, exit, withdraw
+  explorer  a web page of requests, results, proofs and operators, with verify in the browser
 `;
 
 /** Commands load lazily: \`sibyl verify\` should not pay for loading Hardhat or the prover. */
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
   verify: async () => (await import("./commands/verify.js")).verifyCommand,
   models: async () => (await import("./commands/models.js")).modelsCommand,
   operator: async () => (await import("./commands/operator.js")).operatorCommand,
+  explorer: async () => (await import("./commands/explorer.js")).explorerCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

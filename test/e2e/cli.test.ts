@@ -171,7 +171,18 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     });
 
     it("every command has --help", async () => {
-      for (const command of ["dev", "deploy", "node", "request", "status", "verify", "models", "operator"]) {
+      const commands = [
+        "dev",
+        "deploy",
+        "node",
+        "request",
+        "status",
+        "verify",
+        "models",
+        "operator",
+        "explorer",
+      ];
+      for (const command of commands) {
         const help = await runSibyl([command, "--help"], env);
         assert.equal(help.code, 0, `${command}: ${help.stderr}`);
         assert.match(help.stdout, new RegExp(`^usage: sibyl ${command}`));

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { createPublicClient, type Hex, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploySibylStack, registerModel, registerOperator } from "../../deploy/index.js";
+import { startExplorerServer } from "../../explorer/server.js";
 import { type NodeConfigInput, parseConfig } from "../../node/config.js";
 import { startNode } from "../../node/daemon.js";
 import type { ModelSpecInput } from "../../node/models/registry.js";
@@ -34,6 +35,7 @@ them; then keeps serving until Ctrl-C so you can send your own (sibyl request ..
 Options:
   --port <n>          port of the local chain's JSON-RPC (default 8545)
   --api-port <n>      port of the node's health/metrics API (default 9464)
+  --explorer-port <n> port of the explorer page (default 5174)
   --gguf <file>       also serve this GGUF model as "local-gguf"
   --no-examples       skip the example requests
   --once              answer and verify the example requests, then stop (exit 1 if one fails)
@@ -52,6 +54,7 @@ export async function devCommand(args: string[]): Promise<number> {
     options: {
       port: { type: "string", default: "8545" },
       "api-port": { type: "string", default: "9464" },
+      "explorer-port": { type: "string", default: "5174" },
       gguf: { type: "string" },
       "no-examples": { type: "boolean" },
       once: { type: "boolean" },
@@ -66,6 +69,7 @@ export async function devCommand(args: string[]): Promise<number> {
     throw new UsageError("--once answers the examples: it cannot go with --no-examples", DEV_USAGE);
   const port = portOf("--port", values.port);
   const apiPort = portOf("--api-port", values["api-port"]);
+  const explorerPort = portOf("--explorer-port", values["explorer-port"]);
   const stopping = new AbortController();
   const onSignal = () => stopping.abort();
   process.once("SIGINT", onSignal);
@@ -136,12 +140,27 @@ export async function devCommand(args: string[]): Promise<number> {
       devKeys: { owner: hardhatKey(DEV_ACCOUNT.owner), user: hardhatKey(DEV_ACCOUNT.user) },
     });
 
+    // Nobody looks at a page in a run that stops after the examples.
+    const explorer = values.once
+      ? undefined
+      : await startExplorerServer({
+          config: {
+            rpcUrl: chain.url,
+            coordinator: deployment.coordinator,
+            fromBlock: String(deployment.deploymentBlock),
+          },
+          port: explorerPort,
+        }).catch((error: Error) => {
+          process.stdout.write(`  (no explorer page: ${error.message})\n`);
+          return undefined;
+        });
+    if (explorer) cleanups.unshift(() => explorer.close());
     const client = createPublicClient({ transport: http(chain.url), pollingInterval: 250 }) as PublicClient;
     if (!values["no-examples"]) {
       const verified = await runExamples(client, chain.url, deployment);
       if (values.once) return verified ? 0 : 1;
     }
-    printServing(chain.url, deployment, node.apiUrl);
+    printServing(chain.url, deployment, node.apiUrl, explorer?.url);
     await Promise.race([
       node.stopped,
       new Promise((resolve) => stopping.signal.addEventListener("abort", resolve)),
@@ -202,7 +221,12 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
   return allVerified;
 }
 
-function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | undefined): void {
+function printServing(
+  rpcUrl: string,
+  deployment: Deployment,
+  apiUrl: string | undefined,
+  explorerUrl: string | undefined,
+): void {
   process.stdout.write(
     [
       "",
@@ -211,6 +235,7 @@ function printServing(rpcUrl: string, deployment: Deployment, apiUrl: string | u
       `  coordinator  ${deployment.coordinator}`,
       `  PromptBoard  ${deployment.promptBoard}`,
       ...(apiUrl ? [`  node API     ${apiUrl}/metrics, ${apiUrl}/readyz`] : []),
+      ...(explorerUrl ? [`  explorer     ${explorerUrl}`] : []),
       `  deployment   ${path.join(STATE_DIR, "deployment.json")}`,
       "Try:",
       `  ${SIBYL_COMMAND} request --model language-id "Hola, ¿cómo estás?"`,

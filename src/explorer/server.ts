@@ -1,0 +1,103 @@
+/**
+ * Serves the prebuilt explorer page and the one thing it cannot know by itself: which chain and
+ * coordinator to read (GET /config.json). The page then talks to the RPC directly; this server never
+ * touches the chain, so what the page shows is only as trustworthy as the RPC the user picked.
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SibylError } from "../shared/errors.js";
+
+/** Where `npm run build:explorer` writes the page (the same two levels up from src/ or a compiled dist/). */
+export const EXPLORER_DIST = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../dist-explorer",
+);
+
+/** What the page reads at start; the query string (?rpc=…&coordinator=…) can override each field. */
+export interface ExplorerConfig {
+  rpcUrl: string;
+  coordinator: string;
+  /** The coordinator's deployment block, where event scans start. */
+  fromBlock: string;
+}
+
+export interface ExplorerServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+};
+
+export class ExplorerServerError extends SibylError {
+  override name = "ExplorerServerError";
+}
+
+export async function startExplorerServer(options: {
+  config: ExplorerConfig;
+  port: number;
+  host?: string;
+  dist?: string;
+}): Promise<ExplorerServer> {
+  const dist = options.dist ?? EXPLORER_DIST;
+  if (!existsSync(path.join(dist, "index.html"))) {
+    throw new ExplorerServerError(`the explorer page is not built (${dist}): run npm run build:explorer`);
+  }
+  const server = createServer((request, response) => {
+    const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (pathname === "/config.json") {
+      response.writeHead(200, { "content-type": TYPES[".json"], "cache-control": "no-store" });
+      response.end(JSON.stringify(options.config));
+      return;
+    }
+    const file = path.join(dist, pathname === "/" ? "index.html" : path.normalize(pathname));
+    // path.join normalises "..": anything that lands outside the build folder is not served.
+    if (!file.startsWith(dist + path.sep)) {
+      response.writeHead(404).end();
+      return;
+    }
+    readFile(file).then(
+      (body) => {
+        response.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" });
+        response.end(body);
+      },
+      () => response.writeHead(404).end("not found"),
+    );
+  });
+  const host = options.host ?? "127.0.0.1";
+  await listen(server, options.port, host).catch((error: NodeJS.ErrnoException) => {
+    throw new ExplorerServerError(
+      `cannot serve the explorer on ${host}:${options.port} (${error.code ?? error.message})`,
+    );
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // A browser keeps connections alive; they must not hold the process open.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
