@@ -653,7 +653,8 @@ class NodeLoops {
 
 /**
  * What the coordinator's revert says about each job. Settled elsewhere (answered by another operator,
- * cancelled, expired): the job ends. Not its turn yet: it waits. Any other error naming a request
+ * cancelled, expired): the job ends. Not its turn yet, or a proof made stale by another operator's
+ * batch: it waits, or is batched again, blameless. Any other error naming a request
  * counts against that request alone; an error naming none counts against every job of the batch,
  * which then go alone, so whichever one is poison is found without holding up the others.
  */
@@ -669,6 +670,9 @@ function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobO
     else outcomes.set(named, { state: "answered", note, failedAttempt: true });
     return outcomes;
   }
+  // The log moved under the batch (another operator appended first): the proof is stale, not the
+  // jobs' fault, and they go back to be batched on the new root.
+  if (note === "InvalidProof" && named !== batch.oldRoot) return outcomes;
   for (const requestId of batch.requestIds)
     outcomes.set(requestId, { state: "answered", note: `${note}: retried alone`, failedAttempt: true });
   return outcomes;
