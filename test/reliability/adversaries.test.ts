@@ -53,7 +53,7 @@ describe("reliability: adversaries among the parties Sibyl serves", function () 
     );
     assert.deepEqual(reasons, [], `copy outcomes ${JSON.stringify(run.copyOutcomes)}`);
     assert.equal(run.honestReverted, 0, "honest fulfils reverted");
-    assert.equal(run.stolen, 0, "honest requests delivered by another operator");
+    assert.equal(run.stolen, 0, "requests of copied fulfils delivered by another operator");
     assert.ok(run.honestFees > 0n, "the honest operator delivered nothing");
     assert.equal(run.honestCredited, run.honestFees, "the honest operator is credited its batches' fees");
     assert.equal(

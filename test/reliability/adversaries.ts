@@ -77,8 +77,13 @@ export interface FrontRunningCheck {
   /** Batches each daemon had rejected (a proof gone stale under the other's batch is one). */
   rejectedBatches: { honest: number; attacker: number };
   honestReverted: number;
-  /** Requests assigned to the honest operator that someone else delivered. */
+  /** Requests of the copied fulfils that someone other than the honest operator delivered. */
   stolen: number;
+  /**
+   * Requests assigned to the honest operator that the attacker's daemon delivered after their window
+   * (allowed: liveness), e.g. while the honest one re-proved batches gone stale under the other's.
+   */
+  takenAfterWindow: number;
   /** The honest operator's balance change and the fees of the results it delivered. */
   honestCredited: bigint;
   honestFees: bigint;
@@ -330,12 +335,16 @@ async function frontRunningOperator(devnet: Devnet, size: ScenarioSize): Promise
     for (const event of await coordinator.getEvents.InferenceRequested({}, { fromBlock }))
       assigned.set(event.args.requestId as bigint, String(event.args.commitment?.operator).toLowerCase());
     const feesBy = new Map<string, bigint>();
+    const copied = new Set(runner.copies.flatMap(({ requestIds }) => requestIds));
     let stolen = 0;
+    let takenAfterWindow = 0;
     for (const event of await coordinator.getEvents.ResultDelivered({}, { fromBlock })) {
       const operator = String(event.args.operator).toLowerCase();
       feesBy.set(operator, (feesBy.get(operator) ?? 0n) + (event.args.fee as bigint));
       const id = event.args.requestId as bigint;
-      if (assigned.get(id) === HONEST.toLowerCase() && operator !== HONEST.toLowerCase()) stolen++;
+      if (operator === HONEST.toLowerCase()) continue;
+      if (copied.has(id)) stolen++;
+      else if (assigned.get(id) === HONEST.toLowerCase()) takenAfterWindow++;
     }
     const copyOutcomes: Record<string, number> = {};
     let copiesNotFirst = 0;
@@ -369,6 +378,7 @@ async function frontRunningOperator(devnet: Devnet, size: ScenarioSize): Promise
       },
       honestReverted: reverted.get(HONEST.toLowerCase()) ?? 0,
       stolen,
+      takenAfterWindow,
       honestCredited: honestAfter - honestBefore,
       honestFees: feesBy.get(HONEST.toLowerCase()) ?? 0n,
       attackerCredited: attackerAfter - attackerBefore,
