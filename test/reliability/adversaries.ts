@@ -13,12 +13,20 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { decodeFunctionData, type Hex, keccak256, parseTransaction, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
 import { modelIdFromName } from "../../src/shared/encoding.js";
 import { type Devnet, OPERATOR_KEY, sendRequests, startDevnet } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { RpcProxy } from "../helpers/rpcProxy.js";
 import { TEST_FEE_PARAMETERS } from "../helpers/sibyl.js";
+import {
+  callbackOutcomes,
+  countLines,
+  escrowFor,
+  headroomSenders,
+  minedBefore,
+  nodeConfig,
+  requestIdIn,
+} from "./adversaryKit.js";
 import { LANGUAGE_ID, registerOperator, rpc, sentence } from "./chainFaults.js";
 import { FrontRunner, revertReason } from "./frontRunner.js";
 import {
@@ -129,15 +137,6 @@ export async function runAdversaries(size: ScenarioSize): Promise<AdversariesChe
   } finally {
     await devnet.stop();
   }
-}
-
-/** A daemon's config that reaches the chain through `rpcUrl` and keeps its state in `database`. */
-export function nodeConfig(devnet: Devnet, rpcUrl: string, database: string) {
-  return {
-    chain: { rpcUrl, coordinator: devnet.sibyl.coordinator.address, pollIntervalMs: 100 },
-    database: { path: database },
-    batching: { maxSize: 16, maxWaitMs: 200 },
-  };
 }
 
 async function poisonCallbacks(devnet: Devnet, node: ChildRun, size: ScenarioSize): Promise<PoisonCheck> {
@@ -394,53 +393,6 @@ async function frontRunningOperator(devnet: Devnet, size: ScenarioSize): Promise
   }
 }
 
-function minedBefore(
-  first: { blockNumber: bigint; transactionIndex: number },
-  second: { blockNumber: bigint; transactionIndex: number },
-): boolean {
-  return (
-    first.blockNumber < second.blockNumber ||
-    (first.blockNumber === second.blockNumber && first.transactionIndex < second.transactionIndex)
-  );
-}
-
-/**
- * Escrow for twice the gas price the SDK quotes: a requester's "most I accept" (unused escrow comes
- * back). At the SDK's bare quote, with the base fee near zero as on an idle devnet, a request left alone
- * in the queue is never worth its operator's while (see the report on the branch), which is not what
- * these scenarios are about.
- */
-async function escrowFor(devnet: Devnet, modelId: Hex, callbackGasLimit = 0): Promise<bigint> {
-  const gasPrice = 2n * (await quoteGasPrice(devnet.sibyl.publicClient));
-  return devnet.sibyl.coordinator.read.estimateFee([modelId, callbackGasLimit, gasPrice]);
-}
-
-/** sendRequests' default senders, escrowing with escrowFor. */
-function headroomSenders(devnet: Devnet) {
-  return [devnet.sibyl.users.slice(2, 12), (modelId: Hex) => escrowFor(devnet, modelId)] as const;
-}
-
 function deployAccepting(devnet: Devnet) {
   return devnet.connection.viem.deployContract("HostileConsumer", [devnet.sibyl.coordinator.address, ACCEPT]);
-}
-
-async function requestIdIn(devnet: Devnet, hash: Hex): Promise<bigint> {
-  const { coordinator, publicClient } = devnet.sibyl;
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });
-  return event?.args.requestId as bigint;
-}
-
-function countLines(node: ChildRun, message: string): number {
-  return node.text.split("\n").filter((line) => line.includes(`"msg":"${message}"`)).length;
-}
-
-/** The callback outcome of each request's first delivery since `fromBlock`. */
-async function callbackOutcomes(devnet: Devnet, fromBlock: bigint): Promise<Map<bigint, number>> {
-  const outcomes = new Map<bigint, number>();
-  for (const event of await devnet.sibyl.coordinator.getEvents.ResultDelivered({}, { fromBlock })) {
-    const id = event.args.requestId as bigint;
-    if (!outcomes.has(id)) outcomes.set(id, event.args.callback as number);
-  }
-  return outcomes;
 }
