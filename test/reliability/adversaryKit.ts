@@ -29,8 +29,8 @@ export function minedBefore(
 /**
  * Escrow for twice the gas price the SDK quotes: a requester's "most I accept" (unused escrow comes
  * back). At the SDK's bare quote, with the base fee near zero as on an idle devnet, a request left alone
- * in the queue is never worth its operator's while (see the report on the branch), which is not what
- * these scenarios are about.
+ * in the queue is never worth its operator's while (the node's gas bound for a batch of one exceeds the
+ * coordinator's deliveryGas the escrow was sized with), which is not what these scenarios are about.
  */
 export async function escrowFor(devnet: Devnet, modelId: Hex, callbackGasLimit = 0): Promise<bigint> {
   const gasPrice = 2n * (await quoteGasPrice(devnet.sibyl.publicClient));
