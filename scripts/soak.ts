@@ -4,6 +4,7 @@
  * twice, and how long it took. Targets: zero lost and zero double-answered everywhere.
  * Sizes scale with SOAK_SCALE (default 1: ~30–60 minutes on 2 cores).
  */
+import { runAdversaries } from "../test/reliability/adversaries.js";
 import { runChainFaults } from "../test/reliability/chainFaults.js";
 import { runCrashes } from "../test/reliability/crash.js";
 import { feeReports, runFees } from "../test/reliability/fees.js";
@@ -80,6 +81,15 @@ await scenario("fees at 50 and 500 gwei, a spike, an escrow below the price", as
     })),
   );
   return feeReports(check);
+});
+await scenario("adversaries", async () => {
+  const { poison, flagFlip, frontRunning } = await runAdversaries(size(100));
+  extras.adversaries = {
+    poison: { ...poison, report: undefined },
+    flagFlip: { ...flagFlip, report: undefined },
+    frontRunning: { ...frontRunning, report: undefined },
+  };
+  return [poison.report, flagFlip.report, frontRunning.report];
 });
 await scenario("load", async () => {
   const check = await runLoad(size(1000));

@@ -18,7 +18,9 @@ contract HostileConsumer is ISibylConsumer {
         ReturnBomb,
         ReenterFulfill,
         ReenterCancel,
-        ReenterRequest
+        ReenterRequest,
+        /// @dev Takes the result and does nothing: harmless until switched to another mode.
+        Accept
     }
 
     error HostileConsumer__Refused(uint256 requestId);
@@ -30,6 +32,11 @@ contract HostileConsumer is ISibylConsumer {
 
     constructor(ISibylCoordinator coordinator_, Mode mode_) payable {
         coordinator = coordinator_;
+        mode = mode_;
+    }
+
+    /// @notice Switches behaviour, e.g. to BurnGas between a node's gas estimate and its fulfilment.
+    function setMode(Mode mode_) external {
         mode = mode_;
     }
 

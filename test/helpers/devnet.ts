@@ -82,7 +82,7 @@ export type Devnet = Awaited<ReturnType<typeof startDevnet>>;
 
 /**
  * Sends `count` requests at once from several accounts, each sending its share in nonce order, paying
- * the quoted fee, no callback. `ids[i]` is request i's id.
+ * the quoted fee (or what `escrowOf` says), no callback. `ids[i]` is request i's id.
  */
 export async function sendRequests(
   devnet: Devnet,
@@ -90,6 +90,7 @@ export async function sendRequests(
   model: Hex | ((i: number) => Hex),
   inputOf: (i: number) => Hex,
   senders = devnet.sibyl.users.slice(2, 12),
+  escrowOf: (modelId: Hex) => Promise<bigint> = (modelId) => quoteEscrow(devnet.sibyl, modelId),
 ): Promise<bigint[]> {
   const { coordinator, publicClient } = devnet.sibyl;
   const ids: bigint[] = new Array(count);
@@ -99,7 +100,7 @@ export async function sendRequests(
         const modelId = typeof model === "function" ? model(i) : model;
         const hash = await coordinator.write.request([modelId, inputOf(i), 0, user.account.address], {
           account: user.account,
-          value: await quoteEscrow(devnet.sibyl, modelId),
+          value: await escrowOf(modelId),
         });
         const receipt = await publicClient.waitForTransactionReceipt({ hash });
         const [event] = await coordinator.getEvents.InferenceRequested({}, { blockHash: receipt.blockHash });

@@ -3,7 +3,9 @@
  * loses its RPC while the chain behind it (a `hardhat node`, whose state a restart would lose) keeps
  * running. Down, it either refuses connections (nothing listens on the port) or accepts requests and
  * never answers (a black hole, what a dead load balancer looks like); either way open connections are
- * cut. It can also go down at the moment a given JSON-RPC method is called, to hit one exact step.
+ * cut. It can also go down at the moment a given JSON-RPC method is called, to hit one exact step, or
+ * hold each request until a test's hook has seen it (a mempool watcher acting before a transaction
+ * reaches the chain).
  */
 import { once } from "node:events";
 import {
@@ -16,6 +18,17 @@ import {
 
 export type OutageMode = "refuse" | "hang";
 
+/** One JSON-RPC call of a request body. */
+export interface RpcCall {
+  method: string;
+  params?: unknown[];
+}
+
+export interface RpcProxyOptions {
+  /** Runs on each request's calls before it is forwarded; the request waits for it. */
+  beforeForward?: (calls: RpcCall[]) => Promise<void>;
+}
+
 export class RpcProxy {
   readonly #target: URL;
   /** Requests swallowed while down in "hang" mode, cut when the proxy comes back. */
@@ -25,13 +38,16 @@ export class RpcProxy {
   #mode: OutageMode | undefined;
   #trigger: { method: string; mode: OutageMode; fired: () => void } | undefined;
 
-  private constructor(target: string) {
+  readonly #beforeForward: RpcProxyOptions["beforeForward"];
+
+  private constructor(target: string, options: RpcProxyOptions) {
     this.#target = new URL(target);
+    this.#beforeForward = options.beforeForward;
   }
 
   /** Starts a proxy to `target` (an http:// URL) on a free local port. */
-  static async start(target: string): Promise<RpcProxy> {
-    const proxy = new RpcProxy(target);
+  static async start(target: string, options: RpcProxyOptions = {}): Promise<RpcProxy> {
+    const proxy = new RpcProxy(target, options);
     await proxy.#listen();
     return proxy;
   }
@@ -105,7 +121,7 @@ export class RpcProxy {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const trigger = this.#trigger;
-    if (trigger && methodsOf(body).includes(trigger.method)) {
+    if (trigger && callsOf(body).some((call) => call.method === trigger.method)) {
       res.destroy();
       await this.down(trigger.mode);
       trigger.fired();
@@ -118,6 +134,14 @@ export class RpcProxy {
     if (this.#mode === "refuse") {
       res.destroy();
       return;
+    }
+    if (this.#beforeForward) {
+      try {
+        await this.#beforeForward(callsOf(body));
+      } catch {
+        res.destroy();
+        return;
+      }
     }
     const upstream = httpRequest(
       {
@@ -142,12 +166,15 @@ export class RpcProxy {
   }
 }
 
-/** The JSON-RPC methods a request body calls (one, or several in a batch). */
-function methodsOf(body: Buffer): string[] {
+/** The JSON-RPC calls of a request body (one, or several in a batch). */
+function callsOf(body: Buffer): RpcCall[] {
   try {
     const parsed: unknown = JSON.parse(body.toString());
     const calls = Array.isArray(parsed) ? parsed : [parsed];
-    return calls.map((call) => String((call as { method?: unknown }).method));
+    return calls.map((call) => {
+      const { method, params } = call as { method?: unknown; params?: unknown };
+      return { method: String(method), params: Array.isArray(params) ? params : undefined };
+    });
   } catch {
     return [];
   }

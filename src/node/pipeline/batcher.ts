@@ -288,7 +288,7 @@ export class Batcher {
  * counts against that request alone; an error naming none counts against every job of the batch,
  * which then go alone, so whichever one is poison is found without holding up the others.
  */
-function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobOutcome> {
+export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobOutcome> {
   const outcomes = new Map<bigint, JobOutcome>();
   const named = rejection.args[0];
   const note = rejection.errorName;
