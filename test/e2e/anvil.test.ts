@@ -185,4 +185,21 @@ describe("on Foundry's anvil, with a plain JSON-RPC client", function () {
       "a mined fulfil was taken for a dropped one",
     );
   });
+
+  it("answers again after a snapshot is reverted under it, as loadFixture does between tests", async () => {
+    const snapshot = await rpc<Hex>("evm_snapshot", []);
+    const before = await request("Buenos días a todos.");
+    assert.match((await answered(before)).outputText ?? "", /^es 0\.\d{4}$/);
+    await rpc("evm_revert", [snapshot]);
+    // The chain is shorter now, and the same request id comes back for another question.
+    const after = await request("Buongiorno a tutti.");
+    assert.equal(after, before, "the reverted request's id is reused");
+    assert.match((await answered(after)).outputText ?? "", /^it 0\.\d{4}$/);
+    const audit = await verifyResult(client, {
+      coordinator: deployment.coordinator,
+      requestId: after,
+      fromBlock: deployment.deploymentBlock,
+    });
+    assert.equal(audit.valid, true, audit.reason);
+  });
 });

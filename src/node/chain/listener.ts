@@ -38,6 +38,7 @@ export class ChainListener {
   readonly #context: NodeContext;
   #tree: IncrementalMerkleTree;
   #checkpoint: Checkpoint | undefined;
+  #rewinds = 0;
   #rootChecked = false;
 
   constructor(context: NodeContext, options: ListenerOptions) {
@@ -52,6 +53,11 @@ export class ChainListener {
   /** The result tree as of the last block read. */
   get tree(): IncrementalMerkleTree {
     return IncrementalMerkleTree.fromSnapshot(this.#tree.snapshot());
+  }
+
+  /** How many times the listener has rewound: a block it was waiting for may be gone with one. */
+  get rewinds(): number {
+    return this.#rewinds;
   }
 
   get lastBlock(): bigint {
@@ -142,6 +148,7 @@ export class ChainListener {
     // Deeper than every hash kept: start over from the deployment block.
     const rewindBlock = ancestor?.block ?? deploymentBlock - 1n;
     const { dropped, reopened } = store.rewindTo(rewindBlock);
+    this.#rewinds++;
     this.#checkpoint = ancestor;
     this.#tree = ancestor ? IncrementalMerkleTree.fromSnapshot(ancestor.tree) : new IncrementalMerkleTree();
     this.#context.logger.warn(

@@ -175,8 +175,14 @@ export class Batcher {
           },
           "batch fulfilled",
         );
-        // The next batch builds on this one's root, which the listener must read first.
-        while (!shutdown.aborted && listener.lastBlock < outcome.receipt.blockNumber) {
+        // The next batch builds on this one's root, which the listener must read first, unless the chain
+        // dropped that block meanwhile (a rewind: evm_revert, a reorg onto a shorter fork).
+        const rewinds = listener.rewinds;
+        while (
+          !shutdown.aborted &&
+          listener.rewinds === rewinds &&
+          listener.lastBlock < outcome.receipt.blockNumber
+        ) {
           await sleep(Math.min(config.chain.pollIntervalMs, 50), shutdown);
         }
         return;
