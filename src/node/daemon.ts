@@ -261,6 +261,8 @@ class NodeLoops {
   readonly #availability: ModelAvailability;
   #caughtUp = false;
   #chainTime = 0n;
+  /** Wall-clock ms when #chainTime was first seen. */
+  #chainTimeSeenAt = 0;
   /** `<loop>: <fixed category>`, never error text: it is served by /readyz. */
   #lastError: string | undefined;
 
@@ -327,7 +329,10 @@ class NodeLoops {
         caughtUp = result.caughtUp;
         this.#caughtUp ||= caughtUp;
         // The listener already fetched the block it read; no block read, no time passed on the chain.
-        if (result.timestamp !== undefined) this.#chainTime = result.timestamp;
+        if (result.timestamp !== undefined && result.timestamp !== this.#chainTime) {
+          this.#chainTime = result.timestamp;
+          this.#chainTimeSeenAt = Date.now();
+        }
         metrics.headLag.set(Number(result.head - result.block));
         if (result.inserted > 0 || result.rewoundTo !== undefined) this.#jobsWaiting.notify();
         this.#answersWaiting.notify();
@@ -351,7 +356,7 @@ class NodeLoops {
     while (!shutdown.aborted) {
       this.#expireNearDeadline();
       // Only this operator's requests, and others' once their exclusive window is over.
-      const turn = { operator: this.#parts.submitter.address, chainTime: this.#chainTime };
+      const turn = { operator: this.#parts.submitter.address, chainTime: this.#nextBlockTime() };
       // A stopped model gets one request at a time, as its probe, once its pause is over: one that has
       // not failed since the stop if there is one, so a request that fails alone cannot hold it.
       const probes: Job[] = [];
@@ -447,6 +452,17 @@ class NodeLoops {
     } finally {
       if (probe) this.#availability.probeEnded(modelId);
     }
+  }
+
+  /**
+   * The time a transaction sent now would be mined at: the latest block's time plus what has passed
+   * since it was seen. A quiet chain (a devnet on automine) makes no blocks, so its latest time stands
+   * still while an exclusive window runs out, though the next block will be stamped later; and a devnet's
+   * clock may run ahead of the wall's (fast-mined blocks, evm_increaseTime), so the wall's alone is wrong.
+   */
+  #nextBlockTime(): bigint {
+    if (this.#chainTime === 0n) return 0n;
+    return this.#chainTime + BigInt(Math.floor((Date.now() - this.#chainTimeSeenAt) / 1000));
   }
 
   #expireNearDeadline(): void {

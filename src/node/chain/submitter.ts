@@ -79,7 +79,9 @@ export class Submitter {
   async submit(batchId: number, args: FulfillArgs, gas: bigint): Promise<SubmitOutcome> {
     const data = fulfillData(args);
     const rejection = await this.#options.client
-      .call({ account: this.#options.account, to: this.#options.coordinator, data, gas })
+      // On the pending block: its time is the one the fulfil will see (an exclusive window may just have
+      // closed, which the latest block, on a quiet chain, does not show).
+      .call({ account: this.#options.account, to: this.#options.coordinator, data, gas, blockTag: "pending" })
       .then(
         () => undefined,
         (error: unknown) => {
