@@ -87,7 +87,7 @@ export async function competeThenLoseDatabase(
     await Promise.all(operators.map(({ run }) => run.waitFor("sibyl node started", 180_000)));
     const competing = await round(devnet, operators, {
       scenario: "competing operators",
-      injected: "3 daemons (own keys and databases) race for every request",
+      injected: "3 daemons (own keys and databases), each assigned a share of the requests",
       count: size.requests,
       shareAmong: 2,
     });
