@@ -9,13 +9,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../node/packageRoot.js";
 import { SibylError } from "../shared/errors.js";
 
-/** Where `npm run build:explorer` writes the page (the same two levels up from src/ or a compiled dist/). */
-export const EXPLORER_DIST = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../dist-explorer",
-);
+/** Where `npm run build:explorer` writes the page: the package root, in a clone or installed. */
+export const EXPLORER_DIST = path.join(PACKAGE_ROOT, "dist-explorer");
 
 /** What the page reads at start; the query string (?rpc=…&coordinator=…) can override each field. */
 export interface ExplorerConfig {
