@@ -8,7 +8,6 @@ import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { PACKAGE_ROOT } from "../node/packageRoot.js";
 import { SibylError } from "../shared/errors.js";
 
