@@ -104,16 +104,13 @@ export class Submitter {
   }
 
   /**
-   * The price per gas a fulfil sent now would pay (the latest base fee plus the tip it would offer), or
-   * undefined when the base fee is above `submission.maxFeePerGas`: nothing sent now could be mined.
+   * The price per gas a fulfil sent now would pay at `baseFee` (the caller's latest block): the base
+   * fee plus the tip it would offer, or undefined when the base fee is above
+   * `submission.maxFeePerGas`: nothing sent now could be mined.
    */
-  async gasPriceNow(): Promise<bigint | undefined> {
-    const [block, fees] = await Promise.all([
-      this.#options.client.getBlock({ blockTag: "latest" }),
-      this.#fees(),
-    ]);
-    const baseFee = block.baseFeePerGas ?? 0n;
+  async gasPriceAt(baseFee: bigint): Promise<bigint | undefined> {
     if (baseFee > this.#context.config.submission.maxFeePerGas) return undefined;
+    const fees = await this.#fees();
     const paid = baseFee + fees.maxPriorityFeePerGas;
     return paid < fees.maxFeePerGas ? paid : fees.maxFeePerGas;
   }

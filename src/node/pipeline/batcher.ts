@@ -219,9 +219,8 @@ export class Batcher {
    */
   async #chainLimits(): Promise<ChainLimits> {
     const { client, submitter, modelFees } = this.#parts;
-    const [block, gasPrice, terms] = await Promise.all([
+    const [block, terms] = await Promise.all([
       client.getBlock({ blockTag: "latest" }),
-      submitter.gasPriceNow(),
       client.readContract({
         address: this.#context.config.chain.coordinator,
         abi: sibylCoordinatorAbi,
@@ -229,6 +228,7 @@ export class Batcher {
       }),
     ]);
     const maxGas = block.gasLimit < TRANSACTION_GAS_CAP ? block.gasLimit : TRANSACTION_GAS_CAP;
+    const gasPrice = await submitter.gasPriceAt(block.baseFeePerGas ?? 0n);
     if (gasPrice === undefined) {
       if (!this.#aboveFeeCap) {
         this.#context.logger.warn(
