@@ -19,17 +19,17 @@ import {
 import {FulfillmentGas} from "./libraries/FulfillmentGas.sol";
 import {SibylEncoding} from "./libraries/SibylEncoding.sol";
 import {OperatorRegistry} from "./OperatorRegistry.sol";
+import {ResultLog} from "./ResultLog.sol";
 
 /// @title SibylCoordinator
 /// @notice Takes inference requests with their escrow, assigns each to an operator, and takes batches
 /// of results proven to extend the result log; charges each request its measured share of the gas,
 /// refunds the rest, and calls consumers back with exact gas.
 /// @dev Every wei held is a pending request's escrow, a credited balance, or an operator's stake.
-contract SibylCoordinator is OperatorRegistry, Pausable {
+contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
     /// @dev Gas kept back when checking that a consumer gets its full callback gas: covers the cold
     /// account access and memory of the CALL itself (Chainlink's FunctionsRouter uses the same bound).
     uint256 private constant GAS_FOR_CALL_EXACT_CHECK = 5_000;
-    uint256 private constant TREE_CAPACITY = 1 << SibylEncoding.TREE_DEPTH;
     /// @notice Highest callback gas cap the owner may set: with the largest output, a lone request
     /// still fits one transaction under EIP-7825's 2^24 gas.
     uint32 public constant MAX_CALLBACK_GAS_LIMIT = 14_000_000;
@@ -39,21 +39,12 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
     /// not be able to pad it.
     uint256 public constant MAX_METADATA_BYTES = 1_024;
     /// @inheritdoc ISibylCoordinator
-    uint256 public root = SibylEncoding.EMPTY_ROOT;
-    /// @inheritdoc ISibylCoordinator
-    uint64 public nextIndex;
-    /// @dev Bit k is set when batches of 2^k have a verifier; shares nextIndex's slot, which fulfil
-    /// reads anyway, so finding the verifier for a batch costs no extra storage read.
-    uint64 private _batchSizeBits;
-    /// @inheritdoc ISibylCoordinator
     uint256 public nextRequestId = 1;
 
     FeeParameters private _feeParameters;
 
     /// @inheritdoc ISibylCoordinator
     mapping(address account => uint256 amount) public balanceOf;
-    /// @notice The verifier used for batches of each size.
-    mapping(uint256 batchSize => IBatchVerifier verifier) public verifierFor;
 
     mapping(bytes32 modelId => Model model) private _models;
     mapping(uint256 requestId => bytes32 commitmentHash) private _commitments;
@@ -146,53 +137,62 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
     ) external nonReentrant {
         uint256 gasAtStart = gasleft();
         if (!_isActive(msg.sender)) revert NotActiveOperator(msg.sender);
+        Cursor memory cursor = _cursor;
+        uint256 first = cursor.delivered;
+        if (cursor.proven != first) revert UnprovenLeavesPending(cursor.proven, first);
         uint256 count = fulfillments.length;
-        (uint256 batchSize, IBatchVerifier verifier) = _verifierFitting(count);
-        uint256 startIndex = ((uint256(nextIndex) + batchSize - 1) / batchSize) * batchSize;
-        if (startIndex + batchSize > TREE_CAPACITY) revert TreeFull(startIndex, batchSize);
-        if (newRoot >= SibylEncoding.SNARK_SCALAR_FIELD) revert RootOutOfField(newRoot);
-
+        (uint256[] memory signals, IBatchVerifier verifier) = _batchSignals(cursor, count, newRoot);
         FulfillmentGas.Delivery memory delivery = FulfillmentGas.start(
             count,
-            startIndex,
+            first,
             gasAtStart,
-            balanceOf[msg.sender]
+            balanceOf[msg.sender],
+            FulfillmentGas.FULFILL_CALLDATA_FIXED_BYTES
         );
-        uint256 oldRoot = root;
-        uint256[] memory signals = new uint256[](batchSize + 3);
-        signals[0] = oldRoot;
-        signals[1] = newRoot;
-        signals[2] = startIndex;
         for (uint256 i; i < count; ++i) {
             uint256 memoryMark = _memoryMark();
             signals[3 + i] = _consume(fulfillments[i], delivery, i);
             _releaseMemory(memoryMark);
         }
-        if (!verifier.verifyBatch(proof, signals))
-            revert InvalidProof(oldRoot, newRoot, startIndex, batchSize);
-
-        root = newRoot;
-        nextIndex = uint64(startIndex + batchSize);
-        emit BatchAppended(msg.sender, oldRoot, newRoot, startIndex, batchSize, count);
-
-        for (uint256 i; i < count; ++i) {
-            uint256 memoryMark = _memoryMark();
-            uint256 gasBefore = gasleft();
-            delivery.outcomes[i] = _deliver(fulfillments[i]);
-            FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
-            _releaseMemory(memoryMark);
-        }
-        _settle(fulfillments, delivery);
+        cursor.delivered = uint40(first + count);
+        cursor.proven = cursor.delivered;
+        _append(cursor, verifier, signals, proof, first, count);
+        _callBack(fulfillments, delivery);
+        _settle(fulfillments, delivery, 0);
     }
 
     /// @inheritdoc ISibylCoordinator
-    function batchSizes() external view returns (uint256[] memory sizes) {
-        uint256 bits = _batchSizeBits;
-        sizes = new uint256[](_popCount(bits));
-        uint256 found;
-        for (uint256 k; bits >> k != 0; ++k) {
-            if ((bits >> k) & 1 == 1) sizes[found++] = 1 << k;
+    function deliver(Fulfillment[] calldata fulfillments) external nonReentrant {
+        uint256 gasAtStart = gasleft();
+        if (!_isActive(msg.sender)) revert NotActiveOperator(msg.sender);
+        Cursor memory cursor = _cursor;
+        uint256 count = fulfillments.length;
+        if (count == 0 || count > _largestBatchSize(cursor.batchSizeBits)) revert UnsupportedBatchSize(count);
+        bytes32 chain = _openDelivery(cursor, count);
+        FulfillmentGas.Delivery memory delivery = FulfillmentGas.start(
+            count,
+            cursor.delivered,
+            gasAtStart,
+            balanceOf[msg.sender],
+            FulfillmentGas.DELIVER_CALLDATA_FIXED_BYTES
+        );
+        for (uint256 i; i < count; ++i) {
+            uint256 memoryMark = _memoryMark();
+            chain = _extend(chain, _consume(fulfillments[i], delivery, i));
+            _releaseMemory(memoryMark);
         }
+        _callBack(fulfillments, delivery);
+        uint256 reserve = _settle(fulfillments, delivery, _feeParameters.proofGasPerLeaf);
+        _closeDelivery(cursor, count, chain, reserve);
+    }
+
+    /// @inheritdoc ISibylCoordinator
+    function prove(
+        uint256[] calldata leaves,
+        uint256 newRoot,
+        uint256[8] calldata proof
+    ) external nonReentrant {
+        _prove(leaves, newRoot, proof);
     }
 
     // ─── Balances and views ────────────────────────────────────────────────────────────────────────
@@ -236,7 +236,7 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
 
     /// @inheritdoc ISibylCoordinator
     function setVerifier(uint256 batchSize, address verifier) external onlyOwner {
-        if (batchSize == 0 || batchSize > TREE_CAPACITY || batchSize & (batchSize - 1) != 0) {
+        if (batchSize == 0 || batchSize > 1 << SibylEncoding.TREE_DEPTH || batchSize & (batchSize - 1) != 0) {
             revert InvalidBatchSize(batchSize);
         }
         if (verifier != address(0)) {
@@ -245,8 +245,7 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
                 revert VerifierBatchSizeMismatch(batchSize, verifierBatchSize);
         }
         verifierFor[batchSize] = IBatchVerifier(verifier);
-        uint64 bit = uint64(1) << _log2Ceil(batchSize);
-        _batchSizeBits = verifier == address(0) ? _batchSizeBits & ~bit : _batchSizeBits | bit;
+        _setVerifierBit(batchSize, verifier != address(0));
         emit VerifierSet(batchSize, verifier);
     }
 
@@ -280,6 +279,7 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         uint256 gas =
             uint256(callbackGasLimit) +
                 fees.deliveryGas +
+                fees.proofGasPerLeaf +
                 uint256(fees.gasPerOutputByte) * model.maxOutputBytes;
         return model.fee + gas * gasPrice;
     }
@@ -347,23 +347,46 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         );
     }
 
+    /// @dev Calls each requester back that asked to be, measuring the gas each callback took.
+    function _callBack(Fulfillment[] calldata fulfillments, FulfillmentGas.Delivery memory delivery) private {
+        for (uint256 i; i < fulfillments.length; ++i) {
+            uint256 memoryMark = _memoryMark();
+            uint256 gasBefore = gasleft();
+            delivery.outcomes[i] = _deliver(fulfillments[i]);
+            FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
+            _releaseMemory(memoryMark);
+        }
+    }
+
     /// @dev Charges each request its measured share of the transaction's gas at the price paid (see
-    /// FulfillmentGas), capped by its escrow, from what was held for its refundTo, and records each
-    /// delivery; the operator is credited the sum.
-    function _settle(Fulfillment[] calldata fulfillments, FulfillmentGas.Delivery memory delivery) private {
-        FulfillmentGas.Rate memory batch = FulfillmentGas.rate(delivery, _chargedGasPrice(), msg.data.length);
+    /// FulfillmentGas) plus `proofGas` toward a later proof, capped by its escrow, from what was held
+    /// for its refundTo, and records each delivery. The operator is credited the sum less what is held
+    /// for the prover, which is returned in RESERVE_UNITs.
+    function _settle(
+        Fulfillment[] calldata fulfillments,
+        FulfillmentGas.Delivery memory delivery,
+        uint256 proofGas
+    ) private returns (uint256 reserve) {
+        FulfillmentGas.Rate memory batch = FulfillmentGas.rate(
+            delivery,
+            _chargedGasPrice(),
+            msg.data.length,
+            proofGas
+        );
         uint256 earned;
         for (uint256 i; i < fulfillments.length; ++i) {
             uint256 memoryMark = _memoryMark();
             uint256 fee = FulfillmentGas.feeOf(delivery, batch, i);
             balanceOf[delivery.refundTo[i]] -= fee;
-            earned += fee;
+            uint256 held = FulfillmentGas.proofReserveOf(batch, fee, RESERVE_UNIT);
+            reserve += held;
+            earned += fee - held * RESERVE_UNIT;
             Fulfillment calldata fulfillment = fulfillments[i];
             emit ResultDelivered(
                 fulfillment.commitment.requestId,
                 fulfillment.commitment.modelId,
                 msg.sender,
-                delivery.startIndex + i,
+                delivery.firstSequence + i,
                 ResultStatus(fulfillment.status),
                 delivery.outcomes[i],
                 fee,
@@ -374,6 +397,10 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
             _releaseMemory(memoryMark);
         }
         _credit(msg.sender, earned);
+    }
+
+    function _earnProofReserve(address prover, uint256 amount) internal override {
+        if (amount != 0) _credit(prover, amount);
     }
 
     /// @dev The gas price paid, with the tip counted up to maxPriorityFeePerGas.
@@ -426,21 +453,6 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         if (!enoughGas) revert InsufficientGasForCallback(requestId, gasleft(), gasAmount);
     }
 
-    function _verifierFitting(
-        uint256 count
-    ) private view returns (uint256 batchSize, IBatchVerifier verifier) {
-        if (count != 0) {
-            uint256 bits = _batchSizeBits;
-            for (uint256 k = _log2Ceil(count); bits >> k != 0; ++k) {
-                if ((bits >> k) & 1 == 1) {
-                    batchSize = 1 << k;
-                    return (batchSize, verifierFor[batchSize]);
-                }
-            }
-        }
-        revert UnsupportedBatchSize(count);
-    }
-
     /// @dev Where free memory starts now. Each result's work needs memory only while it runs (hashes,
     /// callback data, event data); giving it back afterwards keeps memory, whose cost grows with its
     /// square, at one result's size however big the batch.
@@ -455,15 +467,6 @@ contract SibylCoordinator is OperatorRegistry, Pausable {
         assembly ("memory-safe") {
             mstore(0x40, mark)
         }
-    }
-
-    /// @dev The least k with 2^k >= value.
-    function _log2Ceil(uint256 value) private pure returns (uint256 k) {
-        while ((1 << k) < value) ++k;
-    }
-
-    function _popCount(uint256 bits) private pure returns (uint256 count) {
-        for (; bits != 0; bits &= bits - 1) ++count;
     }
 
     function _credit(address account, uint256 amount) private {

@@ -14,11 +14,13 @@ import {
 
 /// @title ISibylCoordinator
 /// @notice Where dapps ask for AI inference and operators answer it. Every answer becomes a leaf of a
-/// Poseidon Merkle log (depth 32) whose root moves only by a verified Groth16 BatchAppend proof.
+/// Poseidon Merkle log (depth 32) whose root moves only by a verified Groth16 BatchAppend proof:
+/// either in the delivering transaction (fulfill) or later, for answers delivered at once (deliver)
+/// and held meanwhile in a bounded, hash-chained queue (prove).
 /// @dev Leaf = uint256(keccak256(abi.encode(requestId, modelId, inputHash, outputHash, metadataHash,
 /// status, operator))) >> 8, the same as src/shared/encoding.ts; `operator` is the account that
-/// delivered it, so a copied fulfilment proves nothing for anyone else. Batches are appended as
-/// aligned subtrees.
+/// delivered it, so a copied fulfilment proves nothing for anyone else. Every delivered result gets
+/// the next sequence number; leaves enter the log in sequence order, each batch as an aligned subtree.
 interface ISibylCoordinator {
     // ─── Errors ────────────────────────────────────────────────────────────────────────────────────
 
@@ -88,6 +90,15 @@ interface ISibylCoordinator {
     error NothingToWithdraw(address account);
     /// @notice Sending ether to `to` failed; the balance is kept.
     error TransferFailed(address to, uint256 amount);
+    /// @notice fulfill proves its results at once, so it cannot go ahead of delivered, unproven ones;
+    /// prove those first (or deliver these too).
+    error UnprovenLeavesPending(uint256 proven, uint256 delivered);
+    /// @notice The queue of unproven leaves is full: prove some before delivering more.
+    error TooManyPendingLeaves(uint256 pending, uint256 count, uint256 maxPending);
+    /// @notice prove needs between 1 and all of the pending leaves.
+    error NotPendingLeaves(uint256 firstSequence, uint256 count, uint256 pending);
+    /// @notice The leaves are not the next pending ones, or do not end where a delivery ended.
+    error PendingLeavesMismatch(uint256 firstSequence, uint256 count);
 
     // ─── Events ────────────────────────────────────────────────────────────────────────────────────
 
@@ -105,14 +116,15 @@ interface ISibylCoordinator {
         RequestCommitment commitment,
         bytes input
     );
-    /// @notice A result was appended at `leafIndex`, delivered by `operator` and, if asked for, passed
-    /// to the requester; `fee` was charged from the escrow and the rest credited to its refundTo.
-    /// @dev Enough to recompute the leaf on its own.
+    /// @notice A result was delivered by `operator` as the log's `sequence`-th result and, if asked for,
+    /// passed to the requester; `fee` was charged from the escrow and the rest credited to its refundTo.
+    /// @dev Enough to recompute the leaf on its own. Its slot in the tree is given by the BatchAppended
+    /// that covers `sequence`: in the same transaction (fulfill) or a later one (prove).
     event ResultDelivered(
         uint256 indexed requestId,
         bytes32 indexed modelId,
         address indexed operator,
-        uint256 leafIndex,
+        uint256 sequence,
         ResultStatus status,
         CallbackOutcome callback,
         uint256 fee,
@@ -121,14 +133,16 @@ interface ISibylCoordinator {
         bytes metadata
     );
     /// @notice The log's root moved from `oldRoot` to `newRoot` by a subtree of `batchSize` leaves at
-    /// `startIndex`, of which the first `count` are results and the rest empty.
+    /// `startIndex`, of which the first `count` are the results of sequence `firstSequence` onwards, in
+    /// order, and the rest empty. `prover` sent the proof.
     event BatchAppended(
-        address indexed operator,
+        address indexed prover,
         uint256 oldRoot,
         uint256 newRoot,
         uint256 startIndex,
         uint256 batchSize,
-        uint256 count
+        uint256 count,
+        uint256 firstSequence
     );
     event RequestCancelled(uint256 indexed requestId, address indexed refundTo, uint256 refund);
     event OperatorRegistered(address indexed operator, uint256 stake);
@@ -175,18 +189,37 @@ interface ISibylCoordinator {
     /// @notice Appends a batch of results, proven to move the root to `newRoot`, delivers each, and
     /// charges each request its measured share of the transaction's gas at the price paid.
     /// @dev The batch uses the smallest verifier that fits; its leaves after the results are empty.
-    /// `proof` is a, b, c as eight words (see IBatchVerifier). The leaves include msg.sender.
+    /// `proof` is a, b, c as eight words (see IBatchVerifier). The leaves include msg.sender. Reverts
+    /// with UnprovenLeavesPending while delivered results wait for their proof.
     function fulfill(
         Fulfillment[] calldata fulfillments,
         uint256 newRoot,
         uint256[8] calldata proof
     ) external;
 
+    /// @notice Delivers results without a proof: each is checked, its leaf computed and added to the
+    /// queue of pending leaves, its requester called back, and its request charged its measured share
+    /// of the transaction plus proofGasPerLeaf, held for whoever proves it.
+    /// @dev At most the largest batch size per call, and at most MAX_PENDING_LEAVES pending in all.
+    function deliver(Fulfillment[] calldata fulfillments) external;
+
+    /// @notice Proves that the next `leaves.length` pending leaves move the root to `newRoot`, and
+    /// earns the proof reserve they held. Anyone may call: the leaves are in ResultDelivered events.
+    /// @dev `leaves` must be the queue's first leaves up to where some delivery ended.
+    function prove(uint256[] calldata leaves, uint256 newRoot, uint256[8] calldata proof) external;
+
     /// @notice The current root of the result log.
     function root() external view returns (uint256);
 
     /// @notice The first slot never written; the next batch starts at the next multiple of its size.
     function nextIndex() external view returns (uint64);
+
+    /// @notice The queue of delivered, unproven results: sequences proven .. delivered - 1, the hash
+    /// chain at each end (see ResultLog), and the wei held for whoever proves them.
+    function pendingLog()
+        external
+        view
+        returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail, uint256 proofReserve);
 
     /// @notice The batch sizes with a verifier, smallest first.
     function batchSizes() external view returns (uint256[] memory);

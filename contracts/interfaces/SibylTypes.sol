@@ -64,6 +64,9 @@ struct FeeParameters {
     /// @dev Most tip per gas a fulfilment may charge requesters above the base fee.
     uint64 maxPriorityFeePerGas;
     uint32 maxCallbackGasLimit;
+    /// @dev Gas each result delivered without a proof holds for whoever proves it later: its share of
+    /// a BatchAppend proof's transaction. Paid to the prover; quotes include it.
+    uint32 proofGasPerLeaf;
 }
 
 /// @notice How operators join, leave and share requests.

@@ -21,8 +21,11 @@ library FulfillmentGas {
         uint256[] resultBytes;
         address[] refundTo;
         uint256[] escrow;
-        uint256 startIndex;
+        /// @dev Sequence number of the first result.
+        uint256 firstSequence;
         uint256 gasAtStart;
+        /// @dev Bytes of the function's own arguments before the results (see CALLDATA_BYTES_PER_RESULT).
+        uint256 fixedCalldataBytes;
         /// @dev The operator's balance before the fulfil: its later write costs 20k if it was zero.
         uint256 operatorBalance;
         /// @dev Output and metadata bytes padded to words, as they sit in the calldata.
@@ -37,13 +40,17 @@ library FulfillmentGas {
         uint256 price;
         uint256 sharedGas;
         uint256 totalWeight;
+        /// @dev Gas each request pays toward a later proof of its leaf (zero when proven at once).
+        uint256 proofGas;
     }
 
     uint256 private constant TX_BASE_GAS = 21_000;
-    /// @dev fulfill's ABI encoding: selector, array offset, newRoot, proof and array length; then per
-    /// result its offset, the 11-word commitment, status, two offsets and two lengths. Only bytes in
-    /// this encoding are charged: an operator cannot pad the calldata to raise the charge.
-    uint256 private constant CALLDATA_FIXED_BYTES = 4 + 32 + 32 + 8 * 32 + 32;
+    /// @notice fulfill's ABI encoding before its results: selector, array offset, newRoot, proof and
+    /// array length; deliver's: selector, array offset and length. Per result: its offset, the 11-word
+    /// commitment, status, two offsets and two lengths. Only bytes in this encoding are charged: an
+    /// operator cannot pad the calldata to raise the charge.
+    uint256 internal constant FULFILL_CALLDATA_FIXED_BYTES = 4 + 32 + 32 + 8 * 32 + 32;
+    uint256 internal constant DELIVER_CALLDATA_FIXED_BYTES = 4 + 32 + 32;
     uint256 private constant CALLDATA_BYTES_PER_RESULT = 32 + 11 * 32 + 3 * 32 + 2 * 32;
     /// @dev Calldata bytes the ABI guarantees are zero: the array offset and length words (28 each)...
     uint256 private constant ZERO_BYTES_FIXED = 56;
@@ -76,9 +83,10 @@ library FulfillmentGas {
 
     function start(
         uint256 count,
-        uint256 startIndex,
+        uint256 firstSequence,
         uint256 gasAtStart,
-        uint256 operatorBalance
+        uint256 operatorBalance,
+        uint256 fixedCalldataBytes
     ) internal pure returns (Delivery memory) {
         return
             Delivery({
@@ -88,8 +96,9 @@ library FulfillmentGas {
                 resultBytes: new uint256[](count),
                 refundTo: new address[](count),
                 escrow: new uint256[](count),
-                startIndex: startIndex,
+                firstSequence: firstSequence,
                 gasAtStart: gasAtStart,
+                fixedCalldataBytes: fixedCalldataBytes,
                 operatorBalance: operatorBalance,
                 paddedBytes: 0,
                 totalBytes: 0,
@@ -120,17 +129,18 @@ library FulfillmentGas {
         delivery.ownGasTotal += gas;
     }
 
-    /// @notice The rate of a batch: `price`, and the transaction's gas besides each request's own gas,
-    /// to share by weight. `calldataLength` is the transaction's; only the part in fulfill's ABI
-    /// encoding is charged.
+    /// @notice The rate of a batch: `price`, the transaction's gas besides each request's own gas, to
+    /// share by weight, and `proofGas` each request holds for a later proof. `calldataLength` is the
+    /// transaction's; only the part in the function's ABI encoding is charged.
     function rate(
         Delivery memory delivery,
         uint256 price,
-        uint256 calldataLength
+        uint256 calldataLength,
+        uint256 proofGas
     ) internal view returns (Rate memory) {
         uint256 count = delivery.ownGas.length;
         uint256 encodedLength =
-            CALLDATA_FIXED_BYTES + count * CALLDATA_BYTES_PER_RESULT + delivery.paddedBytes;
+            delivery.fixedCalldataBytes + count * CALLDATA_BYTES_PER_RESULT + delivery.paddedBytes;
         if (calldataLength > encodedLength) calldataLength = encodedLength;
         uint256 pending =
             SETTLE_GAS_FIXED +
@@ -142,19 +152,29 @@ library FulfillmentGas {
             Rate({
                 price: price,
                 sharedGas: transactionGas(executed, pending, calldataLength, count) - delivery.ownGasTotal,
-                totalWeight: count * SHARE_WEIGHT_PER_RESULT + delivery.totalBytes
+                totalWeight: count * SHARE_WEIGHT_PER_RESULT + delivery.totalBytes,
+                proofGas: proofGas
             });
     }
 
-    /// @notice Request `i`'s fee: its own gas plus its share of the shared gas at the rate's price,
-    /// plus its model fee, capped by its escrow.
+    /// @notice Request `i`'s fee: its own gas, its share of the shared gas and its proof gas at the
+    /// rate's price, plus its model fee, capped by its escrow.
     function feeOf(Delivery memory delivery, Rate memory batch, uint256 i) internal pure returns (uint256) {
         uint256 weight = SHARE_WEIGHT_PER_RESULT + delivery.resultBytes[i];
         uint256 gas =
-            delivery.ownGas[i] + (batch.sharedGas * weight + batch.totalWeight - 1) / batch.totalWeight;
+            delivery.ownGas[i] +
+                batch.proofGas +
+                (batch.sharedGas * weight + batch.totalWeight - 1) / batch.totalWeight;
         uint256 fee = delivery.modelFees[i] + gas * batch.price;
         uint256 escrow = delivery.escrow[i];
         return fee < escrow ? fee : escrow;
+    }
+
+    /// @notice Of a request's `fee`, the whole `unit`s held for the prover: its proof gas at the rate's
+    /// price, or all of the fee if that is less. The operator earns the rest.
+    function proofReserveOf(Rate memory batch, uint256 fee, uint256 unit) internal pure returns (uint256) {
+        uint256 reserve = batch.proofGas * batch.price;
+        return (reserve < fee ? reserve : fee) / unit;
     }
 
     /// @notice Gas of the whole transaction: `executed` gas measured so far plus `pending` gas still to

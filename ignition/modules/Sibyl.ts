@@ -23,6 +23,11 @@ export const SIBYL_DEFAULTS = {
   /** The most tip per gas requesters pay for; above it, a fulfil's tip is the operator's own cost. */
   maxPriorityFeePerGas: 3n * 10n ** 9n,
   maxCallbackGasLimit: 2_000_000,
+  /**
+   * Gas each result delivered without a proof holds for whoever proves it: a 64-leaf proof costs
+   * ~10.5k a leaf (bench:gas), with headroom.
+   */
+  proofGasPerLeaf: 12_000,
   minStake: 10n ** 18n,
   /** A week: long enough to punish misbehaviour seen after an operator asks to leave. */
   unbondingDelay: 7n * 24n * 3600n,
@@ -44,6 +49,7 @@ export default buildModule("Sibyl", (m) => {
       minGasPrice: m.getParameter("minGasPrice", SIBYL_DEFAULTS.minGasPrice),
       maxPriorityFeePerGas: m.getParameter("maxPriorityFeePerGas", SIBYL_DEFAULTS.maxPriorityFeePerGas),
       maxCallbackGasLimit: m.getParameter("maxCallbackGasLimit", SIBYL_DEFAULTS.maxCallbackGasLimit),
+      proofGasPerLeaf: m.getParameter("proofGasPerLeaf", SIBYL_DEFAULTS.proofGasPerLeaf),
     },
     {
       minStake: m.getParameter("minStake", SIBYL_DEFAULTS.minStake),

@@ -38,6 +38,7 @@ export const TEST_FEE_PARAMETERS = {
   minGasPrice: 10n ** 9n,
   maxPriorityFeePerGas: 2n * 10n ** 9n,
   maxCallbackGasLimit: 2_000_000,
+  proofGasPerLeaf: 12_000,
 };
 
 export const TEST_OPERATOR_PARAMETERS = {
@@ -128,6 +129,8 @@ export function okAnswer(commitment: RequestCommitment, output: string): Answer 
 /** Answers batches like an operator, keeping its own copy of the result tree. */
 export class TestOperator {
   readonly tree = new IncrementalMerkleTree();
+  /** Leaves delivered without a proof, in sequence order, not yet proven. */
+  readonly pending: bigint[] = [];
 
   constructor(
     private readonly sibyl: Sibyl,
@@ -145,6 +148,40 @@ export class TestOperator {
     if (receipt.status !== "success") throw new Error(`fulfil of ${answers.length} reverted`);
     this.tree.appendSubtree(statement.leaves);
     return { receipt, statement };
+  }
+
+  /** Delivers `answers` without a proof; their leaves join the pending queue if it succeeds. */
+  async deliver(answers: Answer[], fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint } = {}) {
+    const operator = this.sibyl.operator.account.address;
+    const fulfillments = answers.map(({ commitment, result }) => ({ commitment, ...result }));
+    const hash = await this.sibyl.coordinator.write.deliver([fulfillments], {
+      account: this.sibyl.operator.account,
+      ...fees,
+    });
+    const receipt = await this.sibyl.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`delivery of ${answers.length} reverted`);
+    this.pending.push(...answers.map(({ commitment, result }) => resultLeaf(commitment, result, operator)));
+    return { receipt };
+  }
+
+  /**
+   * Proves the first `count` pending leaves (all by default) and sends prove() from `account`
+   * (anyone may); the tree and the queue only move if the transaction succeeds.
+   */
+  async provePending(count = this.pending.length, account = this.sibyl.operator.account) {
+    const proven = this.pending.slice(0, count);
+    const leaves = [...proven];
+    while (leaves.length < batchSizeFor(proven.length)) leaves.push(EMPTY_LEAF);
+    const witness = IncrementalMerkleTree.fromSnapshot(this.tree.snapshot()).appendSubtree(leaves);
+    const { proof } = await this.prover.prove(witness);
+    const hash = await this.sibyl.coordinator.write.prove([proven, witness.newRoot, toProofWords(proof)], {
+      account,
+    });
+    const receipt = await this.sibyl.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`proof of ${count} pending leaves reverted`);
+    this.tree.appendSubtree(leaves);
+    this.pending.splice(0, count);
+    return { receipt, witness, proof };
   }
 
   /** The fulfil arguments for `answers` against the current tree, without changing the tree. */

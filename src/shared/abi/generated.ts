@@ -34,6 +34,11 @@ export const sibylCoordinatorAbi = [
             "internalType": "uint32",
             "name": "maxCallbackGasLimit",
             "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "proofGasPerLeaf",
+            "type": "uint32"
           }
         ],
         "internalType": "struct FeeParameters",
@@ -355,6 +360,27 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "firstSequence",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "pending",
+        "type": "uint256"
+      }
+    ],
+    "name": "NotPendingLeaves",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -431,6 +457,22 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "OwnableUnauthorizedAccount",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "firstSequence",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      }
+    ],
+    "name": "PendingLeavesMismatch",
     "type": "error"
   },
   {
@@ -543,6 +585,27 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "pending",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxPending",
+        "type": "uint256"
+      }
+    ],
+    "name": "TooManyPendingLeaves",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "to",
         "type": "address"
@@ -581,6 +644,22 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "UnknownModel",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "proven",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "delivered",
+        "type": "uint256"
+      }
+    ],
+    "name": "UnprovenLeavesPending",
     "type": "error"
   },
   {
@@ -654,7 +733,7 @@ export const sibylCoordinatorAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "operator",
+        "name": "prover",
         "type": "address"
       },
       {
@@ -685,6 +764,12 @@ export const sibylCoordinatorAbi = [
         "indexed": false,
         "internalType": "uint256",
         "name": "count",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "firstSequence",
         "type": "uint256"
       }
     ],
@@ -719,6 +804,11 @@ export const sibylCoordinatorAbi = [
           {
             "internalType": "uint32",
             "name": "maxCallbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "proofGasPerLeaf",
             "type": "uint32"
           }
         ],
@@ -1095,7 +1185,7 @@ export const sibylCoordinatorAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "leafIndex",
+        "name": "sequence",
         "type": "uint256"
       },
       {
@@ -1236,6 +1326,19 @@ export const sibylCoordinatorAbi = [
         "internalType": "uint32",
         "name": "",
         "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_PENDING_LEAVES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1385,6 +1488,98 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "requestId",
+                "type": "uint256"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "modelId",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "address",
+                "name": "requester",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "refundTo",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "operator",
+                "type": "address"
+              },
+              {
+                "internalType": "uint96",
+                "name": "escrow",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint64",
+                "name": "deadline",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "exclusiveUntil",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint32",
+                "name": "callbackGasLimit",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxOutputBytes",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct RequestCommitment",
+            "name": "commitment",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint8",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bytes",
+            "name": "output",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes",
+            "name": "metadata",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct Fulfillment[]",
+        "name": "fulfillments",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "deliver",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -1440,6 +1635,11 @@ export const sibylCoordinatorAbi = [
           {
             "internalType": "uint32",
             "name": "maxCallbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "proofGasPerLeaf",
             "type": "uint32"
           }
         ],
@@ -1731,6 +1931,39 @@ export const sibylCoordinatorAbi = [
   },
   {
     "inputs": [],
+    "name": "pendingLog",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "proven",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "delivered",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "head",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "tail",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "proofReserve",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "pendingOwner",
     "outputs": [
       {
@@ -1740,6 +1973,29 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[]",
+        "name": "leaves",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "newRoot",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256[8]",
+        "name": "proof",
+        "type": "uint256[8]"
+      }
+    ],
+    "name": "prove",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1887,6 +2143,11 @@ export const sibylCoordinatorAbi = [
           {
             "internalType": "uint32",
             "name": "maxCallbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "proofGasPerLeaf",
             "type": "uint32"
           }
         ],
