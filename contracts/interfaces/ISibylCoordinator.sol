@@ -208,6 +208,11 @@ interface ISibylCoordinator {
     /// @dev `leaves` must be the queue's first leaves up to where some delivery ended.
     function prove(uint256[] calldata leaves, uint256 newRoot, uint256[8] calldata proof) external;
 
+    /// @notice Pays now for the storage the pending queue's checkpoints will use, slots `from` to `to`
+    /// (at most the ring's 1024), so no delivery pays 22.1k for a fresh slot. Anyone may call; it
+    /// changes nothing else. Deployment prepares the first 256.
+    function prepareCheckpoints(uint256 from, uint256 to) external;
+
     /// @notice The current root of the result log.
     function root() external view returns (uint256);
 

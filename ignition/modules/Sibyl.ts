@@ -64,5 +64,10 @@ export default buildModule("Sibyl", (m) => {
     m.call(coordinator, "setVerifier", [batchSize, adapter], { id: `setVerifier${batchSize}` });
     return [adapterId(batchSize), adapter] as const;
   });
+  // The constructor prepares the first 256 checkpoint slots of the pending queue; the rest here, so no
+  // delivery ever pays for a fresh slot.
+  for (const from of [256, 512, 768]) {
+    m.call(coordinator, "prepareCheckpoints", [from, from + 256], { id: `prepareCheckpoints${from}` });
+  }
   return { coordinator, ...Object.fromEntries(verifiers) };
 });
