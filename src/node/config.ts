@@ -14,6 +14,8 @@ import { envVarName } from "./envVarName.js";
 import { modelSpecSchema } from "./models/registry.js";
 
 const MAX_BATCH = BATCH_SIZES[BATCH_SIZES.length - 1] as number;
+/** The coordinator's MAX_PENDING_LEAVES. */
+export const MAX_PENDING_LEAVES = 512;
 
 const address = z
   .string()
@@ -84,8 +86,25 @@ export const configSchema = z
     batching: z
       .object({
         maxSize: z.number().int().min(1).max(MAX_BATCH).default(MAX_BATCH),
-        /** How long the oldest answer may wait for company before its batch is proved anyway. */
-        maxWaitMs: z.number().int().min(0).max(600_000).default(200),
+        /** How long the oldest answer may wait for company before its batch goes anyway. */
+        maxWaitMs: z.number().int().min(0).max(600_000).default(50),
+      })
+      .strict()
+      .default({}),
+    proving: z
+      .object({
+        /**
+         * Answers go with their proof in one transaction (fulfil) when at least this many go together
+         * and no delivered result is waiting for its proof; fewer are delivered at once and proven
+         * later in bulk. 0: always deliver first.
+         */
+        fulfilWithProofFrom: z.number().int().min(0).max(MAX_BATCH).default(MAX_BATCH),
+        /** Delivered results are proven once this many fit one proof... */
+        batchSize: z.number().int().min(1).max(MAX_BATCH).default(MAX_BATCH),
+        /** ...or once the oldest has waited this long. */
+        maxWaitMs: z.number().int().min(0).max(3_600_000).default(30_000),
+        /** This node delivers no more while this many wait for their proof (the contract allows 512). */
+        maxPending: z.number().int().min(1).max(MAX_PENDING_LEAVES).default(MAX_PENDING_LEAVES),
       })
       .strict()
       .default({}),

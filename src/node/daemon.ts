@@ -17,8 +17,8 @@ import {
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { BATCH_SIZES, batchSizeFor, modelIdFromName } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
-import { TreeMismatchError } from "./chain/events.js";
 import { ChainListener } from "./chain/listener.js";
+import { TreeMismatchError } from "./chain/logMirror.js";
 import { Submitter, sleep } from "./chain/submitter.js";
 import type { NodeConfig } from "./config.js";
 import type { NodeContext } from "./context.js";

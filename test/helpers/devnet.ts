@@ -55,6 +55,8 @@ export async function startDevnet(models: ModelSpecInput[]) {
         models,
         api: { port: 0 },
         log: { level: "info", format: "json" },
+        // Tests look at proven results: prove what was delivered within half a second.
+        proving: { maxWaitMs: 500 },
         ...overrides,
       };
       const file = path.join(dir, name);

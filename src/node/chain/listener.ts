@@ -5,10 +5,10 @@
  */
 import { type Address, BlockNotFoundError, type Hex, type PublicClient } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
-import { IncrementalMerkleTree } from "../../shared/merkle.js";
 import type { NodeContext } from "../context.js";
 import type { Checkpoint, JobStore } from "../store/store.js";
-import { applyLogs, TreeMismatchError, WATCHED_EVENTS } from "./events.js";
+import { applyLogs, WATCHED_EVENTS } from "./events.js";
+import { LogMirror, TreeMismatchError } from "./logMirror.js";
 
 export interface ListenerOptions {
   client: PublicClient;
@@ -36,7 +36,7 @@ export interface PollResult {
 export class ChainListener {
   readonly #options: ListenerOptions;
   readonly #context: NodeContext;
-  #tree: IncrementalMerkleTree;
+  #log: LogMirror;
   #checkpoint: Checkpoint | undefined;
   #rewinds = 0;
   #rootChecked = false;
@@ -45,14 +45,12 @@ export class ChainListener {
     this.#context = context;
     this.#options = options;
     this.#checkpoint = options.store.checkpoint();
-    this.#tree = this.#checkpoint
-      ? IncrementalMerkleTree.fromSnapshot(this.#checkpoint.tree)
-      : new IncrementalMerkleTree();
+    this.#log = this.#checkpoint ? LogMirror.fromSnapshot(this.#checkpoint.tree) : new LogMirror();
   }
 
-  /** The result tree as of the last block read. */
-  get tree(): IncrementalMerkleTree {
-    return IncrementalMerkleTree.fromSnapshot(this.#tree.snapshot());
+  /** A copy of the result log (tree and pending queue) as of the last block read. */
+  get log(): LogMirror {
+    return this.#log.copy();
   }
 
   /** How many times the listener has rewound: a block it was waiting for may be gone with one. */
@@ -105,15 +103,15 @@ export class ChainListener {
         caughtUp: false,
       };
     }
-    const tree = this.tree;
-    const update = applyLogs(logs, tree, this.#options.servedModels);
-    const checkpoint = { block: to, hash: after.hash, tree: tree.snapshot() };
+    const log = this.log;
+    const update = applyLogs(logs, log, this.#options.servedModels);
+    const checkpoint = { block: to, hash: after.hash, tree: log.snapshot() };
     const { inserted } = this.#options.store.commitRange({
       ...update,
       checkpoint,
       keep: this.#options.reorgDepth,
     });
-    this.#tree = tree;
+    this.#log = log;
     this.#checkpoint = checkpoint;
     if (inserted > 0) this.#context.crashAt("after-read");
     if (update.requested.length > 0 || update.batches > 0) {
@@ -150,7 +148,7 @@ export class ChainListener {
     const { dropped, reopened } = store.rewindTo(rewindBlock);
     this.#rewinds++;
     this.#checkpoint = ancestor;
-    this.#tree = ancestor ? IncrementalMerkleTree.fromSnapshot(ancestor.tree) : new IncrementalMerkleTree();
+    this.#log = ancestor ? LogMirror.fromSnapshot(ancestor.tree) : new LogMirror();
     this.#context.logger.warn(
       { rewindBlock, dropped, reopened },
       "chain reorganised: rewound and re-reading",
@@ -177,14 +175,19 @@ export class ChainListener {
       functionName: "root",
       blockNumber: block,
     });
-    if (root !== this.#tree.root) {
+    if (root !== this.#log.tree.root) {
       throw new TreeMismatchError(
-        `the contract's root at block ${block} is ${root}, the node rebuilt ${this.#tree.root}`,
+        `the contract's root at block ${block} is ${root}, the node rebuilt ${this.#log.tree.root}`,
       );
     }
     this.#rootChecked = true;
     this.#context.logger.info(
-      { block, root: String(root), nextIndex: String(this.#tree.nextIndex) },
+      {
+        block,
+        root: String(root),
+        nextIndex: String(this.#log.tree.nextIndex),
+        pending: this.#log.pending.length,
+      },
       "result log in sync",
     );
   }

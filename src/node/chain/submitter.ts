@@ -1,5 +1,5 @@
 /**
- * Sends fulfil transactions: simulates first with the gas limit it sends with (so most rejections cost
+ * Sends the node's coordinator transactions (fulfil, deliver, prove), one at a time: simulates first with the gas limit it sends with (so most rejections cost
  * no gas), signs locally (nonce from the chain's pending count: one fulfil is in flight at a time),
  * stores the signed transaction before broadcasting it (so a restart can find or re-send it), replaces
  * it with higher fees when it sits unmined, and decodes custom-error reverts.
@@ -7,10 +7,8 @@
 import {
   type Address,
   BaseError,
-  type ContractFunctionArgs,
   ContractFunctionRevertedError,
   decodeErrorResult,
-  encodeFunctionData,
   type Hex,
   HttpRequestError,
   keccak256,
@@ -23,8 +21,6 @@ import {
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import type { NodeContext } from "../context.js";
 import type { JobStore, SentTransaction } from "../store/store.js";
-
-export type FulfillArgs = ContractFunctionArgs<typeof sibylCoordinatorAbi, "nonpayable", "fulfill">;
 
 /** A revert reason from the coordinator, by name with its arguments. */
 export interface Rejection {
@@ -49,10 +45,6 @@ export interface SubmitterOptions {
   receiptPollMs: number;
 }
 
-function fulfillData(args: FulfillArgs): Hex {
-  return encodeFunctionData({ abi: sibylCoordinatorAbi, functionName: "fulfill", args });
-}
-
 export class Submitter {
   readonly #context: NodeContext;
   readonly #options: SubmitterOptions;
@@ -72,12 +64,11 @@ export class Submitter {
   }
 
   /**
-   * Simulates a fulfil of `batchId` with its computed gas limit (a revert here comes back as a
-   * rejection and costs nothing), then signs, stores and broadcasts it with that same limit, and
-   * follows it until it is mined. No estimate: a callback could burn more at execution than in one.
+   * Simulates `batchId`'s call (`data`, see calls.ts) with its computed gas limit (a revert here comes
+   * back as a rejection and costs nothing), then signs, stores and broadcasts it with that same limit,
+   * and follows it until it is mined. No estimate: a callback could burn more at execution than in one.
    */
-  async submit(batchId: number, args: FulfillArgs, gas: bigint): Promise<SubmitOutcome> {
-    const data = fulfillData(args);
+  async submit(batchId: number, data: Hex, gas: bigint): Promise<SubmitOutcome> {
     const rejection = await this.#options.client
       // On the pending block: its time is the one the fulfil will see (an exclusive window may just have
       // closed, which the latest block, on a quiet chain, does not show).

@@ -20,8 +20,10 @@ export interface Metrics {
   headLag: Gauge;
   /** Answered jobs waiting because their escrow does not cover the gas at the going price. */
   unaffordableJobs: Gauge;
+  /** Results delivered onchain without their proof yet (the coordinator's queue, as last read). */
+  pendingLeaves: Gauge;
   requestsTotal: Counter<"model">;
-  /** Batch transactions by outcome: `success`, `reverted` or `replaced`. */
+  /** Transactions (fulfil, deliver, prove) by outcome: `success`, `reverted` or `replaced`. */
   submittedBatches: Counter<"outcome">;
   /** 1 while a model is stopped on this node by an operator fault, else 0. */
   modelUnavailable: Gauge<"model">;
@@ -83,6 +85,11 @@ export function createMetrics(): Metrics {
     unaffordableJobs: new Gauge({
       name: "sibyl_unaffordable_jobs",
       help: "Answered jobs waiting because their escrow does not cover the gas at the going price",
+      registers,
+    }),
+    pendingLeaves: new Gauge({
+      name: "sibyl_pending_leaves",
+      help: "Results delivered onchain whose proof is still to come",
       registers,
     }),
     requestsTotal: new Counter({

@@ -8,7 +8,7 @@
 import type { Address } from "viem";
 import { batchSizeFor, EMPTY_LEAF, resultLeaf } from "../../shared/encoding.js";
 import { type AppendWitness, IncrementalMerkleTree } from "../../shared/merkle.js";
-import type { FulfillArgs } from "../chain/submitter.js";
+import type { FulfillArgs, Fulfillments } from "../chain/calls.js";
 import { toProofWords } from "../prover/calldata.js";
 import type { BatchProof } from "../prover/prover.js";
 import type { Job } from "../store/store.js";
@@ -75,11 +75,12 @@ export function selectBatch(
 export interface EscrowTerms {
   deliveryGas: number;
   gasPerOutputByte: number;
+  proofGasPerLeaf: number;
 }
 
 /**
  * Whether `job`'s escrow, less its model fee, pays for delivering it alone at `gasPrice`, by the
- * coordinator's own sizing of an escrow (estimateFee): callback gas + deliveryGas + gasPerOutputByte ×
+ * coordinator's own sizing of an escrow (estimateFee): callback gas + deliveryGas + proofGasPerLeaf + gasPerOutputByte ×
  * the model's largest output. A batch shares its fixed cost, so it only costs less.
  */
 export function affordable(job: Job, gasPrice: bigint, terms: EscrowTerms, modelFee: bigint): boolean {
@@ -87,6 +88,7 @@ export function affordable(job: Job, gasPrice: bigint, terms: EscrowTerms, model
   const gas =
     BigInt(callbackGasLimit) +
     BigInt(terms.deliveryGas) +
+    BigInt(terms.proofGasPerLeaf) +
     BigInt(terms.gasPerOutputByte) * BigInt(maxOutputBytes);
   return escrow >= modelFee + gas * gasPrice;
 }
@@ -103,9 +105,13 @@ export function batchWitness(
   return IncrementalMerkleTree.fromSnapshot(tree.snapshot()).appendSubtree(leaves);
 }
 
+/** The results of `jobs` as the coordinator takes them. */
+export function fulfillmentsOf(jobs: readonly Job[]): Fulfillments {
+  return jobs.map((job) => ({ commitment: job.commitment, ...answerOf(job) }));
+}
+
 export function fulfillArgs(jobs: readonly Job[], proof: BatchProof): FulfillArgs {
-  const fulfillments = jobs.map((job) => ({ commitment: job.commitment, ...answerOf(job) }));
-  return [fulfillments, proof.publicSignals[1] as bigint, toProofWords(proof.proof)];
+  return [fulfillmentsOf(jobs), proof.publicSignals[1] as bigint, toProofWords(proof.proof)];
 }
 
 function answerOf(job: Job) {

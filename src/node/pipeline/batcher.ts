@@ -1,19 +1,33 @@
 /**
- * The batcher loop: cuts batches from the answered jobs (by count, gas and what each escrow pays for),
- * proves each on top of the contract's root, submits it with a computed gas limit and applies the
- * outcome, retrying rejected jobs alone, then with an error result, then giving them up.
+ * The batcher loop: cuts batches from the answered jobs (by count, gas and what each escrow pays for)
+ * and sends each the cheaper way for its size: a full batch with its proof in one transaction (fulfil),
+ * anything smaller at once without one (deliver), its proof following in bulk (see pendingProver.ts).
+ * Every transaction goes with a computed gas limit, one at a time; rejected jobs are retried alone,
+ * then with an error result, then given up.
  */
 import { type Hex, type PublicClient, stringToHex } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { type ResultPayload, ResultStatus } from "../../shared/encoding.js";
+import { deliverData, fulfillData, proveData } from "../chain/calls.js";
 import type { ChainListener } from "../chain/listener.js";
+import type { LogMirror } from "../chain/logMirror.js";
 import { type Rejection, type SubmitOutcome, type Submitter, sleep } from "../chain/submitter.js";
+import { MAX_PENDING_LEAVES } from "../config.js";
 import type { NodeContext } from "../context.js";
+import { toProofWords } from "../prover/calldata.js";
 import type { BatchProver } from "../prover/prover.js";
 import type { JobState } from "../store/jobState.js";
 import type { Batch, Job, JobOutcome, JobStore } from "../store/store.js";
-import { affordable, batchWitness, type ChainLimits, fulfillArgs, selectBatch } from "./batch.js";
-import { fulfilGasLimit, TRANSACTION_GAS_CAP } from "./deliveryGas.js";
+import {
+  affordable,
+  batchWitness,
+  type ChainLimits,
+  fulfillArgs,
+  fulfillmentsOf,
+  selectBatch,
+} from "./batch.js";
+import { deliverGasLimit, fulfilGasLimit, proveGasLimit, TRANSACTION_GAS_CAP } from "./deliveryGas.js";
+import { PendingProver, type ReadyProof } from "./pendingProver.js";
 import type { Wakeup } from "./wakeup.js";
 
 export interface BatcherParts {
@@ -44,12 +58,15 @@ export class Batcher {
   /** When each answered job was first seen, for the max-wait rule. */
   readonly #answeredAt = new Map<bigint, number>();
   readonly #reportedUnaffordable = new Set<bigint>();
+  readonly #pendingProver: PendingProver;
   #aboveFeeCap = false;
+  #queueFull = false;
 
   constructor(context: NodeContext, parts: BatcherParts, hooks: BatcherHooks) {
     this.#context = context;
     this.#parts = parts;
     this.#hooks = hooks;
+    this.#pendingProver = new PendingProver(context, parts.prover, () => hooks.answersWaiting.notify());
   }
 
   /** Runs until shutdown; throws only a fatal error. */
@@ -67,18 +84,47 @@ export class Batcher {
     }
   }
 
-  /** Proves and submits one batch if one is due; returns how long to wait before looking again. */
+  /** Sends one transaction if one is due; returns how long to wait before looking again. */
   async #batchOnce(): Promise<number> {
-    const { store, listener, client, prover, submitter } = this.#parts;
-    const { config, metrics, logger } = this.#context;
+    const { store, listener, submitter } = this.#parts;
+    const { config, metrics } = this.#context;
     if (!this.#hooks.caughtUp()) return config.chain.pollIntervalMs;
-    // A batch left submitted (a restart, an RPC outage) is settled before anything new is sent.
+    // A transaction left submitted (a restart, an RPC outage) is settled before anything new is sent.
     const unsettled = store.batchesIn("submitted")[0];
     if (unsettled) {
       await this.#settle(unsettled, await submitter.resume(unsettled.id));
       return 0;
     }
     this.#hooks.expireNearDeadline();
+    const log = listener.log;
+    metrics.pendingLeaves.set(log.pending.length);
+    // A finished proof goes first: it frees room in the queue and puts its results under a root.
+    const proving = this.#pendingProver.next(log, this.#provingPolicy(), Date.now());
+    if (proving.ready) {
+      await this.#sendProof(proving.ready);
+      return 0;
+    }
+    const deliveryWaitMs = await this.#deliverOnce(log);
+    return Math.min(deliveryWaitMs, proving.waitMs);
+  }
+
+  #provingPolicy() {
+    const { proving } = this.#context.config;
+    return { ...proving, maxPending: Math.min(proving.maxPending, MAX_PENDING_LEAVES) };
+  }
+
+  /** Cuts a batch from the answered jobs and sends it, if one is due; returns how long to wait. */
+  async #deliverOnce(log: LogMirror): Promise<number> {
+    const { store } = this.#parts;
+    const { config, logger } = this.#context;
+    const room = this.#provingPolicy().maxPending - log.pending.length;
+    if (room <= 0) {
+      if (!this.#queueFull)
+        logger.warn({ pending: log.pending.length }, "proof queue full: delivering again once proofs land");
+      this.#queueFull = true;
+      return config.chain.pollIntervalMs;
+    }
+    this.#queueFull = false;
     // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
     const answered = store.jobsIn("answered");
     const now = Date.now();
@@ -87,25 +133,52 @@ export class Batcher {
     const choice = selectBatch(
       answered,
       (job) => this.#answeredAt.get(job.requestId) ?? now,
-      config.batching,
+      { ...config.batching, maxSize: Math.min(config.batching.maxSize, room) },
       now,
       await this.#chainLimits(),
     );
     if (choice === undefined) return config.chain.pollIntervalMs;
     this.#reportUnaffordable(choice.unaffordable);
     if ("waitMs" in choice) return choice.waitMs;
-
-    // Prove only on top of the contract's current root; otherwise wait for the listener to catch up.
-    const tree = listener.tree;
-    const root = await client.readContract({
-      address: config.chain.coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "root",
-    });
-    if (root !== tree.root) return config.chain.pollIntervalMs;
-
     const jobs = choice.jobs;
-    const witness = batchWitness(jobs, tree, submitter.address);
+    for (const job of jobs) {
+      this.#answeredAt.delete(job.requestId);
+      this.#reportedUnaffordable.delete(job.requestId);
+    }
+    const fulfilFrom = config.proving.fulfilWithProofFrom;
+    if (fulfilFrom > 0 && jobs.length >= fulfilFrom && log.pending.length === 0)
+      return this.#fulfil(jobs, log);
+    return this.#deliver(jobs, log);
+  }
+
+  /** Sends `jobs` without a proof: their leaves join the coordinator's queue, proven later. */
+  async #deliver(jobs: Job[], log: LogMirror): Promise<number> {
+    const { store } = this.#parts;
+    const batch = store.createBatch({
+      requestIds: jobs.map((job) => job.requestId),
+      oldRoot: log.tree.root,
+      newRoot: log.tree.root,
+      startIndex: log.delivered,
+      batchSize: 0,
+    });
+    await this.#submitAndSettle(batch, deliverData(fulfillmentsOf(jobs)), deliverGasLimit(jobs), "delivered");
+    return 0;
+  }
+
+  /** Proves `jobs` on top of the contract's root and sends them with their proof in one transaction. */
+  async #fulfil(jobs: Job[], log: LogMirror): Promise<number> {
+    const { client, prover, store, submitter } = this.#parts;
+    const { config, metrics, logger } = this.#context;
+    // Prove only on top of the contract's current root with nothing queued; otherwise wait for the
+    // listener to catch up (another operator's delivery or proof landed).
+    const coordinator = { address: config.chain.coordinator, abi: sibylCoordinatorAbi } as const;
+    const [root, [proven, delivered]] = await Promise.all([
+      client.readContract({ ...coordinator, functionName: "root" }),
+      client.readContract({ ...coordinator, functionName: "pendingLog" }),
+    ]);
+    if (root !== log.tree.root || proven !== delivered) return config.chain.pollIntervalMs;
+
+    const witness = batchWitness(jobs, log.tree, submitter.address);
     const batch = store.createBatch({
       requestIds: jobs.map((job) => job.requestId),
       oldRoot: witness.oldRoot,
@@ -113,10 +186,6 @@ export class Batcher {
       startIndex: witness.startIndex,
       batchSize: witness.leaves.length,
     });
-    for (const job of jobs) {
-      this.#answeredAt.delete(job.requestId);
-      this.#reportedUnaffordable.delete(job.requestId);
-    }
     let proof: Awaited<ReturnType<BatchProver["prove"]>>;
     try {
       const proving = prover.prove(witness);
@@ -140,24 +209,63 @@ export class Batcher {
       },
       "batch proved",
     );
+    await this.#submitAndSettle(
+      batch,
+      fulfillData(fulfillArgs(jobs, proof)),
+      fulfilGasLimit(jobs, witness.leaves.length),
+      "fulfilled",
+    );
+    return 0;
+  }
+
+  /** Sends a finished proof of the queue's first results; anyone's, so others may have been first. */
+  async #sendProof(ready: ReadyProof): Promise<void> {
+    const { store } = this.#parts;
+    const { metrics, logger } = this.#context;
+    const { witness, proof, leaves } = ready;
+    metrics.proofSeconds.observe(
+      { batch_size: String(proof.batchSize) },
+      (proof.witnessMs + proof.proveMs) / 1000,
+    );
+    logger.info(
+      {
+        firstSequence: String(ready.firstSequence),
+        results: leaves.length,
+        batchSize: proof.batchSize,
+        proveMs: Math.round(proof.proveMs),
+      },
+      "pending results proved",
+    );
+    const batch = store.createBatch({
+      requestIds: [],
+      oldRoot: witness.oldRoot,
+      newRoot: witness.newRoot,
+      startIndex: witness.startIndex,
+      batchSize: witness.leaves.length,
+    });
+    await this.#submitAndSettle(
+      batch,
+      proveData(leaves, witness.newRoot, toProofWords(proof.proof)),
+      proveGasLimit(leaves.length, witness.leaves.length),
+      "proven",
+    );
+  }
+
+  async #submitAndSettle(batch: Batch, data: Hex, gas: bigint, done: string): Promise<void> {
+    const { store, submitter } = this.#parts;
     let outcome: SubmitOutcome;
     try {
-      outcome = await submitter.submit(
-        batch.id,
-        fulfillArgs(jobs, proof),
-        fulfilGasLimit(jobs, witness.leaves.length),
-      );
+      outcome = await submitter.submit(batch.id, data, gas);
     } catch (error) {
       // Not yet signed: nothing can be out there, so the answers go back to be batched again.
       if (store.batch(batch.id)?.state === "proving") store.abandonBatch(batch.id);
       throw error;
     }
-    await this.#settle(batch, outcome);
-    return 0;
+    await this.#settle(batch, outcome, done);
   }
 
   /** Applies a submission's outcome to the batch and its jobs. */
-  async #settle(batch: Batch, outcome: SubmitOutcome): Promise<void> {
+  async #settle(batch: Batch, outcome: SubmitOutcome, done = "mined"): Promise<void> {
     const { store, listener } = this.#parts;
     const { metrics, logger, shutdown, config } = this.#context;
     switch (outcome.kind) {
@@ -173,7 +281,7 @@ export class Batcher {
             block: String(outcome.receipt.blockNumber),
             gasUsed: String(outcome.receipt.gasUsed),
           },
-          "batch fulfilled",
+          `batch ${done}`,
         );
         // The next batch builds on this one's root, which the listener must read first, unless the chain
         // dropped that block meanwhile (a rewind: evm_revert, a reorg onto a shorter fork).
@@ -189,6 +297,12 @@ export class Batcher {
       }
       case "rejected": {
         metrics.submittedBatches.inc({ outcome: "reverted" });
+        if (batch.requestIds.length === 0) {
+          // A proof: another prover was first, or the queue moved; the next look proves what is left.
+          logger.info({ batchId: batch.id, error: outcome.rejection.errorName }, "proof not needed any more");
+          store.abandonBatch(batch.id);
+          return;
+        }
         metrics.errors.inc({ kind: `revert:${outcome.rejection.errorName}` });
         logger.warn(
           {
@@ -298,6 +412,13 @@ export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigin
   const outcomes = new Map<bigint, JobOutcome>();
   const named = rejection.args[0];
   const note = rejection.errorName;
+  // The log's state, not the jobs, stood in the way (a delivery or proof by someone else landed first,
+  // or the queue is full): nothing is wrong with them; they are simply sent again. Their arguments are
+  // sequence numbers, not request ids.
+  if (LOG_STATE_ERRORS.has(note)) {
+    for (const requestId of batch.requestIds) outcomes.set(requestId, { state: "answered", note });
+    return outcomes;
+  }
   if (typeof named === "bigint" && batch.requestIds.includes(named)) {
     const settled: Record<string, JobState> = { RequestNotPending: "failed", RequestExpired: "expired" };
     const state = settled[note];
@@ -319,6 +440,8 @@ export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigin
   }
   return outcomes;
 }
+
+const LOG_STATE_ERRORS = new Set(["UnprovenLeavesPending", "TooManyPendingLeaves"]);
 
 /** After this many rejected deliveries a job is sent with an error result instead of its answer... */
 const ERROR_RESULT_AFTER_ATTEMPTS = 3;

@@ -1,5 +1,5 @@
 /**
- * Gas bounds for a fulfil, computed from what the coordinator does with each result rather than
+ * Gas bounds for a fulfil, a delivery or a proof, computed from what the coordinator does with each result rather than
  * estimated: an estimate runs the callbacks as they are now, and a consumer can change what its
  * callback burns between the estimate and the block (a flag flipped by a front-running transaction).
  * The bound holds whatever a callback does, because each callback gets exactly its gas limit and the
@@ -41,4 +41,17 @@ export function batchGasBound(batchSize: number): bigint {
 /** The gas limit a fulfil of `jobs` in a batch of `batchSize` is sent with. */
 export function fulfilGasLimit(jobs: readonly Job[], batchSize: number): bigint {
   return jobs.reduce((gas, job) => gas + resultGasBound(job), batchGasBound(batchSize));
+}
+
+/** The gas limit a delivery of `jobs` without a proof is sent with: no verification, one checkpoint. */
+export function deliverGasLimit(jobs: readonly Job[]): bigint {
+  return jobs.reduce((gas, job) => gas + resultGasBound(job), BATCH_GAS);
+}
+
+/** Per proven leaf: its calldata word (16 gas a byte) and its link of the queue's hash chain. */
+const PROVE_GAS_PER_LEAF = 1_000n;
+
+/** The gas limit a proof of `count` pending leaves in a batch of `batchSize` is sent with. */
+export function proveGasLimit(count: number, batchSize: number): bigint {
+  return batchGasBound(batchSize) + PROVE_GAS_PER_LEAF * BigInt(count);
 }

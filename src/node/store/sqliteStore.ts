@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import type { RequestCommitment, ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
-import type { FrontierSnapshot } from "../../shared/merkle.js";
+import type { LogSnapshot } from "../chain/logMirror.js";
 import { assertTransition, JOB_STATES, type JobState } from "./jobState.js";
 import type {
   Batch,
@@ -141,7 +141,7 @@ export class SqliteJobStore implements JobStore {
     return rows.map((row) => ({
       block: BigInt(row.block),
       hash: row.hash,
-      tree: JSON.parse(row.tree) as FrontierSnapshot,
+      tree: JSON.parse(row.tree) as LogSnapshot,
     }));
   }
 

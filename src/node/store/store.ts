@@ -5,7 +5,7 @@
  */
 import type { Address, Hex } from "viem";
 import type { RequestCommitment, ResultPayload } from "../../shared/encoding.js";
-import type { FrontierSnapshot } from "../../shared/merkle.js";
+import type { LogSnapshot } from "../chain/logMirror.js";
 import type { JobState } from "./jobState.js";
 
 export interface Job {
@@ -44,11 +44,11 @@ export interface NewJob {
   requestBlock: bigint;
 }
 
-/** The last block the node has read, and the result tree after it. */
+/** The last block the node has read, and the result log after it (the tree and the pending queue). */
 export interface Checkpoint {
   block: bigint;
   hash: Hex;
-  tree: FrontierSnapshot;
+  tree: LogSnapshot;
 }
 
 /** Everything learned from one range of blocks; committed together with the new checkpoint. */

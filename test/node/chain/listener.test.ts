@@ -122,8 +122,8 @@ describe("ChainListener (Hardhat network)", function () {
       const store = new SqliteJobStore(":memory:");
       const listener = listenerOn(store);
       await catchUp(listener);
-      assert.equal(listener.tree.root, await sibyl.coordinator.read.root());
-      assert.equal(listener.tree.nextIndex, await sibyl.coordinator.read.nextIndex());
+      assert.equal(listener.log.tree.root, await sibyl.coordinator.read.root());
+      assert.equal(listener.log.tree.nextIndex, await sibyl.coordinator.read.nextIndex());
       assert.equal(store.countByState().confirmed, 3);
       assert.equal(store.job(pending.commitment.requestId)?.state, "received");
     } finally {
@@ -140,7 +140,7 @@ describe("ChainListener (Hardhat network)", function () {
       const store = new SqliteJobStore(":memory:");
       const listener = listenerOn(store);
       await catchUp(listener);
-      const emptyRoot = listener.tree.root;
+      const emptyRoot = listener.log.tree.root;
       const snapshot = await rpc("evm_snapshot");
       await operator.fulfill([okAnswer(commitment, "x")]);
       await catchUp(listener);
@@ -152,8 +152,8 @@ describe("ChainListener (Hardhat network)", function () {
       await catchUp(listener);
       // Confirmed by someone else, so the node has no answer of its own: it runs the model again.
       assert.equal(store.job(commitment.requestId)?.state, "received");
-      assert.equal(listener.tree.root, emptyRoot);
-      assert.equal(listener.tree.root, await sibyl.coordinator.read.root());
+      assert.equal(listener.log.tree.root, emptyRoot);
+      assert.equal(listener.log.tree.root, await sibyl.coordinator.read.root());
     } finally {
       await prover.close();
       await releaseSnarkjsCurve();

@@ -8,6 +8,7 @@ import { network } from "hardhat";
 import { createPublicClient, custom, type EIP1193Provider, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhatKey } from "../../../src/cli/devAccounts.js";
+import { fulfillData } from "../../../src/node/chain/calls.js";
 import { Submitter } from "../../../src/node/chain/submitter.js";
 import { releaseSnarkjsCurve } from "../../../src/node/prover/curve.js";
 import { BatchProver } from "../../../src/node/prover/prover.js";
@@ -74,7 +75,7 @@ describe("Submitter with late receipts", function () {
     });
     await submitter.init();
     // A lone result with no callback: far under this bound.
-    return submitter.submit(batch.id, args, 1_000_000n);
+    return submitter.submit(batch.id, fulfillData(args), 1_000_000n);
   }
 
   it("waits for a receipt served a few polls after the nonce moved, and reports the fulfil mined", async () => {

@@ -10,7 +10,7 @@ const OPERATOR = "0x00000000000000000000000000000000000000ee";
 /** Room for any batch, and every job pays. */
 const ROOMY = { maxGas: TRANSACTION_GAS_CAP, affordable: () => true };
 /** The devnet's escrow terms. */
-const TERMS = { deliveryGas: 350_000, gasPerOutputByte: 48 };
+const TERMS = { deliveryGas: 350_000, gasPerOutputByte: 48, proofGasPerLeaf: 12_000 };
 const GWEI = 10n ** 9n;
 
 function answeredJob(requestId: bigint): Job {
@@ -125,7 +125,9 @@ describe("what an escrow pays for", () => {
   it("an escrow sized by the coordinator's estimateFee at a price pays at that price, not above", () => {
     const [job] = jobs(1) as [Job];
     const modelFee = 10n ** 14n;
-    const gas = BigInt(job.commitment.callbackGasLimit + TERMS.deliveryGas + TERMS.gasPerOutputByte * 64);
+    const gas = BigInt(
+      job.commitment.callbackGasLimit + TERMS.deliveryGas + TERMS.proofGasPerLeaf + TERMS.gasPerOutputByte * 64,
+    );
     // The SDK's quote at a 50 gwei base fee and a 1 gwei tip: 101 gwei.
     const quoted = { ...job, commitment: { ...job.commitment, escrow: modelFee + gas * 101n * GWEI } };
     assert.equal(affordable(quoted, 51n * GWEI, TERMS, modelFee), true, "at the base fee it was quoted at");

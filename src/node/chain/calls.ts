@@ -1,0 +1,26 @@
+/**
+ * The coordinator calls a node sends, encoded: fulfil (results with their proof), deliver (results,
+ * proof later) and prove (the pending queue's first leaves).
+ */
+import { type ContractFunctionArgs, encodeFunctionData, type Hex } from "viem";
+import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+
+export type FulfillArgs = ContractFunctionArgs<typeof sibylCoordinatorAbi, "nonpayable", "fulfill">;
+export type Fulfillments = FulfillArgs[0];
+export type ProofWords = FulfillArgs[2];
+
+export function fulfillData(args: FulfillArgs): Hex {
+  return encodeFunctionData({ abi: sibylCoordinatorAbi, functionName: "fulfill", args });
+}
+
+export function deliverData(fulfillments: Fulfillments): Hex {
+  return encodeFunctionData({ abi: sibylCoordinatorAbi, functionName: "deliver", args: [fulfillments] });
+}
+
+export function proveData(leaves: readonly bigint[], newRoot: bigint, proof: ProofWords): Hex {
+  return encodeFunctionData({
+    abi: sibylCoordinatorAbi,
+    functionName: "prove",
+    args: [leaves, newRoot, proof],
+  });
+}
