@@ -94,7 +94,12 @@ abstract contract OperatorRegistry is ISibylCoordinator, Ownable2Step, Reentranc
         if (count == 0) revert NoActiveOperator();
         uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, requestId)));
         operator = _active[seed % count];
-        exclusiveUntil = uint64(block.timestamp) + _operatorParameters.exclusiveWindow;
+        exclusiveUntil = _exclusiveUntilNow();
+    }
+
+    /// @dev When an exclusive window opened now closes.
+    function _exclusiveUntilNow() internal view returns (uint64) {
+        return uint64(block.timestamp) + _operatorParameters.exclusiveWindow;
     }
 
     function _send(address to, uint256 amount) internal {

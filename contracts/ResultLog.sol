@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
 import {ISibylCoordinator} from "./interfaces/ISibylCoordinator.sol";
 import {SibylEncoding} from "./libraries/SibylEncoding.sol";
@@ -13,7 +12,9 @@ import {SibylEncoding} from "./libraries/SibylEncoding.sol";
 /// The queue is committed onchain as a keccak hash chain, chain(s) = keccak256(chain(s - 1), leaf(s)),
 /// restarted at s0 = the first sequence delivered into an empty queue with chain(s0) = bytes32(s0).
 /// Each delivery stores the chain at its end in a ring of checkpoints, so a proof may cover any
-/// prefix of the queue that ends where a delivery ended, checked against one stored word.
+/// prefix of the queue that ends where a delivery ended, checked against one stored word. Proving
+/// pays nothing: the proof's gas was paid to the operators as they delivered (proofGasPerLeaf), so a
+/// copy of someone's prove transaction gains its sender nothing.
 abstract contract ResultLog is ISibylCoordinator {
     /// @notice Most results delivered and not yet proven: a delivery past it reverts, so the log can
     /// never fall behind its deliveries without limit.
@@ -26,8 +27,6 @@ abstract contract ResultLog is ISibylCoordinator {
     /// not fit one transaction under EIP-7825's cap).
     uint256 private constant CHECKPOINTS_PREPARED_AT_DEPLOYMENT = 256;
     uint256 private constant TREE_CAPACITY = 1 << SibylEncoding.TREE_DEPTH;
-    /// @dev The proof reserve is kept in gwei so it fits the cursor's slot.
-    uint256 internal constant RESERVE_UNIT = 1 gwei;
 
     /// @dev Everything a delivery or a proof reads and writes about the log, in one storage slot.
     struct Cursor {
@@ -41,8 +40,6 @@ abstract contract ResultLog is ISibylCoordinator {
         uint40 delivered;
         /// @dev Where the pending chain last restarted.
         uint40 chainStart;
-        /// @dev Fees held for whoever proves the queue, in gwei.
-        uint56 proofReserve;
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -74,14 +71,13 @@ abstract contract ResultLog is ISibylCoordinator {
     function pendingLog()
         external
         view
-        returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail, uint256 proofReserve)
+        returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail)
     {
         Cursor memory cursor = _cursor;
         proven = cursor.proven;
         delivered = cursor.delivered;
         head = _chainAt(cursor, proven);
         tail = _chainAt(cursor, delivered);
-        proofReserve = uint256(cursor.proofReserve) * RESERVE_UNIT;
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -110,13 +106,8 @@ abstract contract ResultLog is ISibylCoordinator {
 
         (uint256[] memory signals, IBatchVerifier verifier) = _batchSignals(cursor, count, newRoot);
         for (uint256 i; i < count; ++i) signals[3 + i] = leaves[i];
-        uint256 reserve = count == pending
-            ? cursor.proofReserve
-            : (uint256(cursor.proofReserve) * count) / pending;
-        cursor.proofReserve -= uint56(reserve);
         cursor.proven = uint40(first + count);
         _append(cursor, verifier, signals, proof, first, count);
-        _earnProofReserve(msg.sender, reserve * RESERVE_UNIT);
     }
 
     /// @dev The signals of a batch of `count` leaves on top of the current root, leaves left zero, and
@@ -168,18 +159,14 @@ abstract contract ResultLog is ISibylCoordinator {
         return _chainAtFirst(cursor, first);
     }
 
-    /// @dev Finishes a delivery opened with _openDelivery: checkpoints the chain at its end, holds
-    /// `reserve` wei for the prover, and stores the cursor.
-    function _closeDelivery(Cursor memory cursor, uint256 count, bytes32 chain, uint256 reserveGwei) internal {
+    /// @dev Finishes a delivery opened with _openDelivery: checkpoints the chain at its end and stores
+    /// the cursor.
+    function _closeDelivery(Cursor memory cursor, uint256 count, bytes32 chain) internal {
         uint256 end = uint256(cursor.delivered) + count;
         _checkpoints[end % CHECKPOINTS] = chain;
         cursor.delivered = uint40(end);
-        cursor.proofReserve = SafeCast.toUint56(uint256(cursor.proofReserve) + reserveGwei);
         _cursor = cursor;
     }
-
-    /// @dev Credits a prover what the proven leaves held for it.
-    function _earnProofReserve(address prover, uint256 amount) internal virtual;
 
     function _extend(bytes32 chain, uint256 leaf) internal pure returns (bytes32 next) {
         assembly ("memory-safe") {

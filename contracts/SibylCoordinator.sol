@@ -151,7 +151,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
         );
         for (uint256 i; i < count; ++i) {
             uint256 memoryMark = _memoryMark();
-            signals[3 + i] = _consume(fulfillments[i], delivery, i);
+            signals[3 + i] = _consume(fulfillments[i], delivery, i, false);
             _releaseMemory(memoryMark);
         }
         cursor.delivered = uint40(first + count);
@@ -178,12 +178,32 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
         );
         for (uint256 i; i < count; ++i) {
             uint256 memoryMark = _memoryMark();
-            chain = _extend(chain, _consume(fulfillments[i], delivery, i));
+            chain = _extend(chain, _consume(fulfillments[i], delivery, i, true));
             _releaseMemory(memoryMark);
         }
         _callBack(fulfillments, delivery);
-        uint256 reserve = _settle(fulfillments, delivery, _feeParameters.proofGasPerLeaf);
-        _closeDelivery(cursor, count, chain, reserve);
+        _settle(fulfillments, delivery, _feeParameters.proofGasPerLeaf);
+        _closeDelivery(cursor, count, chain);
+    }
+
+    /// @inheritdoc ISibylCoordinator
+    function reassign(RequestCommitment[] calldata commitments) external {
+        if (!_isActive(msg.sender)) revert NotActiveOperator(msg.sender);
+        uint64 exclusiveUntil = _exclusiveUntilNow();
+        for (uint256 i; i < commitments.length; ++i) {
+            RequestCommitment calldata old = commitments[i];
+            uint256 requestId = old.requestId;
+            _checkPending(old);
+            if (block.timestamp > old.deadline) revert RequestExpired(requestId, old.deadline);
+            if (block.timestamp <= old.exclusiveUntil) {
+                revert NotAssignedOperator(requestId, old.operator, old.exclusiveUntil);
+            }
+            RequestCommitment memory commitment = old;
+            commitment.operator = msg.sender;
+            commitment.exclusiveUntil = exclusiveUntil;
+            _commitments[requestId] = keccak256(abi.encode(commitment));
+            emit RequestReassigned(requestId, msg.sender, commitment);
+        }
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -301,19 +321,23 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
         if (stored != keccak256(abi.encode(commitment))) revert CommitmentMismatch(commitment.requestId);
     }
 
-    /// @dev Checks one result against its request and its assignment, retires the request, holds its
-    /// whole escrow for its refundTo until settlement, records what settling needs, and returns the
-    /// result's leaf, bound to msg.sender.
+    /// @dev Checks one result against its request and its assignment (`assignedOnly`: whatever the
+    /// window), retires the request, holds its whole escrow for its refundTo until settlement, records
+    /// what settling needs, and returns the result's leaf, bound to msg.sender.
     function _consume(
         Fulfillment calldata fulfillment,
         FulfillmentGas.Delivery memory delivery,
-        uint256 i
+        uint256 i,
+        bool assignedOnly
     ) private returns (uint256 leaf) {
         RequestCommitment calldata commitment = fulfillment.commitment;
         uint256 requestId = commitment.requestId;
         _checkPending(commitment);
         if (block.timestamp > commitment.deadline) revert RequestExpired(requestId, commitment.deadline);
-        if (msg.sender != commitment.operator && block.timestamp <= commitment.exclusiveUntil) {
+        if (
+            msg.sender != commitment.operator &&
+            (assignedOnly || block.timestamp <= commitment.exclusiveUntil)
+        ) {
             revert NotAssignedOperator(requestId, commitment.operator, commitment.exclusiveUntil);
         }
         bytes calldata output = fulfillment.output;
@@ -359,14 +383,13 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
     }
 
     /// @dev Charges each request its measured share of the transaction's gas at the price paid (see
-    /// FulfillmentGas) plus `proofGas` toward a later proof, capped by its escrow, from what was held
-    /// for its refundTo, and records each delivery. The operator is credited the sum less what is held
-    /// for the prover, which is returned in RESERVE_UNITs.
+    /// FulfillmentGas) plus `proofGas` toward the later proof of its leaf, capped by its escrow, from
+    /// what was held for its refundTo, and records each delivery; the operator is credited the sum.
     function _settle(
         Fulfillment[] calldata fulfillments,
         FulfillmentGas.Delivery memory delivery,
         uint256 proofGas
-    ) private returns (uint256 reserve) {
+    ) private {
         FulfillmentGas.Rate memory batch = FulfillmentGas.rate(
             delivery,
             _chargedGasPrice(),
@@ -378,9 +401,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
             uint256 memoryMark = _memoryMark();
             uint256 fee = FulfillmentGas.feeOf(delivery, batch, i);
             balanceOf[delivery.refundTo[i]] -= fee;
-            uint256 held = FulfillmentGas.proofReserveOf(batch, fee, RESERVE_UNIT);
-            reserve += held;
-            earned += fee - held * RESERVE_UNIT;
+            earned += fee;
             Fulfillment calldata fulfillment = fulfillments[i];
             emit ResultDelivered(
                 fulfillment.commitment.requestId,
@@ -397,10 +418,6 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
             _releaseMemory(memoryMark);
         }
         _credit(msg.sender, earned);
-    }
-
-    function _earnProofReserve(address prover, uint256 amount) internal override {
-        if (amount != 0) _credit(prover, amount);
     }
 
     /// @dev The gas price paid, with the tip counted up to maxPriorityFeePerGas.

@@ -144,6 +144,13 @@ interface ISibylCoordinator {
         uint256 count,
         uint256 firstSequence
     );
+    /// @notice `operator` took over a request whose exclusive window had passed; `commitment` is what
+    /// its fulfilment must re-supply now (operator and exclusiveUntil changed).
+    event RequestReassigned(
+        uint256 indexed requestId,
+        address indexed operator,
+        RequestCommitment commitment
+    );
     event RequestCancelled(uint256 indexed requestId, address indexed refundTo, uint256 refund);
     event OperatorRegistered(address indexed operator, uint256 stake);
     event OperatorExitRequested(address indexed operator, uint64 unlockAt);
@@ -199,12 +206,21 @@ interface ISibylCoordinator {
 
     /// @notice Delivers results without a proof: each is checked, its leaf computed and added to the
     /// queue of pending leaves, its requester called back, and its request charged its measured share
-    /// of the transaction plus proofGasPerLeaf, held for whoever proves it.
-    /// @dev At most the largest batch size per call, and at most MAX_PENDING_LEAVES pending in all.
+    /// of the transaction plus proofGasPerLeaf toward the proof, all credited to the operator.
+    /// @dev Only a request's assigned operator may deliver it this way (nothing else binds the results
+    /// to their sender, so a copied delivery must fail): another operator takes over a request whose
+    /// window passed with reassign, or fulfils it with a proof. At most the largest batch size per
+    /// call, and at most MAX_PENDING_LEAVES pending in all.
     function deliver(Fulfillment[] calldata fulfillments) external;
 
-    /// @notice Proves that the next `leaves.length` pending leaves move the root to `newRoot`, and
-    /// earns the proof reserve they held. Anyone may call: the leaves are in ResultDelivered events.
+    /// @notice Takes over requests whose exclusive window has passed: msg.sender (an active operator)
+    /// becomes their assigned operator with a new exclusive window, so it may deliver them without a
+    /// proof. A copy of this call makes its sender do the work, so it steals nothing.
+    function reassign(RequestCommitment[] calldata commitments) external;
+
+    /// @notice Proves that the next `leaves.length` pending leaves move the root to `newRoot`. Anyone
+    /// may call (the leaves are in ResultDelivered events); it pays nothing, the delivering operators
+    /// were paid for the proof's gas.
     /// @dev `leaves` must be the queue's first leaves up to where some delivery ended.
     function prove(uint256[] calldata leaves, uint256 newRoot, uint256[8] calldata proof) external;
 
@@ -219,12 +235,12 @@ interface ISibylCoordinator {
     /// @notice The first slot never written; the next batch starts at the next multiple of its size.
     function nextIndex() external view returns (uint64);
 
-    /// @notice The queue of delivered, unproven results: sequences proven .. delivered - 1, the hash
-    /// chain at each end (see ResultLog), and the wei held for whoever proves them.
+    /// @notice The queue of delivered, unproven results: sequences proven .. delivered - 1, and the
+    /// hash chain at each end (see ResultLog).
     function pendingLog()
         external
         view
-        returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail, uint256 proofReserve);
+        returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail);
 
     /// @notice The batch sizes with a verifier, smallest first.
     function batchSizes() external view returns (uint256[] memory);

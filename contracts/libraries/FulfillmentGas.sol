@@ -40,7 +40,7 @@ library FulfillmentGas {
         uint256 price;
         uint256 sharedGas;
         uint256 totalWeight;
-        /// @dev Gas each request pays toward a later proof of its leaf (zero when proven at once).
+        /// @dev Gas each request pays toward the later proof of its leaf (zero when proven at once).
         uint256 proofGas;
     }
 
@@ -168,13 +168,6 @@ library FulfillmentGas {
         uint256 fee = delivery.modelFees[i] + gas * batch.price;
         uint256 escrow = delivery.escrow[i];
         return fee < escrow ? fee : escrow;
-    }
-
-    /// @notice Of a request's `fee`, the whole `unit`s held for the prover: its proof gas at the rate's
-    /// price, or all of the fee if that is less. The operator earns the rest.
-    function proofReserveOf(Rate memory batch, uint256 fee, uint256 unit) internal pure returns (uint256) {
-        uint256 reserve = batch.proofGas * batch.price;
-        return (reserve < fee ? reserve : fee) / unit;
     }
 
     /// @notice Gas of the whole transaction: `executed` gas measured so far plus `pending` gas still to

@@ -10,8 +10,10 @@ export const CRASH_POINTS = [
   "during-model", // a model call started
   "after-answer", // an answer committed, not yet batched
   "during-proving", // a batch committed and its proof under way
-  "after-send", // a fulfil broadcast, its receipt not yet seen
-  "after-receipt", // a fulfil mined, the node not yet told
+  "after-send", // a transaction broadcast, its receipt not yet seen
+  "after-receipt", // a transaction mined, the node not yet told
+  "after-delivery", // results delivered without their proof, none of it proven yet
+  "during-pending-proof", // a proof of delivered results under way
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];

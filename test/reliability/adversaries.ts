@@ -356,7 +356,11 @@ async function frontRunningOperator(devnet: Devnet, size: ScenarioSize): Promise
       copyOutcomes[outcome] = (copyOutcomes[outcome] ?? 0) + 1;
       if (!minedBefore(copied, original)) copiesNotFirst++;
     }
-    const honestFulfils = await coordinator.getEvents.BatchAppended({ operator: HONEST }, { fromBlock });
+    const honestFulfils = new Set(
+      (await coordinator.getEvents.ResultDelivered({ operator: HONEST }, { fromBlock })).map(
+        (event) => event.transactionHash,
+      ),
+    );
     const reverted = await revertedTransactions(devnet, [HONEST], fromBlock);
     return {
       report: report(
@@ -366,7 +370,7 @@ async function frontRunningOperator(devnet: Devnet, size: ScenarioSize): Promise
         result,
         Date.now() - started,
       ),
-      honestFulfils: honestFulfils.length,
+      honestFulfils: honestFulfils.size,
       copies: runner.copies.length,
       copyOutcomes,
       copiesNotFirst,

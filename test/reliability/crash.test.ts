@@ -23,8 +23,9 @@ describe("reliability: kill -9 at every pipeline step, then restart", function (
     }
   });
 
-  it("sends no fulfil twice and ends with the node's tree equal to the contract's", () => {
+  it("sends no fulfil twice, proves every delivered result, and ends with the node's tree equal to the contract's", () => {
     for (const check of checks) {
+      assert.equal(check.unproven, 0n, `${check.report.scenario}: results never proven`);
       assert.equal(check.revertedFulfils, 0, `${check.report.scenario}: reverted fulfils`);
       assert.equal(check.nodeRoot, check.contractRoot, `${check.report.scenario}: node tree root`);
     }

@@ -19,7 +19,14 @@ import {
 } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { seededRandom } from "../helpers/random.js";
-import { report, revertedTransactions, type ScenarioReport, type ScenarioSize, settle } from "./harness.js";
+import {
+  report,
+  revertedTransactions,
+  type ScenarioReport,
+  type ScenarioSize,
+  settle,
+  waitForProofs,
+} from "./harness.js";
 
 const MODEL = { provider: "builtin", name: "language-id", builtin: "language-id" } as const;
 const OPERATOR = privateKeyToAccount(OPERATOR_KEY).address.toLowerCase();
@@ -36,11 +43,17 @@ export interface CrashCheck {
   nodeRoot: bigint | undefined;
   contractRoot: bigint;
   crashed: boolean;
+  /** Results delivered but never proven after the restart. */
+  unproven: bigint;
 }
 
 export async function runCrashes(size: ScenarioSize): Promise<CrashCheck[]> {
   const devnet = await startDevnet([MODEL]);
-  const config = await devnet.writeConfig({ batching: { maxSize: 16, maxWaitMs: 100 } });
+  // Proofs wait a little, so kills between a delivery and its proof happen.
+  const config = await devnet.writeConfig({
+    batching: { maxSize: 16, maxWaitMs: 100 },
+    proving: { maxWaitMs: 1_000 },
+  });
   const checks: CrashCheck[] = [];
   try {
     for (const point of CRASH_POINTS) {
@@ -127,8 +140,10 @@ async function check(
   started: number,
   crashed: boolean,
 ): Promise<CrashCheck> {
+  const unproven = await waitForProofs(devnet);
   const contractRoot = await devnet.sibyl.coordinator.read.root();
   return {
+    unproven,
     report: report(scenario, injected, ids.length, result, Date.now() - started),
     revertedFulfils: (await revertedTransactions(devnet, [OPERATOR], fromBlock)).get(OPERATOR) ?? 0,
     nodeRoot: await nodeRootWhenSynced(path.join(devnet.dir, "node.db"), contractRoot),

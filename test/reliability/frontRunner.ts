@@ -66,7 +66,8 @@ export class FrontRunner {
     const from = await recoverTransactionAddress({ serializedTransaction: raw });
     if (from.toLowerCase() !== this.victim.toLowerCase()) return;
     const call = decodeFunctionData({ abi: coordinator.abi, data: tx.data });
-    if (call.functionName !== "fulfill") return;
+    // Deliveries and fulfils carry results; a copy must not win them (proofs pay nothing to copy).
+    if (call.functionName !== "fulfill" && call.functionName !== "deliver") return;
     const tip = (tx.maxPriorityFeePerGas ?? 0n) * 2n + 10n ** 9n;
     const wallet = (await this.devnet.connection.viem.getWalletClients()).find(
       (client) => client.account.address.toLowerCase() === this.attacker.toLowerCase(),

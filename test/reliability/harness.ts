@@ -77,6 +77,19 @@ export async function settle(
   }
 }
 
+/**
+ * Waits until every delivered result is proven (the coordinator's queue is empty) or `timeoutMs`
+ * passes; returns how many are still unproven.
+ */
+export async function waitForProofs(devnet: Devnet, timeoutMs = 120_000): Promise<bigint> {
+  const started = Date.now();
+  for (;;) {
+    const [proven, delivered] = await devnet.sibyl.coordinator.read.pendingLog();
+    if (proven === delivered || Date.now() - started > timeoutMs) return delivered - proven;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** How many transactions from each of `senders` (lower-case addresses) reverted since `fromBlock`. */
 export async function revertedTransactions(
   devnet: Devnet,

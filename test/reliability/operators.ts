@@ -195,19 +195,24 @@ async function round(devnet: Devnet, operators: Operator[], options: RoundOption
   };
 }
 
-/** Batches each operator landed since `fromBlock` (BatchAppended events), by daemon name. */
+/**
+ * Deliveries each operator landed since `fromBlock` (transactions with its ResultDelivered events,
+ * proven at once or later), by daemon name.
+ */
 async function landedBatches(
   devnet: Devnet,
   operators: Operator[],
   fromBlock: bigint,
 ): Promise<Record<string, number>> {
   const byAddress = new Map(operators.map((operator) => [operator.address.toLowerCase(), operator.name]));
-  const batchesBy = Object.fromEntries(operators.map(({ name }) => [name, 0]));
-  for (const event of await devnet.sibyl.coordinator.getEvents.BatchAppended({}, { fromBlock })) {
+  const transactionsBy = new Map<string, Set<string>>();
+  for (const event of await devnet.sibyl.coordinator.getEvents.ResultDelivered({}, { fromBlock })) {
     const name = byAddress.get(String(event.args.operator).toLowerCase()) ?? String(event.args.operator);
-    batchesBy[name] = (batchesBy[name] ?? 0) + 1;
+    const transactions = transactionsBy.get(name) ?? new Set();
+    transactions.add(event.transactionHash);
+    transactionsBy.set(name, transactions);
   }
-  return batchesBy;
+  return Object.fromEntries(operators.map(({ name }) => [name, transactionsBy.get(name)?.size ?? 0]));
 }
 
 /** Batches a daemon still has proving or submitted 10 s after every request was answered. */

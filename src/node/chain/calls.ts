@@ -1,6 +1,7 @@
 /**
  * The coordinator calls a node sends, encoded: fulfil (results with their proof), deliver (results,
- * proof later) and prove (the pending queue's first leaves).
+ * proof later), reassign (taking over requests whose window passed) and prove (the pending queue's
+ * first leaves).
  */
 import { type ContractFunctionArgs, encodeFunctionData, type Hex } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
@@ -15,6 +16,10 @@ export function fulfillData(args: FulfillArgs): Hex {
 
 export function deliverData(fulfillments: Fulfillments): Hex {
   return encodeFunctionData({ abi: sibylCoordinatorAbi, functionName: "deliver", args: [fulfillments] });
+}
+
+export function reassignData(commitments: readonly Fulfillments[number]["commitment"][]): Hex {
+  return encodeFunctionData({ abi: sibylCoordinatorAbi, functionName: "reassign", args: [commitments] });
 }
 
 export function proveData(leaves: readonly bigint[], newRoot: bigint, proof: ProofWords): Hex {

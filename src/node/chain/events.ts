@@ -15,7 +15,13 @@ export { TreeMismatchError } from "./logMirror.js";
 export const WATCHED_EVENTS = sibylCoordinatorAbi.filter(
   (item) =>
     item.type === "event" &&
-    ["InferenceRequested", "ResultDelivered", "BatchAppended", "RequestCancelled"].includes(item.name),
+    [
+      "InferenceRequested",
+      "ResultDelivered",
+      "BatchAppended",
+      "RequestCancelled",
+      "RequestReassigned",
+    ].includes(item.name),
 );
 
 type WatchedLog = Log<bigint, number, false, undefined, true, typeof WATCHED_EVENTS>;
@@ -29,7 +35,7 @@ export interface DecodedRange extends Omit<RangeUpdate, "checkpoint" | "keep"> {
  * models this node does not serve are left for other operators.
  */
 export function applyLogs(logs: readonly WatchedLog[], log: LogMirror, served: ReadonlySet<Hex>) {
-  const update: DecodedRange = { requested: [], delivered: [], cancelled: [], batches: 0 };
+  const update: DecodedRange = { requested: [], delivered: [], cancelled: [], reassigned: [], batches: 0 };
   const byTransaction = new Map<Hex, WatchedLog[]>();
   for (const entry of logs) {
     const group = byTransaction.get(entry.transactionHash) ?? [];
@@ -54,6 +60,8 @@ export function applyLogs(logs: readonly WatchedLog[], log: LogMirror, served: R
         update.delivered.push({ requestId, block: entry.blockNumber });
       } else if (entry.eventName === "RequestCancelled") {
         update.cancelled.push(entry.args.requestId);
+      } else if (entry.eventName === "RequestReassigned") {
+        update.reassigned.push({ ...entry.args.commitment });
       }
     }
     // A fulfil's BatchAppended precedes its own ResultDelivered events: queue the leaves first.

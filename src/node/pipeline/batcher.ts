@@ -8,7 +8,7 @@
 import { type Hex, type PublicClient, stringToHex } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { type ResultPayload, ResultStatus } from "../../shared/encoding.js";
-import { deliverData, fulfillData, proveData } from "../chain/calls.js";
+import { deliverData, fulfillData, proveData, reassignData } from "../chain/calls.js";
 import type { ChainListener } from "../chain/listener.js";
 import type { LogMirror } from "../chain/logMirror.js";
 import { type Rejection, type SubmitOutcome, type Submitter, sleep } from "../chain/submitter.js";
@@ -26,7 +26,13 @@ import {
   fulfillmentsOf,
   selectBatch,
 } from "./batch.js";
-import { deliverGasLimit, fulfilGasLimit, proveGasLimit, TRANSACTION_GAS_CAP } from "./deliveryGas.js";
+import {
+  deliverGasLimit,
+  fulfilGasLimit,
+  proveGasLimit,
+  reassignGasLimit,
+  TRANSACTION_GAS_CAP,
+} from "./deliveryGas.js";
 import { PendingProver, type ReadyProof } from "./pendingProver.js";
 import type { Wakeup } from "./wakeup.js";
 
@@ -148,7 +154,34 @@ export class Batcher {
     const fulfilFrom = config.proving.fulfilWithProofFrom;
     if (fulfilFrom > 0 && jobs.length >= fulfilFrom && log.pending.length === 0)
       return this.#fulfil(jobs, log);
+    // Only a request's assigned operator may deliver it without a proof: take over the others first.
+    const me = this.#parts.submitter.address.toLowerCase();
+    const others = jobs.filter((job) => job.commitment.operator.toLowerCase() !== me);
+    if (others.length > 0) return this.#reassign(others);
     return this.#deliver(jobs, log);
+  }
+
+  /**
+   * Takes over requests whose assigned operator let its window pass; once the listener has read the
+   * new commitments, they are delivered like this node's own.
+   */
+  async #reassign(jobs: Job[]): Promise<number> {
+    const { store } = this.#parts;
+    const batch = store.createBatch({
+      requestIds: [],
+      oldRoot: 0n,
+      newRoot: 0n,
+      startIndex: 0n,
+      batchSize: 0,
+    });
+    const commitments = jobs.map((job) => job.commitment);
+    await this.#submitAndSettle(
+      batch,
+      reassignData(commitments),
+      reassignGasLimit(jobs.length),
+      "reassigned",
+    );
+    return 0;
   }
 
   /** Sends `jobs` without a proof: their leaves join the coordinator's queue, proven later. */
@@ -162,6 +195,7 @@ export class Batcher {
       batchSize: 0,
     });
     await this.#submitAndSettle(batch, deliverData(fulfillmentsOf(jobs)), deliverGasLimit(jobs), "delivered");
+    this.#context.crashAt("after-delivery");
     return 0;
   }
 
@@ -298,8 +332,9 @@ export class Batcher {
       case "rejected": {
         metrics.submittedBatches.inc({ outcome: "reverted" });
         if (batch.requestIds.length === 0) {
-          // A proof: another prover was first, or the queue moved; the next look proves what is left.
-          logger.info({ batchId: batch.id, error: outcome.rejection.errorName }, "proof not needed any more");
+          // A proof or a takeover: another operator was first, or the queue moved; the next look
+          // sees the chain as it is now and does what is left.
+          logger.info({ batchId: batch.id, error: outcome.rejection.errorName }, `not ${done} any more`);
           store.abandonBatch(batch.id);
           return;
         }

@@ -48,6 +48,14 @@ export function deliverGasLimit(jobs: readonly Job[]): bigint {
   return jobs.reduce((gas, job) => gas + resultGasBound(job), BATCH_GAS);
 }
 
+/** Per request taken over: its commitment's calldata, check, rewrite and event. */
+const REASSIGN_GAS_PER_REQUEST = 40_000n;
+
+/** The gas limit a takeover of `count` requests is sent with. */
+export function reassignGasLimit(count: number): bigint {
+  return 50_000n + REASSIGN_GAS_PER_REQUEST * BigInt(count);
+}
+
 /** Per proven leaf: its calldata word (16 gas a byte) and its link of the queue's hash chain. */
 const PROVE_GAS_PER_LEAF = 1_000n;
 

@@ -87,6 +87,7 @@ export class PendingProver {
     const task: ProofTask = { firstSequence: first.sequence, count, witness, done: false };
     this.#task = task;
     this.#context.logger.debug({ firstSequence: String(first.sequence), count }, "proving pending results");
+    this.#context.crashAt("during-pending-proof");
     this.#prover
       .prove(witness)
       .then(

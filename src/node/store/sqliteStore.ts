@@ -164,6 +164,19 @@ export class SqliteJobStore implements JobStore {
         if (job === undefined || job.state === "cancelled") continue;
         this.transition(requestId, job.state, "cancelled");
       }
+      for (const commitment of update.reassigned) {
+        this.#db
+          .prepare(
+            "UPDATE jobs SET commitment = ?, operator = ?, exclusive_until = ?, updated_at = ? WHERE request_id = ?",
+          )
+          .run(
+            stringifyCommitment(commitment),
+            commitment.operator.toLowerCase(),
+            Number(commitment.exclusiveUntil),
+            Date.now(),
+            String(commitment.requestId),
+          );
+      }
       const { block, hash, tree } = update.checkpoint;
       this.#db
         .prepare("INSERT OR REPLACE INTO checkpoints (block, hash, tree) VALUES (?, ?, ?)")

@@ -57,6 +57,8 @@ export interface RangeUpdate {
   /** Requests whose ResultDelivered is in the range, with that block. */
   delivered: Array<{ requestId: bigint; block: bigint }>;
   cancelled: bigint[];
+  /** Requests another operator (or this one) took over: their new commitments. */
+  reassigned: RequestCommitment[];
   checkpoint: Checkpoint;
   /** How many checkpoints to keep for finding a common ancestor. */
   keep: number;

@@ -1172,6 +1172,88 @@ export const sibylCoordinatorAbi = [
       },
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "requestId",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "refundTo",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "operator",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "escrow",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveUntil",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxOutputBytes",
+            "type": "uint32"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct RequestCommitment",
+        "name": "commitment",
+        "type": "tuple"
+      }
+    ],
+    "name": "RequestReassigned",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -1952,11 +2034,6 @@ export const sibylCoordinatorAbi = [
         "internalType": "bytes32",
         "name": "tail",
         "type": "bytes32"
-      },
-      {
-        "internalType": "uint256",
-        "name": "proofReserve",
-        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -2012,6 +2089,76 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "prove",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "requestId",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "refundTo",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "operator",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "escrow",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "exclusiveUntil",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxOutputBytes",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct RequestCommitment[]",
+        "name": "commitments",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "reassign",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -126,7 +126,10 @@ describe("what an escrow pays for", () => {
     const [job] = jobs(1) as [Job];
     const modelFee = 10n ** 14n;
     const gas = BigInt(
-      job.commitment.callbackGasLimit + TERMS.deliveryGas + TERMS.proofGasPerLeaf + TERMS.gasPerOutputByte * 64,
+      job.commitment.callbackGasLimit +
+        TERMS.deliveryGas +
+        TERMS.proofGasPerLeaf +
+        TERMS.gasPerOutputByte * 64,
     );
     // The SDK's quote at a 50 gwei base fee and a 1 gwei tip: 101 gwei.
     const quoted = { ...job, commitment: { ...job.commitment, escrow: modelFee + gas * 101n * GWEI } };

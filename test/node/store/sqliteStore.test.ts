@@ -48,12 +48,13 @@ function commit(
   store: SqliteJobStore,
   block: bigint,
   jobs: NewJob[],
-  extra: { delivered?: bigint[]; cancelled?: bigint[] } = {},
+  extra: { delivered?: bigint[]; cancelled?: bigint[]; reassigned?: NewJob["commitment"][] } = {},
 ) {
   return store.commitRange({
     requested: jobs,
     delivered: (extra.delivered ?? []).map((requestId) => ({ requestId, block })),
     cancelled: extra.cancelled ?? [],
+    reassigned: extra.reassigned ?? [],
     checkpoint: { block, hash: toHex(block, { size: 32 }), tree },
     keep: 3,
   });
@@ -116,6 +117,20 @@ describe("SqliteJobStore", () => {
       store.claimForRun([MODEL], 10, { operator: ME, chainTime: 101n }).map((job) => job.requestId),
       [1n],
       "after it: anyone's",
+    );
+  });
+
+  it("takes a reassigned request's new commitment, and with it whose turn it is", () => {
+    const other = "0x00000000000000000000000000000000000000bb";
+    commit(store, 1n, [newJob(1n, 1n, MODEL, other)]);
+    assert.deepEqual(store.claimForRun([MODEL], 10, MY_TURN), [], "another operator's, window open");
+    const taken = { ...newJob(1n, 1n, MODEL, ME).commitment, exclusiveUntil: 500n };
+    commit(store, 2n, [], { reassigned: [taken] });
+    assert.deepEqual(store.job(1n)?.commitment, taken);
+    assert.deepEqual(
+      store.claimForRun([MODEL], 10, MY_TURN).map((job) => job.requestId),
+      [1n],
+      "now this operator's",
     );
   });
 
