@@ -13,6 +13,7 @@ import { runHostileConsumers } from "../test/reliability/hostile.js";
 import { runLoad } from "../test/reliability/load.js";
 import { runModelFaults } from "../test/reliability/modelFaults.js";
 import { runOperators } from "../test/reliability/operators.js";
+import { runProving } from "../test/reliability/proving.js";
 import { printTable, writeResults } from "./lib/report.js";
 
 const scale = Number(process.env.SOAK_SCALE ?? "1");
@@ -90,6 +91,19 @@ await scenario("adversaries", async () => {
     frontRunning: { ...frontRunning, report: undefined },
   };
   return [poison.report, flagFlip.report, frontRunning.report];
+});
+await scenario("delivered now, proven later", async () => {
+  const { another, reorg, queueFull } = await runProving(size(40));
+  extras.proving = {
+    scenarios: [another, reorg, queueFull].map(({ report, unproven, rootMismatches }) => ({
+      scenario: report.scenario,
+      unproven: String(unproven),
+      rootMismatches,
+    })),
+    mostPending: queueFull.mostPending,
+    proofRemoved: reorg.proofRemoved,
+  };
+  return [another.report, reorg.report, queueFull.report];
 });
 await scenario("load", async () => {
   const check = await runLoad(size(1000));
