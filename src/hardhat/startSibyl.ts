@@ -95,6 +95,9 @@ export async function startSibyl(
     database: { path: path.join(dir, "node.db") },
     models: [{ provider: "builtin", name: "language-id", builtin: "language-id" }, ...extraModels],
     batching: { maxWaitMs: 20 },
+    // Results reach their consumers at once; their proofs follow within a second, so a test that
+    // verifies them waits little.
+    proving: { maxWaitMs: 1_000 },
     api: { enabled: false },
     log: { level: options.logLevel ?? "warn", format: "pretty" },
   });

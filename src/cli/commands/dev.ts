@@ -119,6 +119,8 @@ export async function devCommand(args: string[]): Promise<number> {
       database: { path: database },
       models,
       batching: { maxWaitMs: 200 },
+      // A devnet has little traffic: prove what was delivered within two seconds, so it shows proven.
+      proving: { maxWaitMs: 2_000 },
       api: { port: apiPort },
       log: { level: "warn", format: "pretty" },
     };
