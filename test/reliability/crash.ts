@@ -54,10 +54,16 @@ export async function runCrashes(size: ScenarioSize): Promise<CrashCheck[]> {
     batching: { maxSize: 16, maxWaitMs: 100 },
     proving: { maxWaitMs: 1_000 },
   });
+  // A batch proven before it is sent (fulfil) is this small load's way only when every batch is.
+  const fulfilConfig = await devnet.writeConfig(
+    { batching: { maxSize: 16, maxWaitMs: 100 }, proving: { fulfilWithProofFrom: 1 } },
+    "fulfil.json",
+  );
   const checks: CrashCheck[] = [];
   try {
     for (const point of CRASH_POINTS) {
-      checks.push(await crashAt(devnet, config, point, size.requests));
+      const pointConfig = point === "during-proving" ? fulfilConfig : config;
+      checks.push(await crashAt(devnet, pointConfig, point, size.requests));
     }
     if (size.soak) checks.push(await randomKills(devnet, config, size.requests * 4));
   } finally {

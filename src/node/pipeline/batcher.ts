@@ -311,6 +311,7 @@ export class Batcher {
         logger.info(
           {
             batchId: batch.id,
+            results: batch.requestIds.length,
             tx: outcome.receipt.transactionHash,
             block: String(outcome.receipt.blockNumber),
             gasUsed: String(outcome.receipt.gasUsed),
