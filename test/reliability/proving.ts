@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { modelIdFromName } from "../../src/shared/encoding.js";
@@ -139,17 +140,19 @@ export async function reorgBetweenDeliveryAndProof(devnet: Devnet, size: Scenari
       const [proven, delivered] = await coordinator.read.pendingLog();
       return proven === delivered && proven > provenAtSnapshot ? true : undefined;
     });
+    await caughtUp(devnet, "reorg-proofs.db");
     const rewindsBefore = countLines(node, "chain reorganised");
     await rpc(devnet, "evm_revert", [beforeProof]);
+    const proofRemoved = (await coordinator.read.pendingLog())[0] === provenAtSnapshot;
     await rpc(devnet, "hardhat_mine", ["0x3"]);
     await until(() => (countLines(node, "chain reorganised") > rewindsBefore ? true : undefined), 60_000);
-    const proofRemoved = (await coordinator.read.pendingLog())[0] === provenAtSnapshot;
 
     // 2. Requests land, a snapshot, their deliveries land; revert: the requests stay, answered again.
     const second = await sendRequests(devnet, size.requests, MODEL_ID, (i) => sentence("de", i));
     const beforeDelivery = await rpc(devnet, "evm_snapshot");
     const deliveredBlock = await publicClient.getBlockNumber();
     await settle(devnet, second, deliveredBlock + 1n);
+    await caughtUp(devnet, "reorg-proofs.db");
     const rewindsAgain = countLines(node, "chain reorganised");
     await rpc(devnet, "evm_revert", [beforeDelivery]);
     await rpc(devnet, "hardhat_mine", ["0x3"]);
@@ -283,8 +286,23 @@ async function exitOperator(devnet: Devnet, index: number): Promise<void> {
   await devnet.sibyl.publicClient.waitForTransactionReceipt({ hash });
 }
 
+/** Log lines whose message starts with `message`. */
 function countLines(run: ChildRun, message: string): number {
-  return run.text.split("\n").filter((line) => line.includes(`"msg":"${message}"`)).length;
+  return run.text.split("\n").filter((line) => line.includes(`"msg":"${message}`)).length;
+}
+
+/** Waits until the daemon has read the chain up to its current head. */
+async function caughtUp(devnet: Devnet, database: string): Promise<void> {
+  const head = await devnet.sibyl.publicClient.getBlockNumber();
+  await until(() => {
+    const db = new Database(path.join(devnet.dir, database), { readonly: true });
+    try {
+      const row = db.prepare("SELECT MAX(block) AS block FROM checkpoints").get() as { block: number | null };
+      return (row.block ?? 0) >= Number(head) ? true : undefined;
+    } finally {
+      db.close();
+    }
+  });
 }
 
 /** Every scenario on one devnet, for the soak (larger sizes) and the fast suite. */
