@@ -148,12 +148,18 @@ abstract contract ResultLog is ISibylCoordinator {
         emit BatchAppended(msg.sender, signals[0], signals[1], signals[2], batchSize, count, first);
     }
 
-    /// @dev Starts queueing `count` delivered leaves: checks the bound and returns the chain to extend.
+    /// @dev Starts queueing `count` delivered leaves: checks the bounds and returns the chain to extend.
     function _openDelivery(Cursor memory cursor, uint256 count) internal view returns (bytes32 chain) {
         uint256 first = cursor.delivered;
         uint256 pending = first - cursor.proven;
         if (pending + count > MAX_PENDING_LEAVES) {
             revert TooManyPendingLeaves(pending, count, MAX_PENDING_LEAVES);
+        }
+        // Every queued leaf must still fit the tree however it is proven: a proof of k leaves takes at
+        // most 4k slots (the next batch size up) after at most 63 skipped for alignment, so at most 67
+        // slots a leaf.
+        if (uint256(cursor.nextIndex) + 67 * (pending + count) > TREE_CAPACITY) {
+            revert TreeFull(cursor.nextIndex, pending + count);
         }
         if (pending == 0) cursor.chainStart = uint40(first);
         return _chainAtFirst(cursor, first);

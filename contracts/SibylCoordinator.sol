@@ -181,9 +181,10 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
             chain = _extend(chain, _consume(fulfillments[i], delivery, i, true));
             _releaseMemory(memoryMark);
         }
+        // Before the callbacks, so consumers see the log as it is, and its writes are measured gas.
+        _closeDelivery(cursor, count, chain);
         _callBack(fulfillments, delivery);
         _settle(fulfillments, delivery, _feeParameters.proofGasPerLeaf);
-        _closeDelivery(cursor, count, chain);
     }
 
     /// @inheritdoc ISibylCoordinator
