@@ -94,7 +94,10 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     const slots: bigint[] = [];
     for (const batch of batches) {
       const leaves = delivered
-        .filter((event) => event.args.leafIndex >= batch.args.startIndex)
+        .filter(
+          ({ args: { sequence } }) =>
+            sequence >= batch.args.firstSequence && sequence < batch.args.firstSequence + batch.args.count,
+        )
         .map((event) =>
           resultLeaf(
             { requestId: event.args.requestId, modelId: event.args.modelId, inputHash: event.args.inputHash },

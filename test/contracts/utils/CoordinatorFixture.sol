@@ -29,6 +29,7 @@ abstract contract CoordinatorFixture is TestBase {
     uint64 internal constant MIN_GAS_PRICE = 1 gwei;
     uint64 internal constant MAX_TIP = 2 gwei;
     uint32 internal constant MAX_CALLBACK_GAS = 2_000_000;
+    uint32 internal constant PROOF_GAS_PER_LEAF = 12_000;
     uint128 internal constant MIN_STAKE = 1 ether;
     uint64 internal constant UNBONDING = 7 days;
     uint64 internal constant EXCLUSIVE_WINDOW = 5 minutes;
@@ -59,7 +60,8 @@ abstract contract CoordinatorFixture is TestBase {
                 gasPerOutputByte: GAS_PER_OUTPUT_BYTE,
                 minGasPrice: MIN_GAS_PRICE,
                 maxPriorityFeePerGas: MAX_TIP,
-                maxCallbackGasLimit: MAX_CALLBACK_GAS
+                maxCallbackGasLimit: MAX_CALLBACK_GAS,
+                proofGasPerLeaf: PROOF_GAS_PER_LEAF
             });
     }
 

@@ -9,7 +9,7 @@ import {Vm} from "./Vm.sol";
 /// @notice What a fulfilment's ResultDelivered events say, read the way an indexer reads them.
 struct Delivered {
     uint256 requestId;
-    uint256 leafIndex;
+    uint256 sequence;
     ResultStatus status;
     CallbackOutcome callback;
     uint256 fee;
@@ -30,7 +30,7 @@ abstract contract SettlementFixture is CoordinatorFixture {
             if (logs[i].topics[0] != ISibylCoordinator.ResultDelivered.selector) continue;
             Delivered memory result = results[found++];
             result.requestId = uint256(logs[i].topics[1]);
-            (result.leafIndex, result.status, result.callback, result.fee, , , ) = abi.decode(
+            (result.sequence, result.status, result.callback, result.fee, , , ) = abi.decode(
                 logs[i].data,
                 (uint256, ResultStatus, CallbackOutcome, uint256, bytes32, bytes, bytes)
             );
