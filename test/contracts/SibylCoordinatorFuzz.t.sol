@@ -23,7 +23,10 @@ contract SibylCoordinatorFuzzTest is SettlementFixture {
 
         uint256 gasPrice = baseFee > MIN_GAS_PRICE ? baseFee : MIN_GAS_PRICE;
         uint256 loneGas =
-            uint256(callbackGas) + DELIVERY_GAS + PROOF_GAS_PER_LEAF + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
+            uint256(callbackGas) +
+                DELIVERY_GAS +
+                PROOF_GAS_PER_LEAF +
+                uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
         uint256 fee = modelFee + loneGas * gasPrice;
         assertEq(coordinator.estimateFee(MODEL_ID, callbackGas, baseFee), fee, "quote");
         vm.deal(requester, fee + overpay);

@@ -10,7 +10,8 @@ import {Vm} from "./utils/Vm.sol";
 contract SibylCoordinatorRequestTest is CoordinatorFixture {
     function test_estimateFee_coversALoneDeliveryAtTheGivenPriceOrFloor() public view {
         // A lone delivery, and its leaf's share of a later proof when delivered without one.
-        uint256 loneGas = uint256(DELIVERY_GAS) + PROOF_GAS_PER_LEAF + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
+        uint256 loneGas =
+            uint256(DELIVERY_GAS) + PROOF_GAS_PER_LEAF + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
         assertEq(
             coordinator.estimateFee(MODEL_ID, 100_000, 0),
             MODEL_FEE + (100_000 + loneGas) * MIN_GAS_PRICE,
