@@ -54,4 +54,16 @@ abstract contract PendingLogFixture is SettlementFixture {
     function _reserve() internal view returns (uint256 reserve) {
         (, , , , reserve) = coordinator.pendingLog();
     }
+
+    /// @dev What a result charged `fee` at `price` per gas holds for its prover: its proof gas at that
+    /// price, or all of the fee if less, in whole gwei (the contract keeps the reserve in gwei).
+    function _heldFor(uint256 fee, uint256 price) internal pure returns (uint256) {
+        uint256 reserve = uint256(PROOF_GAS_PER_LEAF) * price;
+        return ((reserve < fee ? reserve : fee) / 1 gwei) * 1 gwei;
+    }
+
+    /// @dev The price per gas a delivery is charged: the base fee plus the tip up to the cap.
+    function _chargedPrice(uint256 baseFee, uint256 tip) internal pure returns (uint256) {
+        return baseFee + (tip < MAX_TIP ? tip : MAX_TIP);
+    }
 }
