@@ -221,10 +221,11 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
             gasPerOutputByte: 0,
             minGasPrice: 2 gwei,
             maxPriorityFeePerGas: 0,
-            maxCallbackGasLimit: 10
+            maxCallbackGasLimit: 10,
+            proofGasPerLeaf: 5
         });
         coordinator.setFeeParameters(fees);
-        assertEq(coordinator.estimateFee(MODEL_ID, 10, 0), MODEL_FEE + 10 * 2 gwei, "new parameters");
+        assertEq(coordinator.estimateFee(MODEL_ID, 10, 0), MODEL_FEE + (10 + 5) * 2 gwei, "new parameters");
         assertEq(coordinator.feeParameters().maxCallbackGasLimit, 10, "cap");
     }
 

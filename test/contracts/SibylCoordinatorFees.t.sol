@@ -256,6 +256,52 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
         assertGe(charged, spent, "the requesters pay the operator's gas");
     }
 
+    /// @dev The same for a delivery without a proof: what the operator keeps (the charges less the
+    /// model fees and the reserve held for the prover) covers the whole transaction.
+    /// hardhat-config: fuzz.runs = 200
+    function testFuzz_deliver_operatorsShareCoversItsGas(uint8 count, uint256 seed, uint64 tip) public {
+        count = uint8(bound(count, 1, 64));
+        Fulfillment[] memory batch = new Fulfillment[](count);
+        vm.fee(BASE_FEE);
+        for (uint256 i; i < count; ++i) {
+            uint256 length = uint256(keccak256(abi.encode(seed, i))) % (MAX_OUTPUT + 1);
+            batch[i] = _fulfillment(_request(requester, abi.encode(seed, i), 0), _nonZeroBytes(length));
+        }
+        (uint256 kept, uint256 spent) = _deliverMeasured(batch, bound(tip, 0, MAX_TIP));
+        assertGe(kept, spent, "the requesters pay the operator's gas, besides the prover's reserve");
+    }
+
+    /// @dev The issue's headline case: one request alone, a 256-byte answer, delivered at once.
+    function test_deliver_loneRequestPaysTheOperatorsGas() public {
+        vm.fee(BASE_FEE);
+        Fulfillment[] memory batch = _single(
+            _fulfillment(_request(requester, "alone", 0), _nonZeroBytes(256))
+        );
+        (uint256 kept, uint256 spent) = _deliverMeasured(batch, 1 gwei);
+        assertGe(kept / (BASE_FEE + 1 gwei), spent / (BASE_FEE + 1 gwei), "gas paid for vs gas spent");
+    }
+
+    /// @dev Delivers `batch` as the operator (first earnings) at BASE_FEE + `tip`, and returns what it
+    /// keeps besides the model fees and the gas its transaction costs, at that price.
+    function _deliverMeasured(
+        Fulfillment[] memory batch,
+        uint256 tip
+    ) internal returns (uint256 kept, uint256 spent) {
+        _gasPrice(BASE_FEE, tip);
+        bytes memory data = abi.encodeCall(ISibylCoordinator.deliver, (batch));
+        vm.prank(operator);
+        uint256 gasBefore = gasleft();
+        (bool success, ) = address(coordinator).call(data);
+        uint256 executed = gasBefore - gasleft();
+        assertTrue(success, "delivered");
+        kept = coordinator.balanceOf(operator) - batch.length * MODEL_FEE;
+        uint256 standard = 21_000 + _calldataGas(data) + executed;
+        uint256 refund = batch.length * 4_800;
+        if (refund > standard / 5) refund = standard / 5;
+        uint256 floor = 21_000 + _calldataFloorGas(data);
+        spent = (standard - refund > floor ? standard - refund : floor) * (BASE_FEE + tip);
+    }
+
     function _nonZeroBytes(uint256 length) internal pure returns (bytes memory data) {
         data = new bytes(length);
         for (uint256 i; i < length; ++i) data[i] = 0x5a;

@@ -77,7 +77,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         assertEq(result.topics[0], ISibylCoordinator.ResultDelivered.selector, "result event");
         assertEq(logs[logs.length - 1].topics[0], ISibylCoordinator.BalanceCredited.selector, "then the pay");
         (
-            uint256 leafIndex,
+            uint256 sequence,
             ResultStatus status,
             CallbackOutcome outcome,
             uint256 fee,
@@ -85,7 +85,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             bytes memory output,
             bytes memory metadata
         ) = abi.decode(result.data, (uint256, ResultStatus, CallbackOutcome, uint256, bytes32, bytes, bytes));
-        assertEq(leafIndex, 0, "leaf index");
+        assertEq(sequence, 0, "the log's first result");
         assertTrue(status == ResultStatus.Ok, "status");
         assertTrue(outcome == CallbackOutcome.Skipped, "no callback asked for");
         assertEq(inputHash, commitment.inputHash, "input hash");
@@ -379,9 +379,9 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
 
     function test_fulfill_treeFull() public {
         bytes32 nextIndexSlot = _slotOf(coordinator.nextIndex.selector);
-        // nextIndex is the slot's low 64 bits; keep whatever shares the slot.
+        // nextIndex is the log cursor's low 40 bits; keep the rest of the cursor (batch sizes, sequences).
         uint256 packed = uint256(vm.load(address(coordinator), nextIndexSlot));
-        vm.store(address(coordinator), nextIndexSlot, bytes32(((packed >> 64) << 64) | (2 ** 32 - 1)));
+        vm.store(address(coordinator), nextIndexSlot, bytes32(((packed >> 40) << 40) | (2 ** 32 - 1)));
         assertEq(coordinator.nextIndex(), 2 ** 32 - 1, "slot found");
         _fulfill(_pending(1));
         assertEq(coordinator.nextIndex(), 2 ** 32, "last slot written");

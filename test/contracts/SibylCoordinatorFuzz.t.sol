@@ -3,9 +3,10 @@ pragma solidity ^0.8.28;
 
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Fulfillment, Model, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
-import {Delivered, SettlementFixture} from "./utils/SettlementFixture.sol";
+import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
+import {Delivered} from "./utils/SettlementFixture.sol";
 
-contract SibylCoordinatorFuzzTest is SettlementFixture {
+contract SibylCoordinatorFuzzTest is PendingLogFixture {
     function testFuzz_request_escrowsAtLeastTheQuoteAtTheBaseFee(
         uint96 modelFee,
         uint32 callbackGas,
@@ -22,7 +23,11 @@ contract SibylCoordinatorFuzzTest is SettlementFixture {
         vm.fee(baseFee);
 
         uint256 gasPrice = baseFee > MIN_GAS_PRICE ? baseFee : MIN_GAS_PRICE;
-        uint256 loneGas = uint256(callbackGas) + DELIVERY_GAS + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
+        uint256 loneGas =
+            uint256(callbackGas) +
+                DELIVERY_GAS +
+                PROOF_GAS_PER_LEAF +
+                uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
         uint256 fee = modelFee + loneGas * gasPrice;
         assertEq(coordinator.estimateFee(MODEL_ID, callbackGas, baseFee), fee, "quote");
         vm.deal(requester, fee + overpay);
@@ -174,6 +179,92 @@ contract SibylCoordinatorFuzzTest is SettlementFixture {
         );
         vm.prank(operator);
         coordinator.fulfill(batch, newRoot, proof);
+    }
+
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_deliver_chargesRefundsAndReserveEqualEscrows(
+        uint8 count,
+        uint256 seed,
+        uint64 baseFee,
+        uint64 tip
+    ) public {
+        count = uint8(bound(count, 1, 64));
+        baseFee = uint64(bound(baseFee, 0, 500 gwei));
+        tip = uint64(bound(tip, 0, 50 gwei));
+        vm.fee(baseFee);
+        Fulfillment[] memory batch = _batch(count, seed);
+        uint256 escrows;
+        for (uint256 i; i < count; ++i) escrows += batch[i].commitment.escrow;
+        uint256 deliveryFee = bound(seed >> 128, 0, 2 * uint256(baseFee));
+        _gasPrice(deliveryFee, tip);
+
+        vm.recordLogs();
+        _deliver(batch);
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        uint256 charged;
+        uint256 held;
+        for (uint256 i; i < count; ++i) {
+            assertEq(results[i].sequence, i, "sequence");
+            assertTrue(results[i].fee <= batch[i].commitment.escrow, "charge capped by the escrow");
+            charged += results[i].fee;
+            held += _heldFor(results[i].fee, _chargedPrice(deliveryFee, tip));
+        }
+        assertEq(_reserve(), held, "each result holds its proof gas at the price paid");
+        assertEq(
+            coordinator.balanceOf(operator),
+            charged - held,
+            "the operator gets the charges less the reserve"
+        );
+        assertEq(coordinator.balanceOf(requester), escrows - charged, "the requester gets the rest");
+        assertEq(address(coordinator).balance, escrows + MIN_STAKE, "every wei accounted for");
+    }
+
+    /// @dev Random deliveries (sizes, request and delivery gas prices) and proofs of random prefixes
+    /// by random provers: what provers earn never exceeds what the deliveries' fees held, and equals it
+    /// once the queue is empty.
+    /// hardhat-config: fuzz.runs = 200
+    function testFuzz_prove_reservesPaidNeverExceedWhatDeliveriesHeld(uint256 seed) public {
+        address[3] memory provers = [address(0xB1), address(0xB2), address(0xB3)];
+        uint256[] memory ends = new uint256[](12);
+        (uint256 firstEnd, uint256 lastEnd, uint256 proven, uint256 held, uint256 paid) = (0, 0, 0, 0, 0);
+        for (uint256 step; step < 12; ++step) {
+            uint256 r = uint256(keccak256(abi.encode(seed, step)));
+            if (r % 3 != 0 || firstEnd == lastEnd) {
+                vm.fee((r >> 8) % 300 gwei);
+                Fulfillment[] memory batch = _answers(1 + ((r >> 72) % 8), "q");
+                (uint256 baseFee, uint256 tip) = ((r >> 80) % 300 gwei, (r >> 144) % 5 gwei);
+                _gasPrice(baseFee, tip);
+                vm.recordLogs();
+                _deliver(batch);
+                Delivered[] memory results = _delivered(vm.getRecordedLogs());
+                for (uint256 i; i < results.length; ++i) {
+                    held += _heldFor(results[i].fee, _chargedPrice(baseFee, tip));
+                }
+                ends[lastEnd] = (lastEnd == 0 ? 0 : ends[lastEnd - 1]) + batch.length;
+                ++lastEnd;
+            } else {
+                uint256 reachable = firstEnd;
+                while (reachable < lastEnd && ends[reachable] - proven <= 64) ++reachable;
+                uint256 end = firstEnd + ((r >> 8) % (reachable - firstEnd));
+                address prover = provers[(r >> 16) % 3];
+                uint256 before = coordinator.balanceOf(prover);
+                _provePending(ends[end] - proven, prover);
+                paid += coordinator.balanceOf(prover) - before;
+                (proven, firstEnd) = (ends[end], end + 1);
+            }
+            assertTrue(paid <= held, "provers paid more than the deliveries held");
+            assertEq(paid + _reserve(), held, "paid + still held = held");
+        }
+        while (firstEnd < lastEnd) {
+            uint256 reachable = firstEnd;
+            while (reachable < lastEnd && ends[reachable] - proven <= 64) ++reachable;
+            uint256 before = coordinator.balanceOf(provers[0]);
+            _provePending(ends[reachable - 1] - proven, provers[0]);
+            paid += coordinator.balanceOf(provers[0]) - before;
+            (proven, firstEnd) = (ends[reachable - 1], reachable);
+        }
+        assertEq(paid, held, "every reserve paid out once the queue is empty");
+        assertEq(_reserve(), 0, "nothing left held");
     }
 
     function _batch(uint256 count, uint256 seed) internal returns (Fulfillment[] memory batch) {

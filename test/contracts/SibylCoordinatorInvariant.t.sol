@@ -2,46 +2,24 @@
 pragma solidity ^0.8.28;
 
 import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
-import {Fulfillment, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
-import {MockBatchVerifier} from "../../contracts/mocks/MockBatchVerifier.sol";
+import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
+import {CoordinatorBooks} from "./utils/CoordinatorBooks.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
-import {Delivered, SettlementFixture} from "./utils/SettlementFixture.sol";
+import {Delivered} from "./utils/SettlementFixture.sol";
 
-/// @notice Drives the coordinator with random sequences of requests, fulfilments (valid and forged),
-/// cancellations, replays, withdrawals, time jumps and gas price moves, keeping ghost books to check
-/// it against.
-contract CoordinatorHandler is SettlementFixture {
-    address[3] internal actors = [address(0xA1), address(0xA2), address(0xA3)];
-    RequestCommitment[] internal pending;
-    Fulfillment[] internal finished;
+/// @notice Drives the coordinator with random sequences of requests, fulfilments and deliveries,
+/// proofs by anyone (valid and forged), cancellations, replays, withdrawals, time jumps and gas price
+/// moves, keeping ghost books to check it against.
+contract CoordinatorHandler is CoordinatorBooks {
+    constructor(SibylCoordinator coordinator_, address operator_) CoordinatorBooks(coordinator_, operator_) {}
 
-    uint256 public pendingEscrows;
-    uint256 internal chainBaseFee;
-    uint256 internal chainTip;
-    uint256 public expectedRoot;
-    uint256 public lastNextIndex;
-    bool public answeredTwice;
-    bool public nextIndexShrank;
-    /// @dev Set when a fulfilment charged more than an escrow, or paid the operator other than the
-    /// charges its events report.
-    bool public chargesMismatch;
-    uint256 public fulfilments;
-    uint256 public cancellations;
-
-    constructor(SibylCoordinator coordinator_, address operator_) {
-        coordinator = coordinator_;
-        operator = operator_;
-        expectedRoot = coordinator.root();
-        for (uint256 i; i < 4; ++i) {
-            uint256 size = 4 ** i;
-            mockVerifiers[size] = MockBatchVerifier(address(coordinator.verifierFor(size)));
-        }
-        for (uint256 i; i < actors.length; ++i) vm.deal(actors[i], 1_000 ether);
-    }
-
-    function setUp() public override {}
-
-    function request(uint256 actorSeed, uint256 inputSeed, uint32 callbackGas, uint64 overpay) public {
+    function request(
+        uint256 actorSeed,
+        uint256 inputSeed,
+        uint32 callbackGas,
+        uint64 overpay
+    ) public override {
         _gasPrice(chainBaseFee, chainTip);
         address actor = actors[actorSeed % actors.length];
         // Refunds go to whoever the requester names, not necessarily itself.
@@ -56,40 +34,65 @@ contract CoordinatorHandler is SettlementFixture {
     }
 
     function fulfill(uint256 countSeed, uint8 status) external {
-        // Nothing to answer: ask first, so that every call exercises a fulfilment.
-        if (_dropExpired() == 0) request(countSeed, status, 0, 0);
-        uint256 live = _dropExpired();
-        uint256 count = bound(countSeed, 1, live < 64 ? live : 64);
-        Fulfillment[] memory batch = new Fulfillment[](count);
-        for (uint256 i; i < count; ++i) {
-            batch[i] = _fulfillment(pending[pending.length - 1], abi.encodePacked("answer ", i));
-            batch[i].status = uint8(bound(status, 0, uint8(type(ResultStatus).max)));
-            pending.pop();
-        }
+        // fulfill cannot go ahead of delivered leaves: prove them first, as a node would.
+        _proveAll();
+        Fulfillment[] memory batch = _takeLive(countSeed, status);
         uint256 earnedBefore = coordinator.balanceOf(operator);
         (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        _gasPrice(chainBaseFee, chainTip);
-        vm.recordLogs();
-        vm.prank(operator);
-        try coordinator.fulfill(batch, newRoot, proof) {
-            expectedRoot = newRoot;
-        } catch (bytes memory reason) {
-            // The runner's next call must not be priced at this action's gas price.
-            _gasPrice(0, 0);
-            assembly ("memory-safe") {
-                revert(add(reason, 32), mload(reason))
-            }
-        }
-        Delivered[] memory results = _delivered(vm.getRecordedLogs());
-        uint256 charged;
-        for (uint256 i; i < count; ++i) {
-            if (results[i].fee > batch[i].commitment.escrow) chargesMismatch = true;
-            charged += results[i].fee;
-            pendingEscrows -= batch[i].commitment.escrow;
-            finished.push(batch[i]);
-        }
+        Delivered[] memory results = _send(
+            abi.encodeCall(ISibylCoordinator.fulfill, (batch, newRoot, proof))
+        );
+        expectedRoot = newRoot;
+        uint256 charged = _checkResults(batch, results);
         if (coordinator.balanceOf(operator) != earnedBefore + charged) chargesMismatch = true;
-        fulfilments += count;
+        expectedDelivered += batch.length;
+        expectedProven = expectedDelivered;
+        expectedHead = bytes32(expectedDelivered);
+        provenResults += batch.length;
+        _afterAction();
+    }
+
+    function deliver(uint256 countSeed, uint8 status) external {
+        Fulfillment[] memory batch = _takeLive(countSeed, status);
+        if (expectedDelivered - expectedProven + batch.length > coordinator.MAX_PENDING_LEAVES()) {
+            _deliverPastTheBound(batch);
+            return;
+        }
+        uint256 earnedBefore = coordinator.balanceOf(operator);
+        uint256 reserveBefore = _reserve();
+        Delivered[] memory results = _send(abi.encodeCall(ISibylCoordinator.deliver, (batch)));
+        uint256 charged = _checkResults(batch, results);
+        uint256 held;
+        uint256 price = _chargedPrice(chainBaseFee, chainTip);
+        for (uint256 i; i < results.length; ++i) held += _heldFor(results[i].fee, price);
+        reserveHeld += held;
+        if (_reserve() != reserveBefore + held) reserveMismatch = true;
+        if (coordinator.balanceOf(operator) != earnedBefore + charged - held) chargesMismatch = true;
+        uint256[] memory leaves = _leavesBy(batch, operator);
+        for (uint256 i; i < leaves.length; ++i) pendingLeaves.push(leaves[i]);
+        expectedDelivered += batch.length;
+        deliveryEnds.push(expectedDelivered);
+        _afterAction();
+    }
+
+    /// @dev Proves the queue up to a delivery's end that one proof can reach, as one of the actors,
+    /// the operator or a stranger.
+    function prove(uint256 endSeed, uint256 proverSeed) external {
+        if (deliveryEnds.length == 0) return;
+        _proveUpTo(endSeed % _reachableEnds(), _account(proverSeed));
+        _afterAction();
+    }
+
+    function proveForged(uint256 noise) external {
+        if (deliveryEnds.length == 0) return;
+        uint256[] memory leaves = _firstPending(deliveryEnds[0] - expectedProven);
+        (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
+        if (noise % 2 == 0) proof[(noise >> 1) % 8] ^= (noise >> 8) | 1;
+        else leaves[(noise >> 1) % leaves.length] ^= (noise >> 8) | 1;
+        vm.prank(STRANGER);
+        try coordinator.prove(leaves, newRoot, proof) {
+            expectedRoot = type(uint256).max; // a forged proof got through: the root invariant fails
+        } catch {}
         _afterAction();
     }
 
@@ -102,7 +105,7 @@ contract CoordinatorHandler is SettlementFixture {
         proof[noise % 8] ^= (noise >> 8) | 1;
         vm.prank(operator);
         try coordinator.fulfill(batch, newRoot, proof) {
-            expectedRoot = type(uint256).max; // a forged proof got through: the root invariant fails
+            expectedRoot = type(uint256).max;
         } catch {}
         _afterAction();
     }
@@ -122,27 +125,34 @@ contract CoordinatorHandler is SettlementFixture {
     }
 
     /// @dev Tries to answer or cancel a request a second time; success would break "at most once".
-    function replay(uint256 indexSeed, bool viaCancel) external {
+    function replay(uint256 indexSeed, uint8 how) external {
         if (finished.length == 0) return;
         Fulfillment memory done = finished[indexSeed % finished.length];
-        if (viaCancel) {
+        Fulfillment[] memory batch = _single(done);
+        bool succeeded;
+        if (how % 3 == 0) {
             if (block.timestamp <= done.commitment.deadline) vm.warp(done.commitment.deadline + 1);
             try coordinator.cancel(done.commitment) {
-                answeredTwice = true;
+                succeeded = true;
             } catch {}
-        } else {
-            Fulfillment[] memory batch = _single(done);
+        } else if (how % 3 == 1) {
             (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
             vm.prank(operator);
             try coordinator.fulfill(batch, newRoot, proof) {
-                answeredTwice = true;
+                succeeded = true;
+            } catch {}
+        } else {
+            vm.prank(operator);
+            try coordinator.deliver(batch) {
+                succeeded = true;
             } catch {}
         }
+        if (succeeded) answeredTwice = true;
         _afterAction();
     }
 
     function withdraw(uint256 actorSeed) external {
-        address account = actorSeed % 4 == 3 ? operator : actors[actorSeed % 3];
+        address account = _account(actorSeed);
         if (coordinator.balanceOf(account) == 0) return;
         vm.prank(account);
         coordinator.withdraw();
@@ -157,28 +167,10 @@ contract CoordinatorHandler is SettlementFixture {
     /// @dev The base fee moves and operators tip anything from nothing to far above the cap. Kept
     /// here and applied inside each action: a base fee left set would outprice the runner's own calls.
     function gasPrice(uint64 baseFee, uint64 tip) external {
-        chainBaseFee = bound(baseFee, 0, 500 gwei);
+        // In steps of 0.001 gwei: the fuzzer favours small numbers, and a base fee of a few wei would
+        // hold no whole gwei of proof reserve.
+        chainBaseFee = bound(baseFee, 0, 500_000) * 1e6;
         chainTip = bound(tip, 0, 20 gwei);
-    }
-
-    function heldByAccounts() external view returns (uint256 sum) {
-        for (uint256 i; i < actors.length; ++i) sum += coordinator.balanceOf(actors[i]);
-        sum += coordinator.balanceOf(operator);
-    }
-
-    /// @dev Expired requests cannot be fulfilled; leave them for cancel.
-    function _dropExpired() internal view returns (uint256 live) {
-        for (uint256 i = pending.length; i > 0; --i) {
-            if (pending[i - 1].deadline < block.timestamp) return live;
-            ++live;
-        }
-    }
-
-    function _afterAction() internal {
-        _gasPrice(0, 0);
-        uint256 current = coordinator.nextIndex();
-        if (current < lastNextIndex) nextIndexShrank = true;
-        lastNextIndex = current;
     }
 }
 
@@ -197,11 +189,19 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
 
     function invariant_etherIsConserved() public view {
         uint256 stake = coordinator.operatorOf(operator).stake;
+        (, , , , uint256 proofReserve) = coordinator.pendingLog();
         assertEq(
             address(coordinator).balance,
-            handler.heldByAccounts() + handler.pendingEscrows() + stake,
-            "balance = credited balances + pending escrows + stakes"
+            handler.heldByAccounts() + handler.pendingEscrows() + stake + proofReserve,
+            "balance = credited balances + pending escrows + stakes + the proof reserve"
         );
+    }
+
+    function invariant_provers_earnNoMoreThanDeliveriesHeld() public view {
+        (, , , , uint256 proofReserve) = coordinator.pendingLog();
+        assertTrue(handler.reservePaid() <= handler.reserveHeld(), "paid out more than was held");
+        assertEq(handler.reservePaid() + proofReserve, handler.reserveHeld(), "paid + still held = held");
+        assertTrue(!handler.reserveMismatch(), "a delivery held or a proof paid other than the rules");
     }
 
     function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {
@@ -209,7 +209,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_eachRequestIsAnsweredAtMostOnce() public view {
-        assertTrue(!handler.answeredTwice(), "a request was fulfilled or cancelled twice");
+        assertTrue(!handler.answeredTwice(), "a request was fulfilled, delivered or cancelled twice");
     }
 
     function invariant_rootOnlyMovesByAVerifiedProof() public view {
@@ -220,17 +220,47 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         assertTrue(!handler.nextIndexShrank(), "next index shrank");
     }
 
+    function invariant_pendingQueueIsTheChainOfTheUnprovenLeaves() public view {
+        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail, ) = coordinator.pendingLog();
+        assertEq(proven, handler.expectedProven(), "proven");
+        assertEq(delivered, handler.expectedDelivered(), "delivered");
+        assertTrue(delivered - proven <= coordinator.MAX_PENDING_LEAVES(), "bounded");
+        assertEq(head, handler.expectedHead(), "head");
+        assertEq(tail, handler.expectedTail(), "tail");
+        assertTrue(!handler.sequenceMismatch(), "results numbered in delivery order");
+    }
+
+    function invariant_backPressureRefusesAndLosesNothing() public view {
+        assertTrue(!handler.backPressureBroken(), "a delivery past the bound went through or lost requests");
+    }
+
+    /// @dev The handler's own paths work, so the invariants above are not checked against idle runs.
+    function test_handler_deliversProvesAndFulfilsWithReserves() public {
+        handler.deliver(3, 0);
+        handler.deliver(2, 1);
+        assertGe(handler.reserveHeld(), 1, "deliveries held a reserve");
+        handler.prove(0, 4);
+        assertGe(handler.reservePaid(), 1, "a stranger proved and was paid");
+        handler.fulfill(1, 0);
+        assertEq(handler.expectedProven(), handler.expectedDelivered(), "fulfil proved what was left first");
+        assertEq(handler.reservePaid(), handler.reserveHeld(), "every reserve paid out");
+        handler.replay(0, 2);
+        assertTrue(!handler.answeredTwice(), "a replayed delivery is refused");
+        invariant_etherIsConserved();
+        invariant_pendingQueueIsTheChainOfTheUnprovenLeaves();
+    }
+
     /// @dev Each run must have exercised the coordinator, or the invariants above proved nothing.
     function afterInvariant() public view {
         assertGe(
-            handler.fulfilments() + handler.cancellations(),
+            handler.answered() + handler.cancellations(),
             1,
             "requests answered or cancelled in the run"
         );
         assertEq(
             coordinator.nextIndex() == 0 ? 0 : 1,
-            handler.fulfilments() == 0 ? 0 : 1,
-            "fulfilments moved the log"
+            handler.provenResults() == 0 ? 0 : 1,
+            "proven results moved the log"
         );
     }
 }

@@ -9,7 +9,9 @@ import {Vm} from "./utils/Vm.sol";
 
 contract SibylCoordinatorRequestTest is CoordinatorFixture {
     function test_estimateFee_coversALoneDeliveryAtTheGivenPriceOrFloor() public view {
-        uint256 loneGas = uint256(DELIVERY_GAS) + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
+        // A lone delivery, and its leaf's share of a later proof when delivered without one.
+        uint256 loneGas =
+            uint256(DELIVERY_GAS) + PROOF_GAS_PER_LEAF + uint256(GAS_PER_OUTPUT_BYTE) * MAX_OUTPUT;
         assertEq(
             coordinator.estimateFee(MODEL_ID, 100_000, 0),
             MODEL_FEE + (100_000 + loneGas) * MIN_GAS_PRICE,

@@ -94,7 +94,10 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     const slots: bigint[] = [];
     for (const batch of batches) {
       const leaves = delivered
-        .filter((event) => event.args.leafIndex >= batch.args.startIndex)
+        .filter(
+          ({ args: { sequence } }) =>
+            sequence >= batch.args.firstSequence && sequence < batch.args.firstSequence + batch.args.count,
+        )
         .map((event) =>
           resultLeaf(
             { requestId: event.args.requestId, modelId: event.args.modelId, inputHash: event.args.inputHash },
@@ -148,5 +151,71 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       assert.equal(await sibyl.coordinator.read.root(), operator.tree.root, `after a batch of ${count}`);
       assert.equal(await sibyl.coordinator.read.nextIndex(), operator.tree.nextIndex);
     }
+  });
+
+  it("delivers without a proof, is proven later by an account that is no operator, and keeps one log", async () => {
+    const prover = sibyl.users[1];
+    assert.ok(prover, "a second user account");
+    const alone = [okAnswer(await question("alone"), "one")];
+    const pair = [okAnswer(await question("pair a"), "a"), okAnswer(await question("pair b"), "b")];
+    const rootBefore = await sibyl.coordinator.read.root();
+    await operator.deliver(alone);
+    await operator.deliver(pair);
+    assert.equal(await sibyl.coordinator.read.root(), rootBefore, "delivered, not yet proven");
+    const [proven, delivered, , , held] = await sibyl.coordinator.read.pendingLog();
+    assert.equal(delivered - proven, 3n, "three results wait for their proof");
+    assert.ok(held > 0n, "their fees hold a reserve for the prover");
+
+    // A real proof of a prefix that ends inside a delivery is refused.
+    await assert.rejects(operator.provePending(2, prover.account), /PendingLeavesMismatch/);
+    const earnedBefore = await sibyl.coordinator.read.balanceOf([prover.account.address]);
+    await operator.provePending(1, prover.account);
+    await operator.provePending(2, prover.account);
+    assert.equal(
+      await sibyl.coordinator.read.root(),
+      operator.tree.root,
+      "contract and TypeScript trees agree",
+    );
+    assert.equal(
+      (await sibyl.coordinator.read.balanceOf([prover.account.address])) - earnedBefore,
+      held,
+      "the prover earned what the deliveries held",
+    );
+
+    // The whole log, fulfilled and delivered alike, rebuilt from events alone: each result sits at
+    // startIndex + (sequence - firstSequence) of the BatchAppended that covers it.
+    const events = {
+      address: sibyl.coordinator.address,
+      abi: sibyl.coordinator.abi,
+      fromBlock: 0n,
+      strict: true,
+    } as const;
+    const results = await sibyl.publicClient.getContractEvents({ ...events, eventName: "ResultDelivered" });
+    const batches = await sibyl.publicClient.getContractEvents({ ...events, eventName: "BatchAppended" });
+    const leafOfSequence = new Map(
+      results.map(({ args }) => [
+        args.sequence,
+        resultLeaf(
+          { requestId: args.requestId, modelId: args.modelId, inputHash: args.inputHash },
+          { status: args.status as ResultStatus, output: args.output, metadata: args.metadata },
+          args.operator,
+        ),
+      ]),
+    );
+    const rebuilt = new IncrementalMerkleTree();
+    let covered = 0n;
+    for (const { args } of batches) {
+      const leaves: bigint[] = [];
+      for (let sequence = args.firstSequence; sequence < args.firstSequence + args.count; sequence++) {
+        const leaf = leafOfSequence.get(sequence);
+        assert.ok(leaf !== undefined, `a ResultDelivered for sequence ${sequence}`);
+        leaves.push(leaf);
+      }
+      while (leaves.length < Number(args.batchSize)) leaves.push(EMPTY_LEAF);
+      assert.equal(rebuilt.appendSubtree(leaves).startIndex, args.startIndex, "the subtree's slot");
+      covered += args.count;
+    }
+    assert.equal(covered, BigInt(results.length), "every delivered result is in one batch");
+    assert.equal(rebuilt.root, await sibyl.coordinator.read.root(), "the rebuilt log is the onchain one");
   });
 });

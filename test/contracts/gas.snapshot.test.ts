@@ -1,7 +1,8 @@
 /**
- * Gas snapshot: request, cancel and a full fulfilment at every batch size (256-byte outputs, no
- * callback), with real proofs, checked against snapshots/gas.json. Proof bytes are random, so a
- * fulfilment's calldata cost varies by a few dozen gas; a change beyond TOLERANCE fails. After an
+ * Gas snapshot: request, cancel, a full fulfilment at every batch size, and a delivery without a
+ * proof with its later proof for 1 and 4 requests (256-byte outputs, no callback), with real proofs,
+ * checked against snapshots/gas.json. Proof bytes are random, so a fulfilment's or proof's calldata
+ * cost varies by a few dozen gas; a change beyond TOLERANCE fails. After an
  * intended change: UPDATE_GAS_SNAPSHOT=1 npx hardhat test mocha test/contracts/gas.snapshot.test.ts
  */
 import assert from "node:assert/strict";
@@ -53,6 +54,15 @@ describe("gas snapshot", function () {
         answers.push(okAnswer((await ask(sibyl, `question ${i}`)).commitment, "a".repeat(256)));
       }
       measured[`fulfill_batch_${batchSize}`] = Number((await operator.fulfill(answers)).receipt.gasUsed);
+    }
+    // Delivered without a proof and proven later: one request alone, then four delivered at once.
+    for (const count of [1, 4]) {
+      const answers: Answer[] = [];
+      for (let i = 0; i < count; i++) {
+        answers.push(okAnswer((await ask(sibyl, `later ${i}`)).commitment, "a".repeat(256)));
+      }
+      measured[`deliver_${count}`] = Number((await operator.deliver(answers)).receipt.gasUsed);
+      measured[`prove_${count}`] = Number((await operator.provePending()).receipt.gasUsed);
     }
     const expired = await ask(sibyl, "never answered");
     await connection.networkHelpers.time.increase(TEST_MODEL.timeout + 1);

@@ -17,7 +17,7 @@ import {TestBase} from "./TestBase.sol";
 import {Vm} from "./Vm.sol";
 
 /// @notice A coordinator with mock verifiers for batch sizes 1, 4, 16 and 64, one model, one
-/// operator, and helpers that request and fulfil the way the node does.
+/// operator, and helpers that request, fulfil, deliver and prove the way the node does.
 abstract contract CoordinatorFixture is TestBase {
     bytes32 internal constant MODEL_ID = "test-model";
     uint96 internal constant MODEL_FEE = 0.001 ether;
@@ -29,6 +29,7 @@ abstract contract CoordinatorFixture is TestBase {
     uint64 internal constant MIN_GAS_PRICE = 1 gwei;
     uint64 internal constant MAX_TIP = 2 gwei;
     uint32 internal constant MAX_CALLBACK_GAS = 2_000_000;
+    uint32 internal constant PROOF_GAS_PER_LEAF = 12_000;
     uint128 internal constant MIN_STAKE = 1 ether;
     uint64 internal constant UNBONDING = 7 days;
     uint64 internal constant EXCLUSIVE_WINDOW = 5 minutes;
@@ -37,6 +38,8 @@ abstract contract CoordinatorFixture is TestBase {
     address internal operator = address(0x0123);
     address internal requester = address(0x0456);
     mapping(uint256 batchSize => MockBatchVerifier verifier) internal mockVerifiers;
+    /// @dev Leaves delivered without a proof and not yet proven, in sequence order.
+    uint256[] internal pendingLeaves;
 
     function setUp() public virtual {
         coordinator = new SibylCoordinator(address(this), _feeParameters(), _operatorParameters());
@@ -59,7 +62,8 @@ abstract contract CoordinatorFixture is TestBase {
                 gasPerOutputByte: GAS_PER_OUTPUT_BYTE,
                 minGasPrice: MIN_GAS_PRICE,
                 maxPriorityFeePerGas: MAX_TIP,
-                maxCallbackGasLimit: MAX_CALLBACK_GAS
+                maxCallbackGasLimit: MAX_CALLBACK_GAS,
+                proofGasPerLeaf: PROOF_GAS_PER_LEAF
             });
     }
 
@@ -143,13 +147,7 @@ abstract contract CoordinatorFixture is TestBase {
         uint256 newRoot,
         address deliverer
     ) internal view returns (uint256[] memory signals) {
-        uint256 batchSize = _batchSizeFor(batch.length);
-        uint256 nextIndex = coordinator.nextIndex();
-        signals = new uint256[](batchSize + 3);
-        signals[0] = coordinator.root();
-        signals[1] = newRoot;
-        signals[2] = ((nextIndex + batchSize - 1) / batchSize) * batchSize;
-        for (uint256 i; i < batch.length; ++i) signals[3 + i] = _leafBy(batch[i], deliverer);
+        return _leafSignals(_leavesBy(batch, deliverer), newRoot);
     }
 
     function _signals(
@@ -157,6 +155,20 @@ abstract contract CoordinatorFixture is TestBase {
         uint256 newRoot
     ) internal view returns (uint256[] memory signals) {
         return _signals(batch, newRoot, operator);
+    }
+
+    /// @dev The statement appending `leaves` to the log must prove, as the coordinator will build it.
+    function _leafSignals(
+        uint256[] memory leaves,
+        uint256 newRoot
+    ) internal view returns (uint256[] memory signals) {
+        uint256 batchSize = _batchSizeFor(leaves.length);
+        uint256 nextIndex = coordinator.nextIndex();
+        signals = new uint256[](batchSize + 3);
+        signals[0] = coordinator.root();
+        signals[1] = newRoot;
+        signals[2] = ((nextIndex + batchSize - 1) / batchSize) * batchSize;
+        for (uint256 i; i < leaves.length; ++i) signals[3 + i] = leaves[i];
     }
 
     function _leaf(Fulfillment memory fulfillment) internal view returns (uint256) {
@@ -177,22 +189,77 @@ abstract contract CoordinatorFixture is TestBase {
             );
     }
 
+    function _leavesBy(
+        Fulfillment[] memory batch,
+        address deliverer
+    ) internal pure returns (uint256[] memory leaves) {
+        leaves = new uint256[](batch.length);
+        for (uint256 i; i < batch.length; ++i) leaves[i] = _leafBy(batch[i], deliverer);
+    }
+
     /// @dev A valid proof (for the mock verifiers) of `deliverer` appending `batch`, with a new root
     /// derived from it.
     function _prove(
         Fulfillment[] memory batch,
         address deliverer
     ) internal view returns (uint256 newRoot, uint256[8] memory proof) {
-        newRoot =
-            uint256(keccak256(abi.encode(coordinator.root(), batch.length, _leafBy(batch[0], deliverer)))) %
-            SibylEncoding.SNARK_SCALAR_FIELD;
-        proof = mockVerifiers[_batchSizeFor(batch.length)].proofFor(_signals(batch, newRoot, deliverer));
+        return _proveLeaves(_leavesBy(batch, deliverer));
     }
 
     function _prove(
         Fulfillment[] memory batch
     ) internal view returns (uint256 newRoot, uint256[8] memory proof) {
         return _prove(batch, operator);
+    }
+
+    /// @dev A valid proof (for the mock verifiers) of appending `leaves` to the log now, with a new
+    /// root derived from them.
+    function _proveLeaves(
+        uint256[] memory leaves
+    ) internal view returns (uint256 newRoot, uint256[8] memory proof) {
+        newRoot =
+            uint256(keccak256(abi.encode(coordinator.root(), leaves.length, leaves[0]))) %
+            SibylEncoding.SNARK_SCALAR_FIELD;
+        proof = mockVerifiers[_batchSizeFor(leaves.length)].proofFor(_leafSignals(leaves, newRoot));
+    }
+
+    /// @dev Delivers `batch` without a proof as `deliverer`, and queues its leaves the way a node
+    /// keeps them for _provePending.
+    function _deliverAs(
+        Fulfillment[] memory batch,
+        address deliverer
+    ) internal returns (uint256[] memory leaves) {
+        vm.prank(deliverer);
+        coordinator.deliver(batch);
+        leaves = _leavesBy(batch, deliverer);
+        for (uint256 i; i < leaves.length; ++i) pendingLeaves.push(leaves[i]);
+    }
+
+    function _deliver(Fulfillment[] memory batch) internal returns (uint256[] memory leaves) {
+        return _deliverAs(batch, operator);
+    }
+
+    /// @dev The first `count` leaves delivered and not yet proven.
+    function _firstPending(uint256 count) internal view returns (uint256[] memory leaves) {
+        leaves = new uint256[](count);
+        for (uint256 i; i < count; ++i) leaves[i] = pendingLeaves[i];
+    }
+
+    /// @dev Proves the first `count` pending leaves as `prover` (anyone may) and drops them from the
+    /// queue; returns the new root.
+    function _provePending(uint256 count, address prover) internal returns (uint256 newRoot) {
+        uint256[] memory leaves = _firstPending(count);
+        uint256[8] memory proof;
+        (newRoot, proof) = _proveLeaves(leaves);
+        vm.prank(prover);
+        coordinator.prove(leaves, newRoot, proof);
+        _dropPending(count);
+    }
+
+    function _dropPending(uint256 count) internal {
+        uint256 left = pendingLeaves.length - count;
+        for (uint256 i; i < left; ++i) pendingLeaves[i] = pendingLeaves[i + count];
+        for (uint256 i; i < count; ++i) pendingLeaves.pop();
     }
 
     function _fulfill(Fulfillment[] memory batch) internal returns (uint256 newRoot) {

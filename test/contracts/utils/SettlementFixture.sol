@@ -6,13 +6,24 @@ import {CallbackOutcome, RequestCommitment, ResultStatus} from "../../../contrac
 import {CoordinatorFixture} from "./CoordinatorFixture.sol";
 import {Vm} from "./Vm.sol";
 
-/// @notice What a fulfilment's ResultDelivered events say, read the way an indexer reads them.
+/// @notice What a delivery's ResultDelivered events say, read the way an indexer reads them.
 struct Delivered {
     uint256 requestId;
-    uint256 leafIndex;
+    uint256 sequence;
     ResultStatus status;
     CallbackOutcome callback;
     uint256 fee;
+}
+
+/// @notice What a BatchAppended says: which results (by sequence) went where in the tree.
+struct Appended {
+    address prover;
+    uint256 oldRoot;
+    uint256 newRoot;
+    uint256 startIndex;
+    uint256 batchSize;
+    uint256 count;
+    uint256 firstSequence;
 }
 
 /// @notice The coordinator fixture plus readers for the events that settle a request, more operators,
@@ -30,11 +41,29 @@ abstract contract SettlementFixture is CoordinatorFixture {
             if (logs[i].topics[0] != ISibylCoordinator.ResultDelivered.selector) continue;
             Delivered memory result = results[found++];
             result.requestId = uint256(logs[i].topics[1]);
-            (result.leafIndex, result.status, result.callback, result.fee, , , ) = abi.decode(
+            (result.sequence, result.status, result.callback, result.fee, , , ) = abi.decode(
                 logs[i].data,
                 (uint256, ResultStatus, CallbackOutcome, uint256, bytes32, bytes, bytes)
             );
         }
+    }
+
+    /// @dev The last BatchAppended in `logs`.
+    function _appended(Vm.Log[] memory logs) internal pure returns (Appended memory batch) {
+        for (uint256 i = logs.length; i > 0; --i) {
+            if (logs[i - 1].topics[0] != ISibylCoordinator.BatchAppended.selector) continue;
+            batch.prover = address(uint160(uint256(logs[i - 1].topics[1])));
+            (
+                batch.oldRoot,
+                batch.newRoot,
+                batch.startIndex,
+                batch.batchSize,
+                batch.count,
+                batch.firstSequence
+            ) = abi.decode(logs[i - 1].data, (uint256, uint256, uint256, uint256, uint256, uint256));
+            return batch;
+        }
+        revert AssertionFailed("no BatchAppended event");
     }
 
     /// @dev The fee ResultDelivered reports for `requestId` among `logs`.

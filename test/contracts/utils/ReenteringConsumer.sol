@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ISibylConsumer} from "../../../contracts/interfaces/ISibylConsumer.sol";
+import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
+import {ResultStatus} from "../../../contracts/interfaces/SibylTypes.sol";
+
+/// @notice A consumer whose callback re-enters the coordinator with a prepared call (a prove or a
+/// deliver that would succeed on its own), then either keeps the error it got or reverts with it.
+/// It can stake as an operator, so a re-entered deliver fails only for being re-entered.
+contract ReenteringConsumer is ISibylConsumer {
+    ISibylCoordinator public immutable coordinator;
+    bytes internal _reentry;
+    bool internal _bubble;
+    bool public reentrySucceeded;
+    bytes public reentryError;
+
+    constructor(ISibylCoordinator coordinator_) {
+        coordinator = coordinator_;
+    }
+
+    function registerOperator() external payable {
+        coordinator.registerOperator{value: msg.value}();
+    }
+
+    /// @notice The call the next callback makes; with `bubble`, its failure fails the callback.
+    function arm(bytes calldata reentry, bool bubble) external {
+        _reentry = reentry;
+        _bubble = bubble;
+    }
+
+    function ask(bytes32 modelId, uint32 callbackGasLimit) external payable returns (uint256) {
+        return coordinator.request{value: msg.value}(modelId, "re-enter", callbackGasLimit, msg.sender);
+    }
+
+    function onSibylResult(uint256, ResultStatus, bytes calldata) external {
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool success, bytes memory err) = address(coordinator).call(_reentry);
+        if (!success && _bubble) {
+            assembly ("memory-safe") {
+                revert(add(err, 32), mload(err))
+            }
+        }
+        reentrySucceeded = success;
+        reentryError = err;
+    }
+}
