@@ -186,10 +186,11 @@ async function poisonCallbacks(devnet: Devnet, node: ChildRun, size: ScenarioSiz
     honestAnsweredAt.push((await publicClient.getBlock({ blockNumber: event.blockNumber })).timestamp);
   }
   const lastHonest = honestAnsweredAt.reduce((a, b) => (b > a ? b : a), firstRequestAt);
-  const batches = await coordinator.getEvents.BatchAppended({}, { fromBlock });
+  // Every transaction that delivered results, with its proof or without.
+  const batches = [...new Set(delivered.map((event) => event.transactionHash))];
   let largestBatchGas = 0n;
-  for (const batch of batches) {
-    const receipt = await publicClient.getTransactionReceipt({ hash: batch.transactionHash });
+  for (const hash of batches) {
+    const receipt = await publicClient.getTransactionReceipt({ hash });
     if (receipt.gasUsed > largestBatchGas) largestBatchGas = receipt.gasUsed;
   }
   const reverted = await revertedTransactions(devnet, [HONEST], fromBlock);
@@ -231,7 +232,8 @@ async function flagFlipped(
     const tx = parseTransaction(raw as `0x02${string}`);
     if (tx.to?.toLowerCase() !== coordinator.address.toLowerCase() || tx.data === undefined) return;
     const call = decodeFunctionData({ abi: coordinator.abi, data: tx.data });
-    if (call.functionName !== "fulfill") return;
+    // Results go with their proof (fulfil) or without (deliver): flip under either.
+    if (call.functionName !== "fulfill" && call.functionName !== "deliver") return;
     for (const { commitment } of call.args[0]) {
       const consumer = consumers.get(commitment.requestId);
       if (consumer === undefined || flips.some((flip) => flip.requestId === commitment.requestId)) continue;

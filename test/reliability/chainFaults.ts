@@ -133,13 +133,17 @@ export async function rpcOutage(devnet: Devnet, size: ScenarioSize): Promise<Rpc
     let survived = true;
     let errorsDuringOutage = 0;
     for (const [wave, { at, mode }] of outages.entries()) {
-      const provedBefore = count(node, "batch proved");
+      const sentBefore = count(node, "batch delivered") + count(node, "batch fulfilled");
       const wentDown = at === "at a broadcast" ? proxy.downOn("eth_sendRawTransaction", mode) : undefined;
       ids.push(...(await sendRequests(devnet, perWave, MODEL_ID, (i) => sentence("en", wave * perWave + i))));
       if (wentDown) {
         await within(wentDown, 60_000, "no fulfil broadcast");
       } else {
-        await until(() => (count(node, "batch proved") > provedBefore ? true : undefined), 60_000);
+        await until(
+          () =>
+            count(node, "batch delivered") + count(node, "batch fulfilled") > sentBefore ? true : undefined,
+          60_000,
+        );
         await proxy.down(mode);
       }
       const errorsBefore = errorLines(node);

@@ -290,13 +290,17 @@ async function unaffordableRequest(devnet: Devnet, miner: BaseFeeMiner, node: Ch
   } satisfies UnaffordableCheck;
 }
 
-/** Each fulfil since `fromBlock`: its gas cost against the operator's credit in the same transaction. */
+/**
+ * Each delivering transaction (fulfil or deliver) since `fromBlock`: its gas cost against the
+ * operator's credit in the same transaction.
+ */
 async function fulfilMargins(devnet: Devnet, phase: string, fromBlock: bigint): Promise<FulfilMargin[]> {
   const { coordinator, publicClient } = devnet.sibyl;
-  const appended = await coordinator.getEvents.BatchAppended({}, { fromBlock });
+  const delivered = await coordinator.getEvents.ResultDelivered({}, { fromBlock });
+  const transactions = [...new Set(delivered.map((event) => event.transactionHash))];
   return Promise.all(
-    appended.map(async (event) => {
-      const receipt = await publicClient.getTransactionReceipt({ hash: event.transactionHash });
+    transactions.map(async (hash) => {
+      const receipt = await publicClient.getTransactionReceipt({ hash });
       const logs = parseEventLogs({ abi: coordinator.abi, logs: receipt.logs });
       let earned = 0n;
       let modelFees = 0n;
