@@ -12,14 +12,12 @@ export function statusName(status: number): string {
 /** How the user runs `sibyl` here: through the repository's npm script, or the installed package's bin. */
 export const SIBYL_COMMAND = FROM_SOURCE_CHECKOUT ? "npm run sibyl --" : "npx sibyl";
 
-/** Where a delivered result is in the log: its leaf and the proof's transaction, or that the proof is pending. */
-export function proofState(result: Pick<SibylResult, "leafIndex" | "batch" | "transactionHash">): string {
-  if (result.leafIndex === undefined || result.batch === undefined) {
-    return "proof pending (committed in the onchain queue; not under the Merkle root yet)";
+/** Whether and where a delivered result was proven into the log. */
+export function proofState(result: Pick<SibylResult, "batch" | "transactionHash">): string {
+  if (result.batch === undefined) {
+    return "pending: committed in the onchain queue of delivered leaves, not under the Merkle root yet";
   }
-  const where =
-    result.batch.transactionHash === result.transactionHash
-      ? "proven in the delivering transaction"
-      : `proven later in ${result.batch.transactionHash}`;
-  return `${result.leafIndex} (${where})`;
+  return result.batch.transactionHash === result.transactionHash
+    ? "in the delivering transaction"
+    : `later, in ${result.batch.transactionHash}`;
 }

@@ -19,7 +19,7 @@ import { promptBoardAbi } from "../../shared/abi/generated.js";
 import { ResultStatus } from "../../shared/encoding.js";
 import { DEV_ACCOUNT, hardhatKey } from "../devAccounts.js";
 import { UsageError } from "../errors.js";
-import { proofState, SIBYL_COMMAND, statusName } from "../format.js";
+import { SIBYL_COMMAND, statusName } from "../format.js";
 import { compileContractsIfFromSource, startLocalChain } from "../localChain.js";
 import { step } from "../progress.js";
 import { STATE_DIR, writeDeploymentRecord } from "../target.js";
@@ -213,7 +213,7 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
     allVerified &&= audit.valid && result.status === ResultStatus.Ok;
     process.stdout.write(
       `      → ${result.outputText ?? result.output}  (${statusName(result.status)}, sequence ${result.sequence}, ` +
-        `leaf ${proofState(result)}; ` +
+        `leaf ${result.leafIndex ?? "proof pending"}; ` +
         `${audit.valid ? verifiedAs(audit.state) : `NOT verified: ${audit.reason}`})\n`,
     );
   }

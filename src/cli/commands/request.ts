@@ -69,8 +69,8 @@ export async function requestCommand(args: string[]): Promise<number> {
   const status = statusName(result.status);
   process.stdout.write(
     `status  ${status}\noutput  ${result.outputText ?? result.output}\n` +
-      `sequence ${result.sequence} (delivered in ${result.transactionHash} by ${result.operator})\n` +
-      `leaf    ${proofState(result)}\n` +
+      `leaf    ${result.leafIndex ?? "proof pending"} (sequence ${result.sequence}, delivered in ${result.transactionHash} by ${result.operator})\n` +
+      `proof   ${proofState(result)}\n` +
       `fee     ${formatEther(result.fee)} ETH charged, ${formatEther(sent.commitment.escrow - result.fee)} ETH credited back to ${sent.commitment.refundTo}\n` +
       `verify  ${SIBYL_COMMAND} verify ${sent.requestId}\n`,
   );
