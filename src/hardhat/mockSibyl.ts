@@ -157,14 +157,15 @@ export async function mockSibyl(
       queue,
     );
     // Consecutive results of one transaction are one delivery; a proof may cover whole deliveries only.
+    const transactionOf = new Map(events.map((event) => [event.args.sequence, event.transactionHash]));
     const deliveries: bigint[][] = [];
-    let previousTransaction: Hex | undefined;
-    for (const result of queued) {
-      const transaction = events.find((event) => event.args.sequence === result.sequence)?.transactionHash;
-      if (transaction !== previousTransaction || deliveries.length === 0) deliveries.push([]);
-      deliveries[deliveries.length - 1]?.push(deliveredLeaf(result));
-      previousTransaction = transaction;
-    }
+    queued.forEach((result, i) => {
+      const previous = queued[i - 1];
+      const sameDelivery =
+        previous !== undefined && transactionOf.get(previous.sequence) === transactionOf.get(result.sequence);
+      if (sameDelivery) deliveries[deliveries.length - 1]?.push(deliveredLeaf(result));
+      else deliveries.push([deliveredLeaf(result)]);
+    });
     const largest = BATCH_SIZES[BATCH_SIZES.length - 1] as number;
     const chunks: bigint[][] = [];
     for (const delivery of deliveries) {

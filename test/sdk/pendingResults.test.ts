@@ -13,14 +13,15 @@ import * as ethersSibyl from "../../src/ethers/index.js";
 import { releaseSnarkjsCurve } from "../../src/node/prover/curve.js";
 import { BatchProver } from "../../src/node/prover/prover.js";
 import {
+  getRequest,
   getResult,
   type SibylResult,
   verifyResult,
   waitForResult,
   watchResults,
 } from "../../src/sdk/index.js";
-import { type Devnet, startDevnet } from "../helpers/devnet.js";
-import { runSibyl } from "../helpers/processes.js";
+import { type Devnet, hardhatKey, startDevnet } from "../helpers/devnet.js";
+import { runSibyl, startSibyl } from "../helpers/processes.js";
 import { type Answer, ask, okAnswer, TestOperator } from "../helpers/sibyl.js";
 
 const WRONG_OPERATOR = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
@@ -290,5 +291,30 @@ describe("results delivered without a proof, then proven (hardhat node, real pro
         [ids.third, 8n],
       ],
     );
+  });
+
+  it("sibyl request prints the sequence and that the proof is pending when the answer comes without one", async () => {
+    const run = startSibyl(
+      ["request", "--model", "test-model", "--key-env", "PENDING_TEST_KEY", "four", ...cli],
+      {
+        PENDING_TEST_KEY: hardhatKey(5),
+      },
+    );
+    try {
+      await run.waitFor(/^request \d+ sent/m, 60_000);
+      const requestId = BigInt(run.text.match(/^request (\d+) sent/m)?.[1] as string);
+      const request = await getRequest(client, { coordinator, requestId });
+      assert.ok(request);
+      await operator.deliver([okAnswer(request.commitment, "answer four")]);
+      assert.equal((await run.exited).code, 0, run.text);
+      assert.match(run.text, /^output {2}answer four$/m);
+      assert.match(
+        run.text,
+        /^leaf {4}proof pending \(sequence 4, delivered in 0x[0-9a-f]{64} by 0x[0-9a-fA-F]{40}\)$/m,
+      );
+      assert.match(run.text, /^proof {3}pending: committed in the onchain queue of delivered leaves/m);
+    } finally {
+      await run.stop();
+    }
   });
 });
