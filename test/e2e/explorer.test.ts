@@ -376,6 +376,12 @@ describe("sibyl explorer: a result delivered without a proof, then proven (hardh
     page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
   it("shows the result as in the log, proof pending, and verifies it so in the browser", async () => {
+    await page.goto(explorer.url);
+    const state = page.locator(`tr[data-request-id="${requestId}"] td.state.answered`);
+    await state.waitFor();
+    assert.equal(await state.textContent(), "answered, proof pending");
+    assert.equal(await page.locator('tr[data-request-id="1"] td.state').textContent(), "answered");
+
     await page.goto(`${explorer.url}/#/request/${requestId}`);
     await page.getByTestId("request-output").getByText(answer).waitFor();
     assert.match((await page.getByTestId("leaf-index").textContent()) ?? "", /^proof pending: committed/);
@@ -438,5 +444,10 @@ describe("sibyl explorer: a result delivered without a proof, then proven (hardh
       .waitFor();
     await page.goto(`${explorer.url}/#/log`);
     await page.getByTestId("pending").getByText("none").waitFor();
+    await page.goto(explorer.url);
+    await page
+      .locator(`tr[data-request-id="${requestId}"] td.state`)
+      .getByText(/^answered$/)
+      .waitFor();
   });
 });
