@@ -15,17 +15,18 @@ import {
   type Signer,
 } from "ethers";
 import type { Address, Hex } from "viem";
+import { type CheckResultReturnType, checkResult } from "../sdk/checkResult.js";
 import { ResultNotFoundError, TransactionRevertedError } from "../sdk/errors.js";
-import {
-  type CheckResultReturnType,
-  checkResult,
-  findResultEntry,
-  type ResultClaim,
-  type ResultLogEntry,
-  rebuildLeaves,
-} from "../sdk/logReader.js";
+import { findResultEntry, type ResultClaim, type ResultLogEntry } from "../sdk/logReader.js";
+import { type PendingLog, pendingLogFrom } from "../sdk/pendingQueue.js";
 import { QUOTE_BASE_FEE_MULTIPLIER } from "../sdk/quoteGasPrice.js";
-import { type ResultDeliveredArgs, type SibylResult, toSibylResult } from "../sdk/types.js";
+import {
+  type AppendedBatch,
+  type EventLocation,
+  type ResultDeliveredArgs,
+  type SibylResult,
+  toSibylResult,
+} from "../sdk/types.js";
 import { type BytesInput, type ModelReference, resolveModelId, toBytesHex } from "../sdk/utils.js";
 import { pollForResult } from "../sdk/waiting.js";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
@@ -127,11 +128,14 @@ export type WaitForResultParameters = {
   pollingIntervalMs?: number;
   /** Where to look for the request: 0 suits local chains, elsewhere the coordinator's deployment block. */
   fromBlock?: bigint;
+  /** Also wait until a proof has put the result in the log (its `leafIndex` is set). Default false. */
+  proven?: boolean;
 };
 
 /**
  * Waits until the request's result has `confirmations` blocks and its block is still canonical, then
- * returns it; throws ResultTimeoutError after `timeoutMs`, RequestExpiredError past the deadline.
+ * returns it (with its `leafIndex` once proven); throws ResultTimeoutError after `timeoutMs`,
+ * RequestExpiredError past the deadline.
  *
  * @example
  * import { waitForResult } from "sibyl/ethers";
@@ -143,7 +147,7 @@ export async function waitForResult(
   provider: Provider,
   parameters: WaitForResultParameters,
 ): Promise<SibylResult> {
-  const { coordinator, requestId, confirmations = 1, timeoutMs, fromBlock = 0n } = parameters;
+  const { coordinator, requestId, confirmations = 1, timeoutMs, fromBlock = 0n, proven } = parameters;
   const contract = coordinatorAt(coordinator, provider);
   return pollForResult(
     {
@@ -165,11 +169,8 @@ export async function waitForResult(
         const [log] = await contract.queryFilter(contract.getEvent("ResultDelivered")(requestId), from, to);
         const entry = log && decodeLog(log);
         if (log === undefined || entry?.eventName !== "ResultDelivered") return undefined;
-        return toSibylResult(entry.args, {
-          blockNumber: BigInt(log.blockNumber),
-          blockHash: log.blockHash as Hex,
-          transactionHash: log.transactionHash as Hex,
-        });
+        const batches = await readBatches(contract, BigInt(log.blockNumber), to);
+        return toSibylResult(entry.args, locationOf(log), batches);
       },
       async blockHash(blockNumber) {
         return ((await provider.getBlock(blockNumber))?.hash ?? undefined) as Hex | undefined;
@@ -181,6 +182,7 @@ export async function waitForResult(
       timeoutMs,
       pollingIntervalMs: parameters.pollingIntervalMs ?? 1_000,
       fromBlock,
+      ...(proven === undefined ? {} : { proven }),
     },
   );
 }
@@ -190,9 +192,9 @@ export type VerifyResultParameters = {
   requestId: bigint;
   /** A result someone claims for the request; each field left out is the chain's. */
   claim?: ResultClaim;
-  /** Checks the leaf at this slot instead of the one the result was delivered to. */
+  /** Checks the leaf at this slot instead of the result's own (a proven result only). */
   leafIndex?: bigint;
-  /** Checks this path (lowest sibling first) instead of one built from the rebuilt log. */
+  /** Checks this path (lowest sibling first) instead of one built from the rebuilt log (a proven result only). */
   siblings?: readonly bigint[];
   /** First block of the log read; it must hold the first batch (the coordinator's deployment block). */
   fromBlock?: bigint;
@@ -201,8 +203,10 @@ export type VerifyResultParameters = {
 };
 
 /**
- * Checks a request's result against the coordinator's onchain root, read at the same block as the
- * events the log is rebuilt from; `valid: false` with a `reason` when it does not hold.
+ * Checks a request's result against the coordinator's onchain state, read at the same block as the
+ * events the log is rebuilt from, exactly as the viem SDK's verifyResult: `state: "proven"` (a Merkle
+ * path to root()) or `state: "pending"` (committed in the queue of pending leaves, pendingLog());
+ * `valid: false` with a `reason` when it does not hold.
  *
  * @example
  * import { verifyResult } from "sibyl/ethers";
@@ -216,12 +220,16 @@ export async function verifyResult(
   const { coordinator, requestId, fromBlock = 0n, siblings } = parameters;
   const contract = coordinatorAt(coordinator, provider);
   const blockNumber = parameters.blockNumber ?? BigInt(await provider.getBlockNumber());
-  const [root, logs] = await Promise.all([
+  const [root, queue, logs] = await Promise.all([
     contract.getFunction("root").staticCall({ blockTag: blockNumber }) as Promise<bigint>,
-    // A caller's own path needs only the result's event; building a path needs the whole log.
+    readPendingLog(contract, blockNumber),
+    // A caller's own path needs only the batches and the result; building a path needs the whole log.
     siblings === undefined
       ? readLog(provider, coordinator, fromBlock, blockNumber)
-      : contract.queryFilter(contract.getEvent("ResultDelivered")(requestId), fromBlock, blockNumber),
+      : Promise.all([
+          contract.queryFilter(contract.getEvent("BatchAppended")(), fromBlock, blockNumber),
+          contract.queryFilter(contract.getEvent("ResultDelivered")(requestId), fromBlock, blockNumber),
+        ]).then((lists) => lists.flat()),
   ]);
   const entries = logs.flatMap((log) => decodeLog(log) ?? []);
   const result = findResultEntry(entries, requestId);
@@ -229,10 +237,12 @@ export async function verifyResult(
   return checkResult({
     result,
     root,
+    queue,
     blockNumber,
+    entries,
     ...(parameters.claim === undefined ? {} : { claim: parameters.claim }),
     ...(parameters.leafIndex === undefined ? {} : { leafIndex: parameters.leafIndex }),
-    ...(siblings === undefined ? { leaves: rebuildLeaves(entries) } : { siblings }),
+    ...(siblings === undefined ? {} : { siblings }),
   });
 }
 
@@ -253,11 +263,39 @@ function readLog(provider: Provider, coordinator: string, fromBlock: BlockTag, t
   return provider.getLogs({ address: coordinator, topics: [topics], fromBlock, toBlock });
 }
 
+/** The coordinator's pendingLog() at `blockNumber`. */
+async function readPendingLog(contract: Contract, blockNumber: bigint): Promise<PendingLog> {
+  const [proven, delivered, head, tail, proofReserve] = (await contract
+    .getFunction("pendingLog")
+    .staticCall({ blockTag: blockNumber })) as Result;
+  return pendingLogFrom([proven, delivered, head, tail, proofReserve]);
+}
+
+/** The batches appended from `fromBlock` to `toBlock`, where a result delivered there finds its proof. */
+async function readBatches(contract: Contract, fromBlock: bigint, toBlock: bigint): Promise<AppendedBatch[]> {
+  const logs = await contract.queryFilter(contract.getEvent("BatchAppended")(), fromBlock, toBlock);
+  return logs.flatMap((log) => {
+    const entry = decodeLog(log);
+    return entry?.eventName === "BatchAppended" ? [{ ...entry.args, ...locationOf(log) }] : [];
+  });
+}
+
+function locationOf(log: Log): EventLocation {
+  return {
+    blockNumber: BigInt(log.blockNumber),
+    blockHash: log.blockHash as Hex,
+    transactionHash: log.transactionHash as Hex,
+  };
+}
+
 function decodeLog(log: Log): ResultLogEntry | undefined {
   const parsed = coordinatorInterface.parseLog(log);
   if (parsed?.name === "BatchAppended") {
-    const { oldRoot, newRoot, startIndex, batchSize, count } = parsed.args.toObject();
-    return { eventName: "BatchAppended", args: { oldRoot, newRoot, startIndex, batchSize, count } };
+    const { prover, oldRoot, newRoot, startIndex, batchSize, count, firstSequence } = parsed.args.toObject();
+    return {
+      eventName: "BatchAppended",
+      args: { prover: prover as Address, oldRoot, newRoot, startIndex, batchSize, count, firstSequence },
+    };
   }
   if (parsed?.name === "ResultDelivered") {
     const args = parsed.args.toObject();
@@ -265,7 +303,7 @@ function decodeLog(log: Log): ResultLogEntry | undefined {
       requestId: args.requestId,
       modelId: args.modelId,
       operator: args.operator as Address,
-      leafIndex: args.leafIndex,
+      sequence: args.sequence,
       // ethers decodes every integer as a bigint; the SDK's enums are numbers, as viem decodes them.
       status: Number(args.status),
       callback: Number(args.callback),

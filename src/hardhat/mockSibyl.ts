@@ -4,9 +4,14 @@
  * no model, no proof. The coordinator, the fee rules, the callback with exact gas and the result log are
  * all the real contract's; only the Groth16 verifiers are swapped for MockBatchVerifier, which accepts
  * one well-defined stand-in proof per statement. Never point this at a chain anyone else uses.
+ *
+ * The mock answers with fulfill (delivery and proof in one transaction), so each result is proven at
+ * once. fulfill cannot go ahead of results delivered without a proof (a test may call deliver itself):
+ * the mock proves that queue first, as any prover may, then answers.
  */
 import { type Address, type Hex, isHex, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { getContractEvents } from "viem/actions";
 import { SibylArtifactResolver } from "../deploy/artifacts.js";
 import { publicClientOf, walletFor } from "../deploy/connection.js";
 import {
@@ -18,10 +23,19 @@ import {
 } from "../deploy/index.js";
 import type { ProofWords } from "../node/prover/calldata.js";
 import { getRequest } from "../sdk/getRequest.js";
+import { deliveredLeaf } from "../sdk/logReader.js";
+import { pendingLogFrom, queuedResults } from "../sdk/pendingQueue.js";
 import type { SibylResult } from "../sdk/types.js";
 import { waitForResult } from "../sdk/waitForResult.js";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
-import { BATCH_SIZES, modelIdFromName, ResultStatus, resultLeaf } from "../shared/encoding.js";
+import {
+  BATCH_SIZES,
+  batchSizeFor,
+  EMPTY_LEAF,
+  modelIdFromName,
+  ResultStatus,
+  resultLeaf,
+} from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { type FrontierSnapshot, IncrementalMerkleTree } from "../shared/merkle.js";
 import { fundedKey } from "./connection.js";
@@ -40,7 +54,10 @@ export interface SibylMock {
   coordinator: Address;
   operator: Address;
   modelId(name: string): Hex;
-  /** Answers a pending request now, as the operator would, and returns the delivered result. */
+  /**
+   * Answers a pending request now, as the operator would, and returns the delivered result (proven:
+   * its leafIndex is set). Results others delivered without a proof are proven first.
+   */
   fulfill(requestId: bigint, options?: MockFulfillOptions): Promise<SibylResult>;
 }
 
@@ -96,6 +113,81 @@ export async function mockSibyl(
   const remember = (tree: IncrementalMerkleTree) => treesByRoot.set(tree.root, tree.snapshot());
   remember(new IncrementalMerkleTree());
 
+  /** The tree behind the chain's current root. */
+  const currentTree = async () => {
+    const onchainRoot = await client.readContract({ ...coordinatorContract, functionName: "root" });
+    const snapshot = treesByRoot.get(onchainRoot);
+    if (snapshot === undefined) {
+      throw new SibylError(`the result log on ${coordinator} moved without this mock (another operator?)`);
+    }
+    return IncrementalMerkleTree.fromSnapshot(snapshot);
+  };
+
+  /** Appends `leaves` (padded to a batch) to `tree` and makes the mock verifier's proof of it. */
+  const appendProved = async (tree: IncrementalMerkleTree, leaves: bigint[]) => {
+    const batchSize = batchSizeFor(leaves.length);
+    const witness = tree.appendSubtree([...leaves, ...Array(batchSize - leaves.length).fill(EMPTY_LEAF)]);
+    const signals = [witness.oldRoot, witness.newRoot, witness.startIndex, ...witness.leaves];
+    const proof = await client.readContract({
+      address: verifiers.get(batchSize) as Address,
+      abi: mockVerifier.abi,
+      functionName: "proofFor",
+      args: [signals],
+    });
+    return { witness, proof: proof as ProofWords };
+  };
+
+  /**
+   * Proves every result delivered without a proof, a few deliveries at a time: a proof must end where
+   * a delivery ended, and one delivery never holds more than the largest batch.
+   */
+  const proveQueue = async () => {
+    const queue = pendingLogFrom(
+      await client.readContract({ ...coordinatorContract, functionName: "pendingLog" }),
+    );
+    if (queue.delivered === queue.proven) return;
+    const events = await getContractEvents(client, {
+      ...coordinatorContract,
+      eventName: "ResultDelivered",
+      fromBlock: deployment.deploymentBlock,
+      strict: true,
+    });
+    const queued = queuedResults(
+      events.map((event) => ({ eventName: "ResultDelivered" as const, args: event.args })),
+      queue,
+    );
+    // Consecutive results of one transaction are one delivery; a proof may cover whole deliveries only.
+    const transactionOf = new Map(events.map((event) => [event.args.sequence, event.transactionHash]));
+    const deliveries: bigint[][] = [];
+    queued.forEach((result, i) => {
+      const previous = queued[i - 1];
+      const sameDelivery =
+        previous !== undefined && transactionOf.get(previous.sequence) === transactionOf.get(result.sequence);
+      if (sameDelivery) deliveries[deliveries.length - 1]?.push(deliveredLeaf(result));
+      else deliveries.push([deliveredLeaf(result)]);
+    });
+    const largest = BATCH_SIZES[BATCH_SIZES.length - 1] as number;
+    const chunks: bigint[][] = [];
+    for (const delivery of deliveries) {
+      const last = chunks[chunks.length - 1];
+      if (last !== undefined && last.length + delivery.length <= largest) last.push(...delivery);
+      else chunks.push([...delivery]);
+    }
+    for (const leaves of chunks) {
+      const tree = await currentTree();
+      const { witness, proof } = await appendProved(tree, leaves);
+      await confirm(
+        client,
+        await operatorWallet.writeContract({
+          ...coordinatorContract,
+          functionName: "prove",
+          args: [leaves, witness.newRoot, proof],
+        }),
+      );
+      remember(tree);
+    }
+  };
+
   return {
     deployment,
     coordinator,
@@ -113,31 +205,22 @@ export async function mockSibyl(
       if (request === undefined || !request.pending) {
         throw new SibylError(`request ${requestId} is not pending on ${coordinator}`);
       }
-      const onchainRoot = await client.readContract({ ...coordinatorContract, functionName: "root" });
-      const snapshot = treesByRoot.get(onchainRoot);
-      if (snapshot === undefined) {
-        throw new SibylError(`the result log on ${coordinator} moved without this mock (another operator?)`);
-      }
+      await proveQueue();
       const result = {
         status,
         output: isHex(output) ? output : stringToHex(output),
         metadata: stringToHex(metadata),
       };
-      const tree = IncrementalMerkleTree.fromSnapshot(snapshot);
-      const witness = tree.appendSubtree([resultLeaf(request.commitment, result, operator.address)]);
-      const signals = [witness.oldRoot, witness.newRoot, witness.startIndex, ...witness.leaves];
-      const proof = await client.readContract({
-        address: verifiers.get(1) as Address,
-        abi: mockVerifier.abi,
-        functionName: "proofFor",
-        args: [signals],
-      });
+      const tree = await currentTree();
+      const { witness, proof } = await appendProved(tree, [
+        resultLeaf(request.commitment, result, operator.address),
+      ]);
       await confirm(
         client,
         await operatorWallet.writeContract({
           ...coordinatorContract,
           functionName: "fulfill",
-          args: [[{ commitment: request.commitment, ...result }], witness.newRoot, proof as ProofWords],
+          args: [[{ commitment: request.commitment, ...result }], witness.newRoot, proof],
         }),
       );
       remember(tree);

@@ -1,6 +1,7 @@
 import type { Address, Chain, Client, Transport } from "viem";
 import { getContractEvents } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { getBatches } from "./getBatches.js";
 import { type SibylResult, toSibylResult } from "./types.js";
 
 export type GetResultParameters = {
@@ -19,7 +20,9 @@ export type GetResultReturnType = SibylResult | undefined;
 
 /**
  * The result delivered for a request, or undefined while it has none. A result is final once the
- * coordinator emits it; use `waitForResult` to also wait for confirmations, `verifyResult` to check it.
+ * coordinator emits it; its `leafIndex` and `batch` are filled once a proof has put it in the log
+ * (in the delivering transaction, or a later one). Use `waitForResult` to also wait for
+ * confirmations, `verifyResult` to check it.
  *
  * @example
  * import { getResult, ResultStatus } from "sibyl";
@@ -41,5 +44,11 @@ export async function getResult<chain extends Chain | undefined>(
     ...(toBlock === undefined ? {} : { toBlock }),
     strict: true,
   });
-  return event && toSibylResult(event.args, event);
+  if (event === undefined) return undefined;
+  const batches = await getBatches(client, {
+    coordinator,
+    fromBlock: event.blockNumber,
+    ...(toBlock === undefined ? {} : { toBlock }),
+  });
+  return toSibylResult(event.args, event, batches);
 }

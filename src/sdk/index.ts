@@ -18,6 +18,13 @@ export {
   cancelRequest,
 } from "./cancelRequest.js";
 export {
+  type CheckResultParameters,
+  type CheckResultReturnType,
+  checkResult,
+  RESULT_STATE_MEANING,
+  type ResultState,
+} from "./checkResult.js";
+export {
   AccountNotFoundError,
   IncompleteLogError,
   RequestExpiredError,
@@ -27,18 +34,30 @@ export {
   TransactionRevertedError,
 } from "./errors.js";
 export { type EstimateFeeParameters, type EstimateFeeReturnType, estimateFee } from "./estimateFee.js";
+export { type GetBatchesParameters, getBatches } from "./getBatches.js";
 export { type GetRequestParameters, type GetRequestReturnType, getRequest } from "./getRequest.js";
 export { type GetResultParameters, type GetResultReturnType, getResult } from "./getResult.js";
 export {
-  type BatchAppendedArgs,
-  type CheckResultParameters,
-  type CheckResultReturnType,
-  checkResult,
+  batchesOf,
+  type CheckInclusionParameters,
+  type CheckInclusionReturnType,
+  checkInclusion,
+  claimedLeaf,
+  deliveredLeaf,
   findResultEntry,
   type ResultClaim,
   type ResultLogEntry,
   rebuildLeaves,
 } from "./logReader.js";
+export {
+  type CheckPendingParameters,
+  type CheckPendingReturnType,
+  checkPending,
+  extendChain,
+  type PendingLog,
+  pendingLogFrom,
+  queuedResults,
+} from "./pendingQueue.js";
 export { QUOTE_BASE_FEE_MULTIPLIER, type QuoteGasPriceReturnType, quoteGasPrice } from "./quoteGasPrice.js";
 export {
   type RequestInferenceParameters,
@@ -46,8 +65,12 @@ export {
   requestInference,
 } from "./requestInference.js";
 export {
+  type AppendedBatch,
+  type BatchAppendedArgs,
+  batchCovers,
   CallbackOutcome,
   type EventLocation,
+  leafIndexIn,
   type ResultDeliveredArgs,
   type SibylResult,
   toSibylResult,

@@ -1,7 +1,9 @@
 /**
  * The result log rebuilt from the coordinator's events alone, and the check of one leaf against the
- * onchain root. Pure and browser-safe: the viem actions and the ethers adapter both decode their logs
- * into these entries and share this one implementation of the Merkle check.
+ * onchain root: leaves enter the tree in the order results were delivered (their sequence), each
+ * BatchAppended placing the results of firstSequence onwards from its startIndex. Pure and
+ * browser-safe: the viem actions and the ethers adapter both decode their logs into these entries and
+ * share this one implementation of the Merkle check.
  *
  * Rebuilding reads every batch since the coordinator was deployed, so callers outside a local chain
  * should start their log range at the coordinator's deployment block rather than block 0.
@@ -10,42 +12,40 @@ import type { Address } from "viem";
 import { EMPTY_LEAF, type ResultStatus, resultLeaf, TREE_DEPTH } from "../shared/encoding.js";
 import { buildInclusionProof, verifyInclusionProof, zeroRoot } from "../shared/merkle.js";
 import { IncompleteLogError } from "./errors.js";
-import type { ResultDeliveredArgs } from "./types.js";
+import type { BatchAppendedArgs, ResultDeliveredArgs } from "./types.js";
 import { type BytesInput, toBytesHex } from "./utils.js";
-
-export interface BatchAppendedArgs {
-  oldRoot: bigint;
-  newRoot: bigint;
-  startIndex: bigint;
-  batchSize: bigint;
-  count: bigint;
-}
 
 /** The two events the log is made of, decoded by whichever client read them. */
 export type ResultLogEntry =
   | { eventName: "BatchAppended"; args: BatchAppendedArgs }
   | { eventName: "ResultDelivered"; args: ResultDeliveredArgs };
 
+/** The BatchAppended entries, in log order. */
+export function batchesOf(entries: readonly ResultLogEntry[]): BatchAppendedArgs[] {
+  return entries
+    .flatMap((entry) => (entry.eventName === "BatchAppended" ? [entry.args] : []))
+    .sort((a, b) => (a.startIndex < b.startIndex ? -1 : a.startIndex > b.startIndex ? 1 : 0));
+}
+
 /**
- * Every slot of the log, in order: each batch's results at their `leafIndex`, empty leaves for a
- * batch's unused slots and for slots skipped to align a batch. Throws IncompleteLogError when the
- * entries cannot be the whole log, so a short log read is never mistaken for an invalid result.
+ * Every slot of the log, in order: each batch's results (sequence firstSequence onwards) from its
+ * startIndex, empty leaves for a batch's unused slots and for slots skipped to align a batch. Results
+ * no batch holds yet (proof pending) are not in it. Throws IncompleteLogError when the entries cannot
+ * be the whole log, so a short log read is never mistaken for an invalid result.
  */
 export function rebuildLeaves(entries: readonly ResultLogEntry[]): bigint[] {
-  const batches: BatchAppendedArgs[] = [];
-  const results: ResultDeliveredArgs[] = [];
+  const batches = batchesOf(entries);
+  const results = new Map<bigint, ResultDeliveredArgs>();
   for (const entry of entries) {
-    if (entry.eventName === "BatchAppended") batches.push(entry.args);
-    else results.push(entry.args);
+    if (entry.eventName !== "ResultDelivered") continue;
+    if (results.has(entry.args.sequence)) {
+      throw new IncompleteLogError(`two results read for sequence ${entry.args.sequence}`);
+    }
+    results.set(entry.args.sequence, entry.args);
   }
-  batches.sort((a, b) => (a.startIndex < b.startIndex ? -1 : a.startIndex > b.startIndex ? 1 : 0));
 
   const first = batches[0];
-  if (first === undefined) {
-    if (results.length > 0)
-      throw new IncompleteLogError("results were read without the batches that hold them");
-    return [];
-  }
+  if (first === undefined) return [];
   if (first.oldRoot !== zeroRoot(TREE_DEPTH)) {
     throw new IncompleteLogError(
       `the first batch read, at leaf ${first.startIndex}, does not start the log`,
@@ -64,28 +64,25 @@ export function rebuildLeaves(entries: readonly ResultLogEntry[]): bigint[] {
   });
 
   const last = batches[batches.length - 1] as BatchAppendedArgs;
-  // undefined marks a slot that a batch says holds a result whose event has not been seen yet.
-  const slots: Array<bigint | undefined> = new Array(Number(last.startIndex + last.batchSize)).fill(
-    EMPTY_LEAF,
-  );
+  const slots: bigint[] = new Array(Number(last.startIndex + last.batchSize)).fill(EMPTY_LEAF);
   for (const batch of batches) {
-    for (let offset = 0n; offset < batch.count; offset++)
-      slots[Number(batch.startIndex + offset)] = undefined;
-  }
-  for (const result of results) {
-    const index = Number(result.leafIndex);
-    if (slots[index] !== undefined) {
-      throw new IncompleteLogError(`the result at leaf ${index} has no open slot in any batch read`);
+    for (let offset = 0n; offset < batch.count; offset++) {
+      const sequence = batch.firstSequence + offset;
+      const result = results.get(sequence);
+      if (result === undefined) {
+        throw new IncompleteLogError(
+          `no ResultDelivered event was read for sequence ${sequence} (leaf ${batch.startIndex + offset})`,
+        );
+      }
+      slots[Number(batch.startIndex + offset)] = deliveredLeaf(result);
     }
-    slots[index] = resultLeaf(
-      result,
-      { status: result.status as ResultStatus, output: result.output, metadata: result.metadata },
-      result.operator,
-    );
   }
-  const missing = slots.indexOf(undefined);
-  if (missing !== -1) throw new IncompleteLogError(`no ResultDelivered event was read for leaf ${missing}`);
-  return slots as bigint[];
+  return slots;
+}
+
+/** The leaf of a result exactly as its event says it was delivered. */
+export function deliveredLeaf(result: ResultDeliveredArgs): bigint {
+  return claimedLeaf(result, {});
 }
 
 /** A result someone claims for a request; each field left out is taken from the chain's event. */
@@ -98,38 +95,9 @@ export interface ResultClaim {
   operator?: Address;
 }
 
-export interface CheckResultParameters {
-  /** The request's ResultDelivered event: the request fields of the leaf and, by default, its result. */
-  result: ResultDeliveredArgs;
-  claim?: ResultClaim;
-  /** Checks the leaf at this slot instead of the event's. */
-  leafIndex?: bigint;
-  /** A path someone handed over, lowest sibling first; without it the path is built from `leaves`. */
-  siblings?: readonly bigint[];
-  /** The rebuilt log; only needed when `siblings` is not given. */
-  leaves?: readonly bigint[];
-  /** The coordinator's root, read at `blockNumber`. */
-  root: bigint;
-  blockNumber: bigint;
-}
-
-export interface CheckResultReturnType {
-  valid: boolean;
-  /** Why the result is not valid; absent when it is. */
-  reason?: string;
-  leaf: bigint;
-  leafIndex: bigint;
-  /** The path checked, lowest first: hand it to anyone who wants to check the result without the logs. */
-  siblings: bigint[];
-  root: bigint;
-  blockNumber: bigint;
-}
-
-/** Whether the leaf of the (claimed) result, at its slot, leads to the onchain root. */
-export function checkResult(parameters: CheckResultParameters): CheckResultReturnType {
-  const { result, claim = {}, root, blockNumber } = parameters;
-  const leafIndex = parameters.leafIndex ?? result.leafIndex;
-  const leaf = resultLeaf(
+/** The leaf of `result` with each field of `claim` in place of the event's. */
+export function claimedLeaf(result: ResultDeliveredArgs, claim: ResultClaim): bigint {
+  return resultLeaf(
     result,
     {
       status: claim.status ?? (result.status as ResultStatus),
@@ -138,50 +106,64 @@ export function checkResult(parameters: CheckResultParameters): CheckResultRetur
     },
     claim.operator ?? result.operator,
   );
-  const verdict = (siblings: bigint[], reason?: string): CheckResultReturnType => ({
-    valid: reason === undefined,
-    ...(reason === undefined ? {} : { reason }),
-    leaf,
-    leafIndex,
-    siblings,
-    root,
-    blockNumber,
-  });
+}
 
+export interface CheckInclusionParameters {
+  leaf: bigint;
+  leafIndex: bigint;
+  /** A path someone handed over, lowest sibling first; without it the path is built from `leaves`. */
+  siblings?: readonly bigint[] | undefined;
+  /** The rebuilt log; only needed when `siblings` is not given. */
+  leaves?: readonly bigint[] | undefined;
+  /** The coordinator's root, read at `blockNumber`. */
+  root: bigint;
+  blockNumber: bigint;
+}
+
+export interface CheckInclusionReturnType {
+  /** Why the leaf is not in the log at its slot; undefined when it is. */
+  reason: string | undefined;
+  /** The path checked, lowest first: hand it to anyone who wants to check the result without the logs. */
+  siblings: bigint[];
+}
+
+/** Whether `leaf`, at slot `leafIndex`, leads to the onchain root. */
+export function checkInclusion(parameters: CheckInclusionParameters): CheckInclusionReturnType {
+  const { leaf, leafIndex, root, blockNumber } = parameters;
   if (parameters.siblings !== undefined) {
     const siblings = [...parameters.siblings];
     if (siblings.length !== TREE_DEPTH) {
-      return verdict(siblings, `a path has ${TREE_DEPTH} siblings, this one has ${siblings.length}`);
+      return { siblings, reason: `a path has ${TREE_DEPTH} siblings, this one has ${siblings.length}` };
     }
     if (!verifyInclusionProof({ leaf, index: leafIndex, siblings, root }, root)) {
-      return verdict(
+      return {
         siblings,
-        `the given path from leaf ${leafIndex} does not lead to the onchain root ${root}`,
-      );
+        reason: `the given path from leaf ${leafIndex} does not lead to the onchain root ${root}`,
+      };
     }
-    return verdict(siblings);
+    return { siblings, reason: undefined };
   }
 
   const leaves = parameters.leaves ?? [];
   if (leafIndex < 0n || leafIndex >= BigInt(leaves.length)) {
-    return verdict([], `leaf ${leafIndex} is outside the log's ${leaves.length} slots`);
+    return { siblings: [], reason: `leaf ${leafIndex} is outside the log's ${leaves.length} slots` };
   }
   const proof = buildInclusionProof(leaves, Number(leafIndex), TREE_DEPTH);
   // A log that does not rebuild the onchain root says nothing about any result in it: the events read
   // were incomplete or forged, and that must not pass for a verdict on this result.
   if (proof.root !== root) {
-    return verdict(
-      proof.siblings,
-      `the events read rebuild root ${proof.root}, the coordinator holds ${root} at block ${blockNumber}`,
-    );
+    return {
+      siblings: proof.siblings,
+      reason: `the events read rebuild root ${proof.root}, the coordinator holds ${root} at block ${blockNumber}`,
+    };
   }
   if (!verifyInclusionProof({ leaf, index: leafIndex, siblings: proof.siblings, root }, root)) {
-    return verdict(
-      proof.siblings,
-      `the log holds leaf ${proof.leaf} at slot ${leafIndex}, the result's leaf is ${leaf}`,
-    );
+    return {
+      siblings: proof.siblings,
+      reason: `the log holds leaf ${proof.leaf} at slot ${leafIndex}, the result's leaf is ${leaf}`,
+    };
   }
-  return verdict(proof.siblings);
+  return { siblings: proof.siblings, reason: undefined };
 }
 
 /** The ResultDelivered entry of `requestId`, if the entries hold one. */

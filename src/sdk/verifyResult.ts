@@ -1,23 +1,19 @@
 import { type Address, type Chain, type Client, getAbiItem, type Transport } from "viem";
 import { getBlockNumber, getContractEvents, getLogs, readContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { type CheckResultReturnType, checkResult } from "./checkResult.js";
 import { ResultNotFoundError } from "./errors.js";
-import {
-  type CheckResultReturnType,
-  checkResult,
-  findResultEntry,
-  type ResultClaim,
-  rebuildLeaves,
-} from "./logReader.js";
+import { findResultEntry, type ResultClaim, type ResultLogEntry } from "./logReader.js";
+import { pendingLogFrom } from "./pendingQueue.js";
 
 export type VerifyResultParameters = {
   coordinator: Address;
   requestId: bigint;
   /** A result someone claims for the request; each field left out is the chain's. */
   claim?: ResultClaim;
-  /** Checks the leaf at this slot instead of the one the result was delivered to. */
+  /** Checks the leaf at this slot instead of the result's own (a proven result only). */
   leafIndex?: bigint;
-  /** Checks this path (lowest sibling first) instead of one built from the rebuilt log. */
+  /** Checks this path (lowest sibling first) instead of one built from the rebuilt log (a proven result only). */
   siblings?: readonly bigint[];
   /**
    * First block of the log read. It must hold the coordinator's first batch: the default 0 suits local
@@ -36,16 +32,19 @@ const LOG_EVENTS = [
 ] as const;
 
 /**
- * Checks a request's result against the coordinator's onchain root, trusting no operator: the leaf is
- * recomputed from the result (or from `claim`), the log is rebuilt from the coordinator's own events,
- * and the leaf's Merkle path must lead to `root()` read at the same block as the events.
- * An invalid result answers `valid: false` with a `reason`; it throws only when the RPC fails or the
- * request has no delivered result.
+ * Checks a request's result against the coordinator's onchain state, trusting no operator. The leaf is
+ * recomputed from the result (or from `claim`) and the log rebuilt from the coordinator's own events,
+ * all read at one block. A proven result (`state: "proven"`) must have a Merkle path to `root()`; a
+ * result delivered without a proof yet (`state: "pending"`) must be committed at its sequence in the
+ * queue of pending leaves: the hash chain over the queue's leaves must end at `pendingLog().tail`.
+ * `meaning` says what the verdict's state guarantees. An invalid result answers `valid: false` with a
+ * `reason`; it throws only when the RPC fails or the request has no delivered result.
  *
  * @example
  * import { verifyResult } from "sibyl";
  *
- * const { valid, reason } = await verifyResult(client, { coordinator: "0x5FbD…", requestId: 1n });
+ * const { valid, state, reason } = await verifyResult(client, { coordinator: "0x5FbD…", requestId: 1n });
+ * // state: "proven" (under the onchain root) or "pending" (in the log, proof pending)
  * // Someone says the answer was "fr 0.99": check their claim, not the chain's event.
  * const claimed = await verifyResult(client, {
  *   coordinator: "0x5FbD…",
@@ -60,32 +59,34 @@ export async function verifyResult<chain extends Chain | undefined>(
 ): Promise<VerifyResultReturnType> {
   const { coordinator, requestId, fromBlock = 0n, siblings } = parameters;
   const blockNumber = parameters.blockNumber ?? (await getBlockNumber(client, { cacheTime: 0 }));
+  const read = { address: coordinator, abi: sibylCoordinatorAbi, blockNumber } as const;
   const range = { address: coordinator, fromBlock, toBlock: blockNumber, strict: true } as const;
-  const [root, entries] = await Promise.all([
-    readContract(client, {
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "root",
-      blockNumber,
-    }),
-    // A caller's own path needs only the result's event; building a path needs the whole log.
+  const [root, queue, entries] = await Promise.all([
+    readContract(client, { ...read, functionName: "root" }),
+    readContract(client, { ...read, functionName: "pendingLog" }),
+    // A caller's own path needs only the batches and the result; building a path needs the whole log.
     siblings === undefined
       ? getLogs(client, { ...range, events: LOG_EVENTS })
-      : getContractEvents(client, {
-          ...range,
-          abi: sibylCoordinatorAbi,
-          eventName: "ResultDelivered",
-          args: { requestId },
-        }),
+      : Promise.all([
+          getContractEvents(client, { ...range, abi: sibylCoordinatorAbi, eventName: "BatchAppended" }),
+          getContractEvents(client, {
+            ...range,
+            abi: sibylCoordinatorAbi,
+            eventName: "ResultDelivered",
+            args: { requestId },
+          }),
+        ]).then((lists): ResultLogEntry[] => lists.flat()),
   ]);
   const result = findResultEntry(entries, requestId);
   if (result === undefined) throw new ResultNotFoundError({ requestId, toBlock: blockNumber });
   return checkResult({
     result,
     root,
+    queue: pendingLogFrom(queue),
     blockNumber,
+    entries,
     ...(parameters.claim === undefined ? {} : { claim: parameters.claim }),
     ...(parameters.leafIndex === undefined ? {} : { leafIndex: parameters.leafIndex }),
-    ...(siblings === undefined ? { leaves: rebuildLeaves(entries) } : { siblings }),
+    ...(siblings === undefined ? {} : { siblings }),
   });
 }

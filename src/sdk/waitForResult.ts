@@ -15,6 +15,11 @@ export type WaitForResultParameters = {
    * RequestExpiredError once the chain passes the request's deadline unanswered.
    */
   timeoutMs?: number;
+  /**
+   * Also wait until a proof has put the result in the log (its `leafIndex` is set), not only until it
+   * is delivered; a result delivered without a proof waits for someone to prove it. Default false.
+   */
+  proven?: boolean;
   /** Time between polls; defaults to the client's polling interval. */
   pollingInterval?: number;
   /**
@@ -45,7 +50,7 @@ export async function waitForResult<chain extends Chain | undefined>(
   client: Client<Transport, chain>,
   parameters: WaitForResultParameters,
 ): Promise<WaitForResultReturnType> {
-  const { coordinator, requestId, confirmations = 1, timeoutMs, fromBlock = 0n } = parameters;
+  const { coordinator, requestId, confirmations = 1, timeoutMs, fromBlock = 0n, proven } = parameters;
   return pollForResult(
     {
       async latestBlock() {
@@ -72,6 +77,7 @@ export async function waitForResult<chain extends Chain | undefined>(
       timeoutMs,
       pollingIntervalMs: parameters.pollingInterval ?? client.pollingInterval,
       fromBlock,
+      ...(proven === undefined ? {} : { proven }),
     },
   );
 }

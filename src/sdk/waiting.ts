@@ -5,7 +5,7 @@
  */
 import type { Hex } from "viem";
 import { RequestExpiredError, ResultTimeoutError } from "./errors.js";
-import type { SibylResult } from "./types.js";
+import type { EventLocation, SibylResult } from "./types.js";
 
 export interface BlockStamp {
   number: bigint;
@@ -32,6 +32,8 @@ export interface PollForResultOptions {
   pollingIntervalMs: number;
   /** Where to look until the request's own block is known. */
   fromBlock: bigint;
+  /** Also wait until a proof has put the result in the log, its batch as deep and canonical too. */
+  proven?: boolean;
 }
 
 export async function pollForResult(
@@ -51,8 +53,12 @@ export async function pollForResult(
     // Results come after their request, so once the request is found the search can start there.
     const result = await reader.findResult(request?.blockNumber ?? options.fromBlock, head.number);
     if (result !== undefined) {
-      const deep = head.number - result.blockNumber + 1n >= confirmations;
-      if (deep && (await reader.blockHash(result.blockNumber)) === result.blockHash) return result;
+      // A proof pending counts as not settled: the batch must arrive, deep and canonical, too.
+      const settled = async (event: EventLocation | undefined) =>
+        event !== undefined &&
+        head.number - event.blockNumber + 1n >= confirmations &&
+        (await reader.blockHash(event.blockNumber)) === event.blockHash;
+      if ((await settled(result)) && (!options.proven || (await settled(result.batch)))) return result;
     } else if (request !== undefined && head.timestamp > request.deadline) {
       // Block times only grow and the coordinator refuses answers after the deadline, so a result
       // absent up to a block past the deadline can never arrive.

@@ -38,7 +38,8 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
   });
 
   it("sibyl dev answers its example requests with proofs and verifies each against the onchain root", () => {
-    const verified = dev.text.match(/verified against the onchain root/g) ?? [];
+    const verified =
+      dev.text.match(/verified: (proven under the onchain root|in the log, proof pending)/g) ?? [];
     assert.equal(verified.length, 3, dev.tail(30));
     assert.match(dev.text, /→ en 0\.\d{4}/);
     assert.match(dev.text, /→ fr 0\.\d{4}/);
@@ -53,19 +54,35 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     assert.equal(sent.code, 0, sent.stderr + sent.stdout);
     assert.match(sent.stdout, /status {2}Ok/);
     assert.match(sent.stdout, /output {2}fr 0\.\d{4}/);
+    assert.match(
+      sent.stdout,
+      /^leaf {4}(\d+|proof pending) \(sequence \d+, delivered in 0x[0-9a-f]{64} by 0x[0-9a-fA-F]{40}\)$/m,
+    );
+    assert.match(
+      sent.stdout,
+      /^proof {3}(in the delivering transaction|later, in 0x[0-9a-f]{64}|pending: )/m,
+    );
     const requestId = sent.stdout.match(/^request (\d+) sent/m)?.[1];
     assert.ok(requestId, sent.stdout);
 
     const valid = await runSibyl(["verify", requestId], env);
     assert.equal(valid.code, 0, valid.stderr + valid.stdout);
-    assert.match(valid.stdout, /^valid: leaf \d+ of request \d+ is in the onchain root \d+/);
+    // Proven under the root, or, delivered without a proof yet, committed in the queue of pending leaves.
+    assert.match(
+      valid.stdout,
+      /^valid, (proven: leaf \d+ of request \d+ \(sequence \d+\) is in the onchain root \d+|in the log, proof pending: request \d+'s leaf \(sequence \d+\) is committed in the onchain queue)/,
+    );
+    assert.match(valid.stdout, /\n {2}what this means: (proven|in the log, proof pending): /);
 
     const claimed = await runSibyl(
       ["verify", requestId, "--output", sent.stdout.match(/^output {2}(.*)$/m)?.[1] ?? ""],
       env,
     );
     assert.equal(claimed.code, 0, claimed.stderr + claimed.stdout);
-    assert.match(claimed.stdout, /^matches: "fr 0\.\d{4}" is the answer recorded for request \d+: leaf \d+/);
+    assert.match(
+      claimed.stdout,
+      /^matches: "fr 0\.\d{4}" is the answer recorded for request \d+: (proven: leaf \d+|in the log, proof pending)/,
+    );
 
     const tampered = await runSibyl(["verify", requestId, "--output", "en 0.9999"], env);
     assert.equal(tampered.code, 1, tampered.stderr + tampered.stdout);
@@ -78,7 +95,11 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
   it("sibyl status and sibyl models describe the running devnet", async () => {
     const status = await runSibyl(["status"], env);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /result log {3}root \d+, next index [1-9]\d*/);
+    assert.match(status.stdout, /result log {3}root \d+, next index [1-9]\d*, \d+ results proven/);
+    assert.match(
+      status.stdout,
+      /^pending {6}(none|\d+ delivered, proof pending).*, proof reserve [\d.]+ ETH$/m,
+    );
     assert.match(status.stdout, /operator {5}0x[0-9a-fA-F]{40}: active, stake 1 ETH/);
     assert.match(status.stdout, /node {9}http:\/\/127\.0\.0\.1:\d+: jobs /);
     const models = await runSibyl(["models"], env);

@@ -2,7 +2,8 @@
  * The explorer page in a real headless Chromium against `sibyl dev` as a process: a request made with
  * the CLI appears without a reload, its page shows the answer, verifying in the browser says valid,
  * a tampered claim says invalid, and a wrong RPC or coordinator is explained, not shown as an empty
- * chain. Screenshots of each page go to test-output/explorer/.
+ * chain. Screenshots of each page go to test-output/explorer/. A second chain, driven by a test
+ * operator with real proofs, shows a result delivered without a proof: pending, then proven.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -13,14 +14,37 @@ import path from "node:path";
 import type { Page } from "playwright-core";
 import { createPublicClient, http } from "viem";
 import { hardhatKey } from "../../src/cli/devAccounts.js";
+import { type ExplorerServer, startExplorerServer } from "../../src/explorer/server.js";
+import { releaseSnarkjsCurve } from "../../src/node/prover/curve.js";
+import { BatchProver } from "../../src/node/prover/prover.js";
 import { getResult, sibylCoordinatorAbi } from "../../src/sdk/index.js";
 import { findChromium, launchBrowser } from "../helpers/browser.js";
+import { type Devnet, startDevnet } from "../helpers/devnet.js";
 import { type ChildRun, freePort, REPO_ROOT, runSibyl, startSibyl } from "../helpers/processes.js";
+import { ask, okAnswer, TestOperator } from "../helpers/sibyl.js";
 
 const SCREENSHOTS = path.join(REPO_ROOT, "test-output/explorer");
 // Markup in an input must reach the page as text: a script here would run with the page's origin.
 const REQUESTS = 8;
 const INPUT = `Bonjour tout le monde, comment allez-vous ? <img src=x onerror="window.pwned=1">`;
+
+let pageBuilt = false;
+
+/** The page under test is the one built from this checkout's sources, not a stale build. */
+function buildPage(): void {
+  if (pageBuilt) return;
+  execFileSync(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, "node_modules/vite/bin/vite.js"),
+      "build",
+      "--config",
+      "src/explorer/vite.config.ts",
+    ],
+    { cwd: REPO_ROOT, stdio: "ignore" },
+  );
+  pageBuilt = true;
+}
 
 describe("sibyl explorer in a real browser (sibyl dev as a process)", function () {
   this.timeout(240_000);
@@ -40,20 +64,7 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
       this.skip();
     }
     await mkdir(SCREENSHOTS, { recursive: true });
-    // The page under test is the one built from this checkout's sources, not a stale build.
-    execFileSync(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, "node_modules/vite/bin/vite.js"),
-        "build",
-        "--config",
-        "src/explorer/vite.config.ts",
-      ],
-      {
-        cwd: REPO_ROOT,
-        stdio: "ignore",
-      },
-    );
+    buildPage();
     const stateDir = await mkdtemp(path.join(os.tmpdir(), "sibyl-explorer-"));
     env = { SIBYL_STATE_DIR: stateDir, OPENAI_API_KEY: "" };
     const ports = [await freePort(), await freePort(), await freePort()].map(String);
@@ -156,9 +167,10 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     await page.getByTestId("verify").click();
     const verdict = page.getByTestId("verdict-line");
     await verdict.waitFor();
+    // Proven under the root, or delivered without a proof yet and committed in the pending queue.
     assert.match(
       (await verdict.textContent()) ?? "",
-      /^VALID: the delivered answer is leaf \d+ of the log under the onchain root/,
+      /^VALID, (proven: the delivered answer is leaf \d+ of the log under the onchain root|in the log, proof pending: the delivered answer is committed at sequence \d+)/,
     );
     const root = await client().readContract({
       address: deployment.coordinator,
@@ -172,7 +184,10 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
   it("a claimed answer is checked in the browser: the true one is valid, a tampered one invalid", async () => {
     await page.getByTestId("claim").fill(answer);
     await page.getByTestId("verify-claim").click();
-    await page.getByTestId("verdict-line").getByText(`VALID: "${answer}"`).waitFor();
+    await page
+      .getByTestId("verdict-line")
+      .getByText(new RegExp(`^VALID, [^:]+: "${answer}"`))
+      .waitFor();
 
     await page.getByTestId("claim").fill("en 0.9999");
     await page.getByTestId("verify-claim").click();
@@ -180,7 +195,7 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     await verdict.getByText(/^INVALID: /).waitFor();
     assert.match(
       (await verdict.textContent()) ?? "",
-      /the log holds leaf \d+ at slot \d+, the result's leaf is \d+/,
+      /the (log holds leaf \d+ at slot \d+|queue of pending leaves holds leaf \d+ at sequence \d+), the result's leaf is \d+/,
     );
     await shoot("request-tampered");
   });
@@ -311,5 +326,128 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     const notice = page.locator("#notice");
     await notice.getByText(`The chain reorganised at block ${seen}`).waitFor({ timeout: 15_000 });
     await shoot("reorg");
+  });
+});
+
+describe("sibyl explorer: a result delivered without a proof, then proven (hardhat node, real proofs)", function () {
+  this.timeout(300_000);
+  const executablePath = findChromium();
+  let devnet: Devnet;
+  let prover: BatchProver;
+  let operator: TestOperator;
+  let explorer: ExplorerServer;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let page: Page;
+  let requestId: bigint;
+  const answer = "it 0.9412";
+
+  before(async function () {
+    if (executablePath === undefined) {
+      console.log("    skipped: no Chromium found (install Debian's chromium or set SIBYL_CHROMIUM)");
+      this.skip();
+    }
+    await mkdir(SCREENSHOTS, { recursive: true });
+    buildPage();
+    devnet = await startDevnet([]);
+    prover = new BatchProver();
+    operator = new TestOperator(devnet.sibyl, prover);
+    // One result proven with its delivery, then one delivered alone, its proof pending.
+    await operator.fulfill([okAnswer((await ask(devnet.sibyl, "proven at once")).commitment, "en 0.9000")]);
+    const { commitment } = await ask(devnet.sibyl, "Oggi il tempo è bellissimo.");
+    requestId = commitment.requestId;
+    await operator.deliver([okAnswer(commitment, answer)]);
+    explorer = await startExplorerServer({
+      config: { rpcUrl: devnet.chain.url, coordinator: devnet.sibyl.coordinator.address, fromBlock: "0" },
+      port: await freePort(),
+    });
+    browser = await launchBrowser(executablePath as string);
+    page = await browser.context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await explorer?.close();
+    await prover?.close();
+    await devnet?.stop();
+    await releaseSnarkjsCurve();
+  });
+
+  const shoot = (name: string) =>
+    page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+  it("shows the result as in the log, proof pending, and verifies it so in the browser", async () => {
+    await page.goto(explorer.url);
+    const state = page.locator(`tr[data-request-id="${requestId}"] td.state.answered`);
+    await state.waitFor();
+    assert.equal(await state.textContent(), "answered, proof pending");
+    assert.equal(await page.locator('tr[data-request-id="1"] td.state').textContent(), "answered");
+
+    await page.goto(`${explorer.url}/#/request/${requestId}`);
+    await page.getByTestId("request-output").getByText(answer).waitFor();
+    assert.match((await page.getByTestId("leaf-index").textContent()) ?? "", /^proof pending: committed/);
+
+    await page.getByTestId("verify").click();
+    const verdict = page.getByTestId("verdict-line");
+    await verdict.waitFor();
+    assert.equal(
+      await verdict.textContent(),
+      `VALID, in the log, proof pending: the delivered answer is committed at sequence 1 in the onchain queue of pending leaves (block ${await devnet.sibyl.publicClient.getBlockNumber()}).`,
+    );
+    assert.match(
+      (await page.getByTestId("verdict-meaning").textContent()) ?? "",
+      /computed this leaf itself.*can only be proven in this order/,
+    );
+    assert.match((await page.getByTestId("verdict").textContent()) ?? "", /pending queuesequences 1 to 1/);
+    await shoot("request-pending");
+
+    await page.getByTestId("claim").fill("en 0.9412");
+    await page.getByTestId("verify-claim").click();
+    await verdict
+      .getByText(
+        /^INVALID: the queue of pending leaves holds leaf \d+ at sequence 1, the result's leaf is \d+$/,
+      )
+      .waitFor();
+
+    await page.goto(`${explorer.url}/#/log`);
+    await page
+      .getByTestId("pending")
+      .getByText("1 delivered results (sequences 1–1)", { exact: false })
+      .waitFor();
+  });
+
+  it("once someone proves the queue, the same page shows its leaf index and verifies it as proven", async () => {
+    await page.goto(`${explorer.url}/#/request/${requestId}`);
+    await page
+      .getByTestId("leaf-index")
+      .getByText(/^proof pending/)
+      .waitFor();
+    const someone = devnet.sibyl.users[2];
+    assert.ok(someone);
+    await operator.provePending(1, someone.account);
+    // The page follows a pending result block by block: no reload.
+    await page.getByTestId("leaf-index").getByText(/^1$/).waitFor({ timeout: 15_000 });
+
+    await page.getByTestId("verify").click();
+    await page
+      .getByTestId("verdict-line")
+      .getByText(/^VALID, proven: the delivered answer is leaf 1 of the log under the onchain root/)
+      .waitFor();
+    const root = await devnet.sibyl.coordinator.read.root();
+    assert.match((await page.getByTestId("verdict").textContent()) ?? "", new RegExp(`onchain root${root}`));
+    await shoot("request-proven-later");
+
+    await page.getByTestId("claim").fill("en 0.9412");
+    await page.getByTestId("verify-claim").click();
+    await page
+      .getByTestId("verdict-line")
+      .getByText(/^INVALID: the log holds leaf \d+ at slot 1, the result's leaf is \d+$/)
+      .waitFor();
+    await page.goto(`${explorer.url}/#/log`);
+    await page.getByTestId("pending").getByText("none").waitFor();
+    await page.goto(explorer.url);
+    await page
+      .locator(`tr[data-request-id="${requestId}"] td.state`)
+      .getByText(/^answered$/)
+      .waitFor();
   });
 });

@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import { type Hex, hexToString, parseEventLogs } from "viem";
+import { type Hex, hexToString, isAddressEqual, parseEventLogs, toHex } from "viem";
 import { mockSibyl, type SibylFixture, type SibylMock, startSibyl } from "../../src/hardhat/index.js";
 import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
 import { requestInference } from "../../src/sdk/requestInference.js";
 import { verifyResult } from "../../src/sdk/verifyResult.js";
 import { promptBoardAbi, sibylCoordinatorAbi } from "../../src/shared/abi/generated.js";
-import { ResultStatus } from "../../src/shared/encoding.js";
+import { type RequestCommitment, ResultStatus } from "../../src/shared/encoding.js";
 import { SibylError } from "../../src/shared/errors.js";
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
@@ -149,5 +149,56 @@ describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
     const result = await sibyl.fulfill(requestId, { output: "de 0.9000" });
     assert.equal(result.requestId, requestId);
     assert.equal(result.outputText, "de 0.9000");
+    assert.ok(result.leafIndex !== undefined, "the mock's answers are proven at once");
+  });
+
+  it("proves what another operator delivered without a proof, then answers (fulfill cannot skip the queue)", async () => {
+    const snapshot = await connection.provider.request({ method: "evm_snapshot" });
+    const client = await connection.viem.getPublicClient();
+    const [, , , user, other] = await connection.viem.getWalletClients();
+    assert.ok(user && other);
+    const coordinator = { address: sibyl.coordinator, abi: sibylCoordinatorAbi } as const;
+    const { minStake } = await client.readContract({ ...coordinator, functionName: "operatorParameters" });
+    await client.waitForTransactionReceipt({
+      hash: await other.writeContract({ ...coordinator, functionName: "registerOperator", value: minStake }),
+    });
+    // Requests are assigned among the active operators: ask until each operator has one.
+    let theirs: RequestCommitment | undefined;
+    let ours: bigint | undefined;
+    for (let i = 0; i < 40 && (theirs === undefined || ours === undefined); i++) {
+      const { requestId, commitment } = await requestInference(user, {
+        coordinator: sibyl.coordinator,
+        model: "language-id",
+        input: `question ${i}`,
+      });
+      if (isAddressEqual(commitment.operator, other.account.address)) theirs ??= commitment;
+      else ours ??= requestId;
+    }
+    assert.ok(theirs && ours !== undefined, "40 requests all went to one operator");
+    const answer = { status: ResultStatus.Ok, output: toHex("theirs"), metadata: toHex("{}") };
+    await client.waitForTransactionReceipt({
+      hash: await other.writeContract({
+        ...coordinator,
+        functionName: "deliver",
+        args: [[{ commitment: theirs, ...answer }]],
+      }),
+    });
+    const pending = await verifyResult(client, {
+      coordinator: sibyl.coordinator,
+      requestId: theirs.requestId,
+    });
+    assert.equal(pending.valid, true, pending.reason);
+    assert.equal(pending.state, "pending");
+
+    const result = await sibyl.fulfill(ours, { output: "ours" });
+    assert.equal(result.outputText, "ours");
+    for (const requestId of [theirs.requestId, ours]) {
+      const audit = await verifyResult(client, { coordinator: sibyl.coordinator, requestId });
+      assert.equal(audit.valid, true, audit.reason);
+      assert.equal(audit.state, "proven", `request ${requestId}`);
+    }
+    const [proven, delivered] = await client.readContract({ ...coordinator, functionName: "pendingLog" });
+    assert.equal(proven, delivered, "the queue is empty");
+    await connection.provider.request({ method: "evm_revert", params: [snapshot] });
   });
 });

@@ -110,13 +110,22 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
         input: french,
       });
 
-      englishResult = await waitForResult(client, { coordinator, requestId, timeoutMs: 60_000, ...POLL });
+      // Proven, so the checks below can use their slots, whichever way the node delivered them.
+      englishResult = await waitForResult(client, {
+        coordinator,
+        requestId,
+        timeoutMs: 60_000,
+        proven: true,
+        ...POLL,
+      });
       frenchResult = await waitForResult(client, {
         coordinator,
         requestId: frenchRequest.requestId,
         timeoutMs: 60_000,
+        proven: true,
         ...POLL,
       });
+      assert.ok(englishResult.leafIndex !== undefined && frenchResult.leafIndex !== undefined);
       assert.equal(englishResult.status, ResultStatus.Ok);
       assert.match(englishResult.outputText ?? "", /^en 0\.\d{4}$/);
       assert.match(frenchResult.outputText ?? "", /^fr 0\.\d{4}$/);
@@ -136,6 +145,8 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
       const verdict = await verifyResult(client, { coordinator, requestId });
       assert.equal(verdict.valid, true, verdict.reason);
       assert.equal(verdict.reason, undefined);
+      assert.equal(verdict.state, "proven");
+      assert.equal(verdict.sequence, englishResult.sequence);
       assert.equal(verdict.leafIndex, englishResult.leafIndex);
       assert.equal(
         verdict.leaf,
@@ -163,7 +174,11 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
         byModel.map((result) => result.requestId),
         [requestId, frenchRequest.requestId],
       );
-      assert.deepEqual(byRequest, [englishResult]);
+      // Reported at delivery: with its slot if the proof came along, without while it was pending.
+      assert.deepEqual(
+        byRequest.map((result) => [result.requestId, result.sequence, result.output]),
+        [[requestId, englishResult.sequence, englishResult.output]],
+      );
     });
 
     it("rejects a wrong output, a wrong leaf index and a forged path, each with a reason", async () => {
@@ -235,6 +250,7 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
         requestId,
         timeoutMs: 60_000,
         pollingIntervalMs: 100,
+        proven: true,
       });
       assert.equal(result.status, ResultStatus.Ok);
       assert.match(result.outputText ?? "", /^de 0\.\d{4}$/);

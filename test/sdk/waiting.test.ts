@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "mocha";
 import type { Hex } from "viem";
 import { RequestExpiredError, ResultTimeoutError } from "../../src/sdk/errors.js";
-import type { SibylResult } from "../../src/sdk/types.js";
+import type { AppendedBatch, SibylResult } from "../../src/sdk/types.js";
 import { type PollForResultOptions, pollForResult, type ResultReader } from "../../src/sdk/waiting.js";
 import { ResultStatus } from "../../src/shared/encoding.js";
 
@@ -33,12 +33,19 @@ function scripted(states: ChainState[]) {
   return { reader, polls: () => step + 1 };
 }
 
-function resultAt(blockNumber: bigint, blockHash: Hex, output: Hex = "0x01"): SibylResult {
+function resultAt(
+  blockNumber: bigint,
+  blockHash: Hex,
+  output: Hex = "0x01",
+  batch?: AppendedBatch,
+): SibylResult {
   return {
     requestId: 1n,
     modelId: `0x${"00".repeat(32)}`,
     operator: `0x${"00".repeat(20)}`,
-    leafIndex: 0n,
+    sequence: 0n,
+    leafIndex: batch && 0n,
+    batch,
     status: ResultStatus.Ok,
     callback: 0,
     fee: 0n,
@@ -83,6 +90,41 @@ describe("sdk wait loop (pure)", () => {
     ]);
     const result = await pollForResult(reader, options);
     assert.equal(result.output, "0x0b");
+  });
+
+  it("with proven, waits past a pending delivery and its deadline until the proof is deep and canonical", async () => {
+    const batchAt = (blockNumber: bigint, blockHash: Hex): AppendedBatch => ({
+      prover: `0x${"00".repeat(20)}`,
+      oldRoot: 0n,
+      newRoot: 1n,
+      startIndex: 0n,
+      batchSize: 1n,
+      count: 1n,
+      firstSequence: 0n,
+      blockNumber,
+      blockHash,
+      transactionHash: `0x${"22".repeat(32)}`,
+    });
+    const { reader, polls } = scripted([
+      // Delivered without a proof, then past the deadline: a delivered result never expires.
+      { head: 6n, timestamp: 999n, result: resultAt(6n, A), hashes: { "6": A } },
+      { head: 7n, timestamp: 2_000n, result: resultAt(6n, A), hashes: { "6": A } },
+      // A proof at 8 that a reorg replaces, then one at 9 that stays.
+      { head: 8n, result: resultAt(6n, A, "0x01", batchAt(8n, A)), hashes: { "6": A, "8": B } },
+      { head: 9n, result: resultAt(6n, A, "0x01", batchAt(9n, B)), hashes: { "6": A, "9": B } },
+      { head: 10n, result: resultAt(6n, A, "0x01", batchAt(9n, B)), hashes: { "6": A, "9": B } },
+    ]);
+    const result = await pollForResult(reader, {
+      ...options,
+      confirmations: 2,
+      timeoutMs: undefined,
+      proven: true,
+    });
+    assert.equal(result.batch?.blockNumber, 9n);
+    assert.equal(result.leafIndex, 0n);
+    assert.equal(polls(), 5);
+    const unproven = scripted([{ head: 6n, result: resultAt(6n, A), hashes: { "6": A } }]);
+    assert.equal((await pollForResult(unproven.reader, options)).leafIndex, undefined, "delivered is enough");
   });
 
   it("gives up after timeoutMs with a retryable ResultTimeoutError", async () => {

@@ -14,7 +14,7 @@ import { type NodeConfigInput, parseConfig } from "../../node/config.js";
 import { startNode } from "../../node/daemon.js";
 import type { ModelSpecInput } from "../../node/models/registry.js";
 import { createLogger } from "../../node/observe/logger.js";
-import { quoteGasPrice, verifyResult, waitForResult } from "../../sdk/index.js";
+import { quoteGasPrice, type ResultState, verifyResult, waitForResult } from "../../sdk/index.js";
 import { promptBoardAbi } from "../../shared/abi/generated.js";
 import { ResultStatus } from "../../shared/encoding.js";
 import { DEV_ACCOUNT, hardhatKey } from "../devAccounts.js";
@@ -214,13 +214,19 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
     });
     allVerified &&= audit.valid && result.status === ResultStatus.Ok;
     process.stdout.write(
-      `      → ${result.outputText ?? result.output}  (${statusName(result.status)}, leaf ${result.leafIndex}, ` +
-        `fulfilled with a Groth16 proof in ${result.transactionHash.slice(0, 10)}…; ` +
-        `${audit.valid ? "verified against the onchain root" : `NOT verified: ${audit.reason}`})\n`,
+      `      → ${result.outputText ?? result.output}  (${statusName(result.status)}, sequence ${result.sequence}, ` +
+        `leaf ${result.leafIndex ?? "proof pending"}; ` +
+        `${audit.valid ? verifiedAs(audit.state) : `NOT verified: ${audit.reason}`})\n`,
     );
   }
   process.stdout.write(`  Verify one yourself: ${SIBYL_COMMAND} verify <requestId>\n`);
   return allVerified;
+}
+
+function verifiedAs(state: ResultState): string {
+  return state === "proven"
+    ? "verified: proven under the onchain root"
+    : "verified: in the log, proof pending (committed in the onchain queue)";
 }
 
 function printServing(

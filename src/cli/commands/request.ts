@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { formatEther } from "viem";
 import { requestInference, waitForResult } from "../../sdk/index.js";
 import { CliError, rejected, UsageError } from "../errors.js";
-import { SIBYL_COMMAND, statusName } from "../format.js";
+import { proofState, SIBYL_COMMAND, statusName } from "../format.js";
 import { requireServedModel } from "../models.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 import { walletFor } from "../wallet.js";
@@ -68,7 +68,9 @@ export async function requestCommand(args: string[]): Promise<number> {
   });
   const status = statusName(result.status);
   process.stdout.write(
-    `status  ${status}\noutput  ${result.outputText ?? result.output}\nleaf    ${result.leafIndex} (fulfilled in ${result.transactionHash} by ${result.operator})\n` +
+    `status  ${status}\noutput  ${result.outputText ?? result.output}\n` +
+      `leaf    ${result.leafIndex ?? "proof pending"} (sequence ${result.sequence}, delivered in ${result.transactionHash} by ${result.operator})\n` +
+      `proof   ${proofState(result)}\n` +
       `fee     ${formatEther(result.fee)} ETH charged, ${formatEther(sent.commitment.escrow - result.fee)} ETH credited back to ${sent.commitment.refundTo}\n` +
       `verify  ${SIBYL_COMMAND} verify ${sent.requestId}\n`,
   );

@@ -1,13 +1,15 @@
 /** `sibyl status`: the coordinator's log and the node's jobs, from the chain and the node's API. */
 import { parseArgs } from "node:util";
 import { type Address, formatEther, getAddress, isAddress } from "viem";
+import { pendingLogFrom } from "../../sdk/index.js";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { CliError } from "../errors.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 
 export const STATUS_USAGE = `usage: sibyl status [options]
 
-Prints the chain's view (block, result-log root and next index, the operator's stake and balance) and,
+Prints the chain's view (block, result-log root and next index, results delivered and waiting for
+their proof with the reserve held for whoever proves them, the operator's stake and balance) and,
 when the node's API is known, its jobs by state.
 
 Options:
@@ -33,17 +35,34 @@ export async function statusCommand(args: string[]): Promise<number> {
   }
   const target = await resolveTarget(values);
   const { client, coordinator } = target;
-  const read = <F extends "root" | "nextIndex">(functionName: F) =>
-    client.readContract({ address: coordinator, abi: sibylCoordinatorAbi, functionName });
-  const [block, root, nextIndex] = await Promise.all([
-    client.getBlockNumber(),
-    read("root"),
-    read("nextIndex"),
+  const block = await client.getBlockNumber();
+  const [root, nextIndex, pending] = await Promise.all([
+    client.readContract({
+      address: coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "root",
+      blockNumber: block,
+    }),
+    client.readContract({
+      address: coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "nextIndex",
+      blockNumber: block,
+    }),
+    client.readContract({
+      address: coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "pendingLog",
+      blockNumber: block,
+    }),
   ]);
+  const queue = pendingLogFrom(pending);
+  const waiting = queue.delivered - queue.proven;
   const lines = [
     `chain        ${target.rpcUrl} (chain id ${await client.getChainId()}), block ${block}`,
     `coordinator  ${coordinator}`,
-    `result log   root ${root}, next index ${nextIndex}`,
+    `result log   root ${root}, next index ${nextIndex}, ${queue.proven} results proven`,
+    `pending      ${waiting === 0n ? "none: every delivered result is proven" : `${waiting} delivered, proof pending (sequences ${queue.proven} to ${queue.delivered - 1n})`}, proof reserve ${formatEther(queue.proofReserve)} ETH`,
   ];
   // The devnet's operator and node API describe the devnet's coordinator only, not one named by flags.
   const devnet = target.record?.coordinator === coordinator ? target.record : undefined;

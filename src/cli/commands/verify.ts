@@ -7,8 +7,11 @@ import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 
 export const VERIFY_USAGE = `usage: sibyl verify <requestId> [options]
 
-Rebuilds the result log from the coordinator's events, recomputes the result's leaf and checks its
-Merkle path against the root stored onchain. Exits 0 when the result is in the log, 1 when not.
+Rebuilds the result log from the coordinator's events and recomputes the result's leaf. A proven
+result must have a Merkle path to the root stored onchain; a result delivered without a proof yet
+must be committed at its place in the onchain queue of pending leaves (its hash chain). Prints which
+of the two holds ("proven" or "in the log, proof pending") and what it guarantees. Exits 0 when the
+result is in the log, 1 when not.
 
 Options:
   --output <text>         check this claimed answer instead of the one in the event (e.g. what an API
@@ -38,18 +41,22 @@ export async function verifyCommand(args: string[]): Promise<number> {
     fromBlock: target.fromBlock,
     ...(claim ? { claim } : {}),
   });
-  const where = `leaf ${verdict.leafIndex} of request ${idText} is in the onchain root ${verdict.root} (block ${verdict.blockNumber})`;
+  const where =
+    verdict.state === "proven"
+      ? `proven: leaf ${verdict.leafIndex} of request ${idText} (sequence ${verdict.sequence}) is in the onchain root ${verdict.root} (block ${verdict.blockNumber})`
+      : `in the log, proof pending: request ${idText}'s leaf (sequence ${verdict.sequence}) is committed in the onchain queue of pending leaves, sequences ${verdict.queue.proven} to ${verdict.queue.delivered - 1n} (block ${verdict.blockNumber})`;
+  const meaning = `  what this means: ${verdict.meaning}\n`;
   if (values.output !== undefined) {
     // A claimed answer: say in words whether it is the one in the log.
     process.stdout.write(
       verdict.valid
-        ? `matches: ${JSON.stringify(values.output)} is the answer recorded for request ${idText}: ${where}\n`
+        ? `matches: ${JSON.stringify(values.output)} is the answer recorded for request ${idText}: ${where}\n${meaning}`
         : `does NOT match: ${JSON.stringify(values.output)} is not the answer recorded for request ${idText} (${verdict.reason})\n`,
     );
     return verdict.valid ? 0 : 1;
   }
   if (verdict.valid) {
-    process.stdout.write(`valid: ${where}\n`);
+    process.stdout.write(`valid, ${where}\n${meaning}`);
     return 0;
   }
   process.stdout.write(`INVALID: ${verdict.reason}\n`);

@@ -13,6 +13,7 @@ import {
   parseEventLogs,
 } from "viem";
 import {
+  getBatches,
   getRequest,
   getResult,
   type SibylResult,
@@ -42,12 +43,14 @@ export interface RequestRow {
 }
 
 export interface BatchRow {
-  operator: Address;
+  /** Who sent the proof: the delivering operator, or anyone proving the pending queue. */
+  prover: Address;
   oldRoot: bigint;
   newRoot: bigint;
   startIndex: bigint;
   batchSize: bigint;
   count: bigint;
+  firstSequence: bigint;
   blockNumber: bigint;
   transactionHash: Hex;
   gasUsed?: bigint;
@@ -100,7 +103,9 @@ export class Chain {
     return { chainId };
   }
 
-  read<name extends "root" | "nextRequestId" | "nextIndex" | "activeOperators">(functionName: name) {
+  read<name extends "root" | "nextRequestId" | "nextIndex" | "activeOperators" | "pendingLog">(
+    functionName: name,
+  ) {
     return this.client.readContract({ address: this.target.coordinator, abi, functionName });
   }
 
@@ -143,6 +148,15 @@ export class Chain {
       this.client.getBlock(),
     ]);
     const results = new Map(delivered.map((event) => [event.args.requestId, event]));
+    // Only the batches that can hold these results: from the earliest delivery on, not the whole log.
+    const earliest = delivered.reduce<bigint | undefined>(
+      (least, event) => (least === undefined || event.blockNumber < least ? event.blockNumber : least),
+      undefined,
+    );
+    const batches =
+      earliest === undefined
+        ? []
+        : await getBatches(this.client, { coordinator: this.target.coordinator, fromBlock: earliest });
     const cancelledIds = new Set(cancelled.map((event) => event.args.requestId));
     const rows = await Promise.all(
       requested.map(async (event): Promise<RequestRow> => {
@@ -152,7 +166,7 @@ export class Chain {
           this.block(event.blockNumber),
           delivery && this.block(delivery.blockNumber),
         ]);
-        const result = delivery && toSibylResult(delivery.args, delivery);
+        const result = delivery && toSibylResult(delivery.args, delivery, batches);
         const state: RequestState = result
           ? "answered"
           : cancelledIds.has(commitment.requestId)
@@ -176,7 +190,10 @@ export class Chain {
     return rows.sort((a, b) => (a.id > b.id ? -1 : 1));
   }
 
-  /** One request with its result, the transaction and batch that delivered it, and its cancellation. */
+  /**
+   * One request with its result, the transaction that delivered it, the batch that proved it (the same
+   * transaction or a later one; none while the proof is pending), and its cancellation.
+   */
   async requestDetail(requestId: bigint) {
     const { coordinator, fromBlock } = this.target;
     const [request, result, cancelled] = await Promise.all([
@@ -192,18 +209,21 @@ export class Chain {
       }),
     ]);
     if (request === undefined) return undefined;
-    let delivery: { gasUsed: bigint; gasPrice: bigint; batch: BatchRow | undefined } | undefined;
+    let delivery:
+      | { gasUsed: bigint; gasPrice: bigint; results: number; batch: BatchRow | undefined }
+      | undefined;
     if (result) {
       const receipt = await this.client.getTransactionReceipt({ hash: result.transactionHash });
-      const [batch] = parseEventLogs({ abi, logs: receipt.logs, eventName: "BatchAppended" });
+      const { batch } = result;
+      const proofGas =
+        batch === undefined || batch.transactionHash === result.transactionHash
+          ? receipt.gasUsed
+          : (await this.client.getTransactionReceipt({ hash: batch.transactionHash })).gasUsed;
       delivery = {
         gasUsed: receipt.gasUsed,
         gasPrice: receipt.effectiveGasPrice,
-        batch: batch && {
-          ...batch.args,
-          blockNumber: batch.blockNumber,
-          transactionHash: batch.transactionHash,
-        },
+        results: parseEventLogs({ abi, logs: receipt.logs, eventName: "ResultDelivered" }).length,
+        batch: batch && { ...batch, gasUsed: proofGas },
       };
     }
     const requestedAt = Number((await this.block(request.blockNumber)).timestamp);
@@ -253,6 +273,22 @@ export class Chain {
         return { operator, stake: info.stake, active: info.active, unlockAt: info.unlockAt, balance };
       }),
     );
+  }
+
+  /** How many results each of `operators` delivered (proven or not), by address. */
+  async resultsServed(operators: readonly Address[]): Promise<Map<string, bigint>> {
+    const served = new Map<string, bigint>();
+    if (operators.length === 0) return served;
+    const events = await this.client.getContractEvents({
+      address: this.target.coordinator,
+      abi,
+      eventName: "ResultDelivered",
+      args: { operator: [...operators] },
+      fromBlock: this.target.fromBlock,
+      strict: true,
+    });
+    for (const { args } of events) served.set(args.operator, (served.get(args.operator) ?? 0n) + 1n);
+    return served;
   }
 
   /** Every model ever registered, with its current parameters. */

@@ -8,13 +8,8 @@ export function operatorsView(chain: Chain): View {
   const element = h("section", {}, h("h2", {}, "Operators and models"), body);
 
   async function refresh() {
-    const [operators, models, batches] = await Promise.all([
-      chain.operators(),
-      chain.models(),
-      chain.batches(0),
-    ]);
-    const served = new Map<string, bigint>();
-    for (const batch of batches) served.set(batch.operator, (served.get(batch.operator) ?? 0n) + batch.count);
+    const [operators, models] = await Promise.all([chain.operators(), chain.models()]);
+    const served = await chain.resultsServed(operators.map(({ operator }) => operator));
     body.replaceChildren(
       h("h3", {}, "Active operators"),
       operators.length === 0

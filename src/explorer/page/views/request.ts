@@ -28,7 +28,8 @@ export function requestView(chain: Chain, argument: string | undefined): View {
     }
     const { request, result, cancelled, delivery } = detail;
     const { commitment } = request;
-    answered = result !== undefined;
+    // A result waiting for its proof still changes: the page follows it until it is proven.
+    answered = result?.batch !== undefined;
     const state = result ? "answered" : cancelled ? "cancelled" : request.pending ? "pending" : "closed";
     const sections: HTMLElement[] = [
       facts([
@@ -60,15 +61,32 @@ export function requestView(chain: Chain, argument: string | undefined): View {
           ["fee paid", eth(result.fee)],
           ["refunded", eth(commitment.escrow - result.fee)],
           ["metadata", h("code", {}, decodeUtf8(result.metadata) ?? result.metadata)],
-          ["leaf index", String(result.leafIndex)],
+          ["sequence", String(result.sequence)],
+          [
+            "leaf index",
+            h(
+              "span",
+              { "data-testid": "leaf-index" },
+              result.leafIndex === undefined
+                ? "proof pending: committed in the onchain queue of delivered leaves, not under the root yet"
+                : String(result.leafIndex),
+            ),
+          ],
           ["delivered", `block ${result.blockNumber}, tx ${short(result.transactionHash)}`],
+          ...(delivery
+            ? ([
+                [
+                  "delivery gas",
+                  `${delivery.gasUsed} (${delivery.gasUsed / BigInt(Math.max(delivery.results, 1))} per result)`,
+                ],
+              ] as Array<[string, string]>)
+            : []),
           ...(delivery?.batch
             ? ([
                 [
-                  "batch",
-                  `${delivery.batch.count} of ${delivery.batch.batchSize} slots from leaf ${delivery.batch.startIndex}, proved by a Groth16 proof; root ${short(String(delivery.batch.oldRoot))} → ${short(String(delivery.batch.newRoot))}`,
+                  "proof",
+                  `${delivery.batch.count} of ${delivery.batch.batchSize} slots from leaf ${delivery.batch.startIndex}, proved by a Groth16 proof ${delivery.batch.transactionHash === result.transactionHash ? "in the same transaction" : `in block ${delivery.batch.blockNumber}, tx ${short(delivery.batch.transactionHash)}`}; root ${short(String(delivery.batch.oldRoot))} → ${short(String(delivery.batch.newRoot))}`,
                 ],
-                ["batch gas", `${delivery.gasUsed} (${delivery.gasUsed / delivery.batch.count} per result)`],
               ] as Array<[string, string]>)
             : []),
         ]),
@@ -104,27 +122,42 @@ function verifySection(chain: Chain, requestId: bigint): HTMLElement {
         fromBlock,
         ...(claim === undefined ? {} : { claim: { output: stringToHex(claim) } }),
       });
+      const subject = claim === undefined ? "the delivered answer" : `"${claim}"`;
+      const line = !outcome.valid
+        ? `INVALID: ${outcome.reason}`
+        : outcome.state === "proven"
+          ? `VALID, proven: ${subject} is leaf ${outcome.leafIndex} of the log under the onchain root (block ${outcome.blockNumber}).`
+          : `VALID, in the log, proof pending: ${subject} is committed at sequence ${outcome.sequence} in the onchain queue of pending leaves (block ${outcome.blockNumber}).`;
       verdict.replaceChildren(
-        h(
-          "p",
-          { class: outcome.valid ? "valid" : "invalid", "data-testid": "verdict-line" },
-          outcome.valid
-            ? `VALID: ${claim === undefined ? "the delivered answer" : `"${claim}"`} is leaf ${outcome.leafIndex} of the log under the onchain root (block ${outcome.blockNumber}).`
-            : `INVALID: ${outcome.reason}`,
+        h("p", { class: outcome.valid ? "valid" : "invalid", "data-testid": "verdict-line" }, line),
+        ...(outcome.valid
+          ? [h("p", { class: "muted", "data-testid": "verdict-meaning" }, outcome.meaning)]
+          : []),
+        facts(
+          outcome.state === "proven"
+            ? [
+                ["leaf", String(outcome.leaf)],
+                ["leaf index", String(outcome.leafIndex)],
+                ["onchain root", String(outcome.root)],
+                [
+                  "Merkle path",
+                  h(
+                    "ol",
+                    { start: "0", class: "path" },
+                    ...outcome.siblings.map((sibling) => h("li", {}, String(sibling))),
+                  ),
+                ],
+              ]
+            : [
+                ["leaf", String(outcome.leaf)],
+                ["sequence", String(outcome.sequence)],
+                [
+                  "pending queue",
+                  `sequences ${outcome.queue.proven} to ${outcome.queue.delivered - 1n}, hash chain ${outcome.queue.head} → ${outcome.queue.tail}`,
+                ],
+                ["onchain root", String(outcome.root)],
+              ],
         ),
-        facts([
-          ["leaf", String(outcome.leaf)],
-          ["leaf index", String(outcome.leafIndex)],
-          ["onchain root", String(outcome.root)],
-          [
-            "Merkle path",
-            h(
-              "ol",
-              { start: "0", class: "path" },
-              ...outcome.siblings.map((sibling) => h("li", {}, String(sibling))),
-            ),
-          ],
-        ]),
       );
     } catch (error) {
       verdict.replaceChildren(h("p", { class: "problem" }, `Could not verify: ${(error as Error).message}`));
@@ -137,7 +170,7 @@ function verifySection(chain: Chain, requestId: bigint): HTMLElement {
     h(
       "p",
       { class: "muted" },
-      "Recomputes the result's leaf, rebuilds the log from the coordinator's events and checks the Merkle path against root() — through the RPC only, trusting no node.",
+      "Recomputes the result's leaf and rebuilds the log from the coordinator's events, then checks the Merkle path against root() — or, while the proof is pending, the hash chain of the onchain queue against pendingLog() — through the RPC only, trusting no node.",
     ),
     h("button", { "data-testid": "verify", click: () => void run(undefined) }, "Verify the delivered answer"),
     h(

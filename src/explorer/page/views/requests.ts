@@ -99,7 +99,16 @@ export function requestsView(chain: Chain): View {
               h("td", {}, h("a", { href: `#/request/${row.id}` }, `#${row.id}`)),
               h("td", {}, modelName(row.modelId)),
               h("td", { title: row.requester }, short(row.requester)),
-              h("td", { class: `state ${row.state}` }, row.state),
+              h(
+                "td",
+                {
+                  class: `state ${row.state}`,
+                  ...(row.result && row.result.batch === undefined
+                    ? { title: "delivered; its proof is pending (committed in the onchain queue)" }
+                    : {}),
+                },
+                row.result && row.result.batch === undefined ? `${row.state}, proof pending` : row.state,
+              ),
               h("td", { title: row.operator }, short(row.operator)),
               h("td", {}, duration(Math.max(0, row.age))),
               h("td", {}, row.latency === undefined ? "" : duration(row.latency)),
