@@ -265,10 +265,10 @@ function readLog(provider: Provider, coordinator: string, fromBlock: BlockTag, t
 
 /** The coordinator's pendingLog() at `blockNumber`. */
 async function readPendingLog(contract: Contract, blockNumber: bigint): Promise<PendingLog> {
-  const [proven, delivered, head, tail, proofReserve] = (await contract
+  const [proven, delivered, head, tail] = (await contract
     .getFunction("pendingLog")
     .staticCall({ blockTag: blockNumber })) as Result;
-  return pendingLogFrom([proven, delivered, head, tail, proofReserve]);
+  return pendingLogFrom([proven, delivered, head, tail]);
 }
 
 /** The batches appended from `fromBlock` to `toBlock`, where a result delivered there finds its proof. */

@@ -26,8 +26,9 @@ export type GetRequestReturnType =
   | undefined;
 
 /**
- * A request as it was made (from its InferenceRequested event) and whether it still waits for an
- * answer, or undefined when the coordinator has no such request.
+ * A request as it was made (from its InferenceRequested event, with the commitment of its latest
+ * RequestReassigned if another operator took it over) and whether it still waits for an answer, or
+ * undefined when the coordinator has no such request.
  *
  * @example
  * import { getRequest } from "sibyl";
@@ -40,11 +41,19 @@ export async function getRequest<chain extends Chain | undefined>(
   parameters: GetRequestParameters,
 ): Promise<GetRequestReturnType> {
   const { coordinator, requestId, fromBlock = 0n } = parameters;
-  const [events, commitmentHash] = await Promise.all([
+  const [events, reassignments, commitmentHash] = await Promise.all([
     getContractEvents(client, {
       address: coordinator,
       abi: sibylCoordinatorAbi,
       eventName: "InferenceRequested",
+      args: { requestId },
+      fromBlock,
+      strict: true,
+    }),
+    getContractEvents(client, {
+      address: coordinator,
+      abi: sibylCoordinatorAbi,
+      eventName: "RequestReassigned",
       args: { requestId },
       fromBlock,
       strict: true,
@@ -58,8 +67,10 @@ export async function getRequest<chain extends Chain | undefined>(
   ]);
   const event = events[0];
   if (event === undefined) return undefined;
+  // What a cancel or a delivery must re-supply now: the latest takeover's commitment, if any.
+  const commitment = reassignments.at(-1)?.args.commitment ?? event.args.commitment;
   return {
-    commitment: { ...event.args.commitment },
+    commitment: { ...commitment },
     input: event.args.input,
     requester: event.args.requester,
     pending: commitmentHash !== zeroHash,

@@ -20,19 +20,16 @@ export interface PendingLog {
   head: Hex;
   /** The hash chain at `delivered`. */
   tail: Hex;
-  /** Wei held for whoever proves the queue. */
-  proofReserve: bigint;
 }
 
 /** The coordinator's pendingLog() result, as a tuple (how viem and ethers return it), by name. */
-export function pendingLogFrom([proven, delivered, head, tail, proofReserve]: readonly [
+export function pendingLogFrom([proven, delivered, head, tail]: readonly [
   bigint,
   bigint,
   Hex,
   Hex,
-  bigint,
 ]): PendingLog {
-  return { proven, delivered, head, tail, proofReserve };
+  return { proven, delivered, head, tail };
 }
 
 /** One step of the queue's hash chain, as the coordinator computes it. */

@@ -111,7 +111,6 @@ describe("sdk log reader (pure)", () => {
     delivered: 5n,
     head: numberToHex(5n, { size: 32 }),
     tail: numberToHex(5n, { size: 32 }),
-    proofReserve: 0n,
   };
   const judge = (requestId: bigint, overrides: Partial<Parameters<typeof checkResult>[0]> = {}) =>
     checkResult({
@@ -224,7 +223,6 @@ describe("sdk log reader (pure)", () => {
       delivered: 7n,
       head,
       tail: queuedArgs.reduce((chain, args) => extendChain(chain, deliveredLeaf(args)), head),
-      proofReserve: 24_000n,
     };
     const judgePending = (requestId: bigint, overrides: Partial<Parameters<typeof checkResult>[0]> = {}) =>
       checkResult({

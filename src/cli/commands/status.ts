@@ -9,7 +9,7 @@ import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 export const STATUS_USAGE = `usage: sibyl status [options]
 
 Prints the chain's view (block, result-log root and next index, results delivered and waiting for
-their proof with the reserve held for whoever proves them, the operator's stake and balance) and,
+their proof, the operator's stake and balance) and,
 when the node's API is known, its jobs by state.
 
 Options:
@@ -62,7 +62,7 @@ export async function statusCommand(args: string[]): Promise<number> {
     `chain        ${target.rpcUrl} (chain id ${await client.getChainId()}), block ${block}`,
     `coordinator  ${coordinator}`,
     `result log   root ${root}, next index ${nextIndex}, ${queue.proven} results proven`,
-    `pending      ${waiting === 0n ? "none: every delivered result is proven" : `${waiting} delivered, proof pending (sequences ${queue.proven} to ${queue.delivered - 1n})`}, proof reserve ${formatEther(queue.proofReserve)} ETH`,
+    `pending      ${waiting === 0n ? "none: every delivered result is proven" : `${waiting} delivered, proof pending (sequences ${queue.proven} to ${queue.delivered - 1n})`}`,
   ];
   // The devnet's operator and node API describe the devnet's coordinator only, not one named by flags.
   const devnet = target.record?.coordinator === coordinator ? target.record : undefined;

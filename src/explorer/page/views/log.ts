@@ -39,7 +39,6 @@ export function logView(chain: Chain): View {
               : `${waiting} delivered results (sequences ${queue.proven}–${queue.delivered - 1n}), committed in the onchain queue`,
           ),
         ],
-        ["proof reserve", eth(queue.proofReserve)],
       ]),
       h(
         "table",
