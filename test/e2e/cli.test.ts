@@ -96,10 +96,7 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     const status = await runSibyl(["status"], env);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /result log {3}root \d+, next index [1-9]\d*, \d+ results proven/);
-    assert.match(
-      status.stdout,
-      /^pending {6}(none|\d+ delivered, proof pending).*$/m,
-    );
+    assert.match(status.stdout, /^pending {6}(none|\d+ delivered, proof pending).*$/m);
     assert.match(status.stdout, /operator {5}0x[0-9a-fA-F]{40}: active, stake 1 ETH/);
     assert.match(status.stdout, /node {9}http:\/\/127\.0\.0\.1:\d+: jobs /);
     const models = await runSibyl(["models"], env);

@@ -4,7 +4,7 @@
  */
 import { pendingLogFrom } from "../../../sdk/index.js";
 import type { Chain } from "../chain.js";
-import { eth, facts, h, short } from "../dom.js";
+import { facts, h, short } from "../dom.js";
 import type { View } from "./view.js";
 
 const SHOWN = 50;
