@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rejectionOutcomes } from "../../src/node/pipeline/batcher.js";
+import { rejectionOutcomes } from "../../src/node/pipeline/rejections.js";
 import type { Batch } from "../../src/node/store/store.js";
 
 const BATCH: Batch = {

@@ -5,19 +5,17 @@
  * Every transaction goes with a computed gas limit, one at a time; rejected jobs are retried alone,
  * then with an error result, then given up.
  */
-import { type Hex, type PublicClient, stringToHex } from "viem";
+import type { Hex, PublicClient } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
-import { type ResultPayload, ResultStatus } from "../../shared/encoding.js";
 import { deliverData, fulfillData, proveData, reassignData } from "../chain/calls.js";
 import type { ChainListener } from "../chain/listener.js";
 import type { LogMirror } from "../chain/logMirror.js";
-import { type Rejection, type SubmitOutcome, type Submitter, sleep } from "../chain/submitter.js";
+import { type SubmitOutcome, type Submitter, sleep } from "../chain/submitter.js";
 import { MAX_PENDING_LEAVES } from "../config.js";
 import type { NodeContext } from "../context.js";
 import { toProofWords } from "../prover/calldata.js";
 import type { BatchProver } from "../prover/prover.js";
-import type { JobState } from "../store/jobState.js";
-import type { Batch, Job, JobOutcome, JobStore } from "../store/store.js";
+import type { Batch, Job, JobStore } from "../store/store.js";
 import {
   affordable,
   batchWitness,
@@ -34,6 +32,7 @@ import {
   TRANSACTION_GAS_CAP,
 } from "./deliveryGas.js";
 import { PendingProver, type ReadyProof } from "./pendingProver.js";
+import { endRepeatedFailures, rejectionOutcomes } from "./rejections.js";
 import type { Wakeup } from "./wakeup.js";
 
 export interface BatcherParts {
@@ -132,7 +131,15 @@ export class Batcher {
     }
     this.#queueFull = false;
     // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
-    const answered = store.jobsIn("answered");
+    const { limits, chainTime } = await this.#chainLimits();
+    // Another operator's request is this node's to take over only once its window has passed (it may
+    // have been taken over again meanwhile); until then it waits.
+    const me = this.#parts.submitter.address.toLowerCase();
+    const answered = store
+      .jobsIn("answered")
+      .filter(
+        (job) => job.commitment.operator.toLowerCase() === me || job.commitment.exclusiveUntil < chainTime,
+      );
     const now = Date.now();
     for (const job of answered)
       if (!this.#answeredAt.has(job.requestId)) this.#answeredAt.set(job.requestId, now);
@@ -141,7 +148,7 @@ export class Batcher {
       (job) => this.#answeredAt.get(job.requestId) ?? now,
       { ...config.batching, maxSize: Math.min(config.batching.maxSize, room) },
       now,
-      await this.#chainLimits(),
+      limits,
     );
     if (choice === undefined) return config.chain.pollIntervalMs;
     this.#reportUnaffordable(choice.unaffordable);
@@ -155,7 +162,6 @@ export class Batcher {
     if (fulfilFrom > 0 && jobs.length >= fulfilFrom && log.pending.length === 0)
       return this.#fulfil(jobs, log);
     // Only a request's assigned operator may deliver it without a proof: take over the others first.
-    const me = this.#parts.submitter.address.toLowerCase();
     const others = jobs.filter((job) => job.commitment.operator.toLowerCase() !== me);
     if (others.length > 0) return this.#reassign(others);
     return this.#deliver(jobs, log);
@@ -350,7 +356,7 @@ export class Batcher {
           "batch rejected",
         );
         store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection, batch));
-        this.#endRepeatedFailures(batch);
+        endRepeatedFailures(batch, store, this.#context);
         return;
       }
       case "dropped":
@@ -363,11 +369,11 @@ export class Batcher {
   }
 
   /**
-   * The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower), and which jobs pay for
-   * their gas at the going price by the coordinator's own escrow terms. Nothing pays while the base fee
+   * The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower), which jobs pay for
+   * their gas at the going price by the coordinator's own escrow terms, and the next block's time. Nothing pays while the base fee
    * is above `submission.maxFeePerGas`: a fulfil could not be mined.
    */
-  async #chainLimits(): Promise<ChainLimits> {
+  async #chainLimits(): Promise<{ limits: ChainLimits; chainTime: bigint }> {
     const { client, submitter, modelFees } = this.#parts;
     const [block, terms] = await Promise.all([
       client.getBlock({ blockTag: "latest" }),
@@ -378,6 +384,9 @@ export class Batcher {
       }),
     ]);
     const maxGas = block.gasLimit < TRANSACTION_GAS_CAP ? block.gasLimit : TRANSACTION_GAS_CAP;
+    // The time the next block will have: a quiet devnet makes no blocks, so not older than the clock.
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const chainTime = block.timestamp > now ? block.timestamp : now;
     const gasPrice = await submitter.gasPriceAt(block.baseFeePerGas ?? 0n);
     if (gasPrice === undefined) {
       if (!this.#aboveFeeCap) {
@@ -390,13 +399,14 @@ export class Batcher {
         );
       }
       this.#aboveFeeCap = true;
-      return { maxGas, affordable: () => false };
+      return { limits: { maxGas, affordable: () => false }, chainTime };
     }
     this.#aboveFeeCap = false;
-    return {
+    const limits = {
       maxGas,
-      affordable: (job) => affordable(job, gasPrice, terms, modelFees.get(job.commitment.modelId) ?? 0n),
+      affordable: (job: Job) => affordable(job, gasPrice, terms, modelFees.get(job.commitment.modelId) ?? 0n),
     };
+    return { limits, chainTime };
   }
 
   /** Jobs whose escrow does not pay for their gas at today's price wait; say so once per job. */
@@ -411,85 +421,6 @@ export class Batcher {
       );
     }
   }
-
-  /**
-   * A job whose deliveries keep being rejected gets an error result instead of its answer (its output
-   * is what the chain may be refusing); if even that keeps failing, it is given up loudly rather than
-   * retried forever. Either way the request ends: answered with an error, or refunded at its deadline.
-   */
-  #endRepeatedFailures(batch: Batch): void {
-    const { store } = this.#parts;
-    const { logger, metrics } = this.#context;
-    for (const requestId of batch.requestIds) {
-      const job = store.job(requestId);
-      if (job?.state !== "answered") continue;
-      if (job.attempts >= GIVE_UP_AFTER_ATTEMPTS) {
-        store.transition(requestId, "answered", "failed", "undeliverable: every delivery was rejected");
-        metrics.errors.inc({ kind: "undeliverable" });
-        logger.error(
-          { requestId: String(requestId), attempts: job.attempts },
-          "request undeliverable: given up",
-        );
-      } else if (job.attempts === ERROR_RESULT_AFTER_ATTEMPTS) {
-        store.reanswer(requestId, undeliverableResult(), "delivering an error result instead");
-        logger.warn({ requestId: String(requestId) }, "deliveries rejected: sending an error result instead");
-      }
-    }
-  }
-}
-
-/**
- * What the coordinator's revert says about each job. Settled elsewhere (answered by another operator,
- * cancelled, expired): the job ends. Not its turn yet: it waits. Any other error naming a request
- * counts against that request alone; an error naming none counts against every job of the batch,
- * which then go alone, so whichever one is poison is found without holding up the others.
- */
-export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigint, JobOutcome> {
-  const outcomes = new Map<bigint, JobOutcome>();
-  const named = rejection.args[0];
-  const note = rejection.errorName;
-  // The log's state, not the jobs, stood in the way (a delivery or proof by someone else landed first,
-  // or the queue is full): nothing is wrong with them; they are simply sent again. Their arguments are
-  // sequence numbers, not request ids.
-  if (LOG_STATE_ERRORS.has(note)) {
-    for (const requestId of batch.requestIds) outcomes.set(requestId, { state: "answered", note });
-    return outcomes;
-  }
-  if (typeof named === "bigint" && batch.requestIds.includes(named)) {
-    const settled: Record<string, JobState> = { RequestNotPending: "failed", RequestExpired: "expired" };
-    const state = settled[note];
-    if (state) outcomes.set(named, { state, note });
-    else if (note === "NotAssignedOperator") outcomes.set(named, { state: "answered", note });
-    else outcomes.set(named, { state: "answered", note, failedAttempt: true });
-    return outcomes;
-  }
-  // A proof made for a root the contract has left (another operator's batch landed first) lost a race;
-  // nothing is wrong with its jobs, which are simply batched again.
-  const staleRoot = note === "InvalidProof" && rejection.args[0] !== batch.oldRoot;
-  for (const requestId of batch.requestIds) {
-    outcomes.set(
-      requestId,
-      staleRoot
-        ? { state: "answered", note: "proved on a root the chain has left" }
-        : { state: "answered", note: `${note}: retried alone`, failedAttempt: true },
-    );
-  }
-  return outcomes;
-}
-
-const LOG_STATE_ERRORS = new Set(["UnprovenLeavesPending", "TooManyPendingLeaves"]);
-
-/** After this many rejected deliveries a job is sent with an error result instead of its answer... */
-const ERROR_RESULT_AFTER_ATTEMPTS = 3;
-/** ... and after this many it is given up. */
-const GIVE_UP_AFTER_ATTEMPTS = 5;
-
-function undeliverableResult(): ResultPayload {
-  return {
-    status: ResultStatus.ModelError,
-    output: stringToHex("undeliverable: the chain rejected this answer"),
-    metadata: stringToHex("{}"),
-  };
 }
 
 function stringify(values: readonly unknown[]): string[] {
