@@ -93,9 +93,9 @@ await scenario("adversaries", async () => {
   return [poison.report, flagFlip.report, frontRunning.report];
 });
 await scenario("delivered now, proven later", async () => {
-  const { another, reorg, queueFull } = await runProving(size(40));
+  const { another, takeover, reorg, queueFull } = await runProving(size(40));
   extras.proving = {
-    scenarios: [another, reorg, queueFull].map(({ report, unproven, rootMismatches }) => ({
+    scenarios: [another, takeover, reorg, queueFull].map(({ report, unproven, rootMismatches }) => ({
       scenario: report.scenario,
       unproven: String(unproven),
       rootMismatches,
@@ -103,7 +103,7 @@ await scenario("delivered now, proven later", async () => {
     mostPending: queueFull.mostPending,
     proofRemoved: reorg.proofRemoved,
   };
-  return [another.report, reorg.report, queueFull.report];
+  return [another.report, takeover.report, reorg.report, queueFull.report];
 });
 await scenario("load", async () => {
   const check = await runLoad(size(1000));

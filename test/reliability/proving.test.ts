@@ -7,6 +7,7 @@ import {
   proofByAnotherOperator,
   queueFullUnderBurst,
   reorgBetweenDeliveryAndProof,
+  takeoverOfADownOperator,
 } from "./proving.js";
 
 const SIZE: ScenarioSize = { requests: 12, soak: false };
@@ -36,6 +37,15 @@ describe("reliability: results delivered at once, proven later", function () {
       check.provenForLazyBy.every((prover) => prover !== check.lazyAddress),
       `proven by ${check.provenForLazyBy.join(", ")}`,
     );
+  });
+
+  it("takes over a down operator's requests once their windows pass, and delivers them", async () => {
+    const check = await takeoverOfADownOperator(devnet, SIZE);
+    reports.push(check.report);
+    assertComplete(check);
+    assert.ok(check.assignedToDown > 0, "nothing was assigned to the down operator");
+    assert.equal(check.reassigned, check.assignedToDown, "every such request taken over once");
+    assert.equal(check.deliveredByDown, 0, "the down operator delivered");
   });
 
   it("re-proves after a reorg removes a proof, and re-delivers after one removes deliveries", async () => {

@@ -109,6 +109,54 @@ export async function proofByAnotherOperator(devnet: Devnet, size: ScenarioSize)
 }
 
 /**
+ * An operator that is down (registered, no daemon): once each of its requests' windows passes, the
+ * running daemon takes it over (reassign) and delivers it without a proof.
+ */
+export async function takeoverOfADownOperator(devnet: Devnet, size: ScenarioSize) {
+  const started = Date.now();
+  const downKey = await registerOperator(devnet, 16);
+  const downAddress = privateKeyToAccount(downKey as Hex).address.toLowerCase();
+  const node = devnet.startNode(
+    await devnet.writeConfig({ database: { path: "takeover.db" } }, "takeover.json"),
+  );
+  const nodes: Daemon[] = [{ name: "node", run: node, database: "takeover.db" }];
+  const { coordinator, publicClient } = devnet.sibyl;
+  try {
+    await node.waitFor("sibyl node started", 120_000);
+    const fromBlock = (await publicClient.getBlockNumber()) + 1n;
+    const ids = await sendRequests(devnet, size.requests, MODEL_ID, (i) => sentence("de", i));
+    const result = await settle(devnet, ids, fromBlock);
+    const unproven = await waitForProofs(devnet);
+    const requested = await coordinator.getEvents.InferenceRequested({}, { fromBlock });
+    const assignedToDown = requested.filter(
+      (event) => String(event.args.commitment?.operator).toLowerCase() === downAddress,
+    ).length;
+    const reassigned = await coordinator.getEvents.RequestReassigned({}, { fromBlock });
+    const deliveredByDown = (
+      await coordinator.getEvents.ResultDelivered({ operator: downAddress as Hex }, { fromBlock })
+    ).length;
+    return {
+      ...(await ending(
+        devnet,
+        "takeover of a down operator",
+        "an operator registered, its daemon never started",
+        ids,
+        result,
+        started,
+        unproven,
+        nodes,
+      )),
+      assignedToDown,
+      reassigned: reassigned.length,
+      deliveredByDown,
+    };
+  } finally {
+    await stopAll(devnet, nodes);
+    await exitOperator(devnet, 16);
+  }
+}
+
+/**
  * A reorg that removes proofs but keeps the deliveries they proved (the chain is reverted to a
  * snapshot taken between the two), then one that removes deliveries but keeps their requests.
  */
@@ -310,9 +358,10 @@ export async function runProving(size: ScenarioSize) {
   const devnet = await startDevnet([LANGUAGE_ID]);
   try {
     const another = await proofByAnotherOperator(devnet, size);
+    const takeover = await takeoverOfADownOperator(devnet, size);
     const reorg = await reorgBetweenDeliveryAndProof(devnet, size);
     const queueFull = await queueFullUnderBurst(devnet, { ...size, requests: size.requests * 4 }, 8);
-    return { another, reorg, queueFull };
+    return { another, takeover, reorg, queueFull };
   } finally {
     await devnet.stop();
   }
