@@ -9,9 +9,14 @@ import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
 import {Delivered} from "./utils/SettlementFixture.sol";
 
 /// @notice Drives the coordinator with random sequences of requests, fulfilments and deliveries,
-/// proofs by anyone (valid and forged), cancellations, replays, withdrawals, time jumps and gas price
-/// moves, keeping ghost books to check it against.
+/// proofs by anyone (valid and forged), reassignments, cancellations, replays, withdrawals, time
+/// jumps and gas price moves, keeping ghost books to check it against.
 contract CoordinatorHandler is CoordinatorBooks {
+    /// @dev Set when a reassignment of a live request past its window failed or stored another
+    /// commitment than the one with the new window.
+    bool public reassignBroken;
+    uint256 public reassignments;
+
     constructor(SibylCoordinator coordinator_, address operator_) CoordinatorBooks(coordinator_, operator_) {}
 
     function request(
@@ -59,15 +64,9 @@ contract CoordinatorHandler is CoordinatorBooks {
             return;
         }
         uint256 earnedBefore = coordinator.balanceOf(operator);
-        uint256 reserveBefore = _reserve();
         Delivered[] memory results = _send(abi.encodeCall(ISibylCoordinator.deliver, (batch)));
         uint256 charged = _checkResults(batch, results);
-        uint256 held;
-        uint256 price = _chargedPrice(chainBaseFee, chainTip);
-        for (uint256 i; i < results.length; ++i) held += _heldFor(results[i].fee, price);
-        reserveHeld += held;
-        if (_reserve() != reserveBefore + held) reserveMismatch = true;
-        if (coordinator.balanceOf(operator) != earnedBefore + charged - held) chargesMismatch = true;
+        if (coordinator.balanceOf(operator) != earnedBefore + charged) chargesMismatch = true;
         uint256[] memory leaves = _leavesBy(batch, operator);
         for (uint256 i; i < leaves.length; ++i) pendingLeaves.push(leaves[i]);
         expectedDelivered += batch.length;
@@ -110,6 +109,33 @@ contract CoordinatorHandler is CoordinatorBooks {
         _afterAction();
     }
 
+    /// @dev The operator takes over (renews) a live request whose window passed, warping past the
+    /// window when it still runs; the handler keeps the new commitment.
+    function reassign(uint256 indexSeed) external {
+        uint256 live = _dropExpired();
+        if (live == 0) return;
+        uint256 index = pending.length - 1 - (indexSeed % live);
+        RequestCommitment memory commitment = pending[index];
+        if (block.timestamp <= commitment.exclusiveUntil) {
+            if (commitment.exclusiveUntil >= commitment.deadline) return;
+            vm.warp(commitment.exclusiveUntil + 1);
+        }
+        RequestCommitment[] memory list = new RequestCommitment[](1);
+        list[0] = commitment;
+        vm.prank(operator);
+        try coordinator.reassign(list) {
+            commitment.exclusiveUntil = uint64(block.timestamp) + EXCLUSIVE_WINDOW;
+            if (coordinator.commitmentOf(commitment.requestId) != keccak256(abi.encode(commitment))) {
+                reassignBroken = true;
+            }
+            pending[index] = commitment;
+            ++reassignments;
+        } catch {
+            reassignBroken = true;
+        }
+        _afterAction();
+    }
+
     function cancel(uint256 indexSeed) external {
         if (pending.length == 0) request(indexSeed, indexSeed, 0, 0);
         uint256 index = indexSeed % pending.length;
@@ -130,12 +156,19 @@ contract CoordinatorHandler is CoordinatorBooks {
         Fulfillment memory done = finished[indexSeed % finished.length];
         Fulfillment[] memory batch = _single(done);
         bool succeeded;
-        if (how % 3 == 0) {
+        if (how % 4 == 3) {
+            RequestCommitment[] memory list = new RequestCommitment[](1);
+            list[0] = done.commitment;
+            vm.prank(operator);
+            try coordinator.reassign(list) {
+                succeeded = true;
+            } catch {}
+        } else if (how % 4 == 0) {
             if (block.timestamp <= done.commitment.deadline) vm.warp(done.commitment.deadline + 1);
             try coordinator.cancel(done.commitment) {
                 succeeded = true;
             } catch {}
-        } else if (how % 3 == 1) {
+        } else if (how % 4 == 1) {
             (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
             vm.prank(operator);
             try coordinator.fulfill(batch, newRoot, proof) {
@@ -168,7 +201,7 @@ contract CoordinatorHandler is CoordinatorBooks {
     /// here and applied inside each action: a base fee left set would outprice the runner's own calls.
     function gasPrice(uint64 baseFee, uint64 tip) external {
         // In steps of 0.001 gwei: the fuzzer favours small numbers, and a base fee of a few wei would
-        // hold no whole gwei of proof reserve.
+        // make every charge a rounding error.
         chainBaseFee = bound(baseFee, 0, 500_000) * 1e6;
         chainTip = bound(tip, 0, 20 gwei);
     }
@@ -189,19 +222,20 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
 
     function invariant_etherIsConserved() public view {
         uint256 stake = coordinator.operatorOf(operator).stake;
-        (, , , , uint256 proofReserve) = coordinator.pendingLog();
         assertEq(
             address(coordinator).balance,
-            handler.heldByAccounts() + handler.pendingEscrows() + stake + proofReserve,
-            "balance = credited balances + pending escrows + stakes + the proof reserve"
+            handler.heldByAccounts() + handler.pendingEscrows() + stake,
+            "balance = credited balances + pending escrows + stakes"
         );
     }
 
-    function invariant_provers_earnNoMoreThanDeliveriesHeld() public view {
-        (, , , , uint256 proofReserve) = coordinator.pendingLog();
-        assertTrue(handler.reservePaid() <= handler.reserveHeld(), "paid out more than was held");
-        assertEq(handler.reservePaid() + proofReserve, handler.reserveHeld(), "paid + still held = held");
-        assertTrue(!handler.reserveMismatch(), "a delivery held or a proof paid other than the rules");
+    function invariant_proveNeverMovesMoney() public view {
+        assertTrue(!handler.proveMovedMoney(), "a prove credited, charged or sent something");
+        assertEq(coordinator.balanceOf(handler.STRANGER()), 0, "the stranger only proves: never credited");
+    }
+
+    function invariant_reassignKeepsTheRequestWithANewWindow() public view {
+        assertTrue(!handler.reassignBroken(), "a reassignment failed or stored another commitment");
     }
 
     function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {
@@ -221,7 +255,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_pendingQueueIsTheChainOfTheUnprovenLeaves() public view {
-        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail, ) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = coordinator.pendingLog();
         assertEq(proven, handler.expectedProven(), "proven");
         assertEq(delivered, handler.expectedDelivered(), "delivered");
         assertTrue(delivered - proven <= coordinator.MAX_PENDING_LEAVES(), "bounded");
@@ -235,18 +269,25 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     /// @dev The handler's own paths work, so the invariants above are not checked against idle runs.
-    function test_handler_deliversProvesAndFulfilsWithReserves() public {
+    function test_handler_deliversReassignsProvesAndFulfils() public {
         handler.deliver(3, 0);
         handler.deliver(2, 1);
-        assertGe(handler.reserveHeld(), 1, "deliveries held a reserve");
+        uint256 earned = coordinator.balanceOf(operator);
+        assertGe(earned, 1, "deliveries paid the operator");
         handler.prove(0, 4);
-        assertGe(handler.reservePaid(), 1, "a stranger proved and was paid");
+        assertEq(handler.provenResults(), 1, "a stranger proved the first delivery");
+        assertEq(coordinator.balanceOf(operator), earned, "and nobody was paid for it");
+        handler.request(1, 2, 0, 0);
+        handler.reassign(0);
+        assertEq(handler.reassignments(), 1, "the operator renewed a request's window");
         handler.fulfill(1, 0);
         assertEq(handler.expectedProven(), handler.expectedDelivered(), "fulfil proved what was left first");
-        assertEq(handler.reservePaid(), handler.reserveHeld(), "every reserve paid out");
         handler.replay(0, 2);
-        assertTrue(!handler.answeredTwice(), "a replayed delivery is refused");
+        handler.replay(0, 3);
+        assertTrue(!handler.answeredTwice(), "a replayed delivery or reassignment is refused");
         invariant_etherIsConserved();
+        invariant_proveNeverMovesMoney();
+        invariant_reassignKeepsTheRequestWithANewWindow();
         invariant_pendingQueueIsTheChainOfTheUnprovenLeaves();
     }
 
