@@ -41,7 +41,8 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(MODEL_FEE + gasCharged * price, fee, "model fee + gas, at the price paid");
         // The measured gas plus the leaf's share of the later proof, both paid to the deliverer.
         assertTrue(
-            gasCharged > 21_000 + PROOF_GAS_PER_LEAF && gasCharged < 100_000 + DELIVERY_GAS + PROOF_GAS_PER_LEAF,
+            gasCharged > 21_000 + PROOF_GAS_PER_LEAF &&
+                gasCharged < 100_000 + DELIVERY_GAS + PROOF_GAS_PER_LEAF,
             "a lone delivery's gas and its proof's share"
         );
         assertEq(coordinator.balanceOf(operator), fee, "the operator earns the whole fee");
@@ -131,7 +132,11 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _provePending(63, second);
         _provePending(2, second);
         _assertQueue(bound_ + 1, bound_ + 1, bytes32(bound_ + 1), bytes32(bound_ + 1));
-        assertEq(coordinator.nextIndex(), bound_ + 4, "every delivered leaf in the tree, the last two in a 4");
+        assertEq(
+            coordinator.nextIndex(),
+            bound_ + 4,
+            "every delivered leaf in the tree, the last two in a 4"
+        );
     }
 
     function test_deliver_noneOrMoreThanTheLargestBatchSizeReverts() public {

@@ -297,8 +297,7 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
         assertTrue(success, "delivered");
         kept =
             coordinator.balanceOf(operator) -
-            batch.length *
-            (MODEL_FEE + uint256(PROOF_GAS_PER_LEAF) * (BASE_FEE + tip));
+            batch.length * (MODEL_FEE + uint256(PROOF_GAS_PER_LEAF) * (BASE_FEE + tip));
         uint256 standard = 21_000 + _calldataGas(data) + executed;
         uint256 refund = batch.length * 4_800;
         if (refund > standard / 5) refund = standard / 5;

@@ -240,7 +240,8 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
                 ends[lastEnd] = (lastEnd == 0 ? 0 : ends[lastEnd - 1]) + batch.length;
                 ++lastEnd;
             } else {
-                uint256 end = firstEnd + ((r >> 8) % (_reachable(ends, firstEnd, lastEnd, proven) - firstEnd));
+                uint256 end =
+                    firstEnd + ((r >> 8) % (_reachable(ends, firstEnd, lastEnd, proven) - firstEnd));
                 _provePending(ends[end] - proven, provers[(r >> 16) % 3]);
                 (proven, firstEnd) = (ends[end], end + 1);
             }
@@ -267,7 +268,11 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
         while (reachable < lastEnd && ends[reachable] - proven <= 64) ++reachable;
     }
 
-    function _assertOnlyDeliveriesPaid(address[3] memory provers, uint256 charged, uint256 escrows) internal view {
+    function _assertOnlyDeliveriesPaid(
+        address[3] memory provers,
+        uint256 charged,
+        uint256 escrows
+    ) internal view {
         assertEq(coordinator.balanceOf(provers[0]), 0, "a prover is never credited");
         assertEq(coordinator.balanceOf(provers[1]), 0, "a prover is never credited");
         assertEq(coordinator.balanceOf(operator), charged, "the deliverer has exactly its charges");
