@@ -41,6 +41,8 @@ abstract contract CoordinatorBooks is PendingLogFixture {
     bool public proveMovedMoney;
     /// @dev Set when a delivery past the bound went through, or lost the requests it refused.
     bool public backPressureBroken;
+    /// @dev Deliveries refused for the bound.
+    uint256 public refusals;
     bool public sequenceMismatch;
     uint256 public answered;
     uint256 public provenResults;
@@ -64,7 +66,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
     /// @notice The handler's request action: _takeLive asks when nothing is live.
     function request(uint256 actorSeed, uint256 inputSeed, uint32 callbackGas, uint64 overpay) public virtual;
 
-    function heldByAccounts() public view returns (uint256 sum) {
+    function heldByAccounts() external view returns (uint256 sum) {
         for (uint256 i; i < actors.length; ++i) sum += coordinator.balanceOf(actors[i]);
         sum += coordinator.balanceOf(operator) + coordinator.balanceOf(STRANGER);
     }
@@ -124,6 +126,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
 
     /// @dev A delivery past the bound must revert TooManyPendingLeaves and leave its requests pending.
     function _deliverPastTheBound(Fulfillment[] memory batch) internal {
+        ++refusals;
         _gasPrice(chainBaseFee, chainTip);
         vm.prank(operator);
         try coordinator.deliver(batch) {
@@ -158,18 +161,25 @@ abstract contract CoordinatorBooks is PendingLogFixture {
         uint256 end = deliveryEnds[endIndex];
         uint256 count = end - expectedProven;
         uint256 heldBefore = address(coordinator).balance;
-        uint256 balancesBefore = heldByAccounts();
+        uint256[5] memory balancesBefore = _balances();
         uint256[] memory leaves = _firstPending(count);
         expectedRoot = _provePending(count, prover);
-        if (address(coordinator).balance != heldBefore || heldByAccounts() != balancesBefore) {
-            proveMovedMoney = true;
+        uint256[5] memory balancesAfter = _balances();
+        for (uint256 i; i < balancesAfter.length; ++i) {
+            if (balancesAfter[i] != balancesBefore[i]) proveMovedMoney = true;
         }
+        if (address(coordinator).balance != heldBefore) proveMovedMoney = true;
         expectedProven = end;
         expectedHead = end == expectedDelivered ? bytes32(end) : _chain(expectedHead, leaves);
         uint256 left = deliveryEnds.length - endIndex - 1;
         for (uint256 i; i < left; ++i) deliveryEnds[i] = deliveryEnds[i + endIndex + 1];
         for (uint256 i; i <= endIndex; ++i) deliveryEnds.pop();
         provenResults += count;
+    }
+
+    /// @dev The credited balance of every account the handler uses, in _account's order.
+    function _balances() internal view returns (uint256[5] memory balances) {
+        for (uint256 i; i < balances.length; ++i) balances[i] = coordinator.balanceOf(_account(i));
     }
 
     function _account(uint256 seed) internal view returns (address) {
