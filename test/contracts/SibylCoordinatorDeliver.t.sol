@@ -6,8 +6,9 @@ import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.so
 import {CallbackOutcome, Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {SibylEncoding} from "../../contracts/libraries/SibylEncoding.sol";
 import {HostileConsumer} from "../../contracts/mocks/HostileConsumer.sol";
-import {ReenteringConsumer} from "./utils/ReenteringConsumer.sol";
 import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
+import {QueueReadingConsumer} from "./utils/QueueReadingConsumer.sol";
+import {ReenteringConsumer} from "./utils/ReenteringConsumer.sol";
 import {Delivered} from "./utils/SettlementFixture.sol";
 
 /// @notice Delivery without a proof: each result is checked, charged and called back at once, and its
@@ -34,31 +35,26 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _assertQueue(0, 1, bytes32(0), _chain(bytes32(0), leaves));
 
         uint256 price = 11 gwei;
-        uint256 reserve = _reserve();
-        assertEq(reserve, PROOF_GAS_PER_LEAF * price, "the leaf's proof gas at the price paid, held");
         uint256 fee = results[0].fee;
         assertTrue(fee < commitment.escrow, "below the escrow");
-        uint256 gasCharged = (fee - MODEL_FEE - reserve) / price;
-        assertEq(
-            MODEL_FEE + reserve + gasCharged * price,
-            fee,
-            "model fee + proof gas + measured gas, at the price"
+        uint256 gasCharged = (fee - MODEL_FEE) / price;
+        assertEq(MODEL_FEE + gasCharged * price, fee, "model fee + gas, at the price paid");
+        // The measured gas plus the leaf's share of the later proof, both paid to the deliverer.
+        assertTrue(
+            gasCharged > 21_000 + PROOF_GAS_PER_LEAF &&
+                gasCharged < 100_000 + DELIVERY_GAS + PROOF_GAS_PER_LEAF,
+            "a lone delivery's gas and its proof's share"
         );
-        assertTrue(gasCharged > 21_000 && gasCharged < 100_000 + DELIVERY_GAS, "a lone delivery's gas");
-        assertEq(
-            coordinator.balanceOf(operator),
-            fee - reserve,
-            "the operator earns the fee less the reserve"
-        );
+        assertEq(coordinator.balanceOf(operator), fee, "the operator earns the whole fee");
         assertEq(coordinator.balanceOf(address(this)), commitment.escrow - fee, "the rest refunded");
         assertEq(
             address(coordinator).balance,
-            coordinator.balanceOf(operator) + coordinator.balanceOf(address(this)) + MIN_STAKE + reserve,
-            "every wei is a balance, a stake or the reserve"
+            coordinator.balanceOf(operator) + coordinator.balanceOf(address(this)) + MIN_STAKE,
+            "every wei is a balance or a stake: nothing held back for a prover"
         );
     }
 
-    function test_deliver_chargeCappedByTheEscrowHoldsTheReserveFirst() public {
+    function test_deliver_chargeCappedByTheEscrowGoesWhollyToTheOperator() public {
         _gasPrice(0, 0);
         RequestCommitment memory commitment = _request(requester, "cheap when asked", 0);
         // The base fee jumps before delivery: the measured charge is far above the escrow.
@@ -67,13 +63,9 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _deliver(_single(_fulfillment(commitment, "answer")));
         Delivered[] memory results = _delivered(vm.getRecordedLogs());
         assertEq(results[0].fee, commitment.escrow, "capped by the escrow");
-        assertEq(_reserve(), uint256(PROOF_GAS_PER_LEAF) * 100 gwei, "the proof's share is held first");
-        assertEq(
-            coordinator.balanceOf(operator),
-            commitment.escrow - _reserve(),
-            "the operator gets the rest"
-        );
+        assertEq(coordinator.balanceOf(operator), commitment.escrow, "the operator gets all of it");
         assertEq(coordinator.balanceOf(requester), 0, "nothing left to refund");
+        assertEq(address(coordinator).balance, commitment.escrow + MIN_STAKE, "nothing else held");
     }
 
     function test_deliver_resultsTakeConsecutiveSequencesAndChainInOrder() public {
@@ -89,7 +81,6 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
             assertEq(results[i].requestId, (i < 3 ? first[i] : then[i - 3]).commitment.requestId, "request");
         }
         _assertQueue(0, 5, bytes32(0), _chain(bytes32(0), leaves));
-        assertEq(_reserve(), 5 * uint256(PROOF_GAS_PER_LEAF) * 3 gwei, "each leaf holds its proof gas");
     }
 
     function test_fulfill_revertsWhileLeavesArePending() public {
@@ -108,21 +99,21 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
 
     function test_deliver_pastTheBoundRevertsUntilAProveMakesRoom() public {
         uint256 bound_ = coordinator.MAX_PENDING_LEAVES();
-        assertEq(bound_, 128, "the bound");
-        _deliver(_answers(64, "a"));
+        assertEq(bound_, 512, "the bound");
+        for (uint256 i; i < bound_ / 64 - 1; ++i) _deliver(_answers(64, string(abi.encodePacked("a", i))));
         _deliver(_answers(63, "b"));
         Fulfillment[] memory burst = _answers(2, "c");
         _expectDeliverRejected(
             burst,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, 127, 2, bound_)
+            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, bound_ - 1, 2, bound_)
         );
         _deliver(_single(burst[0]));
         Fulfillment[] memory last = _single(burst[1]);
         _expectDeliverRejected(
             last,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, 128, 1, bound_)
+            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, bound_, 1, bound_)
         );
         assertEq(
             coordinator.commitmentOf(last[0].commitment.requestId),
@@ -132,13 +123,20 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
 
         _provePending(64, second);
         _deliver(last);
-        (uint256 proven, uint256 delivered, , , ) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, , ) = coordinator.pendingLog();
         assertEq(proven, 64, "the first delivery proven");
-        assertEq(delivered, 129, "the rejected result delivered once there was room");
-        // No proof spans more than the largest batch size: the rest goes in two, at delivery ends.
-        _provePending(64, second);
-        _provePending(1, second);
-        assertEq(coordinator.nextIndex(), 64 + 64 + 1, "every delivered leaf in the tree");
+        assertEq(delivered, bound_ + 1, "the rejected result delivered once there was room");
+        // No proof spans more than the largest batch size: the rest in 64s, then the 63 and the two
+        // lone deliveries, each ending where a delivery ended.
+        for (uint256 i; i < bound_ / 64 - 2; ++i) _provePending(64, second);
+        _provePending(63, second);
+        _provePending(2, second);
+        _assertQueue(bound_ + 1, bound_ + 1, bytes32(bound_ + 1), bytes32(bound_ + 1));
+        assertEq(
+            coordinator.nextIndex(),
+            bound_ + 4,
+            "every delivered leaf in the tree, the last two in a 4"
+        );
     }
 
     function test_deliver_noneOrMoreThanTheLargestBatchSizeReverts() public {
@@ -173,20 +171,96 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _registerOperator(second);
         RequestCommitment memory commitment = _requestAssignedTo(operator);
         Fulfillment[] memory batch = _single(_fulfillment(commitment, "answer"));
-        _expectDeliverRejected(
-            batch,
-            second,
-            abi.encodeWithSelector(
-                ISibylCoordinator.NotAssignedOperator.selector,
-                commitment.requestId,
-                operator,
-                commitment.exclusiveUntil
-            )
-        );
-        (, uint256 delivered, , , ) = coordinator.pendingLog();
+        _expectDeliverRejected(batch, second, _notAssigned(commitment));
+        (, uint256 delivered, , ) = coordinator.pendingLog();
         assertEq(delivered, 0, "nothing queued");
         uint256[] memory leaves = _deliver(batch);
         _assertQueue(0, 1, bytes32(0), _chain(bytes32(0), leaves));
+    }
+
+    /// @dev Nothing binds an unproven delivery to its sender, so unlike fulfill, a delivery stays the
+    /// assigned operator's after the window: another operator must reassign first or send a proof.
+    function test_deliver_copyByAnotherOperatorAfterTheWindowRevertsToo() public {
+        _registerOperator(second);
+        RequestCommitment memory commitment = _requestAssignedTo(operator);
+        Fulfillment[] memory batch = _single(_fulfillment(commitment, "answer"));
+        vm.warp(commitment.exclusiveUntil + 1);
+        _expectDeliverRejected(batch, second, _notAssigned(commitment));
+        vm.warp(commitment.deadline);
+        _expectDeliverRejected(batch, second, _notAssigned(commitment));
+        assertEq(coordinator.balanceOf(second), 0, "the copier earned nothing");
+        assertEq(
+            coordinator.commitmentOf(commitment.requestId),
+            keccak256(abi.encode(commitment)),
+            "still pending"
+        );
+        // With a proof bound to itself, the other operator may still serve it after the window.
+        vm.recordLogs();
+        _fulfillAs(batch, second);
+        assertEq(
+            coordinator.balanceOf(second),
+            _feeOf(_delivered(vm.getRecordedLogs()), commitment.requestId),
+            "fulfil with proof pays its sender"
+        );
+    }
+
+    function test_deliver_queueTheTreeCouldNotHoldIsRefused() public {
+        // A queued leaf may take up to 67 slots when proven (a 4x batch after 63 slots of alignment).
+        uint256 start = 2 ** 32 - 2 * 67;
+        _setNextIndex(start);
+        Fulfillment[] memory three = _answers(3, "near the end");
+        _expectDeliverRejected(
+            three,
+            operator,
+            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, start, 3)
+        );
+        Fulfillment[] memory pair = new Fulfillment[](2);
+        (pair[0], pair[1]) = (three[0], three[1]);
+        uint256[] memory leaves = _deliver(pair);
+        Fulfillment[] memory third = _single(three[2]);
+        _expectDeliverRejected(
+            third,
+            operator,
+            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, start, 3)
+        );
+        _assertQueue(0, 2, bytes32(0), _chain(bytes32(0), leaves));
+        assertEq(
+            coordinator.commitmentOf(three[2].commitment.requestId),
+            keccak256(abi.encode(three[2].commitment)),
+            "the refused request is still pending"
+        );
+        // Proven as a 4 at the next multiple of 4, the pair took 6 slots, not 134: room again.
+        _provePending(2, second);
+        assertEq(coordinator.nextIndex(), start + 2 + 4, "aligned, then a 4");
+        _deliver(third);
+        _provePending(1, second);
+        assertEq(coordinator.nextIndex(), start + 7, "the last one fits");
+    }
+
+    function test_deliver_consumerSeesItsOwnResultQueuedInItsCallback() public {
+        uint256[] memory before = _deliver(_answers(1, "before"));
+        QueueReadingConsumer consumer = new QueueReadingConsumer(coordinator);
+        vm.recordLogs();
+        consumer.ask{value: _escrowNow(200_000)}(MODEL_ID, 200_000);
+        RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
+
+        uint256[] memory mine = _deliver(_single(_fulfillment(commitment, "answer")));
+        assertEq(consumer.sawProven(), 0, "nothing proven yet");
+        assertEq(consumer.sawDelivered(), 2, "its own result already counted");
+        assertEq(consumer.sawTail(), _chain(bytes32(0), _concat(before, mine)), "and chained");
+        assertEq(consumer.sawRoot(), SibylEncoding.EMPTY_ROOT, "the root waits for the proof");
+    }
+
+    function test_fulfill_consumerSeesItsOwnResultProvenInItsCallback() public {
+        QueueReadingConsumer consumer = new QueueReadingConsumer(coordinator);
+        vm.recordLogs();
+        consumer.ask{value: _escrowNow(200_000)}(MODEL_ID, 200_000);
+        RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
+        uint256 newRoot = _fulfill(_single(_fulfillment(commitment, "answer")));
+        assertEq(consumer.sawProven(), 1, "its result proven");
+        assertEq(consumer.sawDelivered(), 1, "and delivered");
+        assertEq(consumer.sawTail(), bytes32(uint256(1)), "an empty queue");
+        assertEq(consumer.sawRoot(), newRoot, "the root already moved");
     }
 
     function test_deliver_callbackReenteringProveIsRefusedAndTheQueueStaysWhole() public {
@@ -212,25 +286,37 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         );
         assertEq(coordinator.root(), SibylEncoding.EMPTY_ROOT, "root unmoved");
         _assertQueue(0, 2, bytes32(0), _chain(bytes32(0), _concat(first, outer)));
-        assertEq(_reserve(), 2 * uint256(PROOF_GAS_PER_LEAF) * 1 gwei, "both reserves held");
 
+        uint256 earned = coordinator.balanceOf(operator);
         _provePending(2, second);
-        assertEq(
-            coordinator.balanceOf(second),
-            2 * uint256(PROOF_GAS_PER_LEAF) * 1 gwei,
-            "a later prove gets both"
-        );
+        assertEq(coordinator.balanceOf(second), 0, "a later prove pays its sender nothing");
+        assertEq(coordinator.balanceOf(operator), earned, "and takes nothing from the deliverer");
+        _assertQueue(2, 2, bytes32(uint256(2)), bytes32(uint256(2)));
+    }
+
+    function _notAssigned(RequestCommitment memory commitment) internal pure returns (bytes memory) {
+        return
+            abi.encodeWithSelector(
+                ISibylCoordinator.NotAssignedOperator.selector,
+                commitment.requestId,
+                commitment.operator,
+                commitment.exclusiveUntil
+            );
     }
 
     function test_deliver_callbackReenteringDeliverFailsOnlyTheCallback() public {
         ReenteringConsumer consumer = new ReenteringConsumer(coordinator);
         // Staked, so a nested deliver fails only for re-entering.
         consumer.registerOperator{value: MIN_STAKE}();
-        RequestCommitment memory other = _request(requester, "other", 0);
-        vm.recordLogs();
-        consumer.ask{value: _escrowNow(300_000)}(MODEL_ID, 300_000);
-        RequestCommitment memory asked = _requested(vm.getRecordedLogs());
-        vm.warp(asked.exclusiveUntil + 1);
+        // Each delivered by its own assignee, so the nested deliver would succeed on its own.
+        RequestCommitment memory other = _requestAssignedTo(address(consumer));
+        RequestCommitment memory asked;
+        for (uint256 i; asked.operator != operator; ++i) {
+            assertTrue(i < 64, "never assigned to the operator");
+            vm.recordLogs();
+            consumer.ask{value: _escrowNow(300_000)}(MODEL_ID, 300_000);
+            asked = _requested(vm.getRecordedLogs());
+        }
         Fulfillment[] memory nested = _single(_fulfillment(other, "nested"));
         consumer.arm(abi.encodeCall(ISibylCoordinator.deliver, (nested)), true);
 

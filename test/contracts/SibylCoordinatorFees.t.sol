@@ -256,8 +256,8 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
         assertGe(charged, spent, "the requesters pay the operator's gas");
     }
 
-    /// @dev The same for a delivery without a proof: what the operator keeps (the charges less the
-    /// model fees and the reserve held for the prover) covers the whole transaction.
+    /// @dev The same for a delivery without a proof: what the operator keeps of the charges, less the
+    /// model fees and the proof gas paid toward the later prove, covers the whole delivery.
     /// hardhat-config: fuzz.runs = 200
     function testFuzz_deliver_operatorsShareCoversItsGas(uint8 count, uint256 seed, uint64 tip) public {
         count = uint8(bound(count, 1, 64));
@@ -268,7 +268,7 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
             batch[i] = _fulfillment(_request(requester, abi.encode(seed, i), 0), _nonZeroBytes(length));
         }
         (uint256 kept, uint256 spent) = _deliverMeasured(batch, bound(tip, 0, MAX_TIP));
-        assertGe(kept, spent, "the requesters pay the operator's gas, besides the prover's reserve");
+        assertGe(kept, spent, "the requesters pay the operator's gas, besides the proof's share");
     }
 
     /// @dev The issue's headline case: one request alone, a 256-byte answer, delivered at once.
@@ -282,7 +282,8 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
     }
 
     /// @dev Delivers `batch` as the operator (first earnings) at BASE_FEE + `tip`, and returns what it
-    /// keeps besides the model fees and the gas its transaction costs, at that price.
+    /// keeps besides the model fees and the proof gas (proofGasPerLeaf a result, for the later prove),
+    /// and the gas its transaction costs, at that price.
     function _deliverMeasured(
         Fulfillment[] memory batch,
         uint256 tip
@@ -294,7 +295,9 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
         (bool success, ) = address(coordinator).call(data);
         uint256 executed = gasBefore - gasleft();
         assertTrue(success, "delivered");
-        kept = coordinator.balanceOf(operator) - batch.length * MODEL_FEE;
+        kept =
+            coordinator.balanceOf(operator) -
+            batch.length * (MODEL_FEE + uint256(PROOF_GAS_PER_LEAF) * (BASE_FEE + tip));
         uint256 standard = 21_000 + _calldataGas(data) + executed;
         uint256 refund = batch.length * 4_800;
         if (refund > standard / 5) refund = standard / 5;

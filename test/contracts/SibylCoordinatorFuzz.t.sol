@@ -182,7 +182,7 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
     }
 
     /// hardhat-config: fuzz.runs = 300
-    function testFuzz_deliver_chargesRefundsAndReserveEqualEscrows(
+    function testFuzz_deliver_chargesAndRefundsEqualEscrows(
         uint8 count,
         uint256 seed,
         uint64 baseFee,
@@ -201,70 +201,83 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
         vm.recordLogs();
         _deliver(batch);
         Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        uint256 price = _chargedPrice(deliveryFee, tip);
         uint256 charged;
-        uint256 held;
         for (uint256 i; i < count; ++i) {
             assertEq(results[i].sequence, i, "sequence");
-            assertTrue(results[i].fee <= batch[i].commitment.escrow, "charge capped by the escrow");
+            uint256 escrow = batch[i].commitment.escrow;
+            assertTrue(results[i].fee <= escrow, "charge capped by the escrow");
+            // Below the cap, the charge includes the leaf's proof gas at the price paid.
+            uint256 floor = MODEL_FEE + uint256(PROOF_GAS_PER_LEAF) * price;
+            assertGe(results[i].fee, floor < escrow ? floor : escrow, "the proof's share is charged");
             charged += results[i].fee;
-            held += _heldFor(results[i].fee, _chargedPrice(deliveryFee, tip));
         }
-        assertEq(_reserve(), held, "each result holds its proof gas at the price paid");
-        assertEq(
-            coordinator.balanceOf(operator),
-            charged - held,
-            "the operator gets the charges less the reserve"
-        );
+        assertEq(coordinator.balanceOf(operator), charged, "the operator gets every charge");
         assertEq(coordinator.balanceOf(requester), escrows - charged, "the requester gets the rest");
         assertEq(address(coordinator).balance, escrows + MIN_STAKE, "every wei accounted for");
     }
 
-    /// @dev Random deliveries (sizes, request and delivery gas prices) and proofs of random prefixes
-    /// by random provers: what provers earn never exceeds what the deliveries' fees held, and equals it
-    /// once the queue is empty.
+    /// @dev Random deliveries (sizes, gas prices) and proofs of random prefixes by random provers:
+    /// no prove ever moves a balance or the coordinator's ether, and every delivered leaf ends in the
+    /// tree once the queue is empty.
     /// hardhat-config: fuzz.runs = 200
-    function testFuzz_prove_reservesPaidNeverExceedWhatDeliveriesHeld(uint256 seed) public {
-        address[3] memory provers = [address(0xB1), address(0xB2), address(0xB3)];
+    function testFuzz_prove_byAnyoneNeverMovesABalance(uint256 seed) public {
+        address[3] memory provers = [address(0xB1), address(0xB2), operator];
         uint256[] memory ends = new uint256[](12);
-        (uint256 firstEnd, uint256 lastEnd, uint256 proven, uint256 held, uint256 paid) = (0, 0, 0, 0, 0);
+        (uint256 firstEnd, uint256 lastEnd, uint256 proven, uint256 charged) = (0, 0, 0, 0);
+        uint256 escrows;
         for (uint256 step; step < 12; ++step) {
             uint256 r = uint256(keccak256(abi.encode(seed, step)));
             if (r % 3 != 0 || firstEnd == lastEnd) {
                 vm.fee((r >> 8) % 300 gwei);
                 Fulfillment[] memory batch = _answers(1 + ((r >> 72) % 8), "q");
-                (uint256 baseFee, uint256 tip) = ((r >> 80) % 300 gwei, (r >> 144) % 5 gwei);
-                _gasPrice(baseFee, tip);
+                for (uint256 i; i < batch.length; ++i) escrows += batch[i].commitment.escrow;
+                _gasPrice((r >> 80) % 300 gwei, (r >> 144) % 5 gwei);
                 vm.recordLogs();
                 _deliver(batch);
                 Delivered[] memory results = _delivered(vm.getRecordedLogs());
-                for (uint256 i; i < results.length; ++i) {
-                    held += _heldFor(results[i].fee, _chargedPrice(baseFee, tip));
-                }
+                for (uint256 i; i < results.length; ++i) charged += results[i].fee;
                 ends[lastEnd] = (lastEnd == 0 ? 0 : ends[lastEnd - 1]) + batch.length;
                 ++lastEnd;
             } else {
-                uint256 reachable = firstEnd;
-                while (reachable < lastEnd && ends[reachable] - proven <= 64) ++reachable;
-                uint256 end = firstEnd + ((r >> 8) % (reachable - firstEnd));
-                address prover = provers[(r >> 16) % 3];
-                uint256 before = coordinator.balanceOf(prover);
-                _provePending(ends[end] - proven, prover);
-                paid += coordinator.balanceOf(prover) - before;
+                uint256 end =
+                    firstEnd + ((r >> 8) % (_reachable(ends, firstEnd, lastEnd, proven) - firstEnd));
+                _provePending(ends[end] - proven, provers[(r >> 16) % 3]);
                 (proven, firstEnd) = (ends[end], end + 1);
             }
-            assertTrue(paid <= held, "provers paid more than the deliveries held");
-            assertEq(paid + _reserve(), held, "paid + still held = held");
+            _assertOnlyDeliveriesPaid(provers, charged, escrows);
         }
         while (firstEnd < lastEnd) {
-            uint256 reachable = firstEnd;
-            while (reachable < lastEnd && ends[reachable] - proven <= 64) ++reachable;
-            uint256 before = coordinator.balanceOf(provers[0]);
+            uint256 reachable = _reachable(ends, firstEnd, lastEnd, proven);
             _provePending(ends[reachable - 1] - proven, provers[0]);
-            paid += coordinator.balanceOf(provers[0]) - before;
             (proven, firstEnd) = (ends[reachable - 1], reachable);
         }
-        assertEq(paid, held, "every reserve paid out once the queue is empty");
-        assertEq(_reserve(), 0, "nothing left held");
+        _assertOnlyDeliveriesPaid(provers, charged, escrows);
+        uint256 delivered = lastEnd == 0 ? 0 : ends[lastEnd - 1];
+        _assertQueue(delivered, delivered, bytes32(delivered), bytes32(delivered));
+    }
+
+    /// @dev One past the last delivery end a proof from `proven` can reach (at most 64 leaves).
+    function _reachable(
+        uint256[] memory ends,
+        uint256 firstEnd,
+        uint256 lastEnd,
+        uint256 proven
+    ) internal pure returns (uint256 reachable) {
+        reachable = firstEnd;
+        while (reachable < lastEnd && ends[reachable] - proven <= 64) ++reachable;
+    }
+
+    function _assertOnlyDeliveriesPaid(
+        address[3] memory provers,
+        uint256 charged,
+        uint256 escrows
+    ) internal view {
+        assertEq(coordinator.balanceOf(provers[0]), 0, "a prover is never credited");
+        assertEq(coordinator.balanceOf(provers[1]), 0, "a prover is never credited");
+        assertEq(coordinator.balanceOf(operator), charged, "the deliverer has exactly its charges");
+        assertEq(coordinator.balanceOf(requester), escrows - charged, "the requester has the rest");
+        assertEq(address(coordinator).balance, escrows + MIN_STAKE, "every wei accounted for");
     }
 
     function _batch(uint256 count, uint256 seed) internal returns (Fulfillment[] memory batch) {

@@ -9,9 +9,14 @@ import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
 import {Delivered} from "./utils/SettlementFixture.sol";
 
 /// @notice Drives the coordinator with random sequences of requests, fulfilments and deliveries,
-/// proofs by anyone (valid and forged), cancellations, replays, withdrawals, time jumps and gas price
-/// moves, keeping ghost books to check it against.
+/// proofs by anyone (valid and forged), reassignments, cancellations, replays, withdrawals, time
+/// jumps and gas price moves, keeping ghost books to check it against.
 contract CoordinatorHandler is CoordinatorBooks {
+    /// @dev Set when a reassignment of a live request past its window failed or stored another
+    /// commitment than the one with the new window.
+    bool public reassignBroken;
+    uint256 public reassignments;
+
     constructor(SibylCoordinator coordinator_, address operator_) CoordinatorBooks(coordinator_, operator_) {}
 
     function request(
@@ -59,20 +64,26 @@ contract CoordinatorHandler is CoordinatorBooks {
             return;
         }
         uint256 earnedBefore = coordinator.balanceOf(operator);
-        uint256 reserveBefore = _reserve();
         Delivered[] memory results = _send(abi.encodeCall(ISibylCoordinator.deliver, (batch)));
         uint256 charged = _checkResults(batch, results);
-        uint256 held;
-        uint256 price = _chargedPrice(chainBaseFee, chainTip);
-        for (uint256 i; i < results.length; ++i) held += _heldFor(results[i].fee, price);
-        reserveHeld += held;
-        if (_reserve() != reserveBefore + held) reserveMismatch = true;
-        if (coordinator.balanceOf(operator) != earnedBefore + charged - held) chargesMismatch = true;
+        if (coordinator.balanceOf(operator) != earnedBefore + charged) chargesMismatch = true;
         uint256[] memory leaves = _leavesBy(batch, operator);
         for (uint256 i; i < leaves.length; ++i) pendingLeaves.push(leaves[i]);
         expectedDelivered += batch.length;
         deliveryEnds.push(expectedDelivered);
         _afterAction();
+    }
+
+    /// @dev A burst: deliveries of 64 until the queue is within one of its bound, then one more that
+    /// must be refused without losing its requests.
+    function burst(uint8 status) external {
+        uint256 bound_ = coordinator.MAX_PENDING_LEAVES();
+        bool refused;
+        while (!refused) {
+            refused = expectedDelivered - expectedProven + LARGEST_BATCH > bound_;
+            for (uint256 i; i < LARGEST_BATCH; ++i) request(i, expectedDelivered + i, 0, 0);
+            this.deliver(LARGEST_BATCH - 1, status);
+        }
     }
 
     /// @dev Proves the queue up to a delivery's end that one proof can reach, as one of the actors,
@@ -110,6 +121,34 @@ contract CoordinatorHandler is CoordinatorBooks {
         _afterAction();
     }
 
+    /// @dev The operator takes over (renews) a live request whose window passed, warping past the
+    /// window when it still runs; the handler keeps the new commitment.
+    function reassign(uint256 indexSeed) external {
+        // Nothing to take over: ask first, so that every call exercises a reassignment.
+        if (_dropExpired() == 0) request(indexSeed, indexSeed, 0, 0);
+        uint256 live = _dropExpired();
+        uint256 index = pending.length - 1 - (indexSeed % live);
+        RequestCommitment memory commitment = pending[index];
+        if (block.timestamp <= commitment.exclusiveUntil) {
+            if (commitment.exclusiveUntil >= commitment.deadline) return;
+            vm.warp(commitment.exclusiveUntil + 1);
+        }
+        RequestCommitment[] memory list = new RequestCommitment[](1);
+        list[0] = commitment;
+        vm.prank(operator);
+        try coordinator.reassign(list) {
+            commitment.exclusiveUntil = uint64(block.timestamp) + EXCLUSIVE_WINDOW;
+            if (coordinator.commitmentOf(commitment.requestId) != keccak256(abi.encode(commitment))) {
+                reassignBroken = true;
+            }
+            pending[index] = commitment;
+            ++reassignments;
+        } catch {
+            reassignBroken = true;
+        }
+        _afterAction();
+    }
+
     function cancel(uint256 indexSeed) external {
         if (pending.length == 0) request(indexSeed, indexSeed, 0, 0);
         uint256 index = indexSeed % pending.length;
@@ -130,12 +169,19 @@ contract CoordinatorHandler is CoordinatorBooks {
         Fulfillment memory done = finished[indexSeed % finished.length];
         Fulfillment[] memory batch = _single(done);
         bool succeeded;
-        if (how % 3 == 0) {
+        if (how % 4 == 3) {
+            RequestCommitment[] memory list = new RequestCommitment[](1);
+            list[0] = done.commitment;
+            vm.prank(operator);
+            try coordinator.reassign(list) {
+                succeeded = true;
+            } catch {}
+        } else if (how % 4 == 0) {
             if (block.timestamp <= done.commitment.deadline) vm.warp(done.commitment.deadline + 1);
             try coordinator.cancel(done.commitment) {
                 succeeded = true;
             } catch {}
-        } else if (how % 3 == 1) {
+        } else if (how % 4 == 1) {
             (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
             vm.prank(operator);
             try coordinator.fulfill(batch, newRoot, proof) {
@@ -168,10 +214,16 @@ contract CoordinatorHandler is CoordinatorBooks {
     /// here and applied inside each action: a base fee left set would outprice the runner's own calls.
     function gasPrice(uint64 baseFee, uint64 tip) external {
         // In steps of 0.001 gwei: the fuzzer favours small numbers, and a base fee of a few wei would
-        // hold no whole gwei of proof reserve.
+        // make every charge a rounding error.
         chainBaseFee = bound(baseFee, 0, 500_000) * 1e6;
         chainTip = bound(tip, 0, 20 gwei);
     }
+}
+
+/// @dev The invariant runner's shape for targetSelectors().
+struct FuzzSelector {
+    address addr;
+    bytes4[] selectors;
 }
 
 contract SibylCoordinatorInvariantTest is CoordinatorFixture {
@@ -187,21 +239,43 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         targets[0] = address(handler);
     }
 
+    /// @dev Only the handler's actions: its many getters would otherwise take most of each run's calls.
+    /// burst is left out (512 requests a call would make the runs take minutes); the handler test
+    /// below drives it and checks the invariants after it.
+    function targetSelectors() public view returns (FuzzSelector[] memory targets) {
+        bytes4[] memory actions = new bytes4[](12);
+        actions[0] = CoordinatorHandler.request.selector;
+        actions[1] = CoordinatorHandler.fulfill.selector;
+        actions[2] = CoordinatorHandler.deliver.selector;
+        actions[3] = CoordinatorHandler.prove.selector;
+        actions[4] = CoordinatorHandler.proveForged.selector;
+        actions[5] = CoordinatorHandler.fulfillForged.selector;
+        actions[6] = CoordinatorHandler.reassign.selector;
+        actions[7] = CoordinatorHandler.cancel.selector;
+        actions[8] = CoordinatorHandler.replay.selector;
+        actions[9] = CoordinatorHandler.withdraw.selector;
+        actions[10] = CoordinatorHandler.warp.selector;
+        actions[11] = CoordinatorHandler.gasPrice.selector;
+        targets = new FuzzSelector[](1);
+        targets[0] = FuzzSelector({addr: address(handler), selectors: actions});
+    }
+
     function invariant_etherIsConserved() public view {
         uint256 stake = coordinator.operatorOf(operator).stake;
-        (, , , , uint256 proofReserve) = coordinator.pendingLog();
         assertEq(
             address(coordinator).balance,
-            handler.heldByAccounts() + handler.pendingEscrows() + stake + proofReserve,
-            "balance = credited balances + pending escrows + stakes + the proof reserve"
+            handler.heldByAccounts() + handler.pendingEscrows() + stake,
+            "balance = credited balances + pending escrows + stakes"
         );
     }
 
-    function invariant_provers_earnNoMoreThanDeliveriesHeld() public view {
-        (, , , , uint256 proofReserve) = coordinator.pendingLog();
-        assertTrue(handler.reservePaid() <= handler.reserveHeld(), "paid out more than was held");
-        assertEq(handler.reservePaid() + proofReserve, handler.reserveHeld(), "paid + still held = held");
-        assertTrue(!handler.reserveMismatch(), "a delivery held or a proof paid other than the rules");
+    function invariant_proveNeverMovesMoney() public view {
+        assertTrue(!handler.proveMovedMoney(), "a prove credited, charged or sent something");
+        assertEq(coordinator.balanceOf(handler.STRANGER()), 0, "the stranger only proves: never credited");
+    }
+
+    function invariant_reassignKeepsTheRequestWithANewWindow() public view {
+        assertTrue(!handler.reassignBroken(), "a reassignment failed or stored another commitment");
     }
 
     function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {
@@ -221,7 +295,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_pendingQueueIsTheChainOfTheUnprovenLeaves() public view {
-        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail, ) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = coordinator.pendingLog();
         assertEq(proven, handler.expectedProven(), "proven");
         assertEq(delivered, handler.expectedDelivered(), "delivered");
         assertTrue(delivered - proven <= coordinator.MAX_PENDING_LEAVES(), "bounded");
@@ -235,19 +309,40 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     /// @dev The handler's own paths work, so the invariants above are not checked against idle runs.
-    function test_handler_deliversProvesAndFulfilsWithReserves() public {
+    function test_handler_deliversReassignsProvesAndFulfils() public {
         handler.deliver(3, 0);
         handler.deliver(2, 1);
-        assertGe(handler.reserveHeld(), 1, "deliveries held a reserve");
+        uint256 earned = coordinator.balanceOf(operator);
+        assertGe(earned, 1, "deliveries paid the operator");
         handler.prove(0, 4);
-        assertGe(handler.reservePaid(), 1, "a stranger proved and was paid");
+        assertEq(handler.provenResults(), 1, "a stranger proved the first delivery");
+        assertEq(coordinator.balanceOf(operator), earned, "and nobody was paid for it");
+        handler.request(1, 2, 0, 0);
+        handler.reassign(0);
+        assertEq(handler.reassignments(), 1, "the operator renewed a request's window");
         handler.fulfill(1, 0);
         assertEq(handler.expectedProven(), handler.expectedDelivered(), "fulfil proved what was left first");
-        assertEq(handler.reservePaid(), handler.reserveHeld(), "every reserve paid out");
         handler.replay(0, 2);
-        assertTrue(!handler.answeredTwice(), "a replayed delivery is refused");
+        handler.replay(0, 3);
+        assertTrue(!handler.answeredTwice(), "a replayed delivery or reassignment is refused");
         invariant_etherIsConserved();
+        invariant_proveNeverMovesMoney();
+        invariant_reassignKeepsTheRequestWithANewWindow();
         invariant_pendingQueueIsTheChainOfTheUnprovenLeaves();
+    }
+
+    function test_handler_burstFillsTheQueueAndIsRefusedPastItsBound() public {
+        handler.deliver(0, 0);
+        handler.burst(0);
+        assertEq(handler.refusals(), 1, "the last delivery refused");
+        (uint256 proven, uint256 delivered, , ) = coordinator.pendingLog();
+        assertEq(delivered - proven, 1 + 7 * 64, "within one delivery of the bound");
+        handler.prove(0, 3);
+        handler.burst(1);
+        assertEq(handler.refusals(), 2, "refused again once full");
+        invariant_backPressureRefusesAndLosesNothing();
+        invariant_pendingQueueIsTheChainOfTheUnprovenLeaves();
+        invariant_etherIsConserved();
     }
 
     /// @dev Each run must have exercised the coordinator, or the invariants above proved nothing.

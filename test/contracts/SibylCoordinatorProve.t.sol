@@ -9,7 +9,7 @@ import {Appended, Delivered} from "./utils/SettlementFixture.sol";
 import {Vm} from "./utils/Vm.sol";
 
 /// @notice Proving delivered leaves later: anyone may, only the queue's first leaves up to where a
-/// delivery ended, and the prover earns what those leaves held.
+/// delivery ended, and nobody is paid for it (the deliverers were), so a copied prove steals nothing.
 contract SibylCoordinatorProveTest is PendingLogFixture {
     address internal stranger = address(0xBEEF);
 
@@ -35,18 +35,41 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         (leaves[0], leaves[1]) = (a, b);
     }
 
-    function test_prove_byAnAccountThatIsNoOperatorEarnsTheWholeReserve() public {
+    /// @dev Every credited balance and the coordinator's ether, to show that a prove moves none.
+    function _books() internal view returns (uint256[5] memory books) {
+        books = [
+            coordinator.balanceOf(operator),
+            coordinator.balanceOf(requester),
+            coordinator.balanceOf(stranger),
+            coordinator.balanceOf(second),
+            address(coordinator).balance
+        ];
+    }
+
+    function _assertBooksUnchanged(uint256[5] memory before, string memory message) internal view {
+        uint256[5] memory books = _books();
+        for (uint256 i; i < books.length; ++i) assertEq(books[i], before[i], message);
+    }
+
+    function test_prove_byAnAccountThatIsNoOperatorMovesTheRootAndCreditsNobody() public {
         _gasPrice(20 gwei, 0);
-        _deliver(_answers(1, "one"));
-        _deliver(_answers(2, "two"));
-        uint256 reserve = _reserve();
-        assertEq(reserve, 3 * uint256(PROOF_GAS_PER_LEAF) * 20 gwei, "three leaves held");
+        Fulfillment[] memory one = _answers(1, "one");
+        Fulfillment[] memory two = _answers(2, "two");
+        vm.recordLogs();
+        _deliver(one);
+        _deliver(two);
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        uint256 charged;
+        for (uint256 i; i < results.length; ++i) charged += results[i].fee;
+        assertEq(coordinator.balanceOf(operator), charged, "the deliverer was paid every fee, proof gas too");
         assertTrue(!coordinator.operatorOf(stranger).active, "not an operator");
         uint256 oldRoot = coordinator.root();
+        uint256[5] memory before = _books();
 
         vm.recordLogs();
         uint256 newRoot = _provePending(3, stranger);
-        Appended memory batch = _appended(vm.getRecordedLogs());
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        Appended memory batch = _appended(logs);
         assertEq(batch.prover, stranger, "prover");
         assertEq(batch.oldRoot, oldRoot, "old root");
         assertEq(batch.newRoot, newRoot, "new root");
@@ -57,45 +80,75 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         assertEq(coordinator.root(), newRoot, "root moved");
         assertEq(coordinator.nextIndex(), 4, "a subtree of 4");
         _assertQueue(3, 3, bytes32(uint256(3)), bytes32(uint256(3)));
-        assertEq(_reserve(), 0, "nothing left held");
-        assertEq(coordinator.balanceOf(stranger), reserve, "the prover earned all of it");
-
+        _assertBooksUnchanged(before, "a prove credits and charges nobody");
+        for (uint256 i; i < logs.length; ++i) {
+            assertTrue(
+                logs[i].topics[0] != ISibylCoordinator.BalanceCredited.selector,
+                "no BalanceCredited in a prove"
+            );
+        }
+        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NothingToWithdraw.selector, stranger));
         vm.prank(stranger);
         coordinator.withdraw();
-        assertEq(stranger.balance, reserve, "and can take it out");
     }
 
-    function test_prove_prefixEndingWhereADeliveryEndedEarnsItsShare() public {
+    function test_prove_prefixEndingWhereADeliveryEndedMovesOnlyTheQueue() public {
         _gasPrice(10 gwei, 0);
         uint256[] memory first = _deliver(_answers(1, "first"));
         _gasPrice(30 gwei, 0);
         uint256[] memory middle = _deliver(_answers(2, "middle"));
         _gasPrice(10 gwei, 0);
         uint256[] memory last = _deliver(_answers(1, "last"));
-        uint256 held = _reserve();
-        assertEq(held, uint256(PROOF_GAS_PER_LEAF) * (10 + 60 + 10) * 1 gwei, "each at its price");
+        uint256[5] memory before = _books();
 
         _provePending(1, stranger);
-        uint256 paid = (held * 1) / 4;
-        assertEq(coordinator.balanceOf(stranger), paid, "a quarter of the queue, a quarter of the reserve");
         bytes32 afterFirst = _chain(bytes32(0), first);
         bytes32 tail = _chain(afterFirst, _concat(middle, last));
         _assertQueue(1, 4, afterFirst, tail);
-        assertEq(_reserve(), held - paid, "the rest still held");
-
         _provePending(2, second);
-        uint256 paidSecond = ((held - paid) * 2) / 3;
-        assertEq(coordinator.balanceOf(second), paidSecond, "two of the three left");
         _assertQueue(3, 4, _chain(afterFirst, middle), tail);
+        _provePending(1, operator);
+        _assertQueue(4, 4, bytes32(uint256(4)), bytes32(uint256(4)));
+        _assertBooksUnchanged(before, "three proofs by three accounts credit nobody");
+    }
 
-        address third = address(0x0C0C);
-        _provePending(1, third);
-        assertEq(
-            coordinator.balanceOf(third),
-            held - paid - paidSecond,
-            "the whole queue left: all that is left"
-        );
-        assertEq(_reserve(), 0, "all paid out");
+    /// @dev A prove transaction copied from the mempool and sent after the original landed: the queue
+    /// has moved on, so it reverts, and there was nothing to gain anyway.
+    function test_prove_copySentAfterTheOriginalRevertsAndGainsNothing() public {
+        _deliver(_answers(1, "first"));
+        uint256[] memory next = _deliver(_answers(1, "next"));
+        uint256[] memory leaves = _firstPending(1);
+        (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
+        uint256[5] memory before = _books();
+        vm.prank(second);
+        coordinator.prove(leaves, newRoot, proof);
+
+        // The next leaf is pending, so the copy is checked against the queue, not found empty.
+        vm.expectRevert(_mismatch(1, 1));
+        vm.prank(stranger);
+        coordinator.prove(leaves, newRoot, proof);
+        _assertBooksUnchanged(before, "neither the original nor its copy is paid");
+        assertEq(coordinator.root(), newRoot, "the original's root stands");
+        _assertQueue(1, 2, _chain(bytes32(0), leaves), _chain(_chain(bytes32(0), leaves), next));
+    }
+
+    /// @dev A copy that front-runs the original lands in its place: it does the original's work (the
+    /// root moves the same) and earns nothing for it; the original then reverts.
+    function test_prove_copyThatFrontRunsTheOriginalGainsItsSenderNothing() public {
+        uint256[] memory leaves = _deliver(_answers(2, "pair"));
+        (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
+        uint256[5] memory before = _books();
+        vm.recordLogs();
+        vm.prank(stranger);
+        coordinator.prove(leaves, newRoot, proof);
+        assertEq(_appended(vm.getRecordedLogs()).prover, stranger, "the copy landed first");
+        assertEq(coordinator.root(), newRoot, "with the original's root");
+        _assertQueue(2, 2, bytes32(uint256(2)), bytes32(uint256(2)));
+
+        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotPendingLeaves.selector, 2, 2, 0));
+        vm.prank(second);
+        coordinator.prove(leaves, newRoot, proof);
+        _assertBooksUnchanged(before, "the copier gained nothing, the original lost nothing");
     }
 
     function test_prove_prefixEndingInsideADeliveryIsRejected() public {

@@ -159,27 +159,48 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     const alone = [okAnswer(await question("alone"), "one")];
     const pair = [okAnswer(await question("pair a"), "a"), okAnswer(await question("pair b"), "b")];
     const rootBefore = await sibyl.coordinator.read.root();
-    await operator.deliver(alone);
-    await operator.deliver(pair);
+    const balanceOf = (address: `0x${string}`) => sibyl.coordinator.read.balanceOf([address]);
+    const operatorBefore = await balanceOf(sibyl.operator.account.address);
+    const deliveries = [await operator.deliver(alone), await operator.deliver(pair)];
     assert.equal(await sibyl.coordinator.read.root(), rootBefore, "delivered, not yet proven");
-    const [proven, delivered, , , held] = await sibyl.coordinator.read.pendingLog();
+    const [proven, delivered] = await sibyl.coordinator.read.pendingLog();
     assert.equal(delivered - proven, 3n, "three results wait for their proof");
-    assert.ok(held > 0n, "their fees hold a reserve for the prover");
+    const fees = deliveries
+      .flatMap(({ receipt }) =>
+        parseEventLogs({ abi: sibyl.coordinator.abi, logs: receipt.logs, eventName: "ResultDelivered" }),
+      )
+      .reduce((sum, event) => sum + event.args.fee, 0n);
+    const operatorEarned = await balanceOf(sibyl.operator.account.address);
+    assert.equal(
+      operatorEarned - operatorBefore,
+      fees,
+      "the deliverer was paid every fee, the proof's share too",
+    );
 
     // A real proof of a prefix that ends inside a delivery is refused.
     await assert.rejects(operator.provePending(2, prover.account), /PendingLeavesMismatch/);
-    const earnedBefore = await sibyl.coordinator.read.balanceOf([prover.account.address]);
-    await operator.provePending(1, prover.account);
+    const proverBefore = await balanceOf(prover.account.address);
+    const first = await operator.provePending(1, prover.account);
+    // The same prove calldata copied by another account after it landed: refused, and worth nothing.
+    const copier = sibyl.users[2];
+    assert.ok(copier, "a third user account");
+    const original = await sibyl.publicClient.getTransaction({ hash: first.receipt.transactionHash });
+    await assert.rejects(
+      copier.sendTransaction({ to: sibyl.coordinator.address, data: original.input }),
+      /PendingLeavesMismatch/,
+    );
     await operator.provePending(2, prover.account);
     assert.equal(
       await sibyl.coordinator.read.root(),
       operator.tree.root,
       "contract and TypeScript trees agree",
     );
+    assert.equal(await balanceOf(prover.account.address), proverBefore, "proving paid nobody");
+    assert.equal(await balanceOf(copier.account.address), 0n, "nor the copier");
     assert.equal(
-      (await sibyl.coordinator.read.balanceOf([prover.account.address])) - earnedBefore,
-      held,
-      "the prover earned what the deliveries held",
+      await balanceOf(sibyl.operator.account.address),
+      operatorEarned,
+      "and took nothing from the deliverer",
     );
 
     // The whole log, fulfilled and delivered alike, rebuilt from events alone: each result sits at

@@ -43,7 +43,7 @@ abstract contract PendingLogFixture is SettlementFixture {
     }
 
     function _assertQueue(uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) internal view {
-        (uint256 provenNow, uint256 deliveredNow, bytes32 headNow, bytes32 tailNow, ) = coordinator
+        (uint256 provenNow, uint256 deliveredNow, bytes32 headNow, bytes32 tailNow) = coordinator
             .pendingLog();
         assertEq(provenNow, proven, "proven");
         assertEq(deliveredNow, delivered, "delivered");
@@ -51,19 +51,29 @@ abstract contract PendingLogFixture is SettlementFixture {
         assertEq(tailNow, tail, "tail of the chain");
     }
 
-    function _reserve() internal view returns (uint256 reserve) {
-        (, , , , reserve) = coordinator.pendingLog();
-    }
-
-    /// @dev What a result charged `fee` at `price` per gas holds for its prover: its proof gas at that
-    /// price, or all of the fee if less, in whole gwei (the contract keeps the reserve in gwei).
-    function _heldFor(uint256 fee, uint256 price) internal pure returns (uint256) {
-        uint256 reserve = uint256(PROOF_GAS_PER_LEAF) * price;
-        return ((reserve < fee ? reserve : fee) / 1 gwei) * 1 gwei;
-    }
-
     /// @dev The price per gas a delivery is charged: the base fee plus the tip up to the cap.
     function _chargedPrice(uint256 baseFee, uint256 tip) internal pure returns (uint256) {
         return baseFee + (tip < MAX_TIP ? tip : MAX_TIP);
+    }
+
+    /// @dev Writes the log cursor's nextIndex (its low 40 bits), keeping the rest of the cursor.
+    function _setNextIndex(uint256 value) internal {
+        bytes32 slot = _nextIndexSlot();
+        uint256 packed = uint256(vm.load(address(coordinator), slot));
+        vm.store(address(coordinator), slot, bytes32(((packed >> 40) << 40) | value));
+        assertEq(coordinator.nextIndex(), value, "nextIndex written");
+    }
+
+    /// @dev The storage slot whose change changes nextIndex().
+    function _nextIndexSlot() private returns (bytes32) {
+        uint256 value = coordinator.nextIndex();
+        for (uint256 slot; slot < 32; ++slot) {
+            bytes32 original = vm.load(address(coordinator), bytes32(slot));
+            vm.store(address(coordinator), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
+            bool changed = coordinator.nextIndex() != value;
+            vm.store(address(coordinator), bytes32(slot), original);
+            if (changed) return bytes32(slot);
+        }
+        revert AssertionFailed("nextIndex slot not found");
     }
 }
