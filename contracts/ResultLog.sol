@@ -155,9 +155,10 @@ abstract contract ResultLog is ISibylCoordinator {
         if (pending + count > MAX_PENDING_LEAVES) {
             revert TooManyPendingLeaves(pending, count, MAX_PENDING_LEAVES);
         }
-        // Every queued leaf must still fit the tree however it is proven: a proof of k leaves takes at
-        // most 4k slots (the next batch size up) after at most 63 skipped for alignment, so at most 67
-        // slots a leaf.
+        // Every queued leaf must still fit the tree however it is proven: with the 1/4/16/64 verifiers a
+        // proof of k leaves takes at most 4k slots (the next batch size up) after at most 63 skipped for
+        // alignment, so at most 67 slots a leaf. (Sparser verifier sets waste more; this only matters
+        // near 2^32 leaves.)
         if (uint256(cursor.nextIndex) + 67 * (pending + count) > TREE_CAPACITY) {
             revert TreeFull(cursor.nextIndex, pending + count);
         }

@@ -199,6 +199,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
             if (block.timestamp <= old.exclusiveUntil) {
                 revert NotAssignedOperator(requestId, old.operator, old.exclusiveUntil);
             }
+            if (msg.sender == old.operator) revert AlreadyAssigned(requestId, msg.sender);
             RequestCommitment memory commitment = old;
             commitment.operator = msg.sender;
             commitment.exclusiveUntil = exclusiveUntil;

@@ -44,8 +44,12 @@ interface ISibylCoordinator {
     error NoActiveOperator();
     /// @notice Refunds cannot go to the zero address.
     error InvalidRefundAddress();
-    /// @notice Only the assigned operator may deliver this request until its exclusive window ends.
+    /// @notice Only the assigned operator may deliver this request: with deliver always, with fulfill
+    /// (or take it over with reassign) until its exclusive window ends.
     error NotAssignedOperator(uint256 requestId, address assigned, uint64 exclusiveUntil);
+    /// @notice An assignee cannot take over its own request: renewing its window again and again would
+    /// keep every other operator out until the deadline.
+    error AlreadyAssigned(uint256 requestId, address operator);
     /// @notice The metadata is longer than any result may carry.
     error MetadataTooLarge(uint256 requestId, uint256 length, uint256 maxLength);
     /// @notice The callback gas cap is above what lets any one request fit a transaction alone.
@@ -161,7 +165,8 @@ interface ISibylCoordinator {
     // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
 
     /// @notice The escrow a request for `modelId` with `callbackGasLimit` needs at `gasPrice` per gas.
-    /// @dev model fee + (callbackGasLimit + deliveryGas + gasPerOutputByte * maxOutputBytes) *
+    /// @dev model fee + (callbackGasLimit + deliveryGas + proofGasPerLeaf + gasPerOutputByte *
+    /// maxOutputBytes) *
     /// max(gasPrice, minGasPrice): enough for the request to be delivered alone at that price. The
     /// charge itself is measured at fulfilment; the rest of the escrow goes back. Quote with the
     /// chain's current base fee plus headroom: an eth_call sees block.basefee 0 on most clients.

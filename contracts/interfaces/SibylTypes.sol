@@ -42,7 +42,8 @@ struct RequestCommitment {
     address requester;
     /// @dev Credited what the escrow does not pay for: the rest after fulfilment, all of it on cancel.
     address refundTo;
-    /// @dev The operator assigned at request time; only it may deliver until `exclusiveUntil`.
+    /// @dev The operator assigned (at request time or by reassign): deliver is only its, fulfill only its
+    /// until `exclusiveUntil`.
     address operator;
     /// @dev The most this request can be charged: model fee plus its measured share of the gas.
     uint96 escrow;
@@ -64,8 +65,8 @@ struct FeeParameters {
     /// @dev Most tip per gas a fulfilment may charge requesters above the base fee.
     uint64 maxPriorityFeePerGas;
     uint32 maxCallbackGasLimit;
-    /// @dev Gas each result delivered without a proof holds for whoever proves it later: its share of
-    /// a BatchAppend proof's transaction. Paid to the prover; quotes include it.
+    /// @dev Gas each result delivered without a proof is charged toward the later BatchAppend proof of
+    /// its leaf; credited to the delivering operator (proofs pay nothing); quotes include it.
     uint32 proofGasPerLeaf;
 }
 

@@ -259,15 +259,22 @@ contract SibylCoordinatorReassignTest is PendingLogFixture {
         assertEq(coordinator.commitmentOf(old.requestId), bytes32(0), "retired");
     }
 
-    function test_reassign_byTheAssigneeItselfRenewsItsWindow() public {
+    function test_reassign_byTheAssigneeItselfIsRefused_soALazyAssigneeCannotKeepOthersOut() public {
         RequestCommitment memory old = _requestAssignedTo(operator);
         vm.warp(old.exclusiveUntil + 1);
-        RequestCommitment memory renewed = _reassign(operator, old);
-        assertEq(renewed.operator, operator, "still its own");
-        assertEq(renewed.exclusiveUntil, block.timestamp + EXCLUSIVE_WINDOW, "a window from now");
-        _expectReassignRejected(second, renewed, _notAssigned(renewed));
-        _deliver(_single(_fulfillment(renewed, "answer")));
-        assertEq(coordinator.commitmentOf(old.requestId), bytes32(0), "delivered");
+        _expectReassignRejected(
+            operator,
+            old,
+            abi.encodeWithSelector(ISibylCoordinator.AlreadyAssigned.selector, old.requestId, operator)
+        );
+        // Its window passed: another operator may take the request over now...
+        RequestCommitment memory taken = _reassign(second, old);
+        assertEq(taken.operator, second, "taken over");
+        // ...while the late assignee, had it delivered first, still could have (deliver is its own).
+        RequestCommitment memory late = _requestAssignedTo(operator);
+        vm.warp(late.exclusiveUntil + 1);
+        _deliver(_single(_fulfillment(late, "late but its own")));
+        assertEq(coordinator.commitmentOf(late.requestId), bytes32(0), "delivered by its late assignee");
     }
 
     function test_reassign_batchTakesAllOrNothing() public {
