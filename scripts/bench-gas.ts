@@ -148,23 +148,28 @@ async function measureAll() {
   await runs.deliverThenProve(1, 32, 1, false);
   const deliverRows = [];
   const provings = [];
-  let queuedLone: Delivery | undefined;
+  /** For 256-byte outputs, by results per delivery: one delivery into a non-empty queue. */
+  const queued = new Map<number, Delivery>();
   for (const outputBytes of OUTPUT_SIZES) {
     for (const count of DELIVERY_SIZES) {
       process.stderr.write(`deliver then prove: deliveries of ${count}, ${outputBytes}-byte outputs…\n`);
       const measured = await measureDeliveries(count, outputBytes);
       deliverRows.push(measured.row);
       provings.push(...measured.provings);
-      if (count === 1 && outputBytes === 256) queuedLone = measured.queued;
+      if (outputBytes === 256 && measured.queued !== undefined) queued.set(count, measured.queued);
     }
   }
   const single = await runs.request("one question", false);
   const viaConsumer = await runs.request("one question", true);
   const expired = await runs.request("never answered", false);
   const proof64 = provings.find((p) => p.leaves === 64);
-  if (queuedLone === undefined || proof64 === undefined) throw new Error("nothing to trace");
-  process.stderr.write("tracing a lone delivery and a 64-leaf proof…\n");
+  const queuedLone = queued.get(1);
+  const queued16 = queued.get(16);
+  if (queuedLone === undefined || queued16 === undefined || proof64 === undefined)
+    throw new Error("nothing to trace");
+  process.stderr.write("tracing deliveries of 1 and 16 and a 64-leaf proof…\n");
   const loneStages = await stagesOf(queuedLone.hash, single.commitment.requestId);
+  const stagesOf16 = await stagesOf(queued16.hash, single.commitment.requestId);
   const proofStages = await stagesOf(proof64.hash, single.commitment.requestId);
   await connection.networkHelpers.time.increase(TEST_MODEL.timeout + 1);
   await runs.holdBaseFee();
@@ -179,11 +184,33 @@ async function measureAll() {
     { operation: "request through a consumer contract (callback)", gas: Number(viaConsumer.gasUsed) },
     { operation: "cancel after the deadline", gas: cancelGas },
   ];
-  return { fulfilRows, deliverRows, provings, queuedLone, loneStages, proof64, proofStages, others };
+  return {
+    fulfilRows,
+    deliverRows,
+    provings,
+    queuedLone,
+    loneStages,
+    queued16,
+    stagesOf16,
+    proof64,
+    proofStages,
+    others,
+  };
 }
 
 const measured = await measureAll().finally(() => prover.close());
-const { fulfilRows, deliverRows, provings, queuedLone, loneStages, proof64, proofStages, others } = measured;
+const {
+  fulfilRows,
+  deliverRows,
+  provings,
+  queuedLone,
+  loneStages,
+  queued16,
+  stagesOf16,
+  proof64,
+  proofStages,
+  others,
+} = measured;
 
 process.stdout.write("## fulfil (proof in the same transaction)\n\n");
 printTable(
@@ -295,6 +322,10 @@ printStages(
   `where a lone delivery's ${queuedLone.gas} gas goes (1 result, 256 B, empty callback, into a non-empty queue)`,
   loneStages,
 );
+printStages(
+  `where a delivery of 16's ${queued16.gas} gas goes, per result (256 B, empty callbacks, into a non-empty queue)`,
+  stagesOf16.map((row) => ({ ...row, steps: Math.round(row.steps / 16), gas: Math.round(row.gas / 16) })),
+);
 printStages(`where a 64-leaf proof's ${proof64.gas} gas goes`, proofStages);
 process.stdout.write("\n");
 printTable(
@@ -307,6 +338,7 @@ await writeResults("gas", [
   ...provings.map(({ hash: _hash, ...p }) => ({ path: "prove", ...p })),
   ...targetRows,
   ...loneStages.map((row) => ({ path: "lone delivery stage", ...row })),
+  ...stagesOf16.map((row) => ({ path: "delivery of 16 stage (whole tx)", ...row })),
   ...proofStages.map((row) => ({ path: "64-leaf proof stage", ...row })),
   ...others,
 ]);
