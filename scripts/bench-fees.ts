@@ -1,17 +1,24 @@
 /**
- * Do fees pay? For each batch size, output size and base fee, requests escrow the SDK's quote, an
- * operator fulfils them with real proofs at that base fee plus a 2 gwei tip, and the table compares
- * what the requesters were charged for gas (the model fee left out) with what the operator's
- * transaction cost. A spike row quotes at one base fee and fulfils at almost twice it. Runs on the
- * in-process Hardhat network (Osaka rules: EIP-7623 calldata floor, EIP-3529 refunds).
+ * Do fees pay? For each batch size, output size and base fee, requests escrow the SDK's quote and an
+ * operator answers them at that base fee plus a 2 gwei tip, on both paths:
+ *
+ * - fulfil (results and proof in one transaction): what the requesters were charged for gas (the
+ *   model fee left out) against what the operator's transaction cost;
+ * - deliver without a proof: the same, with the proof reserve (FeeParameters.proofGasPerLeaf at the
+ *   price paid, held for whoever proves) left out of the charge too; then a prover (not the operator:
+ *   anyone may) proves those P = n leaves, and the reserve it earns is set against its transaction's
+ *   cost. That margin is expected to be negative for small P: it shows from where proving pays.
+ *
+ * A spike row quotes at one base fee and answers at almost twice it. Runs on the in-process Hardhat
+ * network (Osaka rules: EIP-7623 calldata floor, EIP-3529 refunds).
  *
  *   npm run bench:fees
  *
- * Ends with the smallest margin seen; exits 1 if it is negative (an operator would lose money).
- * Writes bench/results/fees.json.
+ * Ends with the smallest fulfil and deliver margin seen; exits 1 if it is negative (an operator would
+ * lose money). Writes bench/results/fees.json.
  */
 import { network } from "hardhat";
-import { parseEventLogs, toHex } from "viem";
+import { isAddressEqual, parseEventLogs, type TransactionReceipt, toHex } from "viem";
 import { BatchProver } from "../src/node/prover/prover.js";
 import { ResultStatus } from "../src/shared/encoding.js";
 import { type Answer, deploySibyl, quoteEscrow, TEST_MODEL, TestOperator } from "../test/helpers/sibyl.js";
@@ -22,19 +29,25 @@ const TIP = 2n * GWEI;
 const BATCH_SIZES = [1, 4, 16, 64];
 const OUTPUT_SIZES = [256, 2048];
 const METADATA = toHex('{"provider":"openai","model":"gpt-4o-mini-2024-07-18","temperature":0}');
-/** [base fee when requested, base fee when fulfilled] */
+/** [base fee when requested, base fee when answered (and proven)] */
 const SCENARIOS: Array<[bigint, bigint]> = [
   [1n * GWEI, 1n * GWEI],
   [50n * GWEI, 50n * GWEI],
   [500n * GWEI, 500n * GWEI],
   [50n * GWEI, 95n * GWEI],
 ];
+type Path = "fulfil" | "deliver";
 
 const connection = await network.create();
 const sibyl = await deploySibyl(connection.viem);
 const prover = new BatchProver();
 const operator = new TestOperator(sibyl, prover);
 const users = sibyl.users.slice(0, 8);
+const independentProver = (() => {
+  const user = sibyl.users[8];
+  if (user === undefined) throw new Error("the network needs a prover account");
+  return user;
+})();
 
 async function setBaseFee(baseFee: bigint) {
   await sibyl.publicClient.request({
@@ -43,7 +56,7 @@ async function setBaseFee(baseFee: bigint) {
   });
 }
 
-async function run(batchSize: number, outputBytes: number, requestedAt: bigint, fulfilledAt: bigint) {
+async function requestBatch(batchSize: number, outputBytes: number, requestedAt: bigint, answeredAt: bigint) {
   const answers: Answer[] = [];
   let escrowed = 0n;
   for (let i = 0; i < batchSize; i++) {
@@ -58,7 +71,7 @@ async function run(batchSize: number, outputBytes: number, requestedAt: bigint, 
       {
         account: user.account,
         value: escrow,
-        maxFeePerGas: 4n * fulfilledAt + TIP,
+        maxFeePerGas: 4n * answeredAt + TIP,
         maxPriorityFeePerGas: TIP,
       },
     );
@@ -75,84 +88,186 @@ async function run(batchSize: number, outputBytes: number, requestedAt: bigint, 
       result: { status: ResultStatus.Ok, output: toHex("a".repeat(outputBytes)), metadata: METADATA },
     });
   }
-  await setBaseFee(fulfilledAt);
-  const { receipt } = await operator.fulfill(answers, {
-    maxFeePerGas: 2n * fulfilledAt + TIP,
-    maxPriorityFeePerGas: TIP,
-  });
+  return { answers, escrowed };
+}
+
+const proofReserve = async () => (await sibyl.coordinator.read.pendingLog())[4];
+const spentBy = (receipt: TransactionReceipt) => receipt.gasUsed * receipt.effectiveGasPrice;
+const percent = (part: bigint, whole: bigint) => Number((part * 10_000n) / whole) / 100;
+
+/** Answers a new batch on `path` and compares its gas charges with the transaction's cost. */
+async function answer(
+  path: Path,
+  batchSize: number,
+  outputBytes: number,
+  requestedAt: bigint,
+  answeredAt: bigint,
+) {
+  const { answers, escrowed } = await requestBatch(batchSize, outputBytes, requestedAt, answeredAt);
+  await setBaseFee(answeredAt);
+  const fees = { maxFeePerGas: 2n * answeredAt + TIP, maxPriorityFeePerGas: TIP };
+  const reserveBefore = await proofReserve();
+  const { receipt } =
+    path === "fulfil" ? await operator.fulfill(answers, fees) : await operator.deliver(answers, fees);
+  const reserve = (await proofReserve()) - reserveBefore;
   const delivered = parseEventLogs({
     abi: sibyl.coordinator.abi,
     logs: receipt.logs,
     eventName: "ResultDelivered",
   });
   const charged = delivered.reduce((sum, event) => sum + event.args.fee, 0n);
-  const modelFees = TEST_MODEL.fee * BigInt(batchSize);
-  const gasCharged = charged - modelFees;
-  const spent = receipt.gasUsed * receipt.effectiveGasPrice;
+  const gasCharged = charged - TEST_MODEL.fee * BigInt(batchSize) - reserve;
+  const spent = spentBy(receipt);
   return {
+    path,
     batchSize,
     outputBytes,
     requestedAtGwei: Number(requestedAt / GWEI),
-    fulfilledAtGwei: Number(fulfilledAt / GWEI),
+    answeredAtGwei: Number(answeredAt / GWEI),
     escrowPerRequest: escrowed / BigInt(batchSize),
     chargedPerRequest: charged / BigInt(batchSize),
+    reservePerRequest: reserve / BigInt(batchSize),
     gasUsed: receipt.gasUsed,
     gasChargedWei: gasCharged,
     gasSpentWei: spent,
     marginWei: gasCharged - spent,
-    marginPercent: Number(((gasCharged - spent) * 10_000n) / spent) / 100,
+    marginPercent: percent(gasCharged - spent, spent),
+    /** Gas the transaction used beyond what its requests were charged for (negative: covered). */
+    unchargedGas: (spent - gasCharged) / receipt.effectiveGasPrice,
   };
 }
 
-const rows = [];
-for (const [requestedAt, fulfilledAt] of SCENARIOS) {
-  for (const batchSize of BATCH_SIZES) {
-    for (const outputBytes of OUTPUT_SIZES) {
-      process.stderr.write(
-        `base fee ${requestedAt / GWEI}→${fulfilledAt / GWEI} gwei, batch ${batchSize}, ${outputBytes} B…\n`,
-      );
-      rows.push(await run(batchSize, outputBytes, requestedAt, fulfilledAt));
+/** An account other than the operator proves every pending leaf; its reserve against its cost. */
+async function proveAll(answeredAt: bigint) {
+  const leaves = operator.pending.length;
+  const reserveHeld = await proofReserve();
+  // The prover prices its transaction from the latest block: mine one at the scenario's base fee.
+  await setBaseFee(answeredAt);
+  await sibyl.publicClient.request({ method: "evm_mine" as never });
+  await setBaseFee(answeredAt);
+  const { receipt } = await operator.provePending(leaves, independentProver.account);
+  const earned = parseEventLogs({
+    abi: sibyl.coordinator.abi,
+    logs: receipt.logs,
+    eventName: "BalanceCredited",
+  })
+    .filter((event) => isAddressEqual(event.args.account, independentProver.account.address))
+    .reduce((sum, event) => sum + event.args.amount, 0n);
+  if (earned !== reserveHeld) throw new Error(`the prover earned ${earned} wei of the ${reserveHeld} held`);
+  const spent = spentBy(receipt);
+  return {
+    path: "prove" as const,
+    leaves,
+    answeredAtGwei: Number(answeredAt / GWEI),
+    gasUsed: receipt.gasUsed,
+    effectiveGasPriceGwei: Number((receipt.effectiveGasPrice * 100n) / GWEI) / 100,
+    reserveEarnedWei: earned,
+    gasSpentWei: spent,
+    marginWei: earned - spent,
+    marginPercent: percent(earned - spent, spent),
+  };
+}
+
+async function measureAll() {
+  const answerRows = [];
+  const proveRows = [];
+  for (const path of ["fulfil", "deliver"] as const) {
+    // The first delivery and the independent prover's first credit write fresh slots: keep them out.
+    if (path === "deliver") {
+      await answer(path, 1, 32, SCENARIOS[0]?.[0] ?? GWEI, SCENARIOS[0]?.[1] ?? GWEI);
+      await proveAll(SCENARIOS[0]?.[1] ?? GWEI);
+    }
+    for (const [requestedAt, answeredAt] of SCENARIOS) {
+      for (const batchSize of BATCH_SIZES) {
+        for (const outputBytes of OUTPUT_SIZES) {
+          process.stderr.write(
+            `${path}: base fee ${requestedAt / GWEI}→${answeredAt / GWEI} gwei, batch ${batchSize}, ${outputBytes} B…\n`,
+          );
+          answerRows.push(await answer(path, batchSize, outputBytes, requestedAt, answeredAt));
+          if (path === "deliver") {
+            // Proof cost does not depend on output size: print one per scenario and size.
+            const proving = await proveAll(answeredAt);
+            if (outputBytes === OUTPUT_SIZES[0]) proveRows.push(proving);
+          }
+        }
+      }
     }
   }
+  return { answerRows, proveRows };
 }
-await prover.close();
+
+const { answerRows, proveRows } = await measureAll().finally(() => prover.close());
 
 const eth = (wei: bigint) => (Number(wei) / 1e18).toPrecision(4);
+process.stdout.write("## what requests are charged for gas vs the answering transaction's cost\n\n");
 printTable(
   [
-    "base fee gwei (quote → fulfil)",
+    "path",
+    "base fee gwei (quote → answer)",
     "batch",
     "output B",
     "escrow / req ETH",
     "charged / req ETH",
+    "of which proof reserve",
     "gas used",
-    "gas charged ETH",
+    "gas charged ETH (no model fee, no reserve)",
     "gas spent ETH",
     "margin",
+    "uncharged gas",
   ],
-  rows.map((row) => [
-    `${row.requestedAtGwei} → ${row.fulfilledAtGwei}`,
+  answerRows.map((row) => [
+    row.path,
+    `${row.requestedAtGwei} → ${row.answeredAtGwei}`,
     row.batchSize,
     row.outputBytes,
     eth(row.escrowPerRequest),
     eth(row.chargedPerRequest),
+    eth(row.reservePerRequest),
     String(row.gasUsed),
     eth(row.gasChargedWei),
     eth(row.gasSpentWei),
     `${row.marginPercent.toFixed(2)}%`,
+    String(row.unchargedGas),
   ]),
 );
-await writeResults(
-  "fees",
-  rows.map((row) =>
-    Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? String(v) : v])),
-  ),
-);
-const worst = rows.reduce((a, b) => (a.marginPercent <= b.marginPercent ? a : b));
 process.stdout.write(
-  `\nminimum margin: ${worst.marginPercent.toFixed(2)}% (${eth(worst.marginWei)} ETH) at batch ${worst.batchSize}, ${worst.outputBytes} B, ${worst.requestedAtGwei} → ${worst.fulfilledAtGwei} gwei\n`,
+  "\n## proving P delivered leaves: the reserve they held vs the prove transaction's cost\n\n",
 );
-if (worst.marginWei < 0n) {
-  process.stdout.write("NEGATIVE: an operator loses money on this batch\n");
-  process.exitCode = 1;
+printTable(
+  [
+    "base fee gwei",
+    "P leaves",
+    "gas used",
+    "price paid gwei",
+    "reserve earned ETH",
+    "gas spent ETH",
+    "margin",
+  ],
+  proveRows.map((row) => [
+    row.answeredAtGwei,
+    row.leaves,
+    String(row.gasUsed),
+    row.effectiveGasPriceGwei,
+    eth(row.reserveEarnedWei),
+    eth(row.gasSpentWei),
+    `${row.marginPercent.toFixed(2)}%`,
+  ]),
+);
+const jsonRows = [...answerRows, ...proveRows].map((row) =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? String(v) : v])),
+);
+await writeResults("fees", jsonRows);
+for (const path of ["fulfil", "deliver"] as const) {
+  const rows = answerRows.filter((row) => row.path === path);
+  const worst = rows.reduce((a, b) => (a.marginPercent <= b.marginPercent ? a : b));
+  process.stdout.write(
+    `\nminimum ${path} margin: ${worst.marginPercent.toFixed(2)}% (${eth(worst.marginWei)} ETH) at batch ${worst.batchSize}, ${worst.outputBytes} B, ${worst.requestedAtGwei} → ${worst.answeredAtGwei} gwei\n`,
+  );
+  const losing = rows.filter((row) => row.marginWei < 0n);
+  for (const row of losing) {
+    process.stdout.write(
+      `NEGATIVE (${path}): batch ${row.batchSize}, ${row.outputBytes} B, ${row.requestedAtGwei} → ${row.answeredAtGwei} gwei: ${eth(row.marginWei)} ETH, ${row.gasUsed} gas used, ${row.unchargedGas} of it not charged\n`,
+    );
+  }
+  if (losing.length > 0) process.exitCode = 1;
 }

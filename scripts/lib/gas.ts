@@ -19,3 +19,8 @@ export async function executionGas(
   const tx = Number(await client.estimateGas({ to, data }));
   return { tx, execution: tx - 21_000 - calldataGas(data) };
 }
+
+/** EIP-7623's calldata floor: 10 gas per token, a zero byte one token and any other byte four. */
+export function calldataFloorGas(data: Hex): number {
+  return [...hexToBytes(data)].reduce((sum, byte) => sum + (byte === 0 ? 10 : 40), 0);
+}
