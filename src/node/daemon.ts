@@ -277,6 +277,7 @@ class NodeLoops {
       {
         answersWaiting: this.#answersWaiting,
         caughtUp: () => this.#caughtUp,
+        nextBlockTime: () => this.#nextBlockTime(),
         expireNearDeadline: () => this.#expireNearDeadline(),
         recordError: (kind, error) => this.#recordError(kind, error),
         isFatal,

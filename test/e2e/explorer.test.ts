@@ -22,6 +22,7 @@ import { findChromium, launchBrowser } from "../helpers/browser.js";
 import { type Devnet, startDevnet } from "../helpers/devnet.js";
 import { type ChildRun, freePort, REPO_ROOT, runSibyl, startSibyl } from "../helpers/processes.js";
 import { ask, okAnswer, TestOperator } from "../helpers/sibyl.js";
+import { until } from "../helpers/wait.js";
 
 const SCREENSHOTS = path.join(REPO_ROOT, "test-output/explorer");
 // Markup in an input must reach the page as text: a script here would run with the page's origin.
@@ -314,6 +315,16 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     await page.getByTestId("root").waitFor();
     const rpc = (method: string, params: unknown[] = []) =>
       client().request({ method, params } as never) as Promise<string>;
+    // The devnet's node proves what it delivered a moment later; with nothing left to prove, no block
+    // but the test's own comes while the page is watched.
+    await until(async () => {
+      const [proven, delivered] = await client().readContract({
+        address: deployment.coordinator,
+        abi: sibylCoordinatorAbi,
+        functionName: "pendingLog",
+      });
+      return proven === delivered ? true : undefined;
+    });
     const snapshot = await rpc("evm_snapshot");
     await rpc("evm_mine");
     const seen = await client().getBlockNumber();

@@ -49,6 +49,8 @@ export interface BatcherParts {
 export interface BatcherHooks {
   answersWaiting: Wakeup;
   caughtUp(): boolean;
+  /** The time the next block will have, as the node reckons it (a quiet chain makes no blocks). */
+  nextBlockTime(): bigint;
   expireNearDeadline(): void;
   recordError(kind: string, error: unknown): void;
   isFatal(error: unknown): boolean;
@@ -131,7 +133,8 @@ export class Batcher {
     }
     this.#queueFull = false;
     // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
-    const { limits, chainTime } = await this.#chainLimits();
+    const limits = await this.#chainLimits();
+    const chainTime = this.#hooks.nextBlockTime();
     // Another operator's request is this node's to take over only once its window has passed (it may
     // have been taken over again meanwhile); until then it waits.
     const me = this.#parts.submitter.address.toLowerCase();
@@ -369,11 +372,11 @@ export class Batcher {
   }
 
   /**
-   * The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower), which jobs pay for
-   * their gas at the going price by the coordinator's own escrow terms, and the next block's time. Nothing pays while the base fee
+   * The gas one fulfil may use (EIP-7825's cap, or the block's limit if lower), and which jobs pay for
+   * their gas at the going price by the coordinator's own escrow terms. Nothing pays while the base fee
    * is above `submission.maxFeePerGas`: a fulfil could not be mined.
    */
-  async #chainLimits(): Promise<{ limits: ChainLimits; chainTime: bigint }> {
+  async #chainLimits(): Promise<ChainLimits> {
     const { client, submitter, modelFees } = this.#parts;
     const [block, terms] = await Promise.all([
       client.getBlock({ blockTag: "latest" }),
@@ -384,9 +387,6 @@ export class Batcher {
       }),
     ]);
     const maxGas = block.gasLimit < TRANSACTION_GAS_CAP ? block.gasLimit : TRANSACTION_GAS_CAP;
-    // The time the next block will have: a quiet devnet makes no blocks, so not older than the clock.
-    const now = BigInt(Math.floor(Date.now() / 1000));
-    const chainTime = block.timestamp > now ? block.timestamp : now;
     const gasPrice = await submitter.gasPriceAt(block.baseFeePerGas ?? 0n);
     if (gasPrice === undefined) {
       if (!this.#aboveFeeCap) {
@@ -399,14 +399,13 @@ export class Batcher {
         );
       }
       this.#aboveFeeCap = true;
-      return { limits: { maxGas, affordable: () => false }, chainTime };
+      return { maxGas, affordable: () => false };
     }
     this.#aboveFeeCap = false;
-    const limits = {
+    return {
       maxGas,
       affordable: (job: Job) => affordable(job, gasPrice, terms, modelFees.get(job.commitment.modelId) ?? 0n),
     };
-    return { limits, chainTime };
   }
 
   /** Jobs whose escrow does not pay for their gas at today's price wait; say so once per job. */
