@@ -4,10 +4,11 @@
  *
  * - fulfil (results and proof in one transaction): what the requesters were charged for gas (the
  *   model fee left out) against what the operator's transaction cost;
- * - deliver without a proof: the same, with the proof reserve (FeeParameters.proofGasPerLeaf at the
- *   price paid, held for whoever proves) left out of the charge too; then a prover (not the operator:
- *   anyone may) proves those P = n leaves, and the reserve it earns is set against its transaction's
- *   cost. That margin is expected to be negative for small P: it shows from where proving pays.
+ * - deliver without a proof: the same, with the proof's part of the charge (FeeParameters.proofGasPerLeaf
+ *   at the price paid, credited to the delivering operator for the later proof) left out too; then a
+ *   prover (not the operator: anyone may) proves those P = n leaves, and the proof gas those P requests
+ *   paid is set against its transaction's gas. That margin is negative for small P: it shows from
+ *   which proof size the proof gas pays for proving.
  *
  * A spike row quotes at one base fee and answers at almost twice it. Runs on the in-process Hardhat
  * network (Osaka rules: EIP-7623 calldata floor, EIP-3529 refunds).
@@ -18,7 +19,7 @@
  * lose money). Writes bench/results/fees.json.
  */
 import { network } from "hardhat";
-import { isAddressEqual, parseEventLogs, type TransactionReceipt, toHex } from "viem";
+import { parseEventLogs, type TransactionReceipt, toHex } from "viem";
 import { BatchProver } from "../src/node/prover/prover.js";
 import { ResultStatus } from "../src/shared/encoding.js";
 import { type Answer, deploySibyl, quoteEscrow, TEST_MODEL, TestOperator } from "../test/helpers/sibyl.js";
@@ -91,7 +92,7 @@ async function requestBatch(batchSize: number, outputBytes: number, requestedAt:
   return { answers, escrowed };
 }
 
-const proofReserve = async () => (await sibyl.coordinator.read.pendingLog())[4];
+const proofGasPerLeaf = BigInt((await sibyl.coordinator.read.feeParameters()).proofGasPerLeaf);
 const spentBy = (receipt: TransactionReceipt) => receipt.gasUsed * receipt.effectiveGasPrice;
 const percent = (part: bigint, whole: bigint) => Number((part * 10_000n) / whole) / 100;
 
@@ -106,17 +107,17 @@ async function answer(
   const { answers, escrowed } = await requestBatch(batchSize, outputBytes, requestedAt, answeredAt);
   await setBaseFee(answeredAt);
   const fees = { maxFeePerGas: 2n * answeredAt + TIP, maxPriorityFeePerGas: TIP };
-  const reserveBefore = await proofReserve();
   const { receipt } =
     path === "fulfil" ? await operator.fulfill(answers, fees) : await operator.deliver(answers, fees);
-  const reserve = (await proofReserve()) - reserveBefore;
+  // The tip is within maxPriorityFeePerGas, so the price charged is the price paid.
+  const proofPart = path === "deliver" ? proofGasPerLeaf * receipt.effectiveGasPrice * BigInt(batchSize) : 0n;
   const delivered = parseEventLogs({
     abi: sibyl.coordinator.abi,
     logs: receipt.logs,
     eventName: "ResultDelivered",
   });
   const charged = delivered.reduce((sum, event) => sum + event.args.fee, 0n);
-  const gasCharged = charged - TEST_MODEL.fee * BigInt(batchSize) - reserve;
+  const gasCharged = charged - TEST_MODEL.fee * BigInt(batchSize) - proofPart;
   const spent = spentBy(receipt);
   return {
     path,
@@ -126,7 +127,7 @@ async function answer(
     answeredAtGwei: Number(answeredAt / GWEI),
     escrowPerRequest: escrowed / BigInt(batchSize),
     chargedPerRequest: charged / BigInt(batchSize),
-    reservePerRequest: reserve / BigInt(batchSize),
+    proofPartPerRequest: proofPart / BigInt(batchSize),
     gasUsed: receipt.gasUsed,
     gasChargedWei: gasCharged,
     gasSpentWei: spent,
@@ -137,34 +138,31 @@ async function answer(
   };
 }
 
-/** An account other than the operator proves every pending leaf; its reserve against its cost. */
+/**
+ * An account other than the operator proves every pending leaf (it is paid nothing: a copy of its
+ * transaction must gain nobody anything); the proof gas its leaves' requests paid against its gas.
+ */
 async function proveAll(answeredAt: bigint) {
   const leaves = operator.pending.length;
-  const reserveHeld = await proofReserve();
-  // The prover prices its transaction from the latest block: mine one at the scenario's base fee.
   await setBaseFee(answeredAt);
   await sibyl.publicClient.request({ method: "evm_mine" as never });
   await setBaseFee(answeredAt);
   const { receipt } = await operator.provePending(leaves, independentProver.account);
-  const earned = parseEventLogs({
+  const credited = parseEventLogs({
     abi: sibyl.coordinator.abi,
     logs: receipt.logs,
     eventName: "BalanceCredited",
-  })
-    .filter((event) => isAddressEqual(event.args.account, independentProver.account.address))
-    .reduce((sum, event) => sum + event.args.amount, 0n);
-  if (earned !== reserveHeld) throw new Error(`the prover earned ${earned} wei of the ${reserveHeld} held`);
-  const spent = spentBy(receipt);
+  });
+  if (credited.length > 0) throw new Error("a proof credited someone");
+  const paidFor = proofGasPerLeaf * BigInt(leaves);
   return {
     path: "prove" as const,
     leaves,
     answeredAtGwei: Number(answeredAt / GWEI),
     gasUsed: receipt.gasUsed,
-    effectiveGasPriceGwei: Number((receipt.effectiveGasPrice * 100n) / GWEI) / 100,
-    reserveEarnedWei: earned,
-    gasSpentWei: spent,
-    marginWei: earned - spent,
-    marginPercent: percent(earned - spent, spent),
+    proofGasPaidFor: paidFor,
+    marginGas: paidFor - receipt.gasUsed,
+    marginPercent: percent(paidFor - receipt.gasUsed, receipt.gasUsed),
   };
 }
 
@@ -208,9 +206,9 @@ printTable(
     "output B",
     "escrow / req ETH",
     "charged / req ETH",
-    "of which proof reserve",
+    "of which proof gas",
     "gas used",
-    "gas charged ETH (no model fee, no reserve)",
+    "gas charged ETH (no model fee, no proof gas)",
     "gas spent ETH",
     "margin",
     "uncharged gas",
@@ -222,7 +220,7 @@ printTable(
     row.outputBytes,
     eth(row.escrowPerRequest),
     eth(row.chargedPerRequest),
-    eth(row.reservePerRequest),
+    eth(row.proofPartPerRequest),
     String(row.gasUsed),
     eth(row.gasChargedWei),
     eth(row.gasSpentWei),
@@ -231,25 +229,15 @@ printTable(
   ]),
 );
 process.stdout.write(
-  "\n## proving P delivered leaves: the reserve they held vs the prove transaction's cost\n\n",
+  "\n## proving P delivered leaves: the proof gas their requests paid (proofGasPerLeaf each) vs the prove transaction's gas\n\n",
 );
 printTable(
-  [
-    "base fee gwei",
-    "P leaves",
-    "gas used",
-    "price paid gwei",
-    "reserve earned ETH",
-    "gas spent ETH",
-    "margin",
-  ],
+  ["base fee gwei", "P leaves", "prove gas used", "proof gas paid for", "margin"],
   proveRows.map((row) => [
     row.answeredAtGwei,
     row.leaves,
     String(row.gasUsed),
-    row.effectiveGasPriceGwei,
-    eth(row.reserveEarnedWei),
-    eth(row.gasSpentWei),
+    String(row.proofGasPaidFor),
     `${row.marginPercent.toFixed(2)}%`,
   ]),
 );

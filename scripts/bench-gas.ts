@@ -12,7 +12,7 @@
  *
  * Outputs of 256 bytes and 2 KB; callbacks go to an empty consumer (NoopConsumer); every request comes
  * from the same user, so its refund balance is warm after a batch's first request. Every block's base
- * fee is held at 1 gwei, so deliveries hold a proof reserve and provers credit it. Warm-ups run
+ * fee is held at 1 gwei, as on a chain in use (left alone it decays towards zero here). Warm-ups run
  * first, so figures are the steady state: the very first fulfilment on a coordinator also pays for
  * storage slots it is the first to write. Prints the fulfil, deliver-then-prove and proof tables, the
  * issue-12 targets, and where the gas of a lone delivery and of a 64-leaf proof goes (from their

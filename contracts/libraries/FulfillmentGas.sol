@@ -182,12 +182,15 @@ library FulfillmentGas {
         uint256 zeros = ZERO_BYTES_FIXED + results * ZERO_BYTES_PER_RESULT;
         if (zeros > calldataLength) zeros = calldataLength;
         uint256 nonzeros = calldataLength - zeros;
+        uint256 calldataGas = nonzeros * GAS_PER_NONZERO_BYTE + zeros * GAS_PER_ZERO_BYTE;
         uint256 refund = results * REFUND_PER_RESULT;
-        // The cap is a fifth of the real gas used; what was executed is a lower bound of it.
-        if (refund > executed / 5) refund = executed / 5;
-        uint256 standard = nonzeros * GAS_PER_NONZERO_BYTE + zeros * GAS_PER_ZERO_BYTE + executed + pending;
+        // The cap is a fifth of the gas used before refunds; the intrinsic gas, the calldata and what
+        // was executed are a lower bound of it (a delivery without a proof executes little, so leaving
+        // out the rest would undercount the refund a large delivery really gets).
+        uint256 cap = (TX_BASE_GAS + calldataGas + executed) / 5;
+        if (refund > cap) refund = cap;
+        uint256 standard = calldataGas + executed + pending - refund;
         uint256 floor = nonzeros * FLOOR_GAS_PER_NONZERO_BYTE + zeros * FLOOR_GAS_PER_ZERO_BYTE;
-        standard -= refund;
         return TX_BASE_GAS + (standard > floor ? standard : floor);
     }
 

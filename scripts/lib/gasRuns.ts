@@ -24,9 +24,8 @@ type Connection = Awaited<ReturnType<typeof network.create>>;
 
 const CALLBACK_GAS = 50_000;
 /**
- * Every block's base fee. Left alone, the base fee of this nearly empty chain decays towards zero, and
- * a delivery's proof reserve (proofGasPerLeaf at the price paid, in whole gwei) with it: the prover
- * would then skip crediting itself, and the proof would look cheaper than it is.
+ * Every block's base fee. Left alone, the base fee of this nearly empty chain decays towards zero,
+ * which a real chain in use does not.
  */
 const BASE_FEE = 10n ** 9n;
 const METADATA = toHex('{"provider":"openai","model":"gpt-4o-mini-2024-07-18","temperature":0}');
