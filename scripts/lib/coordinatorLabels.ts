@@ -1,7 +1,7 @@
 /**
  * Names for the coordinator's storage slots, events and call targets in a trace. The result log's
  * fixed slots are found from where `root` is stored, in the order ResultLog and SibylCoordinator
- * declare them (root, _cursor, verifierFor, _checkpoints[256]; after Pausable's flag, nextRequestId,
+ * declare them (root, _cursor, verifierFor, _checkpoints[1024]; after Pausable's flag, nextRequestId,
  * _feeParameters, balanceOf, ...); the rest is found by probing storage against the public getters. Each
  * assumption is checked against a getter, so a changed layout fails loudly instead of mislabelling.
  */
@@ -11,7 +11,7 @@ import type { Sibyl } from "../../test/helpers/sibyl.js";
 import type { TraceLabels } from "./trace.js";
 
 const ROOT_SEARCHED = 64n;
-const CHECKPOINTS = 256n;
+const CHECKPOINTS = 1024n;
 /** After root: _cursor, verifierFor, then the checkpoints. */
 const CURSOR_AFTER_ROOT = 1n;
 const VERIFIERS_AFTER_ROOT = 2n;

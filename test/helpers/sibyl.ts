@@ -57,6 +57,9 @@ export async function deploySibyl(viem: Viem) {
     TEST_FEE_PARAMETERS,
     TEST_OPERATOR_PARAMETERS,
   ]);
+  // As the Ignition module does: the rest of the pending queue's checkpoint ring, so no delivery pays
+  // for a fresh slot.
+  for (const from of [256n, 512n, 768n]) await coordinator.write.prepareCheckpoints([from, from + 256n]);
   for (const batchSize of BATCH_SIZES) {
     const verifier = await viem.deployContract(verifierContractName(batchSize));
     const adapter = await viem.deployContract("Groth16BatchVerifier", [verifier.address, BigInt(batchSize)]);
