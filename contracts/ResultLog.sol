@@ -9,16 +9,17 @@ import {SibylEncoding} from "./libraries/SibylEncoding.sol";
 /// @notice The result log: a Poseidon Merkle tree whose root moves only by a verified BatchAppend
 /// proof, and in front of it a bounded queue of delivered leaves still waiting for their proof.
 /// @dev Every delivered result gets the next sequence number; leaves enter the tree in sequence order.
-/// The queue is committed onchain as a keccak hash chain, chain(s) = keccak256(chain(s - 1), leaf(s)),
-/// restarted at s0 = the first sequence delivered into an empty queue with chain(s0) = bytes32(s0).
+/// The queue is committed onchain as a keccak hash chain, chain(s + 1) = keccak256(chain(s), leaf(s))
+/// with leaf(s) the result of sequence s, restarted at s0, the first sequence delivered into an empty
+/// queue, with chain(s0) = bytes32(s0).
 /// Each delivery stores the chain at its end in a ring of checkpoints, so a proof may cover any
 /// prefix of the queue that ends where a delivery ended, checked against one stored word. Proving
 /// pays nothing: the proof's gas was paid to the operators as they delivered (proofGasPerLeaf), so a
 /// copy of someone's prove transaction gains its sender nothing.
 abstract contract ResultLog is ISibylCoordinator {
     /// @notice Most results delivered and not yet proven: a delivery past it reverts, so the log can
-    /// never fall behind its deliveries without limit.
-    /// Large enough that a burst is delivered at once while proofs catch up (a 64-leaf proof takes ~3 s).
+    /// never fall behind its deliveries without limit. Large enough that a burst is delivered at once
+    /// while proofs catch up (a 64-leaf proof takes ~3 s).
     uint256 public constant MAX_PENDING_LEAVES = 512;
     /// @dev Checkpoint ring size: more than the queue can span (MAX_PENDING_LEAVES + 1 positions),
     /// a power of two.
