@@ -68,8 +68,10 @@ const TARGETS = {
   burstP95Ms: 26_500,
   rssBytes: 400e6,
 };
+/** The node's defaults for batching and proving (the test devnet proves sooner), more model calls. */
 const NODE_CONFIG = {
   batching: { maxSize: 64, maxWaitMs: 50 },
+  proving: { maxWaitMs: 30_000 },
   execution: { concurrency: 32 },
 };
 const MODEL = "instant";

@@ -95,8 +95,8 @@ export const configSchema = z
       .object({
         /**
          * Answers go with their proof in one transaction (fulfil) when at least this many go together
-         * and no delivered result is waiting for its proof; fewer are delivered at once and proven
-         * later in bulk. 0: always deliver first.
+         * and nothing else waits (no backlog, no delivered result waiting for its proof); fewer, and
+         * bursts, are delivered at once and proven later in bulk. 0: always deliver first.
          */
         fulfilWithProofFrom: z.number().int().min(0).max(MAX_BATCH).default(MAX_BATCH),
         /** Delivered results are proven once this many fit one proof... */

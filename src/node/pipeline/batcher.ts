@@ -146,10 +146,14 @@ export class Batcher {
     const now = Date.now();
     for (const job of answered)
       if (!this.#answeredAt.has(job.requestId)) this.#answeredAt.set(job.requestId, now);
+    // A proof may only end where a delivery ended: deliveries that fill up the queue's proof-sized
+    // chunks let every proof be a full one.
+    const chunk = config.proving.batchSize;
+    const toChunkEnd = chunk - (log.pending.length % chunk);
     const choice = selectBatch(
       answered,
       (job) => this.#answeredAt.get(job.requestId) ?? now,
-      { ...config.batching, maxSize: Math.min(config.batching.maxSize, room) },
+      { ...config.batching, maxSize: Math.min(config.batching.maxSize, room, toChunkEnd) },
       now,
       limits,
     );
@@ -161,8 +165,12 @@ export class Batcher {
       this.#answeredAt.delete(job.requestId);
       this.#reportedUnaffordable.delete(job.requestId);
     }
+    // A full batch with its proof in one transaction is the cheapest, but its proof holds everything
+    // behind it: only when nothing else waits (no backlog, nothing pending). A burst is delivered at
+    // once instead and proven in the background.
     const fulfilFrom = config.proving.fulfilWithProofFrom;
-    if (fulfilFrom > 0 && jobs.length >= fulfilFrom && log.pending.length === 0)
+    const backlog = answered.length - jobs.length - choice.unaffordable.length;
+    if (fulfilFrom > 0 && jobs.length >= fulfilFrom && log.pending.length === 0 && backlog === 0)
       return this.#fulfil(jobs, log);
     // Only a request's assigned operator may deliver it without a proof: take over the others first.
     const others = jobs.filter((job) => job.commitment.operator.toLowerCase() !== me);
