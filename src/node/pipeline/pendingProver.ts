@@ -3,7 +3,8 @@
  * proof starts once a full proof's worth is pending, or the oldest pending result has waited
  * `proving.maxWaitMs`, or the queue has reached this node's limit; it is made on the tree as the node
  * last read it, and handed to the batcher to send when ready, unless the chain has moved on meanwhile
- * (another prover was first), in which case it is dropped.
+ * (another prover was first), in which case it is dropped. While a finished proof is being sent, the
+ * next one is already under way on the tree as it will be.
  */
 import { batchSizeFor } from "../../shared/encoding.js";
 import type { AppendWitness } from "../../shared/merkle.js";
@@ -65,6 +66,9 @@ export class PendingProver {
         log.pending.length >= task.count;
       if (current && task.proof) {
         const leaves = task.witness.leaves.slice(0, task.count);
+        // The prover would sit idle while this one is mined and read back: prove what follows it now,
+        // on the tree as it will be. Dropped like any other if this one does not land.
+        this.#startIfDue(afterProof(log, task), policy, now);
         return {
           ready: { firstSequence: task.firstSequence, leaves, witness: task.witness, proof: task.proof },
           waitMs: 0,
@@ -111,4 +115,18 @@ export class PendingProver {
     for (const entry of log.pending)
       if (!this.#seenAt.has(entry.sequence)) this.#seenAt.set(entry.sequence, now);
   }
+}
+
+/** `log` as it will be once `task`'s proof lands: its leaves moved from the queue into the tree. */
+function afterProof(log: LogMirror, task: ProofTask): LogMirror {
+  const next = log.copy();
+  next.append({
+    oldRoot: task.witness.oldRoot,
+    newRoot: task.witness.newRoot,
+    startIndex: task.witness.startIndex,
+    batchSize: BigInt(task.witness.leaves.length),
+    count: BigInt(task.count),
+    firstSequence: task.firstSequence,
+  });
+  return next;
 }
