@@ -37,10 +37,14 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     }
   });
 
-  it("sibyl dev answers its example requests with proofs and verifies each against the onchain root", () => {
-    const verified =
-      dev.text.match(/verified: (proven under the onchain root|in the log, proof pending)/g) ?? [];
-    assert.equal(verified.length, 3, dev.tail(30));
+  it("sibyl dev answers its example requests, verifies each, then verifies each proven under the onchain root", () => {
+    const answered =
+      dev.text.match(
+        /→ \w+ 0\.\d{4} .*verified: (proven under the onchain root|in the log, proof pending)/g,
+      ) ?? [];
+    assert.equal(answered.length, 3, dev.tail(30));
+    const proven = dev.text.match(/#\d+: verified: proven under the onchain root, leaf \d+/g) ?? [];
+    assert.equal(proven.length, 3, dev.tail(30));
     assert.match(dev.text, /→ en 0\.\d{4}/);
     assert.match(dev.text, /→ fr 0\.\d{4}/);
     assert.match(dev.text, /→ de 0\.\d{4}/);

@@ -179,11 +179,13 @@ export async function devCommand(args: string[]): Promise<number> {
 type Deployment = Awaited<ReturnType<typeof deploySibylStack>>;
 
 /**
- * Asks PromptBoard a few questions and shows each answer with its proof status and audit; true when
- * every answer was Ok and verified against the onchain root.
+ * Asks PromptBoard a few questions and shows each answer with its proof status and audit, then waits
+ * for their proof (the devnet proves within seconds) and audits them again; true when every answer was
+ * Ok and verified, in the end against the onchain root.
  */
 async function runExamples(client: PublicClient, rpcUrl: string, deployment: Deployment): Promise<boolean> {
   let allVerified = true;
+  const requestIds: bigint[] = [];
   const wallet = walletOn(rpcUrl, deployment.chainId, hardhatKey(DEV_ACCOUNT.user));
   process.stdout.write("\nExample requests from the PromptBoard dapp to language-id:\n");
   for (const question of EXAMPLES) {
@@ -199,6 +201,7 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
       receipt.logs.find((log) => log.address.toLowerCase() === deployment.coordinator.toLowerCase())
         ?.topics[1] as Hex,
     );
+    requestIds.push(requestId);
     const result = await step(`#${requestId} "${question}"`, () =>
       waitForResult(client, {
         coordinator: deployment.coordinator,
@@ -218,6 +221,30 @@ async function runExamples(client: PublicClient, rpcUrl: string, deployment: Dep
         `leaf ${result.leafIndex ?? "proof pending"}; ` +
         `${audit.valid ? verifiedAs(audit.state) : `NOT verified: ${audit.reason}`})\n`,
     );
+  }
+  const last = requestIds.at(-1);
+  if (last !== undefined) {
+    // Delivered at once; their proof follows in bulk. The last one's proof covers them all.
+    await step("Proof of the answers, in bulk", () =>
+      waitForResult(client, {
+        coordinator: deployment.coordinator,
+        requestId: last,
+        timeoutMs: 120_000,
+        fromBlock: deployment.deploymentBlock,
+        proven: true,
+      }),
+    );
+    for (const requestId of requestIds) {
+      const audit = await verifyResult(client, {
+        coordinator: deployment.coordinator,
+        requestId,
+        fromBlock: deployment.deploymentBlock,
+      });
+      allVerified &&= audit.valid && audit.state === "proven";
+      process.stdout.write(
+        `      #${requestId}: ${audit.valid ? `${verifiedAs(audit.state)}, leaf ${audit.leafIndex}` : `NOT verified: ${audit.reason}`}\n`,
+      );
+    }
   }
   process.stdout.write(`  Verify one yourself: ${SIBYL_COMMAND} verify <requestId>\n`);
   return allVerified;
