@@ -89,7 +89,9 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
         coordinator.prepareCheckpoints(PREPARED_AT_DEPLOYMENT, PREPARED_AT_DEPLOYMENT + 1);
         uint256 preparedFee = _deliveredFee(next);
         assertGe(unpreparedFee, preparedFee + 17_000 * 10 gwei, "the fresh slot's first write charged");
-        assertTrue(unpreparedFee < preparedFee + 20_000 * 10 gwei, "and no more");
+        // No more than the fresh slot's whole first write (22.1k): in a test's one transaction the slot
+        // prepared just before is warm, so the difference can reach all of it.
+        assertTrue(unpreparedFee <= preparedFee + 22_100 * 10 gwei, "and no more");
     }
 
     function _deliveredFee(Fulfillment[] memory batch) internal returns (uint256) {
