@@ -113,17 +113,23 @@ export async function sendRequests(
   return ids;
 }
 
-/** The result tree at a node's newest checkpoint, read from its database as another process would. */
-export function nodeTree(file: string): FrontierSnapshot | undefined {
+/** A node's newest checkpoint (the block it has read up to, and the result tree then), read from its
+ * database as another process would. */
+export function nodeCheckpoint(file: string): { block: number; tree: FrontierSnapshot } | undefined {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const row = db.prepare("SELECT tree FROM checkpoints ORDER BY block DESC LIMIT 1").get() as
-      | { tree: string }
+    const row = db.prepare("SELECT block, tree FROM checkpoints ORDER BY block DESC LIMIT 1").get() as
+      | { block: number; tree: string }
       | undefined;
-    return row && JSON.parse(row.tree);
+    return row && { block: row.block, tree: JSON.parse(row.tree) };
   } finally {
     db.close();
   }
+}
+
+/** The result tree at a node's newest checkpoint. */
+export function nodeTree(file: string): FrontierSnapshot | undefined {
+  return nodeCheckpoint(file)?.tree;
 }
 
 /** A node's tree root once it equals `contractRoot` (or whatever it is after 20 s). */

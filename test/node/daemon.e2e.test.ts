@@ -14,6 +14,7 @@ import { type Devnet, nodeTree, sendRequests, startDevnet } from "../helpers/dev
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { until } from "../helpers/wait.js";
+import { waitForProofs } from "../reliability/harness.js";
 
 const server = new FakeOpenAIServer({
   answer: (model, messages) => {
@@ -179,10 +180,7 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
     assert.deepEqual(new Set(delivered.map((event) => event.args.requestId)), new Set(requestIds));
     for (const event of all) assert.equal(hexToString(event.args.output as Hex).startsWith("echo:"), true);
     // Whatever was delivered but not proven at the kill is proven after the restart.
-    await until(async () => {
-      const [proven, deliveredCount] = await coordinator.read.pendingLog();
-      return proven === deliveredCount ? true : undefined;
-    });
+    assert.equal(await waitForProofs(devnet), 0n, "results never proven");
   });
 
   it("refuses to start when a model's local config does not hash to its registration, naming the model", async () => {

@@ -133,7 +133,7 @@ export async function rpcOutage(devnet: Devnet, size: ScenarioSize): Promise<Rpc
     let survived = true;
     let errorsDuringOutage = 0;
     for (const [wave, { at, mode }] of outages.entries()) {
-      const sentBefore = count(node, "batch delivered") + count(node, "batch fulfilled");
+      const sentBefore = countLogged(node, "batch delivered") + countLogged(node, "batch fulfilled");
       const wentDown = at === "at a broadcast" ? proxy.downOn("eth_sendRawTransaction", mode) : undefined;
       ids.push(...(await sendRequests(devnet, perWave, MODEL_ID, (i) => sentence("en", wave * perWave + i))));
       if (wentDown) {
@@ -141,7 +141,9 @@ export async function rpcOutage(devnet: Devnet, size: ScenarioSize): Promise<Rpc
       } else {
         await until(
           () =>
-            count(node, "batch delivered") + count(node, "batch fulfilled") > sentBefore ? true : undefined,
+            countLogged(node, "batch delivered") + countLogged(node, "batch fulfilled") > sentBefore
+              ? true
+              : undefined,
           60_000,
         );
         await proxy.down(mode);
@@ -221,7 +223,7 @@ export async function deepReorg(devnet: Devnet, size: ScenarioSize): Promise<Reo
       const losingHead = await publicClient.getBlockNumber();
       depth = Math.max(depth, Number(losingHead - ancestor));
 
-      const reorgsBefore = count(node, "chain reorganised");
+      const reorgsBefore = countLogged(node, "chain reorganised");
       await rpc(devnet, "evm_revert", [snapshot]);
       const replacing = await sendRequests(devnet, size.requests, MODEL_ID, (i) =>
         sentence(i % 2 === 0 ? "fr" : "de", i),
@@ -229,7 +231,7 @@ export async function deepReorg(devnet: Devnet, size: ScenarioSize): Promise<Reo
       const behind = losingHead - (await publicClient.getBlockNumber());
       await rpc(devnet, "hardhat_mine", [toHex(behind + 3n)]);
       await whileMining(devnet, async () => {
-        await until(() => (count(node, "chain reorganised") > reorgsBefore ? true : undefined), 60_000);
+        await until(() => (countLogged(node, "chain reorganised") > reorgsBefore ? true : undefined), 60_000);
         await settle(devnet, replacing, ancestor + 1n, 60_000);
       });
       finalIds.push(...replacing);
@@ -445,7 +447,8 @@ export function logEntries(node: ChildRun): Array<Record<string, unknown>> {
 }
 
 /** Log lines whose message starts with `message`. */
-function count(node: ChildRun, message: string): number {
+/** Log lines whose message starts with `message`. */
+export function countLogged(node: ChildRun, message: string): number {
   return logEntries(node).filter((entry) => String(entry.msg).startsWith(message)).length;
 }
 

@@ -7,14 +7,19 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { modelIdFromName } from "../../src/shared/encoding.js";
-import { type Devnet, nodeRootWhenSynced, sendRequests, startDevnet } from "../helpers/devnet.js";
+import {
+  type Devnet,
+  nodeCheckpoint,
+  nodeRootWhenSynced,
+  sendRequests,
+  startDevnet,
+} from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { until } from "../helpers/wait.js";
-import { LANGUAGE_ID, registerOperator, rpc, sentence } from "./chainFaults.js";
+import { countLogged, LANGUAGE_ID, registerOperator, rpc, sentence } from "./chainFaults.js";
 import {
   report,
   type ScenarioReport,
@@ -100,7 +105,7 @@ export async function proofByAnotherOperator(devnet: Devnet, size: ScenarioSize)
       lazyAddress,
       lazyDelivered: lazySequences.length,
       provenForLazyBy: [...provenForLazyBy],
-      lazyProofs: countLines(lazy, "pending results proved"),
+      lazyProofs: countLogged(lazy, "pending results proved"),
     };
   } finally {
     await stopAll(devnet, nodes);
@@ -189,11 +194,11 @@ export async function reorgBetweenDeliveryAndProof(devnet: Devnet, size: Scenari
       return proven === delivered && proven > provenAtSnapshot ? true : undefined;
     });
     await caughtUp(devnet, "reorg-proofs.db");
-    const rewindsBefore = countLines(node, "chain reorganised");
+    const rewindsBefore = countLogged(node, "chain reorganised");
     await rpc(devnet, "evm_revert", [beforeProof]);
     const proofRemoved = (await coordinator.read.pendingLog())[0] === provenAtSnapshot;
     await rpc(devnet, "hardhat_mine", ["0x3"]);
-    await until(() => (countLines(node, "chain reorganised") > rewindsBefore ? true : undefined), 60_000);
+    await until(() => (countLogged(node, "chain reorganised") > rewindsBefore ? true : undefined), 60_000);
 
     // 2. Requests land, a snapshot, their deliveries land; revert: the requests stay, answered again.
     const second = await sendRequests(devnet, size.requests, MODEL_ID, (i) => sentence("de", i));
@@ -201,10 +206,10 @@ export async function reorgBetweenDeliveryAndProof(devnet: Devnet, size: Scenari
     const deliveredBlock = await publicClient.getBlockNumber();
     await settle(devnet, second, deliveredBlock + 1n);
     await caughtUp(devnet, "reorg-proofs.db");
-    const rewindsAgain = countLines(node, "chain reorganised");
+    const rewindsAgain = countLogged(node, "chain reorganised");
     await rpc(devnet, "evm_revert", [beforeDelivery]);
     await rpc(devnet, "hardhat_mine", ["0x3"]);
-    await until(() => (countLines(node, "chain reorganised") > rewindsAgain ? true : undefined), 60_000);
+    await until(() => (countLogged(node, "chain reorganised") > rewindsAgain ? true : undefined), 60_000);
 
     const ids = [...first, ...second];
     const result = await settle(devnet, ids, fromBlock);
@@ -262,7 +267,7 @@ export async function queueFullUnderBurst(devnet: Devnet, size: ScenarioSize, ma
         nodes,
       )),
       mostPending: await mostPending(devnet, fromBlock),
-      queueFullLogged: countLines(node, "proof queue full") > 0,
+      queueFullLogged: countLogged(node, "proof queue full") > 0,
     };
   } finally {
     await stopAll(devnet, nodes);
@@ -334,23 +339,12 @@ async function exitOperator(devnet: Devnet, index: number): Promise<void> {
   await devnet.sibyl.publicClient.waitForTransactionReceipt({ hash });
 }
 
-/** Log lines whose message starts with `message`. */
-function countLines(run: ChildRun, message: string): number {
-  return run.text.split("\n").filter((line) => line.includes(`"msg":"${message}`)).length;
-}
-
 /** Waits until the daemon has read the chain up to its current head. */
 async function caughtUp(devnet: Devnet, database: string): Promise<void> {
   const head = await devnet.sibyl.publicClient.getBlockNumber();
-  await until(() => {
-    const db = new Database(path.join(devnet.dir, database), { readonly: true });
-    try {
-      const row = db.prepare("SELECT MAX(block) AS block FROM checkpoints").get() as { block: number | null };
-      return (row.block ?? 0) >= Number(head) ? true : undefined;
-    } finally {
-      db.close();
-    }
-  });
+  await until(() =>
+    (nodeCheckpoint(path.join(devnet.dir, database))?.block ?? 0) >= Number(head) ? true : undefined,
+  );
 }
 
 /** Every scenario on one devnet, for the soak (larger sizes) and the fast suite. */

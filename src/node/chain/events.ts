@@ -10,8 +10,6 @@ import { type ResultStatus, resultLeaf } from "../../shared/encoding.js";
 import type { NewJob, RangeUpdate } from "../store/store.js";
 import type { LogMirror } from "./logMirror.js";
 
-export { TreeMismatchError } from "./logMirror.js";
-
 export const WATCHED_EVENTS = sibylCoordinatorAbi.filter(
   (item) =>
     item.type === "event" &&
