@@ -18,7 +18,7 @@ import {
 } from "./interfaces/SibylTypes.sol";
 import {FulfillmentGas} from "./libraries/FulfillmentGas.sol";
 import {SibylEncoding} from "./libraries/SibylEncoding.sol";
-import {OperatorRegistry} from "./OperatorRegistry.sol";
+import {Quorum} from "./Quorum.sol";
 import {ResultLog} from "./ResultLog.sol";
 
 /// @title SibylCoordinator
@@ -26,7 +26,7 @@ import {ResultLog} from "./ResultLog.sol";
 /// of results proven to extend the result log; charges each request its measured share of the gas,
 /// refunds the rest, and calls consumers back with exact gas.
 /// @dev Every wei held is a pending request's escrow, a credited balance, or an operator's stake.
-contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
+contract SibylCoordinator is Quorum, ResultLog, Pausable {
     /// @dev Gas kept back when checking that a consumer gets its full callback gas: covers the cold
     /// account access and memory of the CALL itself (Chainlink's FunctionsRouter uses the same bound).
     uint256 private constant GAS_FOR_CALL_EXACT_CHECK = 5_000;
@@ -38,6 +38,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
     /// @notice Largest metadata a result may carry: requesters pay for its bytes, so an operator must
     /// not be able to pad it.
     uint256 public constant MAX_METADATA_BYTES = 1_024;
+    bytes32 private constant PENALTY_HELD = bytes32(uint256(1));
     /// @inheritdoc ISibylCoordinator
     uint256 public nextRequestId = 1;
 
@@ -47,7 +48,10 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
     mapping(address account => uint256 amount) public balanceOf;
 
     mapping(bytes32 modelId => Model model) private _models;
+    /// @dev keccak256 of the commitment; with its lowest bit flipped once a late assignee's liveness
+    /// penalty is held for the request (in _heldPenalties), so only such requests read that slot.
     mapping(uint256 requestId => bytes32 commitmentHash) private _commitments;
+    mapping(uint256 requestId => uint256 amount) private _heldPenalties;
 
     constructor(
         address initialOwner,
@@ -93,7 +97,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
         if (msg.value < needed) revert InsufficientPayment(msg.value, needed);
 
         requestId = nextRequestId++;
-        (address operator, uint64 exclusiveUntil) = _assign(requestId);
+        (address operator, uint64 exclusiveUntil) = _assign(requestId, modelId, model.quorum);
         RequestCommitment memory commitment = RequestCommitment({
             requestId: requestId,
             modelId: modelId,
@@ -113,13 +117,14 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
 
     /// @inheritdoc ISibylCoordinator
     function cancel(RequestCommitment calldata commitment) external {
-        _checkPending(commitment);
+        bool penaltyHeld = _checkPending(commitment);
         if (block.timestamp <= commitment.deadline) {
             revert RequestNotExpired(commitment.requestId, commitment.deadline);
         }
         delete _commitments[commitment.requestId];
         emit RequestCancelled(commitment.requestId, commitment.refundTo, commitment.escrow);
         _credit(commitment.refundTo, commitment.escrow);
+        if (penaltyHeld) _payHeldPenalty(commitment.requestId, commitment.refundTo);
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -203,7 +208,11 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
             RequestCommitment memory commitment = old;
             commitment.operator = msg.sender;
             commitment.exclusiveUntil = exclusiveUntil;
-            _commitments[requestId] = keccak256(abi.encode(commitment));
+            _commitments[requestId] = _holdPenalty(
+                requestId,
+                old.operator,
+                keccak256(abi.encode(commitment))
+            );
             emit RequestReassigned(requestId, msg.sender, commitment);
         }
     }
@@ -307,6 +316,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
     }
 
     function _checkModelLimits(bytes32 modelId, Model calldata model) private pure {
+        if (model.quorum == 0 || model.quorum > MAX_QUORUM) revert InvalidQuorum(modelId, model.quorum);
         if (
             model.maxInputBytes == 0 ||
             model.maxOutputBytes == 0 ||
@@ -317,10 +327,28 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
         }
     }
 
-    function _checkPending(RequestCommitment calldata commitment) private view {
+    /// @dev Reverts unless `commitment` is a pending request's; says whether a penalty is held for it.
+    function _checkPending(RequestCommitment calldata commitment) private view returns (bool penaltyHeld) {
         bytes32 stored = _commitments[commitment.requestId];
         if (stored == 0) revert RequestNotPending(commitment.requestId);
-        if (stored != keccak256(abi.encode(commitment))) revert CommitmentMismatch(commitment.requestId);
+        bytes32 expected = keccak256(abi.encode(commitment));
+        if (stored == expected) return false;
+        if (stored != expected ^ PENALTY_HELD) revert CommitmentMismatch(commitment.requestId);
+        return true;
+    }
+
+    /// @dev Takes `late`'s liveness penalty and holds it for the request; returns the commitment hash
+    /// to store, marked when anything is held.
+    function _holdPenalty(uint256 requestId, address late, bytes32 commitmentHash) private returns (bytes32) {
+        uint256 taken = _takeLivenessPenalty(late, requestId);
+        if (taken != 0) _heldPenalties[requestId] += taken;
+        return _heldPenalties[requestId] == 0 ? commitmentHash : commitmentHash ^ PENALTY_HELD;
+    }
+
+    function _payHeldPenalty(uint256 requestId, address to) private {
+        uint256 amount = _heldPenalties[requestId];
+        delete _heldPenalties[requestId];
+        _credit(to, amount);
     }
 
     /// @dev Checks one result against its request and its assignment (`assignedOnly`: whatever the
@@ -334,7 +362,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
     ) private returns (uint256 leaf) {
         RequestCommitment calldata commitment = fulfillment.commitment;
         uint256 requestId = commitment.requestId;
-        _checkPending(commitment);
+        bool penaltyHeld = _checkPending(commitment);
         if (block.timestamp > commitment.deadline) revert RequestExpired(requestId, commitment.deadline);
         if (
             msg.sender != commitment.operator &&
@@ -352,25 +380,68 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
         }
         uint8 status = fulfillment.status;
         if (status > uint8(type(ResultStatus).max)) revert InvalidStatus(requestId, status);
+        bytes32 outputHash = keccak256(output);
+        delivery.modelFees[i] = _checkAgreement(fulfillment, requestId, outputHash, status);
         delete _commitments[requestId];
-        address refundTo = commitment.refundTo;
-        uint256 escrow = commitment.escrow;
+        // Late: the assignee's window passed (fulfill only) or it took over from late ones (reassign).
+        if (msg.sender != commitment.operator) {
+            _heldPenalties[requestId] += _takeLivenessPenalty(commitment.operator, requestId);
+            penaltyHeld = true;
+        }
+        if (penaltyHeld) _payHeldPenalty(requestId, msg.sender);
+        _holdEscrow(fulfillment, delivery, i);
+        leaf = SibylEncoding.leafOf(
+            requestId,
+            commitment.modelId,
+            commitment.inputHash,
+            outputHash,
+            keccak256(metadata),
+            status,
+            msg.sender
+        );
+    }
+
+    /// @dev Holds a result's whole escrow for its refundTo until settlement and records its sizes.
+    function _holdEscrow(
+        Fulfillment calldata fulfillment,
+        FulfillmentGas.Delivery memory delivery,
+        uint256 i
+    ) private {
+        address refundTo = fulfillment.commitment.refundTo;
+        uint256 escrow = fulfillment.commitment.escrow;
         // Credited in full now and charged at settlement: this write's cost (a new or cold slot) is
         // this request's own, and settlement's later write to the slot costs the same for everyone.
         uint256 gasBefore = gasleft();
         balanceOf[refundTo] += escrow;
         FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
-        delivery.modelFees[i] = _models[commitment.modelId].fee;
-        FulfillmentGas.record(delivery, i, output.length, metadata.length, refundTo, escrow);
-        leaf = SibylEncoding.leafOf(
-            requestId,
-            commitment.modelId,
-            commitment.inputHash,
-            keccak256(output),
-            keccak256(metadata),
-            status,
-            msg.sender
+        FulfillmentGas.record(
+            delivery,
+            i,
+            fulfillment.output.length,
+            fulfillment.metadata.length,
+            fulfillment.signatures.length,
+            refundTo,
+            escrow
         );
+    }
+
+    /// @dev Checks the co-signatures a result's model asks for and returns the model fee it earns:
+    /// NoConsensus (only for quorum models) needs none and earns none.
+    function _checkAgreement(
+        Fulfillment calldata fulfillment,
+        uint256 requestId,
+        bytes32 outputHash,
+        uint8 status
+    ) private view returns (uint256 modelFee) {
+        Model storage model = _models[fulfillment.commitment.modelId];
+        uint256 quorum = model.quorum;
+        if (status == uint8(ResultStatus.NoConsensus)) {
+            if (quorum <= 1) revert InvalidStatus(requestId, status);
+            _checkCosigners(requestId, outputHash, status, fulfillment.signatures, 0);
+            return 0;
+        }
+        _checkCosigners(requestId, outputHash, status, fulfillment.signatures, quorum - 1);
+        return model.fee;
     }
 
     /// @dev Calls each requester back that asked to be, measuring the gas each callback took.
@@ -488,7 +559,7 @@ contract SibylCoordinator is OperatorRegistry, ResultLog, Pausable {
         }
     }
 
-    function _credit(address account, uint256 amount) private {
+    function _credit(address account, uint256 amount) internal override {
         balanceOf[account] += amount;
         emit BalanceCredited(account, amount);
     }

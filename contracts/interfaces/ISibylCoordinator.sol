@@ -9,6 +9,7 @@ import {
     Operator,
     OperatorParameters,
     RequestCommitment,
+    ResultStatement,
     ResultStatus
 } from "./SibylTypes.sol";
 
@@ -103,6 +104,27 @@ interface ISibylCoordinator {
     error NotPendingLeaves(uint256 firstSequence, uint256 count, uint256 pending);
     /// @notice The leaves are not the next pending ones, or do not end where a delivery ended.
     error PendingLeavesMismatch(uint256 firstSequence, uint256 count);
+    /// @notice A model's quorum must be between 1 and MAX_QUORUM.
+    error InvalidQuorum(bytes32 modelId, uint8 quorum);
+    /// @notice Fewer operators are active than the model's quorum needs: no request could be answered.
+    error NotEnoughOperators(bytes32 modelId, uint256 active, uint8 quorum);
+    /// @notice A result carries `count` co-signatures where its model's quorum needs `needed`.
+    error WrongSignatureCount(uint256 requestId, uint256 count, uint256 needed);
+    /// @notice A co-signature is invalid, or its signer is not active, is the deliverer, or is not
+    /// above the previous signer (signers ascend, so none counts twice). Zero for an unreadable one.
+    error InvalidCosigner(uint256 requestId, address signer);
+    /// @notice The two statements are not one signer's different answers to one request.
+    error NotEquivocation(uint256 requestId, address signerA, address signerB);
+    /// @notice This operator was already slashed for equivocating on this request.
+    error EquivocationAlreadySlashed(address operator, uint256 requestId);
+    /// @notice A report must be committed (commitEquivocationReport) in an earlier block by its sender.
+    error ReportNotCommitted(bytes32 commitment);
+    /// @notice The operator has no stake left to slash.
+    error NothingToSlash(address operator);
+    /// @notice Basis points above 10,000.
+    error SlashShareTooHigh(uint16 bps);
+    /// @notice An operator's published endpoint is at most MAX_ENDPOINT_BYTES long.
+    error EndpointTooLong(uint256 length, uint256 maxLength);
 
     // ─── Events ────────────────────────────────────────────────────────────────────────────────────
 
@@ -161,6 +183,22 @@ interface ISibylCoordinator {
     event StakeWithdrawn(address indexed operator, uint256 amount);
     event BalanceCredited(address indexed account, uint256 amount);
     event BalanceWithdrawn(address indexed account, uint256 amount);
+    /// @notice `operator` publishes where its node takes co-signing requests from other operators.
+    event OperatorEndpointSet(address indexed operator, string endpoint);
+    /// @notice `operator` let request `requestId`'s exclusive window pass and lost `amount` of its stake:
+    /// held for whoever delivers the request, or its refundTo if it is cancelled.
+    event OperatorPenalized(address indexed operator, uint256 indexed requestId, uint256 amount);
+    /// @notice `operator` signed two different answers to request `requestId`; `amount` of its stake
+    /// went to `reporter`, and it left the active set.
+    event OperatorSlashed(
+        address indexed operator,
+        uint256 indexed requestId,
+        address indexed reporter,
+        uint256 amount
+    );
+    /// @notice `operator` left the active set without asking (slashed, or its stake fell below the
+    /// minimum); its stake unlocks at `unlockAt`.
+    event OperatorDeactivated(address indexed operator, uint64 unlockAt);
 
     // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
 
@@ -190,7 +228,8 @@ interface ISibylCoordinator {
     /// credited the whole escrow.
     function cancel(RequestCommitment calldata commitment) external;
 
-    /// @notice Hash of the pending request's commitment, or zero if it is not pending.
+    /// @notice Hash of the pending request's commitment (its lowest bit flipped while a late assignee's
+    /// liveness penalty is held for it), or zero if it is not pending.
     function commitmentOf(uint256 requestId) external view returns (bytes32);
 
     /// @notice The id the next request will get; ids start at 1.
@@ -266,6 +305,30 @@ interface ISibylCoordinator {
     function withdraw() external;
 
     function operatorOf(address operator) external view returns (Operator memory);
+
+    /// @notice Publishes where msg.sender's node takes co-signing requests (a URL; empty to withdraw).
+    function setOperatorEndpoint(string calldata endpoint) external;
+
+    /// @notice Where `operator`'s node takes co-signing requests, as it published it.
+    function operatorEndpoint(address operator) external view returns (string memory);
+
+    /// @notice Step one of reporting an equivocation: `commitment` is keccak256(abi.encode(reporter,
+    /// a, signatureA, b, signatureB)). The report is accepted from a later block, so a copy of it seen
+    /// in the mempool cannot take the reporter's reward.
+    function commitEquivocationReport(bytes32 commitment) external;
+
+    /// @notice Proves that one operator signed two different answers (`a`, `b`) to one request: it loses
+    /// equivocationSlashBps of its stake to msg.sender and its active status. Stake still unbonding is
+    /// slashable; each operator once per request.
+    function reportEquivocation(
+        ResultStatement calldata a,
+        bytes calldata signatureA,
+        ResultStatement calldata b,
+        bytes calldata signatureB
+    ) external;
+
+    /// @notice The EIP-712 digest an operator signs to vouch for `statement`.
+    function statementDigest(ResultStatement calldata statement) external view returns (bytes32);
 
     /// @notice The operators new requests are assigned to.
     function activeOperators() external view returns (address[] memory);

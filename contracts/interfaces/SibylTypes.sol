@@ -8,7 +8,9 @@ enum ResultStatus {
     InvalidInput,
     ModelError,
     ModelTimeout,
-    OutputTooLarge
+    OutputTooLarge,
+    /// @dev A quorum model's operators could not agree before the deadline: no answer, no model fee.
+    NoConsensus
 }
 
 /// @notice What happened when the coordinator called the requester back.
@@ -28,6 +30,8 @@ struct Model {
     uint32 maxOutputBytes;
     uint32 timeout;
     bool enabled;
+    /// @dev Operators that must give the same answer: the deliverer and quorum − 1 co-signers (1..16).
+    uint8 quorum;
     /// @dev keccak256 of the operator-side configuration (provider, model name, temperature, seed,
     /// max tokens, system prompt); a node refuses to serve a model whose local config hashes otherwise.
     bytes32 configHash;
@@ -77,6 +81,11 @@ struct OperatorParameters {
     uint64 unbondingDelay;
     /// @dev Seconds after a request during which only its assigned operator may deliver it.
     uint64 exclusiveWindow;
+    /// @dev Taken from the stake of an assignee that lets its window pass, paid to the operator that
+    /// takes the request over.
+    uint128 livenessPenalty;
+    /// @dev Share of its stake, in basis points, an operator loses to whoever proves it equivocated.
+    uint16 equivocationSlashBps;
 }
 
 /// @notice One answered request inside a batch fulfilment.
@@ -86,6 +95,17 @@ struct Fulfillment {
     uint8 status;
     bytes output;
     bytes metadata;
+    /// @dev For a quorum model: quorum − 1 co-signers' 65-byte EIP-712 signatures of the ResultStatement
+    /// (r, s, v each), in ascending order of signer; empty otherwise and for NoConsensus.
+    bytes signatures;
+}
+
+/// @notice What an operator signs when it vouches for a result: it ran the request's model itself and
+/// got this output and status. Signed as EIP-712 typed data of the coordinator's domain.
+struct ResultStatement {
+    uint256 requestId;
+    bytes32 outputHash;
+    uint8 status;
 }
 
 /// @notice A node operator's registration.

@@ -28,8 +28,10 @@ library FulfillmentGas {
         uint256 fixedCalldataBytes;
         /// @dev The operator's balance before the fulfil: its later write costs 20k if it was zero.
         uint256 operatorBalance;
-        /// @dev Output and metadata bytes padded to words, as they sit in the calldata.
+        /// @dev Output and metadata bytes padded to words, as they sit in the calldata and the log.
         uint256 paddedBytes;
+        /// @dev Co-signature bytes padded to words: in the calldata only.
+        uint256 paddedSignatureBytes;
         uint256 totalBytes;
         uint256 ownGasTotal;
     }
@@ -47,17 +49,17 @@ library FulfillmentGas {
     uint256 private constant TX_BASE_GAS = 21_000;
     /// @notice fulfill's ABI encoding before its results: selector, array offset, newRoot, proof and
     /// array length; deliver's: selector, array offset and length. Per result: its offset, the 11-word
-    /// commitment, status, two offsets and two lengths. Only bytes in this encoding are charged: an
+    /// commitment, status, three offsets and three lengths (output, metadata, signatures). Only bytes in this encoding are charged: an
     /// operator cannot pad the calldata to raise the charge.
     uint256 internal constant FULFILL_CALLDATA_FIXED_BYTES = 4 + 32 + 32 + 8 * 32 + 32;
     uint256 internal constant DELIVER_CALLDATA_FIXED_BYTES = 4 + 32 + 32;
-    uint256 private constant CALLDATA_BYTES_PER_RESULT = 32 + 11 * 32 + 3 * 32 + 2 * 32;
+    uint256 private constant CALLDATA_BYTES_PER_RESULT = 32 + 11 * 32 + 4 * 32 + 3 * 32;
     /// @dev Calldata bytes the ABI guarantees are zero: the array offset and length words (28 each)...
     uint256 private constant ZERO_BYTES_FIXED = 56;
     /// @dev ... and in each result: the high bytes of its three addresses (3 × 12), two uint64
-    /// (2 × 24), two uint32 (2 × 28), the uint96 escrow (20), the uint8 status (31), three offsets and
-    /// two lengths, all below 2^32 (5 × 28).
-    uint256 private constant ZERO_BYTES_PER_RESULT = 331;
+    /// (2 × 24), two uint32 (2 × 28), the uint96 escrow (20), the uint8 status (31), four offsets and
+    /// three lengths, all below 2^32 (7 × 28).
+    uint256 private constant ZERO_BYTES_PER_RESULT = 387;
     /// @dev EIP-2028 calldata prices and EIP-7623's floor of 10 gas per token (4 tokens a non-zero byte).
     uint256 private constant GAS_PER_NONZERO_BYTE = 16;
     uint256 private constant GAS_PER_ZERO_BYTE = 4;
@@ -101,24 +103,28 @@ library FulfillmentGas {
                 fixedCalldataBytes: fixedCalldataBytes,
                 operatorBalance: operatorBalance,
                 paddedBytes: 0,
+                paddedSignatureBytes: 0,
                 totalBytes: 0,
                 ownGasTotal: 0
             });
     }
 
-    /// @notice Records result `i`'s sizes, where its refund goes and what it may be charged.
+    /// @notice Records result `i`'s sizes, where its refund goes and what it may be charged. Its
+    /// co-signatures weigh like output bytes: they are its own calldata and its own verification.
     function record(
         Delivery memory delivery,
         uint256 i,
         uint256 outputLength,
         uint256 metadataLength,
+        uint256 signaturesLength,
         address refundTo,
         uint256 escrow
     ) internal pure {
-        uint256 bytes_ = outputLength + metadataLength;
+        uint256 bytes_ = outputLength + metadataLength + signaturesLength;
         delivery.resultBytes[i] = bytes_;
         delivery.totalBytes += bytes_;
         delivery.paddedBytes += _paddedToWords(outputLength) + _paddedToWords(metadataLength);
+        delivery.paddedSignatureBytes += _paddedToWords(signaturesLength);
         delivery.refundTo[i] = refundTo;
         delivery.escrow[i] = escrow;
     }
@@ -140,7 +146,10 @@ library FulfillmentGas {
     ) internal view returns (Rate memory) {
         uint256 count = delivery.ownGas.length;
         uint256 encodedLength =
-            delivery.fixedCalldataBytes + count * CALLDATA_BYTES_PER_RESULT + delivery.paddedBytes;
+            delivery.fixedCalldataBytes +
+                count * CALLDATA_BYTES_PER_RESULT +
+                delivery.paddedBytes +
+                delivery.paddedSignatureBytes;
         if (calldataLength > encodedLength) calldataLength = encodedLength;
         uint256 pending =
             SETTLE_GAS_FIXED +

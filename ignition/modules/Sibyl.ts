@@ -33,6 +33,13 @@ export const SIBYL_DEFAULTS = {
   unbondingDelay: 7n * 24n * 3600n,
   /** A minute for the assigned operator alone (answer, prove, mine); then any operator may deliver. */
   exclusiveWindow: 60n,
+  /**
+   * 0.01 ETH from an assignee that lets its window pass, to whoever delivers instead: a hundred times
+   * the default model fee, so skipping work never pays.
+   */
+  livenessPenalty: 10n ** 16n,
+  /** Half the stake (0.5 ETH at the minimum) to whoever proves an operator signed two answers. */
+  equivocationSlashBps: 5_000,
 } as const;
 
 /** The id of a batch size's adapter, within the module and among its results. */
@@ -55,6 +62,8 @@ export default buildModule("Sibyl", (m) => {
       minStake: m.getParameter("minStake", SIBYL_DEFAULTS.minStake),
       unbondingDelay: m.getParameter("unbondingDelay", SIBYL_DEFAULTS.unbondingDelay),
       exclusiveWindow: m.getParameter("exclusiveWindow", SIBYL_DEFAULTS.exclusiveWindow),
+      livenessPenalty: m.getParameter("livenessPenalty", SIBYL_DEFAULTS.livenessPenalty),
+      equivocationSlashBps: m.getParameter("equivocationSlashBps", SIBYL_DEFAULTS.equivocationSlashBps),
     },
   ]);
 

@@ -26,6 +26,8 @@ export interface RegisterModelParameters {
   maxInputBytes?: number;
   maxOutputBytes?: number;
   timeout?: number;
+  /** Operators that must give the same answer (1, the default: the assigned operator's word). */
+  quorum?: number;
 }
 
 export interface RegisterModelReturnType {
@@ -84,6 +86,7 @@ export async function registerModel(
         maxOutputBytes: terms.maxOutputBytes ?? MODEL_DEFAULTS.maxOutputBytes,
         timeout: terms.timeout ?? MODEL_DEFAULTS.timeout,
         enabled: true,
+        quorum: terms.quorum ?? 1,
         configHash,
       },
     ],

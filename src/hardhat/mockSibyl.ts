@@ -220,7 +220,7 @@ export async function mockSibyl(
         await operatorWallet.writeContract({
           ...coordinatorContract,
           functionName: "fulfill",
-          args: [[{ commitment: request.commitment, ...result }], witness.newRoot, proof],
+          args: [[{ commitment: request.commitment, ...result, signatures: "0x" }], witness.newRoot, proof],
         }),
       );
       remember(tree);

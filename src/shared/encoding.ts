@@ -31,6 +31,8 @@ export const ResultStatus = {
   ModelError: 2,
   ModelTimeout: 3,
   OutputTooLarge: 4,
+  /** A quorum model's operators could not agree before the deadline: no answer, no model fee. */
+  NoConsensus: 5,
 } as const;
 export type ResultStatus = (typeof ResultStatus)[keyof typeof ResultStatus];
 

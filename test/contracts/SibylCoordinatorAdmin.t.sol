@@ -46,7 +46,13 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
 
     function test_registerOperator_zeroMinimumForLocalDev() public {
         coordinator.setOperatorParameters(
-            OperatorParameters({minStake: 0, unbondingDelay: 0, exclusiveWindow: 0})
+            OperatorParameters({
+                minStake: 0,
+                unbondingDelay: 0,
+                exclusiveWindow: 0,
+                livenessPenalty: 0,
+                equivocationSlashBps: 0
+            })
         );
         vm.prank(stranger);
         coordinator.registerOperator();
@@ -298,7 +304,13 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
     function test_requestOperatorExit_longestDelayDoesNotOverflowOrTrapTheStake() public {
         uint64 limit = coordinator.MAX_OPERATOR_DELAY();
         coordinator.setOperatorParameters(
-            OperatorParameters({minStake: MIN_STAKE, unbondingDelay: limit, exclusiveWindow: limit})
+            OperatorParameters({
+                minStake: MIN_STAKE,
+                unbondingDelay: limit,
+                exclusiveWindow: limit,
+                livenessPenalty: 0,
+                equivocationSlashBps: 0
+            })
         );
         // Far in the future, where an unbounded delay used to overflow uint64.
         vm.warp(type(uint64).max - limit - 1);

@@ -199,8 +199,8 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _fulfillAs(batch, second);
         assertEq(
             coordinator.balanceOf(second),
-            _feeOf(_delivered(vm.getRecordedLogs()), commitment.requestId),
-            "fulfil with proof pays its sender"
+            _feeOf(_delivered(vm.getRecordedLogs()), commitment.requestId) + LIVENESS_PENALTY,
+            "fulfil with proof pays its sender (and the late assignee's penalty)"
         );
     }
 

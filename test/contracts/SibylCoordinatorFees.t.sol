@@ -97,8 +97,9 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
 
         // Clamping the price costs the clamp itself a few gas, nothing more: the huge tip is not charged.
         assertGe(huge, atCap, "the capped price");
-        assertTrue(
-            huge - atCap <= 10 * (BASE_FEE + MAX_TIP),
+        assertGe(
+            30 * (BASE_FEE + MAX_TIP),
+            huge - atCap,
             "a tip above maxPriorityFeePerGas is the operator's own"
         );
         assertTrue(none < atCap, "a tip up to the cap is charged");

@@ -127,7 +127,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     const honest = await operator.prove([okAnswer(request, "es")]);
     const [, newRoot, proof] = honest.args;
     const { commitment, result } = okAnswer(request, "en");
-    const tampered = [[{ commitment, ...result }], newRoot, proof] as const;
+    const tampered = [[{ commitment, ...result, signatures: "0x" as const }], newRoot, proof] as const;
     await assert.rejects(
       sibyl.coordinator.write.fulfill(tampered, { account: sibyl.operator.account }),
       /InvalidProof/,

@@ -180,7 +180,7 @@ describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
       hash: await other.writeContract({
         ...coordinator,
         functionName: "deliver",
-        args: [[{ commitment: theirs, ...answer }]],
+        args: [[{ commitment: theirs, ...answer, signatures: "0x" }]],
       }),
     });
     const pending = await verifyResult(client, {

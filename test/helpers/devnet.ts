@@ -37,6 +37,7 @@ export async function startDevnet(models: ModelSpecInput[]) {
         maxOutputBytes: 1024,
         timeout: 3600,
         enabled: true,
+        quorum: 1,
         configHash: configHashOf(createProvider(parsed, { OPENAI_API_KEY: "test-key" })),
       },
     ]);

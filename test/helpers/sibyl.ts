@@ -46,6 +46,8 @@ export const TEST_OPERATOR_PARAMETERS = {
   unbondingDelay: 7n * 24n * 3600n,
   /** Short, so process tests whose other operators are down get their requests served soon. */
   exclusiveWindow: 10n,
+  livenessPenalty: 10n ** 16n,
+  equivocationSlashBps: 5_000,
 };
 
 export async function deploySibyl(viem: Viem) {
@@ -73,6 +75,7 @@ export async function deploySibyl(viem: Viem) {
       maxOutputBytes: TEST_MODEL.maxOutputBytes,
       timeout: TEST_MODEL.timeout,
       enabled: true,
+      quorum: 1,
       configHash: stringToHex("test-config", { size: 32 }),
     },
   ]);
@@ -156,7 +159,11 @@ export class TestOperator {
   /** Delivers `answers` without a proof; their leaves join the pending queue if it succeeds. */
   async deliver(answers: Answer[], fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint } = {}) {
     const operator = this.sibyl.operator.account.address;
-    const fulfillments = answers.map(({ commitment, result }) => ({ commitment, ...result }));
+    const fulfillments = answers.map(({ commitment, result }) => ({
+      commitment,
+      ...result,
+      signatures: "0x" as const,
+    }));
     const hash = await this.sibyl.coordinator.write.deliver([fulfillments], {
       account: this.sibyl.operator.account,
       ...fees,
@@ -195,7 +202,11 @@ export class TestOperator {
     while (leaves.length < batchSize) leaves.push(EMPTY_LEAF);
     const witness = IncrementalMerkleTree.fromSnapshot(this.tree.snapshot()).appendSubtree(leaves);
     const { proof } = await this.prover.prove(witness);
-    const fulfillments = answers.map(({ commitment, result }) => ({ commitment, ...result }));
+    const fulfillments = answers.map(({ commitment, result }) => ({
+      commitment,
+      ...result,
+      signatures: "0x" as const,
+    }));
     return {
       leaves,
       witness,

@@ -105,6 +105,7 @@ async function register(target: Target, configFile: string, fee: bigint): Promis
       maxOutputBytes: 1024,
       timeout: 3600,
       enabled: true,
+      quorum: 1,
       configHash,
     };
     const functionName = current.timeout === 0 ? "registerModel" : "updateModel";

@@ -107,7 +107,11 @@ export function batchWitness(
 
 /** The results of `jobs` as the coordinator takes them. */
 export function fulfillmentsOf(jobs: readonly Job[]): Fulfillments {
-  return jobs.map((job) => ({ commitment: job.commitment, ...answerOf(job) }));
+  return jobs.map((job) => ({
+    commitment: job.commitment,
+    ...answerOf(job),
+    signatures: job.cosignatures ?? "0x",
+  }));
 }
 
 export function fulfillArgs(jobs: readonly Job[], proof: BatchProof): FulfillArgs {

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   operator TEXT NOT NULL,
   exclusive_until INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
+  cosignatures TEXT,
   received_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
@@ -78,6 +79,7 @@ interface JobRow {
   received_at: number;
   note: string | null;
   attempts: number;
+  cosignatures: string | null;
 }
 
 interface BatchRow {
@@ -454,6 +456,7 @@ function toJob(row: JobRow): Job {
     receivedAt: row.received_at,
     note: row.note ?? undefined,
     attempts: row.attempts,
+    cosignatures: (row.cosignatures as Hex | null) ?? undefined,
   };
 }
 

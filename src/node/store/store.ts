@@ -22,6 +22,8 @@ export interface Job {
   note: string | undefined;
   /** Deliveries of this job the chain rejected; from 1 on it is delivered alone. */
   attempts: number;
+  /** For a quorum model: the co-signers' signatures of the answer, as `deliver` takes them. */
+  cosignatures: Hex | undefined;
 }
 
 /** Whose turn a request is: its assigned operator's, or anyone's once its exclusive window is over. */

@@ -61,6 +61,16 @@ export const sibylCoordinatorAbi = [
             "internalType": "uint64",
             "name": "exclusiveWindow",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "livenessPenalty",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint16",
+            "name": "equivocationSlashBps",
+            "type": "uint16"
           }
         ],
         "internalType": "struct OperatorParameters",
@@ -142,8 +152,40 @@ export const sibylCoordinatorAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "EndpointTooLong",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "EnforcedPause",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "EquivocationAlreadySlashed",
     "type": "error"
   },
   {
@@ -223,6 +265,22 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidCosigner",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -270,6 +328,22 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "InvalidProof",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "quorum",
+        "type": "uint8"
+      }
+    ],
+    "name": "InvalidQuorum",
     "type": "error"
   },
   {
@@ -376,6 +450,48 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "active",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint8",
+        "name": "quorum",
+        "type": "uint8"
+      }
+    ],
+    "name": "NotEnoughOperators",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "signerA",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "signerB",
+        "type": "address"
+      }
+    ],
+    "name": "NotEquivocation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "firstSequence",
         "type": "uint256"
@@ -392,6 +508,17 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "NotPendingLeaves",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NothingToSlash",
     "type": "error"
   },
   {
@@ -499,6 +626,17 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ReportNotCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -564,6 +702,17 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint16",
+        "name": "bps",
+        "type": "uint16"
+      }
+    ],
+    "name": "SlashShareTooHigh",
     "type": "error"
   },
   {
@@ -703,6 +852,27 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "VerifierBatchSizeMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "needed",
+        "type": "uint256"
+      }
+    ],
+    "name": "WrongSignatureCount",
     "type": "error"
   },
   {
@@ -968,6 +1138,11 @@ export const sibylCoordinatorAbi = [
             "type": "bool"
           },
           {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
+          },
+          {
             "internalType": "bytes32",
             "name": "configHash",
             "type": "bytes32"
@@ -1019,6 +1194,11 @@ export const sibylCoordinatorAbi = [
             "type": "bool"
           },
           {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
+          },
+          {
             "internalType": "bytes32",
             "name": "configHash",
             "type": "bytes32"
@@ -1031,6 +1211,44 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "ModelUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "unlockAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "OperatorDeactivated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "string",
+        "name": "endpoint",
+        "type": "string"
+      }
+    ],
+    "name": "OperatorEndpointSet",
     "type": "event"
   },
   {
@@ -1071,6 +1289,16 @@ export const sibylCoordinatorAbi = [
             "internalType": "uint64",
             "name": "exclusiveWindow",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "livenessPenalty",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint16",
+            "name": "equivocationSlashBps",
+            "type": "uint16"
           }
         ],
         "indexed": false,
@@ -1092,6 +1320,31 @@ export const sibylCoordinatorAbi = [
         "type": "address"
       },
       {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorPenalized",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
         "indexed": false,
         "internalType": "uint256",
         "name": "stake",
@@ -1099,6 +1352,37 @@ export const sibylCoordinatorAbi = [
       }
     ],
     "name": "OperatorRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorSlashed",
     "type": "event"
   },
   {
@@ -1392,6 +1676,19 @@ export const sibylCoordinatorAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_ENDPOINT_BYTES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_METADATA_BYTES",
     "outputs": [
       {
@@ -1437,6 +1734,19 @@ export const sibylCoordinatorAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_QUORUM",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
       }
     ],
     "stateMutability": "view",
@@ -1567,6 +1877,19 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitEquivocationReport",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -1662,6 +1985,11 @@ export const sibylCoordinatorAbi = [
           {
             "internalType": "bytes",
             "name": "metadata",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes",
+            "name": "signatures",
             "type": "bytes"
           }
         ],
@@ -1829,6 +2157,11 @@ export const sibylCoordinatorAbi = [
             "internalType": "bytes",
             "name": "metadata",
             "type": "bytes"
+          },
+          {
+            "internalType": "bytes",
+            "name": "signatures",
+            "type": "bytes"
           }
         ],
         "internalType": "struct Fulfillment[]",
@@ -1889,6 +2222,11 @@ export const sibylCoordinatorAbi = [
             "type": "bool"
           },
           {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
+          },
+          {
             "internalType": "bytes32",
             "name": "configHash",
             "type": "bytes32"
@@ -1923,6 +2261,25 @@ export const sibylCoordinatorAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "operatorEndpoint",
+    "outputs": [
+      {
+        "internalType": "string",
+        "name": "",
+        "type": "string"
       }
     ],
     "stateMutability": "view",
@@ -1984,6 +2341,16 @@ export const sibylCoordinatorAbi = [
             "internalType": "uint64",
             "name": "exclusiveWindow",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "livenessPenalty",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint16",
+            "name": "equivocationSlashBps",
+            "type": "uint16"
           }
         ],
         "internalType": "struct OperatorParameters",
@@ -2214,6 +2581,11 @@ export const sibylCoordinatorAbi = [
             "type": "bool"
           },
           {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
+          },
+          {
             "internalType": "bytes32",
             "name": "configHash",
             "type": "bytes32"
@@ -2239,6 +2611,68 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [],
     "name": "renounceOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "requestId",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "status",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct ResultStatement",
+        "name": "a",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signatureA",
+        "type": "bytes"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "requestId",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "status",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct ResultStatement",
+        "name": "b",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signatureB",
+        "type": "bytes"
+      }
+    ],
+    "name": "reportEquivocation",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -2345,6 +2779,19 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "string",
+        "name": "endpoint",
+        "type": "string"
+      }
+    ],
+    "name": "setOperatorEndpoint",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint128",
@@ -2360,6 +2807,16 @@ export const sibylCoordinatorAbi = [
             "internalType": "uint64",
             "name": "exclusiveWindow",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "livenessPenalty",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint16",
+            "name": "equivocationSlashBps",
+            "type": "uint16"
           }
         ],
         "internalType": "struct OperatorParameters",
@@ -2388,6 +2845,42 @@ export const sibylCoordinatorAbi = [
     "name": "setVerifier",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "requestId",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "status",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct ResultStatement",
+        "name": "statement",
+        "type": "tuple"
+      }
+    ],
+    "name": "statementDigest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -2443,6 +2936,11 @@ export const sibylCoordinatorAbi = [
             "internalType": "bool",
             "name": "enabled",
             "type": "bool"
+          },
+          {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
           },
           {
             "internalType": "bytes32",

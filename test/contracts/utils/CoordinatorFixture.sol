@@ -33,6 +33,8 @@ abstract contract CoordinatorFixture is TestBase {
     uint128 internal constant MIN_STAKE = 1 ether;
     uint64 internal constant UNBONDING = 7 days;
     uint64 internal constant EXCLUSIVE_WINDOW = 5 minutes;
+    uint128 internal constant LIVENESS_PENALTY = 0.01 ether;
+    uint16 internal constant EQUIVOCATION_SLASH_BPS = 5_000;
 
     SibylCoordinator internal coordinator;
     address internal operator = address(0x0123);
@@ -72,7 +74,9 @@ abstract contract CoordinatorFixture is TestBase {
             OperatorParameters({
                 minStake: MIN_STAKE,
                 unbondingDelay: UNBONDING,
-                exclusiveWindow: EXCLUSIVE_WINDOW
+                exclusiveWindow: EXCLUSIVE_WINDOW,
+                livenessPenalty: LIVENESS_PENALTY,
+                equivocationSlashBps: EQUIVOCATION_SLASH_BPS
             });
     }
 
@@ -84,6 +88,7 @@ abstract contract CoordinatorFixture is TestBase {
                 maxOutputBytes: MAX_OUTPUT,
                 timeout: TIMEOUT,
                 enabled: true,
+                quorum: 1,
                 configHash: keccak256("test-config")
             });
     }
@@ -131,7 +136,8 @@ abstract contract CoordinatorFixture is TestBase {
                 commitment: commitment,
                 status: uint8(ResultStatus.Ok),
                 output: output,
-                metadata: '{"model":"test"}'
+                metadata: '{"model":"test"}',
+                signatures: ""
             });
     }
 

@@ -37,6 +37,7 @@ function answeredJob(requestId: bigint): Job {
     receivedAt: 0,
     note: undefined,
     attempts: 0,
+    cosignatures: undefined,
   };
 }
 
