@@ -8,6 +8,7 @@
  * operator of the model normalizes the same way.
  */
 import { z } from "zod";
+import { canonicalJson } from "./configHash.js";
 import { checkJsonSchema, type JsonSchema, normalizeJsonAnswer } from "./jsonAnswer.js";
 import { checkNumberConstraint, normalizeNumberAnswer } from "./numberAnswer.js";
 
@@ -39,18 +40,32 @@ const jsonSchemaValue = z.custom<JsonSchema>(
 
 const jsonConstraint = z.object({ kind: z.literal("json"), schema: jsonSchemaValue }).strict();
 
+/**
+ * The constraint is part of the settings, and so of every result's metadata, which the coordinator
+ * caps at 1024 bytes (MAX_METADATA_BYTES) next to the model name, version, other settings and usage.
+ */
+export const MAX_CONSTRAINT_BYTES = 512;
+
 export const answerConstraintSchema = z
   .discriminatedUnion("kind", [labelsConstraint, yesNoConstraint, numberConstraint, jsonConstraint])
   .superRefine((constraint, ctx) => {
-    const problems =
-      constraint.kind === "labels"
-        ? labelProblems(constraint.labels)
-        : constraint.kind === "number"
-          ? checkNumberConstraint(constraint)
-          : constraint.kind === "json"
-            ? checkJsonSchema(constraint.schema, ["schema"])
-            : [];
+    const problems = constraintProblems(constraint);
     for (const { path, message } of problems) ctx.addIssue({ code: "custom", path, message });
+    if (problems.length > 0) return;
+    let canonical: string;
+    try {
+      canonical = canonicalJson(constraint);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `the constraint must be plain JSON data (${error})` });
+      return;
+    }
+    const bytes = new TextEncoder().encode(canonical).length;
+    if (bytes > MAX_CONSTRAINT_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        message: `the constraint is ${bytes} bytes as canonical JSON, over ${MAX_CONSTRAINT_BYTES}: it is recorded in every result's metadata, which the coordinator caps at 1024 bytes`,
+      });
+    }
   });
 
 export type AnswerConstraint = z.infer<typeof answerConstraintSchema>;
@@ -92,6 +107,19 @@ export function answerKey(text: string): string {
   while (end > 0 && (TRAILING_PUNCTUATION.has(trimmed.charAt(end - 1)) || /\s/.test(trimmed.charAt(end - 1))))
     end--;
   return trimmed.slice(0, end).toLowerCase();
+}
+
+function constraintProblems(constraint: AnswerConstraint): ConstraintProblem[] {
+  switch (constraint.kind) {
+    case "labels":
+      return labelProblems(constraint.labels);
+    case "yes-no":
+      return [];
+    case "number":
+      return checkNumberConstraint(constraint);
+    case "json":
+      return checkJsonSchema(constraint.schema, ["schema"]);
+  }
 }
 
 function labelProblems(labels: readonly string[]): ConstraintProblem[] {

@@ -400,6 +400,15 @@ describe("answer constraint in the node config", () => {
     }
   });
 
+  it("refuses a constraint too large for a result's metadata", () => {
+    const labels = Array.from({ length: 60 }, (_, index) => `label number ${index}`);
+    assert.throws(
+      () => parseConfig(config({ kind: "labels", labels })),
+      /^ConfigError: invalid config: models\.0\.answer: the constraint is \d+ bytes as canonical JSON, over 512/,
+    );
+    assert.doesNotThrow(() => parseConfig(config({ kind: "labels", labels: labels.slice(0, 20) })));
+  });
+
   it("keeps a valid constraint, a __proto__ property of its schema included", () => {
     const input = JSON.parse(
       JSON.stringify(config({ kind: "yes-no" })).replace(
