@@ -5,7 +5,7 @@
  *
  * A number whose reading is not certain is refused rather than guessed: one glued to a letter or a
  * digit ("12k", "0x1F", "A4", "COVID-19") or followed by a separator and more digits ("1,000",
- * "1.2.3"), where taking the digits alone would commit a value the model did not say.
+ * "1 000", "1.2.3"), where taking the digits alone would commit a value the model did not say.
  */
 import type { ConstraintProblem, NormalizedAnswer } from "./answerConstraint.js";
 
@@ -38,6 +38,8 @@ const SIGNS = new Set(["-", "+", "\u2212"]);
 const LEADING_NUMBER = /^(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?/;
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 const DIGIT = /[0-9]/;
+/** What writes 1000 as "1,000", "1.000", "1'000" or "1 000" (also with a no-break or thin space). */
+const DIGIT_GROUP_SEPARATORS = new Set([".", ",", "'", " ", "\u00a0", "\u2009", "\u202f"]);
 
 export function checkNumberConstraint(constraint: NumberConstraint): ConstraintProblem[] {
   const { min, max, decimals } = constraint;
@@ -85,7 +87,7 @@ function firstNumber(text: string): { ok: true; value: Decimal } | { ok: false; 
   const glued =
     (before !== "" && (WORD_CHAR.test(before) || SIGNS.has(before) || before === "." || before === ",")) ||
     WORD_CHAR.test(after) ||
-    ((after === "." || after === ",") && DIGIT.test(text.charAt(end + 1)));
+    (DIGIT_GROUP_SEPARATORS.has(after) && DIGIT.test(text.charAt(end + 1)));
   if (glued) {
     return {
       ok: false,

@@ -190,6 +190,10 @@ describe("answer constraint: number", () => {
   it("refuses a number it cannot read with certainty", () => {
     for (const text of [
       "1,000",
+      "1 000",
+      "1\u202f000",
+      "1'000",
+      "4 5",
       "1.2.3",
       "12k",
       "0x1F",
