@@ -43,6 +43,8 @@ export interface BatcherParts {
   submitter: Submitter;
   /** The model fee registered onchain for each served model. */
   modelFees: ReadonlyMap<Hex, bigint>;
+  /** Each served model's quorum: above 1, a result goes out only with its co-signatures. */
+  quorums: ReadonlyMap<Hex, number>;
 }
 
 /** What the batcher shares with the other loops of the node. */
@@ -138,10 +140,13 @@ export class Batcher {
     // Another operator's request is this node's to take over only once its window has passed (it may
     // have been taken over again meanwhile); until then it waits.
     const me = this.#parts.submitter.address.toLowerCase();
+    const quorums = this.#parts.quorums;
     const answered = store
       .jobsIn("answered")
-      .filter(
-        (job) => job.commitment.operator.toLowerCase() === me || job.commitment.exclusiveUntil < chainTime,
+      .filter((job) =>
+        job.commitment.operator.toLowerCase() === me
+          ? (quorums.get(job.commitment.modelId) ?? 1) <= 1 || job.cosignatures !== undefined
+          : job.commitment.exclusiveUntil < chainTime,
       );
     const now = Date.now();
     for (const job of answered)

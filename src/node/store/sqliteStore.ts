@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   exclusive_until INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   cosignatures TEXT,
+  signed TEXT,
   received_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
@@ -390,11 +391,24 @@ export class SqliteJobStore implements JobStore {
   ): void {
     const { changes } = this.#db
       .prepare(
-        `UPDATE jobs SET status = ?, output = ?, metadata = ?, note = ?, updated_at = ?
+        `UPDATE jobs SET status = ?, output = ?, metadata = ?, note = ?, cosignatures = NULL, updated_at = ?
          WHERE request_id = ? AND state = 'answered'`,
       )
       .run(result.status, result.output, result.metadata, note, Date.now(), String(requestId));
     if (changes !== 1) throw new Error(`job ${requestId} is not in state answered`);
+  }
+
+  recordCosignatures(requestId: bigint, signatures: Hex): void {
+    this.#db
+      .prepare("UPDATE jobs SET cosignatures = ?, updated_at = ? WHERE request_id = ? AND state = 'answered'")
+      .run(signatures, Date.now(), String(requestId));
+  }
+
+  markSigned(requestId: bigint, answer: string): boolean {
+    const { changes } = this.#db
+      .prepare("UPDATE jobs SET signed = ? WHERE request_id = ? AND (signed IS NULL OR signed = ?)")
+      .run(answer, String(requestId), answer);
+    return changes === 1;
   }
 
   abandonBatch(batchId: number, outcomes = new Map<bigint, JobOutcome>()): void {

@@ -118,6 +118,13 @@ export interface JobStore {
   recordAnswer(requestId: bigint, result: ResultPayload): boolean;
   /** Replaces an answered job's result (an error status once its deliveries keep failing). */
   reanswer(requestId: bigint, result: ResultPayload, note: string): void;
+  /** Stores the co-signatures an answered job's delivery carries (a new answer drops them). */
+  recordCosignatures(requestId: bigint, signatures: Hex): void;
+  /**
+   * Records that this operator signs `answer` (output hash and status) for the request; false if it
+   * signed a different one before: an operator signs one answer per request, or it can be slashed.
+   */
+  markSigned(requestId: bigint, answer: string): boolean;
   /** Jobs in received/running/answered whose deadline is before `deadline` become expired. */
   expireBefore(deadline: bigint): bigint[];
 
