@@ -12,6 +12,8 @@
  * both are fixed here and hashed with the settings, with the node-llama-cpp version that fixes the
  * llama.cpp build. Threads changed nothing: 1 and 2 gave identical answers to 204 prompts, 1, 2 and 4
  * identical probabilities, so `threads` stays a local tuning knob outside the settings.
+ * Not pinned: llama.cpp picks its CPU kernels by CPU (AVX-512, AVX2, SSE4.2); each gave other
+ * probabilities, and SSE4.2 another answer to 1 of 12 prompts.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
