@@ -153,6 +153,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         self: account.address,
         timeoutMs: config.cosigning.requestTimeoutMs,
         logger,
+        store,
       }),
       listener: new ChainListener(context, {
         client,

@@ -23,7 +23,8 @@ export { hardhatKey };
 /** The coordinator's operator in deploySibyl is Hardhat's second account. */
 export const OPERATOR_KEY = hardhatKey(1);
 
-export async function startDevnet(models: ModelSpecInput[]) {
+/** A devnet with `models` registered, each with `options.quorum` (1 by default). */
+export async function startDevnet(models: ModelSpecInput[], options: { quorum?: number } = {}) {
   const chain = await startHardhatNode();
   const connection = await network.create({ network: "localhost", override: { url: chain.url } });
   const sibyl = await deploySibyl(connection.viem);
@@ -37,7 +38,7 @@ export async function startDevnet(models: ModelSpecInput[]) {
         maxOutputBytes: 1024,
         timeout: 3600,
         enabled: true,
-        quorum: 1,
+        quorum: options.quorum ?? 1,
         configHash: configHashOf(createProvider(parsed, { OPENAI_API_KEY: "test-key" })),
       },
     ]);

@@ -5,7 +5,8 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import type { Logger } from "../observe/logger.js";
-import type { CosignRequest } from "./peerServer.js";
+import type { JobStore } from "../store/store.js";
+import { type CosignRequest, keepStatement } from "./peerServer.js";
 import { type ResultStatement, type StatementDomain, sameAnswer, signerOf } from "./statement.js";
 
 export interface Peer {
@@ -27,6 +28,7 @@ export class CosignatureCollector {
   readonly #self: Address;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
+  readonly #store: JobStore;
   #peers: { at: number; list: Peer[] } | undefined;
 
   constructor(options: {
@@ -35,7 +37,9 @@ export class CosignatureCollector {
     self: Address;
     timeoutMs: number;
     logger: Logger;
+    store: JobStore;
   }) {
+    this.#store = options.store;
     this.#client = options.client;
     this.#domain = options.domain;
     this.#self = options.self;
@@ -45,7 +49,8 @@ export class CosignatureCollector {
 
   /**
    * Up to `needed` co-signatures of `statement` from distinct other active operators, asked all at
-   * once; `signature` is this node's own signature of it, which authenticates the ask.
+   * once; returns as soon as `needed` have come (a slow or silent peer holds nothing up), or when every
+   * peer has answered. `signature` is this node's own signature of it, which authenticates the ask.
    */
   async collect(statement: ResultStatement, signature: Hex, needed: number): Promise<Cosignature[]> {
     const peers = await this.peers();
@@ -55,8 +60,19 @@ export class CosignatureCollector {
       status: statement.status,
       signature,
     };
-    const answers = await Promise.all(peers.map((peer) => this.#ask(peer, body, statement)));
-    return answers.filter((answer): answer is Cosignature => answer !== undefined).slice(0, needed);
+    const collected: Cosignature[] = [];
+    await new Promise<void>((resolve) => {
+      let waiting = peers.length;
+      if (waiting === 0) resolve();
+      for (const peer of peers) {
+        void this.#ask(peer, body, statement).then((answer) => {
+          if (answer !== undefined) collected.push(answer);
+          waiting--;
+          if (collected.length >= needed || waiting === 0) resolve();
+        });
+      }
+    });
+    return collected.slice(0, needed);
   }
 
   /** The other active operators that published an endpoint. */
@@ -101,7 +117,7 @@ export class CosignatureCollector {
         status?: number;
         signature?: Hex;
       };
-      if (response.status !== 200 || reply.signature === undefined) {
+      if (reply.signature === undefined) {
         this.#logger.debug(
           { requestId: body.requestId, peer: peer.operator, status: response.status },
           "peer did not co-sign",
@@ -109,10 +125,13 @@ export class CosignatureCollector {
         return undefined;
       }
       const theirs = { requestId: statement.requestId, outputHash: reply.outputHash, status: reply.status };
-      if (!isStatement(theirs) || !sameAnswer(theirs, statement)) return undefined;
-      const signer = await signerOf(this.#domain, statement, reply.signature);
+      if (!isStatement(theirs)) return undefined;
+      const signer = await signerOf(this.#domain, theirs, reply.signature);
       // A signature by anyone but the peer asked would not count onchain (or would count twice).
       if (signer?.toLowerCase() !== peer.operator.toLowerCase()) return undefined;
+      // Kept whatever it says: two different answers from one peer are slashable evidence.
+      keepStatement(this.#store, this.#logger, { signer, statement: theirs, signature: reply.signature });
+      if (response.status !== 200 || !sameAnswer(theirs, statement)) return undefined;
       return { signer, signature: reply.signature };
     } catch (error) {
       this.#logger.debug(

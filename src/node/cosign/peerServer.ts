@@ -10,7 +10,7 @@ import { type Hex, isHex } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import type { ResultPayload } from "../../shared/encoding.js";
 import type { Logger } from "../observe/logger.js";
-import type { JobStore } from "../store/store.js";
+import type { JobStore, SignedStatement } from "../store/store.js";
 import { type StatementDomain, sameAnswer, signerOf, signStatement, statementOf } from "./statement.js";
 
 /** A co-signing request's body: the result and the asker's signature of its statement. */
@@ -84,6 +84,11 @@ async function handle(options: PeerServerOptions, request: IncomingMessage, resp
   if (asker === undefined || asker.toLowerCase() !== job.commitment.operator.toLowerCase()) {
     return send(response, 403, { error: "not signed by the request's assignee" });
   }
+  keepStatement(options.store, options.logger, {
+    signer: asker,
+    statement: asked,
+    signature: body.signature,
+  });
   const answer = await options.ownAnswer(requestId);
   if (answer === undefined) return send(response, 503, { error: "no answer of its own yet" });
   const mine = statementOf(requestId, answer);
@@ -93,13 +98,27 @@ async function handle(options: PeerServerOptions, request: IncomingMessage, resp
   const signature = await signStatement(options.account, options.domain, mine);
   const reply = { outputHash: mine.outputHash, status: mine.status, signature };
   if (!sameAnswer(mine, asked)) {
-    options.logger.warn(
+    options.logger.debug(
       { requestId: String(requestId), asker, theirs: asked.outputHash, mine: mine.outputHash },
       "refused to co-sign: a different answer",
     );
     return send(response, 409, reply);
   }
   send(response, 200, reply);
+}
+
+/** Keeps another operator's signed statement, and says so loudly when it proves an equivocation. */
+export function keepStatement(store: JobStore, logger: Logger, signed: SignedStatement): void {
+  const equivocation = store.recordStatement(signed);
+  if (equivocation === undefined) return;
+  logger.warn(
+    {
+      operator: equivocation.signer,
+      requestId: String(signed.statement.requestId),
+      answers: [equivocation.a.statement.outputHash, equivocation.b.statement.outputHash],
+    },
+    "equivocation: an operator signed two answers to one request; reporting it",
+  );
 }
 
 /** How an answer is recorded as signed: output hash and status. */

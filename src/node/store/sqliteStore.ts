@@ -10,16 +10,20 @@ import type { RequestCommitment, ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
 import type { LogSnapshot } from "../chain/logMirror.js";
 import { assertTransition, JOB_STATES, type JobState } from "./jobState.js";
+import { LEDGER_SCHEMA, StatementLedger } from "./statementLedger.js";
 import type {
   Batch,
   BatchState,
   Checkpoint,
+  Equivocation,
+  EquivocationState,
   Job,
   JobOutcome,
   JobStore,
   NewJob,
   RangeUpdate,
   SentTransaction,
+  SignedStatement,
   Turn,
 } from "./store.js";
 
@@ -106,6 +110,7 @@ interface TransactionRow {
 
 export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
+  readonly #ledger: StatementLedger;
 
   /** `file` ":memory:" gives a throwaway store for tests. */
   constructor(file: string) {
@@ -119,6 +124,8 @@ export class SqliteJobStore implements JobStore {
     // FULL: a transition is on disk before the side effect it announces, even if the machine dies.
     this.#db.pragma("synchronous = FULL");
     this.#db.exec(SCHEMA);
+    this.#db.exec(LEDGER_SCHEMA);
+    this.#ledger = new StatementLedger(this.#db);
   }
 
   bindDeployment(deployment: string): void {
@@ -409,6 +416,18 @@ export class SqliteJobStore implements JobStore {
       .prepare("UPDATE jobs SET signed = ? WHERE request_id = ? AND (signed IS NULL OR signed = ?)")
       .run(answer, String(requestId), answer);
     return changes === 1;
+  }
+
+  recordStatement(signed: SignedStatement): Equivocation | undefined {
+    return this.#ledger.record(signed);
+  }
+
+  equivocationsIn(state: EquivocationState): Equivocation[] {
+    return this.#ledger.equivocationsIn(state);
+  }
+
+  markEquivocation(equivocation: Equivocation, state: EquivocationState, committedBlock?: bigint): void {
+    this.#ledger.mark(equivocation, state, committedBlock);
   }
 
   abandonBatch(batchId: number, outcomes = new Map<bigint, JobOutcome>()): void {

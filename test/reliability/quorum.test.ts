@@ -1,0 +1,157 @@
+/**
+ * A network of operators on quorum-2 models: three daemons with their own keys, databases and
+ * co-signing endpoints. Every result must carry another operator's signature of the same answer; an
+ * operator serving a tampered model gets none of its answers through, its requests are taken over once
+ * its window passes, and it pays the liveness penalty for each.
+ */
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { type Hex, hexToString, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
+import { type Devnet, hardhatKey, sendRequests, startDevnet } from "../helpers/devnet.js";
+import { FakeOpenAIServer } from "../helpers/openaiServer.js";
+import type { ChildRun } from "../helpers/processes.js";
+import { TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
+import { LANGUAGE_ID, registerOperator, sentence } from "./chainFaults.js";
+import { settle } from "./harness.js";
+
+/** A yes/no question answered by an OpenAI-compatible server: reproducible only through its constraint. */
+const YES_NO = {
+  provider: "openai",
+  name: "yes-no",
+  model: "fake-yes-no",
+  apiKeyEnv: "OPENAI_API_KEY",
+  answer: { kind: "yes-no" },
+} as const;
+const TAMPERED_KEY = "tampered-key";
+
+describe("reliability: three operators, quorum 2", function () {
+  this.timeout(600_000);
+  let devnet: Devnet;
+  let server: { url: string; close(): Promise<void> };
+  const daemons: Array<{ name: string; address: Hex; run: ChildRun; log: string }> = [];
+
+  before(async () => {
+    // The tampered operator's key gets the opposite answer: its model says "no" where the others' say "yes".
+    const fake = new FakeOpenAIServer({
+      answer: (_model, _messages, apiKey) => (apiKey === TAMPERED_KEY ? "No." : "Yes."),
+    });
+    server = await fake.start();
+    const yesNo = { ...YES_NO, baseURL: server.url };
+    devnet = await startDevnet([LANGUAGE_ID, yesNo], { quorum: 2 });
+    // A devnet's clock runs ahead of the wall's (each block at least a second after the last): a window
+    // long enough that honest operators, asking each other first, are never late.
+    await devnet.sibyl.publicClient.waitForTransactionReceipt({
+      hash: await devnet.sibyl.coordinator.write.setOperatorParameters([
+        { ...TEST_OPERATOR_PARAMETERS, exclusiveWindow: 30n },
+      ]),
+    });
+    const operators = [
+      { name: "op-a", account: 1, apiKey: "test-key" },
+      { name: "op-b", account: 16, apiKey: "test-key" },
+      { name: "op-tampered", account: 17, apiKey: TAMPERED_KEY },
+    ];
+    for (const operator of operators.slice(1)) await registerOperator(devnet, operator.account);
+    for (const [i, operator] of operators.entries()) {
+      const port = 19_465 + i;
+      const config = await devnet.writeConfig(
+        {
+          database: { path: path.join(devnet.dir, `${operator.name}.db`) },
+          cosigning: { port, publicUrl: `http://127.0.0.1:${port}`, retryAfterMs: 500 },
+          log: { level: "debug", format: "json" },
+        },
+        `${operator.name}.json`,
+      );
+      const key = hardhatKey(operator.account);
+      daemons.push({
+        name: operator.name,
+        address: privateKeyToAccount(key).address,
+        run: devnet.startNode(config, { SIBYL_OPERATOR_KEY: key, OPENAI_API_KEY: operator.apiKey }),
+        log: path.join(devnet.dir, `${operator.name}.log`),
+      });
+    }
+    await Promise.all(daemons.map(({ run }) => run.waitFor("sibyl node started", 180_000)));
+  });
+
+  after(async () => {
+    for (const { run, log } of daemons) {
+      await run.stop("SIGTERM");
+      await writeFile(log, run.text);
+    }
+    await devnet?.stop();
+    await server?.close();
+  });
+
+  /** The signers of each delivered result's co-signatures, read back from the delivering transactions. */
+  async function deliveriesOf(ids: readonly bigint[]) {
+    const { coordinator } = devnet.sibyl;
+    const events = await coordinator.getEvents.ResultDelivered({}, { fromBlock: 0n });
+    return events
+      .filter((event) => ids.includes(event.args.requestId as bigint))
+      .map((event) => ({
+        requestId: event.args.requestId as bigint,
+        operator: (event.args.operator as Hex).toLowerCase(),
+        status: event.args.status as number,
+        output: hexToString(event.args.output as Hex),
+      }));
+  }
+
+  it("answers every request of a reproducible model once, each with a co-signer's agreement", async () => {
+    const modelId = modelIdFromName(LANGUAGE_ID.name);
+    const fromBlock = await devnet.sibyl.publicClient.getBlockNumber();
+    const ids = await sendRequests(devnet, 12, modelId, (i) => sentence(i % 2 === 0 ? "en" : "fr", i));
+    const result = await settle(devnet, ids, fromBlock, 240_000);
+    const logs = daemons.map(({ log }) => log).join(", ");
+    assert.equal(result.lost, 0, `${result.lost} of 12 unanswered (daemon logs: ${logs})`);
+    assert.equal(result.doubleAnswered, 0, "answered twice");
+    assert.equal(result.answeredOk, 12, "every answer Ok (the coordinator checked each co-signature)");
+    for (const delivery of await deliveriesOf(ids)) {
+      const expected =
+        delivery.requestId === ids[0] || ids.indexOf(delivery.requestId) % 2 === 0 ? "en" : "fr";
+      assert.ok(
+        delivery.output.startsWith(`${expected} `),
+        `request ${delivery.requestId}: ${delivery.output}`,
+      );
+    }
+  });
+
+  it("lets none of a tampered operator's answers through: others take its requests over, it pays", async () => {
+    const modelId = modelIdFromName(YES_NO.name);
+    const tampered = daemons[2]?.address.toLowerCase() as Hex;
+    const { coordinator } = devnet.sibyl;
+    const stakeBefore = (await coordinator.read.operatorOf([tampered])).stake;
+    const fromBlock = await devnet.sibyl.publicClient.getBlockNumber();
+    const ids = await sendRequests(devnet, 16, modelId, (i) => stringToHex(`Is ${i} a number?`));
+    const result = await settle(devnet, ids, fromBlock, 300_000);
+    assert.equal(result.lost, 0, `${result.lost} of 16 unanswered`);
+    assert.equal(result.doubleAnswered, 0, "answered twice");
+    const deliveries = await deliveriesOf(ids);
+    for (const delivery of deliveries) {
+      assert.equal(delivery.status, ResultStatus.Ok, `request ${delivery.requestId}`);
+      assert.equal(delivery.output, "yes", `request ${delivery.requestId}: the honest answer`);
+      assert.notEqual(delivery.operator, tampered, "never delivered by the tampered operator");
+    }
+    const requested = await coordinator.getEvents.InferenceRequested({}, { fromBlock });
+    const assignedToTampered = requested.filter(
+      (event) =>
+        ids.includes(event.args.requestId as bigint) &&
+        event.args.commitment?.operator.toLowerCase() === tampered,
+    ).length;
+    assert.ok(assignedToTampered > 0, "some requests were assigned to the tampered operator");
+    const all = await coordinator.getEvents.OperatorPenalized({}, { fromBlock });
+    console.log(
+      "    penalties:",
+      all.map((event) => `${event.args.requestId} ${event.args.operator?.slice(0, 8)}`).join(", "),
+      "assigned to the tampered:",
+      assignedToTampered,
+    );
+    const penalties = all.filter((event) => event.args.operator?.toLowerCase() === tampered);
+    assert.ok(penalties.length >= assignedToTampered, "a liveness penalty for each request it was assigned");
+    assert.equal(all.length, penalties.length, "no honest operator was ever late");
+    const stakeAfter = (await coordinator.read.operatorOf([tampered])).stake;
+    const paid = penalties.reduce((sum, event) => sum + (event.args.amount as bigint), 0n);
+    assert.equal(stakeBefore - stakeAfter, paid, "paid from its stake");
+  });
+});
