@@ -6,9 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { type Hex, hexToString, stringToHex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { type LocalAccount, privateKeyToAccount } from "viem/accounts";
+import type { CosignRequest } from "../../src/node/cosign/peerServer.js";
+import {
+  type ResultStatement,
+  type StatementDomain,
+  signStatement,
+  statementOf,
+} from "../../src/node/cosign/statement.js";
 import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
 import { type Devnet, hardhatKey, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
@@ -31,7 +40,7 @@ describe("reliability: three operators, quorum 2", function () {
   this.timeout(600_000);
   let devnet: Devnet;
   let server: { url: string; close(): Promise<void> };
-  const daemons: Array<{ name: string; address: Hex; run: ChildRun; log: string }> = [];
+  const daemons: Array<{ name: string; address: Hex; port: number; run: ChildRun; log: string }> = [];
 
   before(async () => {
     // The tampered operator's key gets the opposite answer: its model says "no" where the others' say "yes".
@@ -68,6 +77,7 @@ describe("reliability: three operators, quorum 2", function () {
       daemons.push({
         name: operator.name,
         address: privateKeyToAccount(key).address,
+        port,
         run: devnet.startNode(config, { SIBYL_OPERATOR_KEY: key, OPENAI_API_KEY: operator.apiKey }),
         log: path.join(devnet.dir, `${operator.name}.log`),
       });
@@ -154,4 +164,102 @@ describe("reliability: three operators, quorum 2", function () {
     const paid = penalties.reduce((sum, event) => sum + (event.args.amount as bigint), 0n);
     assert.equal(stakeBefore - stakeAfter, paid, "paid from its stake");
   });
+
+  it("slashes an operator that signs two answers to one request, reported by an honest node", async () => {
+    const { coordinator, publicClient } = devnet.sibyl;
+    const key = await registerOperator(devnet, 18);
+    const equivocator = privateKeyToAccount(key);
+    const domain = { chainId: await publicClient.getChainId(), coordinator: coordinator.address };
+    // Its published endpoint signs whatever answer it is asked to, without running anything.
+    const yesMan = await startYesMan(equivocator, domain);
+    await publicClient.waitForTransactionReceipt({
+      hash: await coordinator.write.setOperatorEndpoint([yesMan.url], { account: equivocator }),
+    });
+    try {
+      const stakeBefore = (await coordinator.read.operatorOf([equivocator.address])).stake;
+      const modelId = modelIdFromName(YES_NO.name);
+      const fromBlock = await publicClient.getBlockNumber();
+      const ids = await sendRequests(devnet, 12, modelId, (i) => stringToHex(`Is ${i} even?`));
+      const requested = await coordinator.getEvents.InferenceRequested({}, { fromBlock });
+      const its = requested.filter(
+        (event) =>
+          ids.includes(event.args.requestId as bigint) &&
+          event.args.commitment?.operator.toLowerCase() === equivocator.address.toLowerCase(),
+      );
+      assert.ok(its.length > 0, "some requests were assigned to the equivocator");
+      // As their assignee it asks the honest nodes to co-sign "no", signing that answer itself...
+      const no = stringToHex("no");
+      for (const event of its) {
+        const statement = statementOf(event.args.requestId as bigint, {
+          status: ResultStatus.Ok,
+          output: no,
+        });
+        const signature = await signStatement(equivocator, domain, statement);
+        for (const daemon of daemons.slice(0, 2)) await askUntilRead(daemon.port, statement, signature);
+      }
+      // ...and once its window passes and they take the requests over, its endpoint signs their "yes".
+      const result = await settle(devnet, ids, fromBlock, 300_000);
+      assert.equal(result.lost, 0, `${result.lost} of 12 unanswered`);
+      assert.equal(result.doubleAnswered, 0, "answered twice");
+      const slashes = await coordinator.getEvents.OperatorSlashed(
+        { operator: equivocator.address },
+        { fromBlock },
+      );
+      assert.ok(slashes.length > 0, "the equivocator was slashed");
+      const honest = daemons.slice(0, 2).map((daemon) => daemon.address.toLowerCase());
+      for (const slash of slashes)
+        assert.ok(honest.includes((slash.args.reporter as Hex).toLowerCase()), "reported by an honest node");
+      assert.equal(slashes[0]?.args.amount, stakeBefore / 2n, "the first report took half its stake");
+      const taken = slashes.reduce((sum, slash) => sum + (slash.args.amount as bigint), 0n);
+      const after = await coordinator.read.operatorOf([equivocator.address]);
+      assert.equal(after.active, false, "out of the active set");
+      assert.equal(after.stake, stakeBefore - taken, "each report took its share (once per request)");
+    } finally {
+      await yesMan.close();
+    }
+  });
 });
+
+/** An operator's co-signing endpoint that signs any answer it is asked about: an equivocator's. */
+async function startYesMan(account: LocalAccount, domain: StatementDomain) {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", async () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as CosignRequest;
+      const statement = {
+        requestId: BigInt(body.requestId),
+        outputHash: body.outputHash,
+        status: body.status,
+      };
+      const signature = await signStatement(account, domain, statement);
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ outputHash: body.outputHash, status: body.status, signature }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Asks a daemon to co-sign until it has read the request (404 until then); it refuses a wrong answer. */
+async function askUntilRead(port: number, statement: ResultStatement, signature: Hex): Promise<void> {
+  const body = JSON.stringify({
+    requestId: String(statement.requestId),
+    outputHash: statement.outputHash,
+    status: statement.status,
+    signature,
+  });
+  for (let tries = 0; tries < 100; tries++) {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/cosign`, { method: "POST", body });
+    if (response.status !== 404) {
+      assert.equal(response.status, 409, "an honest node refuses to co-sign the wrong answer");
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the daemon on ${port} never read request ${statement.requestId}`);
+}

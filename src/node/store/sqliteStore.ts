@@ -441,8 +441,11 @@ export class SqliteJobStore implements JobStore {
         const outcome = outcomes.get(requestId) ?? { state: "answered" as const, note: "re-batched" };
         this.transition(requestId, row.state, outcome.state, outcome.note);
         this.#db
-          .prepare("UPDATE jobs SET batch_id = NULL, attempts = attempts + ? WHERE request_id = ?")
-          .run(outcome.failedAttempt ? 1 : 0, row.request_id);
+          .prepare(
+            `UPDATE jobs SET batch_id = NULL, attempts = attempts + ?,
+             cosignatures = CASE WHEN ? THEN NULL ELSE cosignatures END WHERE request_id = ?`,
+          )
+          .run(outcome.failedAttempt ? 1 : 0, outcome.dropCosignatures ? 1 : 0, row.request_id);
       }
     })();
   }

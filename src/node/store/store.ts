@@ -57,6 +57,8 @@ export interface JobOutcome {
   state: JobState;
   note: string;
   failedAttempt?: boolean;
+  /** Its co-signatures no longer count (a co-signer left the active set): they are collected again. */
+  dropCosignatures?: boolean;
 }
 
 export interface NewJob {
