@@ -23,8 +23,11 @@ export { hardhatKey };
 /** The coordinator's operator in deploySibyl is Hardhat's second account. */
 export const OPERATOR_KEY = hardhatKey(1);
 
-/** A devnet with `models` registered, each with `options.quorum` (1 by default). */
-export async function startDevnet(models: ModelSpecInput[], options: { quorum?: number } = {}) {
+/** A devnet with `models` registered, each with `options.quorum` (1) and `options.timeout` (3600 s). */
+export async function startDevnet(
+  models: ModelSpecInput[],
+  options: { quorum?: number; timeout?: number } = {},
+) {
   const chain = await startHardhatNode();
   const connection = await network.create({ network: "localhost", override: { url: chain.url } });
   const sibyl = await deploySibyl(connection.viem);
@@ -36,7 +39,7 @@ export async function startDevnet(models: ModelSpecInput[], options: { quorum?: 
         fee: 10n ** 14n,
         maxInputBytes: 4096,
         maxOutputBytes: 1024,
-        timeout: 3600,
+        timeout: options.timeout ?? 3600,
         enabled: true,
         quorum: options.quorum ?? 1,
         configHash: configHashOf(createProvider(parsed, { OPENAI_API_KEY: "test-key" })),

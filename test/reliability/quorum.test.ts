@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import path from "node:path";
 import { type Hex, hexToString, stringToHex } from "viem";
 import { type LocalAccount, privateKeyToAccount } from "viem/accounts";
@@ -209,11 +209,29 @@ describe("reliability: three operators, quorum 2", function () {
       const honest = daemons.slice(0, 2).map((daemon) => daemon.address.toLowerCase());
       for (const slash of slashes)
         assert.ok(honest.includes((slash.args.reporter as Hex).toLowerCase()), "reported by an honest node");
-      assert.equal(slashes[0]?.args.amount, stakeBefore / 2n, "the first report took half its stake");
-      const taken = slashes.reduce((sum, slash) => sum + (slash.args.amount as bigint), 0n);
+      // It was late too: each request taken over from it cost it the liveness penalty first.
+      const penalties = await coordinator.getEvents.OperatorPenalized(
+        { operator: equivocator.address },
+        { fromBlock },
+      );
+      const first = slashes[0] as (typeof slashes)[number];
+      const penaltiesBefore = penalties
+        .filter((penalty) => (penalty.blockNumber as bigint) < (first.blockNumber as bigint))
+        .reduce((sum, penalty) => sum + (penalty.args.amount as bigint), 0n);
+      assert.equal(
+        first.args.amount,
+        (stakeBefore - penaltiesBefore) / 2n,
+        "the first report took half its stake",
+      );
+      const sum = (events: Array<{ args: { amount?: bigint } }>) =>
+        events.reduce((total, event) => total + (event.args.amount as bigint), 0n);
       const after = await coordinator.read.operatorOf([equivocator.address]);
       assert.equal(after.active, false, "out of the active set");
-      assert.equal(after.stake, stakeBefore - taken, "each report took its share (once per request)");
+      assert.equal(
+        after.stake,
+        stakeBefore - sum(slashes) - sum(penalties),
+        "its stake paid for every report and penalty",
+      );
     } finally {
       await yesMan.close();
     }
@@ -262,4 +280,120 @@ async function askUntilRead(port: number, statement: ResultStatement, signature:
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`the daemon on ${port} never read request ${statement.requestId}`);
+}
+
+describe("reliability: quorum 2 with a crashed operator and peer traffic dropped", function () {
+  this.timeout(600_000);
+  let devnet: Devnet;
+  let blackhole: { url: string; close(): Promise<void> };
+  const daemons: Array<{ name: string; address: Hex; run: ChildRun; log: string }> = [];
+
+  before(async () => {
+    blackhole = await startBlackhole();
+    // Short deadlines, so a result that cannot get its co-signature ends NoConsensus within seconds.
+    devnet = await startDevnet([LANGUAGE_ID], { quorum: 2, timeout: 120 });
+    await devnet.sibyl.publicClient.waitForTransactionReceipt({
+      hash: await devnet.sibyl.coordinator.write.setOperatorParameters([
+        { ...TEST_OPERATOR_PARAMETERS, exclusiveWindow: 20n },
+      ]),
+    });
+    const operators = [
+      // Everything sent to op-a's published endpoint is swallowed: a proxy that drops peer traffic.
+      { name: "op-a", account: 1, publicUrl: blackhole.url },
+      { name: "op-b", account: 16, publicUrl: undefined },
+      { name: "op-crashed", account: 17, publicUrl: undefined },
+    ];
+    for (const operator of operators.slice(1)) await registerOperator(devnet, operator.account);
+    for (const [i, operator] of operators.entries()) {
+      const port = 19_475 + i;
+      const config = await devnet.writeConfig(
+        {
+          database: { path: path.join(devnet.dir, `${operator.name}.db`) },
+          cosigning: {
+            port,
+            publicUrl: operator.publicUrl ?? `http://127.0.0.1:${port}`,
+            requestTimeoutMs: 2_000,
+            retryAfterMs: 500,
+          },
+        },
+        `${operator.name}.json`,
+      );
+      const key = hardhatKey(operator.account);
+      daemons.push({
+        name: operator.name,
+        address: privateKeyToAccount(key).address,
+        run: devnet.startNode(config, { SIBYL_OPERATOR_KEY: key }),
+        log: path.join(devnet.dir, `${operator.name}.log`),
+      });
+    }
+    await Promise.all(daemons.map(({ run }) => run.waitFor("sibyl node started", 180_000)));
+  });
+
+  after(async () => {
+    for (const { run, log } of daemons) {
+      await run.stop("SIGTERM");
+      await writeFile(log, run.text);
+    }
+    await devnet?.stop();
+    await blackhole?.close();
+  });
+
+  it("ends every request once, never wrong: late, or NoConsensus where no co-signer can be reached", async () => {
+    const { coordinator, publicClient } = devnet.sibyl;
+    const crashed = daemons[2] as (typeof daemons)[number];
+    await crashed.run.stop("SIGKILL");
+    const fromBlock = await publicClient.getBlockNumber();
+    const ids = await sendRequests(devnet, 12, modelIdFromName(LANGUAGE_ID.name), (i) =>
+      sentence(i % 2 === 0 ? "en" : "fr", i),
+    );
+    const result = await settle(devnet, ids, fromBlock, 300_000);
+    const logs = daemons.map(({ log }) => log).join(", ");
+    assert.equal(result.lost, 0, `${result.lost} of 12 unanswered (daemon logs: ${logs})`);
+    assert.equal(result.doubleAnswered, 0, "answered twice");
+    const statuses = new Map<number, number>();
+    for (const [i, id] of ids.entries()) {
+      const delivery = result.deliveries.get(id)?.[0];
+      assert.ok(delivery !== undefined);
+      statuses.set(delivery.status, (statuses.get(delivery.status) ?? 0) + 1);
+      if (delivery.status === ResultStatus.NoConsensus) {
+        assert.equal(delivery.output, "0x", `request ${id}: NoConsensus carries no output`);
+        continue;
+      }
+      assert.equal(delivery.status, ResultStatus.Ok, `request ${id}: Ok or NoConsensus, nothing else`);
+      const expected = i % 2 === 0 ? "en" : "fr";
+      assert.ok(hexToString(delivery.output).startsWith(`${expected} `), `request ${id}: the right answer`);
+    }
+    console.log("    statuses:", Object.fromEntries(statuses));
+    // op-b's own requests had nobody to co-sign them (op-a unreachable, the third one down).
+    assert.ok((statuses.get(ResultStatus.NoConsensus) ?? 0) > 0, "some ended NoConsensus");
+    const requested = await coordinator.getEvents.InferenceRequested({}, { fromBlock });
+    const assignedToCrashed = requested.filter(
+      (event) => event.args.commitment?.operator.toLowerCase() === crashed.address.toLowerCase(),
+    ).length;
+    const penalties = await coordinator.getEvents.OperatorPenalized(
+      { operator: crashed.address },
+      { fromBlock },
+    );
+    assert.equal(penalties.length, assignedToCrashed, "the crashed operator paid for each request it held");
+  });
+});
+
+/** A co-signing endpoint that accepts connections and never answers: dropped peer traffic. */
+async function startBlackhole() {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
