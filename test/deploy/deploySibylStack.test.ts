@@ -74,6 +74,7 @@ describe("deploySibylStack on the in-process network", () => {
       maxOutputBytes: 256,
       timeout: 3600,
       enabled: true,
+      quorum: 1,
       configHash,
     });
     assert.deepEqual(deployment.models, [{ name: "language-id", modelId, configHash }]);

@@ -160,7 +160,8 @@ export class Submitter {
       // Already known (a re-send after restart, or one the pool holds until the base fee falls) is
       // fine and said quietly; anything else shows up as no receipt and a replacement or a dropped nonce.
       const known = /already known|known transaction/i.test(error instanceof Error ? error.message : "");
-      this.#context.logger[known ? "debug" : "warn"]({ hash: tx.hash, err: error }, "broadcast failed");
+      const reason = error instanceof BaseError ? error.details || error.shortMessage : String(error);
+      this.#context.logger[known ? "debug" : "warn"]({ hash: tx.hash, reason }, "broadcast failed");
     }
   }
 

@@ -21,6 +21,9 @@ export interface Cosignature {
 
 /** How long the list of peers and their endpoints is reused before it is read again. */
 const PEERS_TTL_MS = 10_000;
+/** A peer that has not read the request, its takeover or its own answer yet is asked again this soon. */
+const NOT_YET = new Set([403, 404, 503]);
+const NOT_YET_RETRY_MS = 150;
 
 export class CosignatureCollector {
   readonly #client: PublicClient;
@@ -105,13 +108,21 @@ export class CosignatureCollector {
 
   async #ask(peer: Peer, body: CosignRequest, statement: ResultStatement): Promise<Cosignature | undefined> {
     const url = `${peer.endpoint.replace(/\/+$/, "")}/v1/cosign`;
+    const giveUpAt = Date.now() + this.#timeoutMs;
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      let response: Response;
+      for (;;) {
+        response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(Math.max(1, giveUpAt - Date.now())),
+        });
+        // Not read the request (or its takeover) from the chain yet: it will have in a moment.
+        if (!NOT_YET.has(response.status) || Date.now() + NOT_YET_RETRY_MS >= giveUpAt) break;
+        await response.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, NOT_YET_RETRY_MS));
+      }
       const reply = (await response.json().catch(() => ({}))) as {
         outputHash?: Hex;
         status?: number;
