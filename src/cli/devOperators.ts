@@ -18,6 +18,8 @@ import { STATE_DIR } from "./target.js";
 export const MAX_DEV_OPERATORS = 5;
 /** Operators after the first use Hardhat accounts from here on (the first three are owner, operator, user). */
 const EXTRA_OPERATOR_ACCOUNT = 10;
+/** How long the other nodes let pending results wait before proving them themselves. */
+const BACKUP_PROVER_WAIT_MS = 15_000;
 /** The first node's co-signing port; the others count up from it. */
 const COSIGNING_PORT = 9465;
 
@@ -62,6 +64,9 @@ export async function startDevOperators(
         // Only the first node's API has a fixed port; the others take free ones.
         api: { port: i === 0 ? options.apiPort : 0 },
         ...(options.count > 1 ? { cosigning: { port, publicUrl: `http://127.0.0.1:${port}` } } : {}),
+        // Anyone's pending results are anyone's to prove: the first node proves, the others stand by
+        // (proving the same leaves at once would only share two cores three ways and race).
+        ...(i > 0 ? { proving: { ...options.config.proving, maxWaitMs: BACKUP_PROVER_WAIT_MS } } : {}),
       };
       const node = await startNode(parseConfig(config), {
         env: { ...process.env, SIBYL_OPERATOR_KEY: key },

@@ -166,7 +166,7 @@ export async function devCommand(args: string[]): Promise<number> {
       const verified = await runExamples(client, chain.url, deployment);
       if (values.once) return verified ? 0 : 1;
     }
-    printServing(chain.url, deployment, node.apiUrl, explorer?.url);
+    printServing(chain.url, deployment, node.apiUrl, explorer?.url, { operators, quorum });
     await Promise.race([
       node.stopped,
       new Promise((resolve) => stopping.signal.addEventListener("abort", resolve)),
@@ -265,6 +265,7 @@ function printServing(
   deployment: Deployment,
   apiUrl: string | undefined,
   explorerUrl: string | undefined,
+  network: { operators: number; quorum: number },
 ): void {
   process.stdout.write(
     [
@@ -273,6 +274,7 @@ function printServing(
       `  RPC          ${rpcUrl} (chain id ${deployment.chainId})`,
       `  coordinator  ${deployment.coordinator}`,
       `  PromptBoard  ${deployment.promptBoard}`,
+      `  operators    ${network.operators}, quorum ${network.quorum} (every answer signed by ${network.quorum === 1 ? "its operator" : `${network.quorum} operators`})`,
       ...(apiUrl ? [`  node API     ${apiUrl}/metrics, ${apiUrl}/readyz`] : []),
       ...(explorerUrl ? [`  explorer     ${explorerUrl}`] : []),
       `  deployment   ${path.join(STATE_DIR, "deployment.json")}`,
