@@ -190,6 +190,16 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
       const noModel = await runSibyl(["request", "hi"], env);
       assert.equal(noModel.code, 2);
       assert.match(noModel.stderr, /^sibyl: sibyl request needs --model <name>\n\nusage: sibyl request/);
+      // Checked before anything starts: no chain, no compile.
+      const quorumAboveOperators = await runSibyl(["dev", "--operators", "2", "--quorum", "3"], env);
+      assert.equal(quorumAboveOperators.code, 2);
+      assert.match(
+        quorumAboveOperators.stderr,
+        /^sibyl: --quorum: 3 is not a whole number from 1 to 2\n\nusage: sibyl dev/,
+      );
+      const tooMany = await runSibyl(["dev", "--operators", "9"], env);
+      assert.equal(tooMany.code, 2);
+      assert.match(tooMany.stderr, /^sibyl: --operators: 9 is not a whole number from 1 to 5\n/);
     });
 
     it("every command has --help", async () => {
