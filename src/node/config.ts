@@ -124,6 +124,29 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** For quorum models: where this node takes other operators' co-signing requests, and how it asks. */
+    cosigning: z
+      .object({
+        host: z.string().min(1).default("127.0.0.1"),
+        /** 0 picks a free port. */
+        port: z.number().int().min(0).max(65_535).default(9465),
+        /**
+         * Where other operators reach this node (published onchain at start, setOperatorEndpoint);
+         * omitted: none is published, and this node co-signs for nobody.
+         */
+        publicUrl: url.optional(),
+        /** How long a peer may take to answer one co-signing request (it runs the model first). */
+        requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+        /** Pause before asking peers again for a request that did not get enough signatures. */
+        retryAfterMs: z.number().int().min(10).max(600_000).default(2_000),
+        /**
+         * Seconds before a request's deadline (on top of submission.deadlineMarginSeconds) at which a
+         * quorum request still short of co-signatures is delivered as NoConsensus.
+         */
+        noConsensusMarginSeconds: z.number().int().min(0).default(60),
+      })
+      .strict()
+      .default({}),
     api: z
       .object({
         enabled: z.boolean().default(true),

@@ -7,6 +7,7 @@
 import {
   type Address,
   createPublicClient,
+  createWalletClient,
   type Hex,
   hexToBytes,
   http,
@@ -14,14 +15,18 @@ import {
   stringToHex,
   type Transport,
 } from "viem";
+import type { LocalAccount } from "viem/accounts";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
-import { BATCH_SIZES, batchSizeFor, modelIdFromName } from "../shared/encoding.js";
+import { BATCH_SIZES, batchSizeFor, modelIdFromName, type ResultPayload } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { ChainListener } from "./chain/listener.js";
 import { TreeMismatchError } from "./chain/logMirror.js";
 import { Submitter, sleep } from "./chain/submitter.js";
 import type { NodeConfig } from "./config.js";
 import type { NodeContext } from "./context.js";
+import { CosignatureCollector } from "./cosign/collector.js";
+import { startPeerServer } from "./cosign/peerServer.js";
+import type { StatementDomain } from "./cosign/statement.js";
 import { crashPointsFrom } from "./crashPoints.js";
 import { ModelAvailability } from "./models/availability.js";
 import { configHashOf } from "./models/configHash.js";
@@ -42,6 +47,7 @@ import { createMetrics } from "./observe/metrics.js";
 import { redact, redactUrl } from "./observe/redact.js";
 import { loadOperatorAccount } from "./operatorKey.js";
 import { Batcher } from "./pipeline/batcher.js";
+import { CosigningLoop } from "./pipeline/cosigning.js";
 import { Wakeup } from "./pipeline/wakeup.js";
 import { BatchProver } from "./prover/prover.js";
 import { JOB_STATES } from "./store/jobState.js";
@@ -66,6 +72,8 @@ interface Served {
   spec: NodeConfig["models"][number];
   /** The model fee registered onchain, read at start. */
   modelFee: bigint;
+  /** Operators that must give the same answer, read at start. */
+  quorum: number;
 }
 
 const BACKOFF_MS = 1_000;
@@ -130,11 +138,23 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const prover = new BatchProver();
     started.unshift(() => prover.close());
     await prover.warmUp(BATCH_SIZES.filter((size) => size <= batchSizeFor(config.batching.maxSize)));
+    const domain = { chainId, coordinator };
+    await publishEndpoint(client, account, config, options.transport);
     const node = new NodeLoops(context, {
       client,
       store,
       prover,
       served,
+      account,
+      domain,
+      collector: new CosignatureCollector({
+        client,
+        domain,
+        self: account.address,
+        timeoutMs: config.cosigning.requestTimeoutMs,
+        logger,
+        store,
+      }),
       listener: new ChainListener(context, {
         client,
         store,
@@ -159,6 +179,19 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       ? await startApiServer({ ...config.api, metrics: context.metrics, health: () => node.health(), logger })
       : undefined;
     if (api) started.unshift(() => api.close());
+    // Other operators reach it only at a published endpoint; without one this node co-signs for nobody.
+    const peerServer = config.cosigning.publicUrl
+      ? await startPeerServer({
+          host: config.cosigning.host,
+          port: config.cosigning.port,
+          account,
+          domain,
+          store,
+          ownAnswer: (requestId) => node.ownAnswer(requestId),
+          logger,
+        })
+      : undefined;
+    if (peerServer) started.unshift(() => peerServer.close());
     const stopped = node.run().then(async (failure) => {
       abort.abort();
       for (const close of started)
@@ -214,7 +247,7 @@ async function checkDeployment(
     const modelId = modelIdFromName(spec.name);
     // Some settings are only known once the model is loaded (a GGUF file's digest).
     await provider.start();
-    served.set(modelId, { provider, spec, modelFee: 0n });
+    served.set(modelId, { provider, spec, modelFee: 0n, quorum: 1 });
     const model = await client.readContract({
       address: coordinator,
       abi: sibylCoordinatorAbi,
@@ -224,7 +257,7 @@ async function checkDeployment(
     const field = `models.${index}`;
     if (model.timeout === 0)
       throw new StartupError(`${field}: model "${spec.name}" is not registered on ${coordinator}`);
-    served.set(modelId, { provider, spec, modelFee: model.fee });
+    served.set(modelId, { provider, spec, modelFee: model.fee, quorum: model.quorum });
     const expected = configHashOf(provider);
     if (model.configHash !== expected) {
       throw new StartupError(
@@ -242,11 +275,47 @@ async function checkDeployment(
   if (!active) throw new StartupError(`operator ${operator} is not an active operator of ${coordinator}`);
 }
 
+/**
+ * Publishes `cosigning.publicUrl` as this operator's co-signing endpoint, unless the chain already has
+ * it; sent before the submitter reads its nonce, so the two never race.
+ */
+async function publishEndpoint(
+  client: PublicClient,
+  account: LocalAccount,
+  config: NodeConfig,
+  transport: Transport | undefined,
+): Promise<void> {
+  const endpoint = config.cosigning.publicUrl;
+  if (endpoint === undefined) return;
+  const coordinator = config.chain.coordinator;
+  const published = await client.readContract({
+    address: coordinator,
+    abi: sibylCoordinatorAbi,
+    functionName: "operatorEndpoint",
+    args: [account.address],
+  });
+  if (published === endpoint) return;
+  const wallet = createWalletClient({ account, transport: transport ?? http(config.chain.rpcUrl) });
+  const hash = await wallet.writeContract({
+    address: coordinator,
+    abi: sibylCoordinatorAbi,
+    functionName: "setOperatorEndpoint",
+    args: [endpoint],
+    chain: null,
+  });
+  const receipt = await client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success")
+    throw new StartupError("cosigning.publicUrl: publishing it onchain failed");
+}
+
 interface Parts {
   client: PublicClient;
   store: JobStore;
   prover: BatchProver;
   served: Map<Hex, Served>;
+  account: LocalAccount;
+  domain: StatementDomain;
+  collector: CosignatureCollector;
   listener: ChainListener;
   submitter: Submitter;
   stopAll: () => void;
@@ -258,6 +327,8 @@ class NodeLoops {
   readonly #jobsWaiting = new Wakeup();
   readonly #answersWaiting = new Wakeup();
   readonly #batcher: Batcher;
+  readonly #cosigning: CosigningLoop;
+  readonly #cosignWaiting = new Wakeup();
   readonly #availability: ModelAvailability;
   #caughtUp = false;
   #chainTime = 0n;
@@ -271,9 +342,10 @@ class NodeLoops {
     this.#parts = parts;
     const names = new Map([...parts.served].map(([modelId, { spec }]) => [modelId, spec.name]));
     const modelFees = new Map([...parts.served].map(([modelId, { modelFee }]) => [modelId, modelFee]));
+    const quorums = new Map([...parts.served].map(([modelId, { quorum }]) => [modelId, quorum]));
     this.#batcher = new Batcher(
       context,
-      { ...parts, modelFees },
+      { ...parts, modelFees, quorums },
       {
         answersWaiting: this.#answersWaiting,
         caughtUp: () => this.#caughtUp,
@@ -284,6 +356,38 @@ class NodeLoops {
       },
     );
     this.#availability = new ModelAvailability(context, names, context.config.execution);
+    this.#cosigning = new CosigningLoop(
+      context,
+      { ...parts, quorums },
+      {
+        answersWaiting: this.#answersWaiting,
+        cosignWaiting: this.#cosignWaiting,
+        nextBlockTime: () => this.#nextBlockTime(),
+      },
+    );
+  }
+
+  /**
+   * This node's own answer to a request it has read, for a peer asking it to co-sign: the one it has,
+   * or one it makes now by running the model as the runner would (never the asker's output).
+   */
+  async ownAnswer(requestId: bigint): Promise<ResultPayload | undefined> {
+    const { store, served } = this.#parts;
+    const { shutdown, config } = this.#context;
+    const giveUpAt = Date.now() + config.cosigning.requestTimeoutMs;
+    while (!shutdown.aborted && Date.now() < giveUpAt) {
+      const job = store.job(requestId);
+      if (job === undefined) return undefined;
+      if (job.result !== undefined) return job.result;
+      if (job.state === "received" && served.has(job.commitment.modelId)) {
+        store.transition(requestId, "received", "running", "asked to co-sign");
+        await this.#runJob(job, false);
+        return store.job(requestId)?.result;
+      }
+      if (job.state !== "running") return undefined;
+      await sleep(100, shutdown);
+    }
+    return undefined;
   }
 
   /** Puts work a crash interrupted back where it can safely start again. */
@@ -309,7 +413,7 @@ class NodeLoops {
 
   /** Runs until shutdown; resolves with the error that stopped it, if one did. */
   async run(): Promise<Error | undefined> {
-    const loops = [this.#listen(), this.#runJobs(), this.#batcher.run()];
+    const loops = [this.#listen(), this.#runJobs(), this.#batcher.run(), this.#cosigning.run()];
     const failure = await Promise.race(loops.map((loop) => loop.then(() => undefined))).catch(
       (error: Error) => error,
     );
@@ -431,6 +535,7 @@ class NodeLoops {
       if (recorded) {
         this.#context.crashAt("after-answer");
         this.#answersWaiting.notify();
+        this.#cosignWaiting.notify();
       }
       const answered = {
         requestId: String(job.requestId),

@@ -171,3 +171,35 @@ export function alignedStart(nextIndex: bigint, batchSize: number): bigint {
   const size = BigInt(batchSize);
   return ((nextIndex + size - 1n) / size) * size;
 }
+
+/** One operator's signed answer to a request, as `reportEquivocation` takes it. */
+export interface SignedResultStatement {
+  statement: { requestId: bigint; outputHash: Hex; status: number };
+  signature: Hex;
+}
+
+const STATEMENT_TUPLE = {
+  type: "tuple",
+  components: [
+    { name: "requestId", type: "uint256" },
+    { name: "outputHash", type: "bytes32" },
+    { name: "status", type: "uint8" },
+  ],
+} as const;
+
+/**
+ * What `commitEquivocationReport` takes before `reportEquivocation(a, b)` from `reporter`:
+ * keccak256(abi.encode(reporter, a, signatureA, b, signatureB)), as the coordinator computes it.
+ */
+export function equivocationCommitment(
+  reporter: Address,
+  a: SignedResultStatement,
+  b: SignedResultStatement,
+): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "address" }, STATEMENT_TUPLE, { type: "bytes" }, STATEMENT_TUPLE, { type: "bytes" }],
+      [reporter, a.statement, a.signature, b.statement, b.signature],
+    ),
+  );
+}

@@ -23,7 +23,11 @@ export { hardhatKey };
 /** The coordinator's operator in deploySibyl is Hardhat's second account. */
 export const OPERATOR_KEY = hardhatKey(1);
 
-export async function startDevnet(models: ModelSpecInput[]) {
+/** A devnet with `models` registered, each with `options.quorum` (1) and `options.timeout` (3600 s). */
+export async function startDevnet(
+  models: ModelSpecInput[],
+  options: { quorum?: number; timeout?: number } = {},
+) {
   const chain = await startHardhatNode();
   const connection = await network.create({ network: "localhost", override: { url: chain.url } });
   const sibyl = await deploySibyl(connection.viem);
@@ -35,9 +39,9 @@ export async function startDevnet(models: ModelSpecInput[]) {
         fee: 10n ** 14n,
         maxInputBytes: 4096,
         maxOutputBytes: 1024,
-        timeout: 3600,
+        timeout: options.timeout ?? 3600,
         enabled: true,
-        quorum: 1,
+        quorum: options.quorum ?? 1,
         configHash: configHashOf(createProvider(parsed, { OPENAI_API_KEY: "test-key" })),
       },
     ]);

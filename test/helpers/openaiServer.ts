@@ -44,8 +44,11 @@ export interface RecordedRequest {
 }
 
 export interface FakeOpenAIServerOptions {
-  /** The answer text; defaults to `echo:` and the last user message. */
-  answer?: (model: string, messages: ChatMessage[]) => string;
+  /**
+   * The answer text; defaults to `echo:` and the last user message. `apiKey` is the bearer token the
+   * client sent (a test can answer one operator's key differently: a tampered model).
+   */
+  answer?: (model: string, messages: ChatMessage[], apiKey: string) => string;
   /** The model name the server reports back; defaults to the requested name plus `-0001`. */
   reportedModel?: (requested: string) => string;
 }
@@ -59,7 +62,7 @@ export const WRONG_KEY_MESSAGE =
 
 export class FakeOpenAIServer {
   readonly requests: RecordedRequest[] = [];
-  readonly #answer: (model: string, messages: ChatMessage[]) => string;
+  readonly #answer: (model: string, messages: ChatMessage[], apiKey: string) => string;
   readonly #reportedModel: (requested: string) => string;
   readonly #nextFaults: Fault[] = [];
   readonly #modelFaults = new Map<string, Fault>();
@@ -147,7 +150,8 @@ export class FakeOpenAIServer {
       this.#nextFaults.shift() ??
       this.#inputFaults.get(lastUserContent(messages)) ??
       this.#modelFaults.get(model);
-    const answer = () => this.#answer(model, messages);
+    const apiKey = headers.authorization?.replace(/^Bearer /, "") ?? "";
+    const answer = () => this.#answer(model, messages, apiKey);
 
     switch (fault?.kind) {
       case undefined:

@@ -1,23 +1,21 @@
 /**
  * `sibyl dev`: the whole system on this machine in one command. A local chain, the contracts, the
- * built-in model (plus OpenAI when OPENAI_API_KEY is set, plus a GGUF file when given), a funded
- * operator, the node, and a few example requests answered, proved and verified; then it keeps serving.
+ * built-in model (plus OpenAI when OPENAI_API_KEY is set, plus a GGUF file when given), funded
+ * operators and their nodes (one, or a quorum network with --operators/--quorum), and a few example
+ * requests answered, proved and verified; then it keeps serving.
  */
-import { rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createPublicClient, type Hex, http, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { deploySibylStack, registerModel, registerOperator } from "../../deploy/index.js";
+import { deploySibylStack, registerModel } from "../../deploy/index.js";
 import { startExplorerServer } from "../../explorer/server.js";
-import { type NodeConfigInput, parseConfig } from "../../node/config.js";
-import { startNode } from "../../node/daemon.js";
+import type { NodeConfigInput } from "../../node/config.js";
 import type { ModelSpecInput } from "../../node/models/registry.js";
-import { createLogger } from "../../node/observe/logger.js";
 import { quoteGasPrice, type ResultState, verifyResult, waitForResult } from "../../sdk/index.js";
-import { promptBoardAbi } from "../../shared/abi/generated.js";
-import { ResultStatus } from "../../shared/encoding.js";
+import { promptBoardAbi, sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { modelIdFromName, ResultStatus } from "../../shared/encoding.js";
 import { DEV_ACCOUNT, hardhatKey } from "../devAccounts.js";
+import { MAX_DEV_OPERATORS, startDevOperators } from "../devOperators.js";
 import { UsageError } from "../errors.js";
 import { SIBYL_COMMAND, statusName } from "../format.js";
 import { compileContractsIfFromSource, startLocalChain } from "../localChain.js";
@@ -37,6 +35,8 @@ Options:
   --api-port <n>      port of the node's health/metrics API (default 9464)
   --explorer-port <n> port of the explorer page (default 5174)
   --gguf <file>       also serve this GGUF model as "local-gguf"
+  --operators <n>     run n staked operators, each its own node, key and database (default 1, at most 5)
+  --quorum <q>        operators that must sign the same answer of each model (default 1, at most --operators)
   --no-examples       skip the example requests
   --once              answer and verify the example requests, then stop (exit 1 if one fails)
   -h, --help          show this help
@@ -56,6 +56,8 @@ export async function devCommand(args: string[]): Promise<number> {
       "api-port": { type: "string", default: "9464" },
       "explorer-port": { type: "string", default: "5174" },
       gguf: { type: "string" },
+      operators: { type: "string", default: "1" },
+      quorum: { type: "string", default: "1" },
       "no-examples": { type: "boolean" },
       once: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -70,6 +72,8 @@ export async function devCommand(args: string[]): Promise<number> {
   const port = portOf("--port", values.port);
   const apiPort = portOf("--api-port", values["api-port"]);
   const explorerPort = portOf("--explorer-port", values["explorer-port"]);
+  const operators = countOf("--operators", values.operators, MAX_DEV_OPERATORS);
+  const quorum = countOf("--quorum", values.quorum, operators);
   const stopping = new AbortController();
   const onSignal = () => stopping.abort();
   process.once("SIGINT", onSignal);
@@ -94,21 +98,13 @@ export async function devCommand(args: string[]): Promise<number> {
       models.push({ provider: "local", name: "local-gguf", modelPath: path.resolve(values.gguf) });
     for (const spec of models.slice(1)) {
       await step(`Registering model ${spec.name}`, () =>
-        registerModel(connection, { coordinator: deployment.coordinator, spec }),
+        registerModel(connection, { coordinator: deployment.coordinator, spec, quorum }),
       );
     }
-    const operatorKey = hardhatKey(DEV_ACCOUNT.operator);
-    const operator = privateKeyToAccount(operatorKey).address;
-    await step("Registering a staked operator", () =>
-      registerOperator(connection, {
-        coordinator: deployment.coordinator,
-        operator: DEV_ACCOUNT.operator,
-        stake: 10n ** 18n,
-      }),
-    );
-
-    const database = path.join(STATE_DIR, "dev-node.db");
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${database}${suffix}`, { force: true });
+    if (quorum > 1)
+      await step(`Setting language-id's quorum to ${quorum}`, () =>
+        setQuorum(chain.url, deployment, models[0]?.name ?? "language-id", quorum),
+      );
     const nodeConfig: NodeConfigInput = {
       chain: {
         rpcUrl: chain.url,
@@ -116,7 +112,6 @@ export async function devCommand(args: string[]): Promise<number> {
         deploymentBlock: deployment.deploymentBlock,
         pollIntervalMs: 200,
       },
-      database: { path: database },
       models,
       batching: { maxWaitMs: 200 },
       // A devnet has little traffic: prove what was delivered within two seconds, so it shows proven.
@@ -124,13 +119,22 @@ export async function devCommand(args: string[]): Promise<number> {
       api: { port: apiPort },
       log: { level: "warn", format: "pretty" },
     };
-    const node = await step("Starting the node (warming the prover)", () =>
-      startNode(parseConfig(nodeConfig), {
-        env: { ...process.env, SIBYL_OPERATOR_KEY: operatorKey },
-        logger: createLogger({ level: "warn", format: "pretty" }),
-      }),
+    const running = await step(
+      operators === 1
+        ? "Staking an operator and starting its node (warming the prover)"
+        : `Staking ${operators} operators and starting their nodes (warming the provers)`,
+      () =>
+        startDevOperators(connection, {
+          count: operators,
+          coordinator: deployment.coordinator,
+          config: nodeConfig,
+          apiPort,
+        }),
     );
-    cleanups.unshift(() => node.stop());
+    for (const { node } of running) cleanups.unshift(() => node.stop());
+    const [first] = running;
+    if (first === undefined) throw new Error("no operator started");
+    const { node, address: operator } = first;
     writeDeploymentRecord({
       rpcUrl: chain.url,
       chainId: deployment.chainId,
@@ -278,6 +282,33 @@ function printServing(
       "",
     ].join("\n"),
   );
+}
+
+/** Makes the devnet's own model need `quorum` operators' agreement (the deploy registered it with 1). */
+async function setQuorum(
+  rpcUrl: string,
+  deployment: Deployment,
+  name: string,
+  quorum: number,
+): Promise<void> {
+  const client = createPublicClient({ transport: http(rpcUrl) });
+  const coordinator = { address: deployment.coordinator, abi: sibylCoordinatorAbi } as const;
+  const modelId = modelIdFromName(name);
+  const model = await client.readContract({ ...coordinator, functionName: "modelOf", args: [modelId] });
+  const owner = walletOn(rpcUrl, deployment.chainId, hardhatKey(DEV_ACCOUNT.owner));
+  const hash = await owner.writeContract({
+    ...coordinator,
+    functionName: "updateModel",
+    args: [modelId, { ...model, quorum }],
+  });
+  await client.waitForTransactionReceipt({ hash });
+}
+
+function countOf(flag: string, text: string | undefined, max: number): number {
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 1 || count > max)
+    throw new UsageError(`${flag}: ${text} is not a whole number from 1 to ${max}`, DEV_USAGE);
+  return count;
 }
 
 function portOf(flag: string, text: string | undefined): number {

@@ -4,7 +4,9 @@
  * provider's message: it can name internal hosts, URLs or keys; the detail is returned for the log).
  * A failure that is the operator's (authentication, quota, a model server down past its retries) is
  * not answered: executeModel rejects with OperatorFaultError and the request stays unanswered.
- * Retries, timeouts and the output size limit live here and nowhere else.
+ * Retries, timeouts, the answer's constraint and the output size limit live here and nowhere else.
+ * A model with a constrained answer commits the normalized answer, never the model's own wording;
+ * an answer outside the constraint is the request error "answer outside the model's constraint".
  *
  * Retry rules:
  * - only a ModelCallError tagged `retryable` is retried; anything else a provider throws is a final
@@ -28,6 +30,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type Hex, stringToHex } from "viem";
 import { ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
+import { normalizeAnswer } from "./answerConstraint.js";
 import { canonicalJson } from "./configHash.js";
 import {
   type CallFailure,
@@ -173,9 +176,24 @@ export async function executeModel(
         latencyMs,
         attempts,
       };
-      const bytes = new TextEncoder().encode(answer.output).length;
+      const normalized =
+        provider.answer === undefined
+          ? { ok: true as const, output: answer.output }
+          : normalizeAnswer(provider.answer, answer.output);
+      if (!normalized.ok) {
+        // Not retried: the model did answer, and the operator who asks again until an answer fits
+        // would be choosing the answer. The reason names no answer text, since it is logged.
+        return {
+          ...errorAnswer("answer outside the model's constraint", metadata, policy),
+          attempts,
+          latencyMs,
+          detail: `answer outside the ${provider.answer?.kind} constraint: ${normalized.reason}`,
+        };
+      }
+      const output = normalized.output;
+      const bytes = new TextEncoder().encode(output).length;
       if (bytes <= policy.maxOutputBytes) {
-        return { status: ResultStatus.Ok, output: answer.output, metadata, attempts, latencyMs };
+        return { status: ResultStatus.Ok, output, metadata, attempts, latencyMs };
       }
       return {
         ...errorAnswer("output too large", metadata, policy),

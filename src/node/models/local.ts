@@ -4,10 +4,21 @@
  *
  * The file is identified by its sha256, not its path: the path differs between machines, the digest
  * is what two operators must agree on.
+ *
+ * What changes the output, measured on stories260K (test/node/models/reproducibility.test.ts, and next-
+ * token probabilities compared bit for bit): the batch size (a prompt evaluated in pieces, as in batches
+ * or after a cached prefix, gets other logits than in one batch; batch 1 changed one answer of 12) and
+ * flash attention (on and off changed 2 answers of 204; its default "auto" depends on the hardware). So
+ * both are fixed here and hashed with the settings, with the node-llama-cpp version that fixes the
+ * llama.cpp build. Threads changed nothing: 1 and 2 gave identical answers to 204 prompts, 1, 2 and 4
+ * identical probabilities, so `threads` stays a local tuning knob outside the settings.
+ * Not pinned: llama.cpp picks its CPU kernels by CPU (AVX-512, AVX2, SSE4.2); each gave other
+ * probabilities, and SSE4.2 another answer to 1 of 12 prompts.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import type { Llama, LlamaCompletion, LlamaContext, LlamaModel } from "node-llama-cpp";
+import { readFile } from "node:fs/promises";
+import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { SibylError } from "../../shared/errors.js";
 import {
   callTimedOut,
@@ -16,6 +27,9 @@ import {
   ModelCallError,
   type ModelProvider,
 } from "./provider.js";
+
+/** Attention computed one fixed way on every node: "auto" would let each machine choose. */
+const FLASH_ATTENTION = false;
 
 export interface LocalGgufProviderOptions {
   name: string;
@@ -31,6 +45,7 @@ interface Loaded {
   llama: Llama;
   model: LlamaModel;
   context: LlamaContext;
+  sequence: LlamaContextSequence;
   completion: LlamaCompletion;
   /** `gguf:` and the first 12 hex digits of the file's sha256. */
   version: string;
@@ -45,6 +60,8 @@ export class LocalGgufProvider implements ModelProvider {
   readonly #maxTokens: number;
   readonly #seed: number;
   #modelSha256: string | undefined;
+  /** `node-llama-cpp@<version>`: the version fixes the llama.cpp build and its defaults (KV cache type, sampler). */
+  #runtime: string | undefined;
   #loaded: Loaded | undefined;
   /** One context sequence answers one prompt at a time; calls wait their turn on this chain. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -60,26 +77,50 @@ export class LocalGgufProvider implements ModelProvider {
 
   /** Known from start() on: the file digest is part of the settings. */
   get settings(): Readonly<Record<string, unknown>> {
-    if (this.#modelSha256 === undefined) throw new SibylError(`local model "${this.name}" is not started`);
+    if (this.#modelSha256 === undefined || this.#runtime === undefined)
+      throw new SibylError(`local model "${this.name}" is not started`);
     return Object.freeze({
       modelSha256: this.#modelSha256,
       maxTokens: this.#maxTokens,
       seed: this.#seed,
       contextSize: this.#contextSize,
+      batchSize: this.#batchSize,
+      flashAttention: FLASH_ATTENTION,
+      runtime: this.#runtime,
     });
+  }
+
+  /** The whole prompt fits one batch (the length check in #generate ensures it), so it is evaluated in one piece. */
+  get #batchSize(): number {
+    return this.#contextSize;
   }
 
   async start(): Promise<void> {
     if (this.#loaded) return;
     const modelSha256 = await sha256File(this.#modelPath);
     const { getLlama, LlamaCompletion, LlamaLogLevel } = await importNodeLlamaCpp();
+    const runtime = `node-llama-cpp@${await nodeLlamaCppVersion()}`;
     const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     try {
       const model = await llama.loadModel({ modelPath: this.#modelPath });
-      const context = await model.createContext({ threads: this.#threads, contextSize: this.#contextSize });
-      const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
-      this.#loaded = { llama, model, context, completion, version: `gguf:${modelSha256.slice(0, 12)}` };
+      const context = await model.createContext({
+        threads: this.#threads,
+        contextSize: this.#contextSize,
+        batchSize: this.#batchSize,
+        flashAttention: FLASH_ATTENTION,
+      });
+      const sequence = context.getSequence();
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      this.#loaded = {
+        llama,
+        model,
+        context,
+        sequence,
+        completion,
+        version: `gguf:${modelSha256.slice(0, 12)}`,
+      };
       this.#modelSha256 = modelSha256;
+      this.#runtime = runtime;
     } catch (error) {
       await llama.dispose();
       throw error;
@@ -111,7 +152,7 @@ export class LocalGgufProvider implements ModelProvider {
         retryable: true,
       });
     }
-    const { model, completion, version } = this.#loaded;
+    const { model, sequence, completion, version } = this.#loaded;
     // A call that timed out while waiting its turn must not hold the sequence for nothing.
     if (signal.aborted) throw callTimedOut(signal.reason);
     const promptTokens = model.tokenize(prompt).length;
@@ -124,6 +165,9 @@ export class LocalGgufProvider implements ModelProvider {
     }
     let completionTokens = 0;
     try {
+      // Reusing the cached prefix of the last answer would evaluate this prompt in pieces, which gives
+      // other logits than the one batch a node that never saw that answer runs: start from nothing.
+      await sequence.clearHistory();
       const output = await completion.generateCompletion(prompt, {
         maxTokens: this.#maxTokens,
         temperature: 0,
@@ -147,6 +191,12 @@ async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/** Read from its package.json next to the entry point: the package does not export that file. */
+async function nodeLlamaCppVersion(): Promise<string> {
+  const packageJson = new URL("../package.json", import.meta.resolve("node-llama-cpp"));
+  return (JSON.parse(await readFile(packageJson, "utf8")) as { version: string }).version;
 }
 
 /**

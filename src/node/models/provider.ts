@@ -5,6 +5,7 @@
  */
 import { ResultStatus } from "../../shared/encoding.js";
 import { SibylError, type SibylErrorOptions } from "../../shared/errors.js";
+import type { AnswerConstraint } from "./answerConstraint.js";
 
 export type ProviderKind = "openai" | "local" | "builtin";
 
@@ -25,6 +26,11 @@ export interface ModelProvider {
    * secret. Their canonical hash must equal the registry's configHash for the node to serve the model.
    */
   readonly settings: Readonly<Record<string, unknown>>;
+  /**
+   * The form every answer is normalized into before it is committed (also in `settings`, so pinned
+   * by the configHash); absent for a free-text model.
+   */
+  readonly answer?: AnswerConstraint;
   start(): Promise<void>;
   run(input: Uint8Array, signal: AbortSignal): Promise<ModelAnswer>;
   close(): Promise<void>;
@@ -43,6 +49,8 @@ export const REQUEST_ERRORS = {
   "refused by model": ResultStatus.ModelError,
   "model returned no answer": ResultStatus.ModelError,
   "model error": ResultStatus.ModelError,
+  /** The model answered, but not in the form its registration promises (see answerConstraint). */
+  "answer outside the model's constraint": ResultStatus.ModelError,
   /** Failing alone: an operator fault this request kept getting while the model answered others. */
   "model timeout": ResultStatus.ModelTimeout,
   "output too large": ResultStatus.OutputTooLarge,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { SibylError } from "../../shared/errors.js";
 import { envVarName } from "../envVarName.js";
+import { type AnswerConstraint, answerConstraintSchema } from "./answerConstraint.js";
 import { LanguageIdProvider } from "./builtin.js";
 import { LocalGgufProvider } from "./local.js";
 import { OpenAIProvider } from "./openai.js";
@@ -25,6 +26,8 @@ const common = {
     ),
   timeoutMs: z.number().int().min(1).max(600_000).default(30_000),
   maxAttempts: z.number().int().min(1).max(10).default(3),
+  /** A constrained answer (labels, yes-no, number, json): what lets non-reproducible models agree. */
+  answer: answerConstraintSchema.optional(),
 };
 
 const openaiSpec = z
@@ -72,6 +75,11 @@ export class ModelConfigError extends SibylError {
 
 /** A provider for a parsed spec (not yet started). Throws ModelConfigError when a named key is unset. */
 export function createProvider(spec: ModelSpec, env: NodeJS.ProcessEnv = process.env): ModelProvider {
+  const provider = providerFor(spec, env);
+  return spec.answer === undefined ? provider : withAnswerConstraint(provider, spec.answer);
+}
+
+function providerFor(spec: ModelSpec, env: NodeJS.ProcessEnv): ModelProvider {
   switch (spec.provider) {
     case "openai": {
       const { name, model, baseURL, temperature, maxTokens, seed, systemPrompt } = spec;
@@ -93,6 +101,25 @@ export function createProvider(spec: ModelSpec, env: NodeJS.ProcessEnv = process
     case "builtin":
       return new LanguageIdProvider({ name: spec.name });
   }
+}
+
+/**
+ * The provider with its answers' constraint: the constraint joins the settings (so the configHash
+ * pins it) and is what the executor normalizes every answer with.
+ */
+function withAnswerConstraint(provider: ModelProvider, answer: AnswerConstraint): ModelProvider {
+  return {
+    name: provider.name,
+    kind: provider.kind,
+    // A getter: a local model's settings exist only once it has started.
+    get settings() {
+      return Object.freeze({ ...provider.settings, answer });
+    },
+    answer,
+    start: () => provider.start(),
+    run: (input, signal) => provider.run(input, signal),
+    close: () => provider.close(),
+  };
 }
 
 function apiKeyFor(spec: Extract<ModelSpec, { provider: "openai" }>, env: NodeJS.ProcessEnv): string {

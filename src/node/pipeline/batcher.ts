@@ -31,6 +31,7 @@ import {
   reassignGasLimit,
   TRANSACTION_GAS_CAP,
 } from "./deliveryGas.js";
+import { nextReportStep, type ReportStep, settleReportStep } from "./equivocationReports.js";
 import { PendingProver, type ReadyProof } from "./pendingProver.js";
 import { endRepeatedFailures, rejectionOutcomes } from "./rejections.js";
 import type { Wakeup } from "./wakeup.js";
@@ -43,6 +44,8 @@ export interface BatcherParts {
   submitter: Submitter;
   /** The model fee registered onchain for each served model. */
   modelFees: ReadonlyMap<Hex, bigint>;
+  /** Each served model's quorum: above 1, a result goes out only with its co-signatures. */
+  quorums: ReadonlyMap<Hex, number>;
 }
 
 /** What the batcher shares with the other loops of the node. */
@@ -105,6 +108,12 @@ export class Batcher {
     this.#hooks.expireNearDeadline();
     const log = listener.log;
     metrics.pendingLeaves.set(log.pending.length);
+    // An equivocation report before anything else: it takes a cheating operator out of the set.
+    const report = nextReportStep(store, submitter.address);
+    if (report) {
+      await this.#sendReport(report);
+      return 0;
+    }
     // A finished proof goes first: it frees room in the queue and puts its results under a root.
     const proving = this.#pendingProver.next(log, this.#provingPolicy(), Date.now());
     if (proving.ready) {
@@ -138,10 +147,13 @@ export class Batcher {
     // Another operator's request is this node's to take over only once its window has passed (it may
     // have been taken over again meanwhile); until then it waits.
     const me = this.#parts.submitter.address.toLowerCase();
+    const quorums = this.#parts.quorums;
     const answered = store
       .jobsIn("answered")
-      .filter(
-        (job) => job.commitment.operator.toLowerCase() === me || job.commitment.exclusiveUntil < chainTime,
+      .filter((job) =>
+        job.commitment.operator.toLowerCase() === me
+          ? (quorums.get(job.commitment.modelId) ?? 1) <= 1 || job.cosignatures !== undefined
+          : job.commitment.exclusiveUntil < chainTime,
       );
     const now = Date.now();
     for (const job of answered)
@@ -269,6 +281,26 @@ export class Batcher {
     return 0;
   }
 
+  /** Sends one step of an equivocation report; a refused one is given up (slashed by someone else). */
+  async #sendReport(report: ReportStep): Promise<void> {
+    const { store } = this.#parts;
+    const batch = store.createBatch({
+      requestIds: [],
+      oldRoot: 0n,
+      newRoot: 0n,
+      startIndex: 0n,
+      batchSize: 0,
+    });
+    const outcome = await this.#submitAndSettle(
+      batch,
+      report.data,
+      report.gas,
+      `${report.step} of an equivocation report`,
+    );
+    // Dropped or parked: sent again on the next look.
+    if (outcome === "mined" || outcome === "rejected") settleReportStep(store, report, outcome === "mined");
+  }
+
   /** Sends a finished proof of the queue's first results; anyone's, so others may have been first. */
   async #sendProof(ready: ReadyProof): Promise<void> {
     const { store } = this.#parts;
@@ -302,7 +334,7 @@ export class Batcher {
     );
   }
 
-  async #submitAndSettle(batch: Batch, data: Hex, gas: bigint, done: string): Promise<void> {
+  async #submitAndSettle(batch: Batch, data: Hex, gas: bigint, done: string): Promise<SubmitOutcome["kind"]> {
     const { store, submitter } = this.#parts;
     let outcome: SubmitOutcome;
     try {
@@ -313,6 +345,7 @@ export class Batcher {
       throw error;
     }
     await this.#settle(batch, outcome, done);
+    return outcome.kind;
   }
 
   /** Applies a submission's outcome to the batch and its jobs. */

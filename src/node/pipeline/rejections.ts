@@ -31,6 +31,9 @@ export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigin
     const state = settled[note];
     if (state) outcomes.set(named, { state, note });
     else if (note === "NotAssignedOperator") outcomes.set(named, { state: "answered", note });
+    // A co-signer left the active set (slashed, exited) since it signed: the answer is still good.
+    else if (COSIGNATURE_ERRORS.has(note))
+      outcomes.set(named, { state: "answered", note, dropCosignatures: true });
     else outcomes.set(named, { state: "answered", note, failedAttempt: true });
     return outcomes;
   }
@@ -49,6 +52,7 @@ export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigin
 }
 
 const LOG_STATE_ERRORS = new Set(["UnprovenLeavesPending", "TooManyPendingLeaves"]);
+const COSIGNATURE_ERRORS = new Set(["InvalidCosigner", "WrongSignatureCount"]);
 
 /** After this many rejected deliveries a job is sent with an error result instead of its answer... */
 const ERROR_RESULT_AFTER_ATTEMPTS = 3;

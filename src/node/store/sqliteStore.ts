@@ -10,16 +10,20 @@ import type { RequestCommitment, ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
 import type { LogSnapshot } from "../chain/logMirror.js";
 import { assertTransition, JOB_STATES, type JobState } from "./jobState.js";
+import { LEDGER_SCHEMA, StatementLedger } from "./statementLedger.js";
 import type {
   Batch,
   BatchState,
   Checkpoint,
+  Equivocation,
+  EquivocationState,
   Job,
   JobOutcome,
   JobStore,
   NewJob,
   RangeUpdate,
   SentTransaction,
+  SignedStatement,
   Turn,
 } from "./store.js";
 
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   exclusive_until INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   cosignatures TEXT,
+  signed TEXT,
   received_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
@@ -105,6 +110,7 @@ interface TransactionRow {
 
 export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
+  readonly #ledger: StatementLedger;
 
   /** `file` ":memory:" gives a throwaway store for tests. */
   constructor(file: string) {
@@ -118,6 +124,8 @@ export class SqliteJobStore implements JobStore {
     // FULL: a transition is on disk before the side effect it announces, even if the machine dies.
     this.#db.pragma("synchronous = FULL");
     this.#db.exec(SCHEMA);
+    this.#db.exec(LEDGER_SCHEMA);
+    this.#ledger = new StatementLedger(this.#db);
   }
 
   bindDeployment(deployment: string): void {
@@ -390,11 +398,36 @@ export class SqliteJobStore implements JobStore {
   ): void {
     const { changes } = this.#db
       .prepare(
-        `UPDATE jobs SET status = ?, output = ?, metadata = ?, note = ?, updated_at = ?
+        `UPDATE jobs SET status = ?, output = ?, metadata = ?, note = ?, cosignatures = NULL, updated_at = ?
          WHERE request_id = ? AND state = 'answered'`,
       )
       .run(result.status, result.output, result.metadata, note, Date.now(), String(requestId));
     if (changes !== 1) throw new Error(`job ${requestId} is not in state answered`);
+  }
+
+  recordCosignatures(requestId: bigint, signatures: Hex): void {
+    this.#db
+      .prepare("UPDATE jobs SET cosignatures = ?, updated_at = ? WHERE request_id = ? AND state = 'answered'")
+      .run(signatures, Date.now(), String(requestId));
+  }
+
+  markSigned(requestId: bigint, answer: string): boolean {
+    const { changes } = this.#db
+      .prepare("UPDATE jobs SET signed = ? WHERE request_id = ? AND (signed IS NULL OR signed = ?)")
+      .run(answer, String(requestId), answer);
+    return changes === 1;
+  }
+
+  recordStatement(signed: SignedStatement): Equivocation | undefined {
+    return this.#ledger.record(signed);
+  }
+
+  equivocationsIn(state: EquivocationState): Equivocation[] {
+    return this.#ledger.equivocationsIn(state);
+  }
+
+  markEquivocation(equivocation: Equivocation, state: EquivocationState, committedBlock?: bigint): void {
+    this.#ledger.mark(equivocation, state, committedBlock);
   }
 
   abandonBatch(batchId: number, outcomes = new Map<bigint, JobOutcome>()): void {
@@ -408,8 +441,11 @@ export class SqliteJobStore implements JobStore {
         const outcome = outcomes.get(requestId) ?? { state: "answered" as const, note: "re-batched" };
         this.transition(requestId, row.state, outcome.state, outcome.note);
         this.#db
-          .prepare("UPDATE jobs SET batch_id = NULL, attempts = attempts + ? WHERE request_id = ?")
-          .run(outcome.failedAttempt ? 1 : 0, row.request_id);
+          .prepare(
+            `UPDATE jobs SET batch_id = NULL, attempts = attempts + ?,
+             cosignatures = CASE WHEN ? THEN NULL ELSE cosignatures END WHERE request_id = ?`,
+          )
+          .run(outcome.failedAttempt ? 1 : 0, outcome.dropCosignatures ? 1 : 0, row.request_id);
       }
     })();
   }

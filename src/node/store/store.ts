@@ -26,6 +26,25 @@ export interface Job {
   cosignatures: Hex | undefined;
 }
 
+/** A statement (see cosign/statement.ts) and its signer's signature of it. */
+export interface SignedStatement {
+  signer: Address;
+  statement: { requestId: bigint; outputHash: Hex; status: number };
+  signature: Hex;
+}
+
+/** found → committed (commitEquivocationReport mined) → reported (slashed) | failed (refused). */
+export type EquivocationState = "found" | "committed" | "reported" | "failed";
+
+/** Two statements by one operator with different answers to one request: slashable. */
+export interface Equivocation {
+  signer: Address;
+  a: SignedStatement;
+  b: SignedStatement;
+  state: EquivocationState;
+  committedBlock: bigint | undefined;
+}
+
 /** Whose turn a request is: its assigned operator's, or anyone's once its exclusive window is over. */
 export interface Turn {
   operator: Address;
@@ -38,6 +57,8 @@ export interface JobOutcome {
   state: JobState;
   note: string;
   failedAttempt?: boolean;
+  /** Its co-signatures no longer count (a co-signer left the active set): they are collected again. */
+  dropCosignatures?: boolean;
 }
 
 export interface NewJob {
@@ -118,6 +139,20 @@ export interface JobStore {
   recordAnswer(requestId: bigint, result: ResultPayload): boolean;
   /** Replaces an answered job's result (an error status once its deliveries keep failing). */
   reanswer(requestId: bigint, result: ResultPayload, note: string): void;
+  /** Stores the co-signatures an answered job's delivery carries (a new answer drops them). */
+  recordCosignatures(requestId: bigint, signatures: Hex): void;
+  /**
+   * Records that this operator signs `answer` (output hash and status) for the request; false if it
+   * signed a different one before: an operator signs one answer per request, or it can be slashed.
+   */
+  markSigned(requestId: bigint, answer: string): boolean;
+  /**
+   * Keeps another operator's signed statement; returns the equivocation it proves, the first time one
+   * does (the same signer's different answer to the same request is already kept).
+   */
+  recordStatement(signed: SignedStatement): Equivocation | undefined;
+  equivocationsIn(state: EquivocationState): Equivocation[];
+  markEquivocation(equivocation: Equivocation, state: EquivocationState, committedBlock?: bigint): void;
   /** Jobs in received/running/answered whose deadline is before `deadline` become expired. */
   expireBefore(deadline: bigint): bigint[];
 

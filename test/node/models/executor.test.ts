@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "mocha";
 import { hexToString } from "viem";
+import { answerConstraintSchema } from "../../../src/node/models/answerConstraint.js";
 import {
   classifyError,
   type ExecutionPolicy,
@@ -182,6 +183,49 @@ describe("executeModel", () => {
     const tiny = await executeModel(provider, input, { ...policy, maxOutputBytes: 8 }, noShutdown());
     assert.equal(tiny.status, ResultStatus.OutputTooLarge);
     assert.equal(tiny.output, "output t", "the reason fits the request's own limit");
+  });
+
+  describe("with a constrained answer", () => {
+    const constrained = (labels: string[], behaviour: (call: number) => Promise<ModelAnswer>) =>
+      Object.assign(scripted(behaviour), {
+        answer: answerConstraintSchema.parse({ kind: "labels", labels }),
+      });
+
+    it("commits the normalized answer, normalized before the size limit", async () => {
+      const provider = constrained(["Positive", "Negative"], () => answer(`  positive.${" ".repeat(100)}`));
+      const outcome = await executeModel(provider, input, policy, noShutdown());
+      assert.equal(outcome.status, ResultStatus.Ok);
+      assert.equal(outcome.output, "Positive");
+      assert.equal(outcome.detail, undefined);
+    });
+
+    it("still holds the normalized answer to the size limit", async () => {
+      const long = "x".repeat(policy.maxOutputBytes + 1);
+      const outcome = await executeModel(
+        constrained([long], () => answer(long)),
+        input,
+        policy,
+        noShutdown(),
+      );
+      assert.equal(outcome.status, ResultStatus.OutputTooLarge);
+    });
+
+    it("answers an answer outside the constraint with ModelError and a fixed text, without retrying", async () => {
+      const provider = constrained(["Positive", "Negative"], () =>
+        answer("Positive, but the key is sk-live-123"),
+      );
+      const outcome = await executeModel(provider, input, policy, noShutdown());
+      assert.equal(provider.calls, 1);
+      assert.equal(outcome.status, ResultStatus.ModelError);
+      assert.equal(outcome.output, "answer outside the model's constraint");
+      assert.equal(outcome.metadata.error, "answer outside the model's constraint");
+      assert.equal(outcome.metadata.version, "v1", "the model did answer");
+      assert.equal(
+        outcome.detail,
+        "answer outside the labels constraint: the answer is not one of the labels",
+      );
+      assert.ok(!JSON.stringify(outcome).includes("sk-live"), "the raw answer goes nowhere");
+    });
   });
 
   describe("never throws on a misbehaving provider", () => {

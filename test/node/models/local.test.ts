@@ -8,6 +8,9 @@ import { ModelCallError, REQUEST_ERRORS } from "../../../src/node/models/provide
 import { ResultStatus } from "../../../src/shared/encoding.js";
 
 const modelPath = fileURLToPath(new URL("../../../../shared/models/stories260K.gguf", import.meta.url));
+const llamaCppPackageVersion: string = JSON.parse(
+  readFileSync(new URL("../package.json", import.meta.resolve("node-llama-cpp")), "utf8"),
+).version;
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const noSignal = () => new AbortController().signal;
 
@@ -59,9 +62,17 @@ describe("LocalGgufProvider", function () {
     );
   });
 
-  it("settings pin the file digest, not its path", () => {
+  it("settings pin the file digest, not its path, and what else changes the output", () => {
     const sha256 = createHash("sha256").update(readFileSync(modelPath)).digest("hex");
-    assert.deepEqual(provider.settings, { modelSha256: sha256, maxTokens: 24, seed: 0, contextSize: 256 });
+    assert.deepEqual(provider.settings, {
+      modelSha256: sha256,
+      maxTokens: 24,
+      seed: 0,
+      contextSize: 256,
+      batchSize: 256,
+      flashAttention: false,
+      runtime: `node-llama-cpp@${llamaCppPackageVersion}`,
+    });
   });
 
   it("reports gguf:<first 12 hex of the digest> as its version", async () => {

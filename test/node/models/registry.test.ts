@@ -92,4 +92,26 @@ describe("createProvider", () => {
     const provider = createProvider(spec, {});
     assert.equal(provider.settings.baseURL, "http://127.0.0.1:8080/v1");
   });
+
+  it("adds a constrained answer to any provider's settings, and to nothing else", () => {
+    const answer = { kind: "number", min: 0, max: 1, decimals: 2 } as const;
+    const builtin = createProvider(
+      parse({ provider: "builtin", name: "lang", builtin: "language-id", answer }),
+    );
+    assert.equal(builtin.kind, "builtin");
+    assert.equal(builtin.name, "lang");
+    assert.deepEqual(builtin.answer, answer);
+    assert.deepEqual(builtin.settings, { model: "lid.176", package: builtin.settings.package, answer });
+    const openai = createProvider(
+      parse({ provider: "openai", name: "gpt", model: "m", apiKeyEnv: null, answer }),
+    );
+    assert.deepEqual(openai.settings.answer, answer);
+    // A local model's settings need its file digest, known once started: the constraint waits with them.
+    const local = createProvider(parse({ provider: "local", name: "tiny", modelPath: "m.gguf", answer }));
+    assert.throws(() => local.settings, /not started/);
+    assert.equal(
+      createProvider(parse({ provider: "builtin", name: "lang", builtin: "language-id" })).answer,
+      undefined,
+    );
+  });
 });

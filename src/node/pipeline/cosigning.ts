@@ -1,0 +1,129 @@
+/**
+ * The co-signing loop: each answered result of a quorum model that this node is to deliver waits here
+ * until q − 1 other operators have signed the same answer; one that cannot get them before its deadline
+ * margin is answered NoConsensus instead (delivered without signatures, no model fee), so every request
+ * still ends.
+ */
+import type { Hex } from "viem";
+import type { LocalAccount } from "viem/accounts";
+import { ResultStatus } from "../../shared/encoding.js";
+import type { NodeContext } from "../context.js";
+import type { CosignatureCollector } from "../cosign/collector.js";
+import { answerKey } from "../cosign/peerServer.js";
+import { packSignatures, type StatementDomain, signStatement, statementOf } from "../cosign/statement.js";
+import type { Job, JobStore } from "../store/store.js";
+import type { Wakeup } from "./wakeup.js";
+
+export interface CosigningParts {
+  store: JobStore;
+  collector: CosignatureCollector;
+  account: LocalAccount;
+  domain: StatementDomain;
+  quorums: ReadonlyMap<Hex, number>;
+}
+
+export interface CosigningHooks {
+  /** Woken when a job was answered; notified when one is ready to deliver. */
+  answersWaiting: Wakeup;
+  cosignWaiting: Wakeup;
+  nextBlockTime(): bigint;
+}
+
+/** Results asked for at once. */
+const CONCURRENCY = 8;
+
+export class CosigningLoop {
+  readonly #context: NodeContext;
+  readonly #parts: CosigningParts;
+  readonly #hooks: CosigningHooks;
+  /** When a result short of signatures is asked for again (ms). */
+  readonly #retryAt = new Map<bigint, number>();
+
+  constructor(context: NodeContext, parts: CosigningParts, hooks: CosigningHooks) {
+    this.#context = context;
+    this.#parts = parts;
+    this.#hooks = hooks;
+  }
+
+  async run(): Promise<void> {
+    const { shutdown, config } = this.#context;
+    while (!shutdown.aborted) {
+      const due = this.#due().slice(0, CONCURRENCY);
+      await Promise.all(due.map((job) => this.#cosign(job)));
+      if (due.length === 0) await this.#hooks.cosignWaiting.wait(config.cosigning.retryAfterMs, shutdown);
+    }
+  }
+
+  #due(): Job[] {
+    const me = this.#parts.account.address.toLowerCase();
+    const now = Date.now();
+    return this.#parts.store
+      .jobsIn("answered")
+      .filter(
+        (job) =>
+          job.commitment.operator.toLowerCase() === me &&
+          (this.#parts.quorums.get(job.commitment.modelId) ?? 1) > 1 &&
+          job.cosignatures === undefined &&
+          (this.#retryAt.get(job.requestId) ?? 0) <= now,
+      );
+  }
+
+  async #cosign(job: Job): Promise<void> {
+    const { store, collector, account, domain, quorums } = this.#parts;
+    const { config, logger } = this.#context;
+    const result = job.result;
+    if (result === undefined) return;
+    const requestId = job.requestId;
+    const margin = BigInt(
+      config.submission.deadlineMarginSeconds + config.cosigning.noConsensusMarginSeconds,
+    );
+    if (
+      result.status === ResultStatus.NoConsensus ||
+      this.#hooks.nextBlockTime() + margin >= job.commitment.deadline
+    )
+      return this.#noConsensus(job);
+    const needed = (quorums.get(job.commitment.modelId) ?? 1) - 1;
+    const statement = statementOf(requestId, result);
+    // Its own signature authenticates the ask; one answer per request, or it could be slashed.
+    if (store.markSigned(requestId, answerKey(statement))) {
+      const signature = await signStatement(account, domain, statement);
+      const cosignatures = await collector.collect(statement, signature, needed);
+      if (cosignatures.length >= needed) {
+        store.recordCosignatures(requestId, packSignatures(cosignatures));
+        this.#retryAt.delete(requestId);
+        logger.debug(
+          { requestId: String(requestId), signers: cosignatures.map((c) => c.signer) },
+          "co-signed",
+        );
+        this.#hooks.answersWaiting.notify();
+        return;
+      }
+      logger.debug(
+        { requestId: String(requestId), got: cosignatures.length, needed },
+        "short of co-signatures",
+      );
+    }
+    this.#retryAt.set(requestId, Date.now() + config.cosigning.retryAfterMs);
+  }
+
+  /** Answers NoConsensus: no output, no signatures, no model fee; the request ends in time. */
+  #noConsensus(job: Job): void {
+    const { store } = this.#parts;
+    const result = job.result;
+    if (result === undefined) return;
+    if (result.status !== ResultStatus.NoConsensus) {
+      store.reanswer(
+        job.requestId,
+        { ...result, status: ResultStatus.NoConsensus, output: "0x" },
+        "no consensus",
+      );
+      this.#context.logger.warn(
+        { requestId: String(job.requestId) },
+        "no consensus before the deadline margin",
+      );
+    }
+    store.recordCosignatures(job.requestId, "0x");
+    this.#retryAt.delete(job.requestId);
+    this.#hooks.answersWaiting.notify();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Reports the equivocations this node found (store/statementLedger.ts) in two transactions: the
+ * commitment first, then the report from a later block, so a copy of the report seen in the mempool
+ * cannot take the reward. The batcher sends them before anything else.
+ */
+import type { Address, Hex } from "viem";
+import { equivocationCommitment } from "../../shared/encoding.js";
+import { commitReportData, reportEquivocationData } from "../chain/calls.js";
+import type { Equivocation, JobStore } from "../store/store.js";
+
+export interface ReportStep {
+  equivocation: Equivocation;
+  step: "commit" | "report";
+  data: Hex;
+  gas: bigint;
+}
+
+/** Generous bounds: a commit writes one slot; a report recovers two signers and moves stake. */
+const COMMIT_GAS = 100_000n;
+const REPORT_GAS = 400_000n;
+
+/** The next report transaction due, if any: a found equivocation's commit, or a committed one's report. */
+export function nextReportStep(store: JobStore, reporter: Address): ReportStep | undefined {
+  const found = store.equivocationsIn("found")[0];
+  if (found !== undefined) {
+    const commitment = equivocationCommitment(reporter, found.a, found.b);
+    return { equivocation: found, step: "commit", data: commitReportData(commitment), gas: COMMIT_GAS };
+  }
+  // Sent after its commit was mined, so it lands in a later block.
+  const committed = store.equivocationsIn("committed")[0];
+  if (committed !== undefined) {
+    const data = reportEquivocationData(committed.a, committed.b);
+    return { equivocation: committed, step: "report", data, gas: REPORT_GAS };
+  }
+  return undefined;
+}
+
+/** Moves the equivocation on once its step's transaction was mined (or refused for good). */
+export function settleReportStep(store: JobStore, step: ReportStep, mined: boolean): void {
+  if (step.step === "commit") store.markEquivocation(step.equivocation, mined ? "committed" : "failed");
+  else store.markEquivocation(step.equivocation, mined ? "reported" : "failed");
+}
