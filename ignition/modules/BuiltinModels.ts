@@ -47,6 +47,7 @@ export default buildModule("BuiltinModels", (m) => {
         maxOutputBytes: m.getParameter("maxOutputBytes", LANGUAGE_ID_DEFAULTS.maxOutputBytes),
         timeout: m.getParameter("timeout", LANGUAGE_ID_DEFAULTS.timeout),
         enabled: true,
+        quorum: 1,
         configHash: LANGUAGE_ID.configHash,
       },
     ],
