@@ -16,16 +16,19 @@
  * first, so figures are the steady state: the very first fulfilment on a coordinator also pays for
  * storage slots it is the first to write. Prints the fulfil, deliver-then-prove and proof tables, the
  * issue-12 targets, and where the gas of a lone delivery and of a 64-leaf proof goes (from their
- * opcode traces); writes bench/results/gas.json.
+ * opcode traces); then, with two more operators staked, quorum 2 and 3 models (each result co-signed by
+ * q − 1 of them) next to quorum 1 against issue 14's targets (scripts/lib/quorumGas.ts); writes
+ * bench/results/gas.json.
  */
 import { network } from "hardhat";
 import { type Hex, parseEventLogs } from "viem";
 import { BatchProver } from "../src/node/prover/prover.js";
 import { BATCH_SIZES } from "../src/shared/encoding.js";
 import { TEST_MODEL } from "../test/helpers/sibyl.js";
-import { coordinatorLabels } from "./lib/coordinatorLabels.js";
+import { coordinatorLabels, type LabelledKeys } from "./lib/coordinatorLabels.js";
 import { calldataFloorGas, calldataGas } from "./lib/gas.js";
 import { createGasRuns, type Delivery, type Proving } from "./lib/gasRuns.js";
+import { measureQuorum, printQuorum, printQuorumStages } from "./lib/quorumGas.js";
 import { printTable, writeResults } from "./lib/report.js";
 import { executionStages, type GasStage } from "./lib/trace.js";
 
@@ -107,8 +110,18 @@ async function measureDeliveries(count: number, outputBytes: number) {
   };
 }
 
-/** Where transaction `hash`'s gas went: intrinsic, calldata, execution by stage, refund. */
-async function stagesOf(hash: Hex, pendingRequestId: bigint): Promise<GasStage[]> {
+/** The ecrecover precompile, which checks co-signatures. */
+const ECRECOVER = "0x0000000000000000000000000000000000000001";
+
+/**
+ * Where transaction `hash`'s gas went: intrinsic, calldata, execution by stage, refund; `more` names
+ * further accounts and models it touches.
+ */
+async function stagesOf(
+  hash: Hex,
+  pendingRequestId: bigint,
+  more: Pick<LabelledKeys, "accounts" | "modelIds"> = { accounts: {}, modelIds: [] },
+): Promise<GasStage[]> {
   const [tx, receipt] = await Promise.all([
     sibyl.publicClient.getTransaction({ hash }),
     sibyl.publicClient.getTransactionReceipt({ hash }),
@@ -119,11 +132,19 @@ async function stagesOf(hash: Hex, pendingRequestId: bigint): Promise<GasStage[]
     eventName: "ResultDelivered",
   });
   const labels = await coordinatorLabels(sibyl, {
-    accounts: { refundTo: sibyl.users[0]?.account.address ?? "0x", operator: sibyl.operator.account.address },
+    accounts: {
+      refundTo: sibyl.users[0]?.account.address ?? "0x",
+      operator: sibyl.operator.account.address,
+      ...more.accounts,
+    },
     requestIds: results.map((event) => event.args.requestId),
     pendingRequestId,
-    modelIds: [TEST_MODEL.id],
-    callees: { consumer: runs.consumer, verifier: await sibyl.coordinator.read.verifierFor([64n]) },
+    modelIds: [TEST_MODEL.id, ...more.modelIds],
+    callees: {
+      consumer: runs.consumer,
+      verifier: await sibyl.coordinator.read.verifierFor([64n]),
+      "ecrecover precompile": ECRECOVER,
+    },
   });
   const { stages, executed } = await executionStages(sibyl.publicClient, hash, labels);
   const calldata = calldataGas(tx.input);
@@ -195,7 +216,23 @@ async function measureAll() {
     proof64,
     proofStages,
     others,
+    // Last, so the sections above keep the one operator they were always measured with.
+    ...(await measureQuorumWithStages(single.commitment.requestId)),
   };
+}
+
+/** The quorum rows, and the stages of each quorum's lone delivery. */
+async function measureQuorumWithStages(pendingRequestId: bigint) {
+  const { rows, lone } = await measureQuorum(runs);
+  process.stderr.write("tracing lone deliveries of each quorum…\n");
+  const more = {
+    accounts: Object.fromEntries(runs.cosigners.map((address, i) => [`co-signer ${i + 1}`, address])),
+    modelIds: lone.map(({ quorum }) => runs.modelOf(quorum)),
+  };
+  const quorumStages = [];
+  for (const { quorum, hash, gas } of lone)
+    quorumStages.push({ quorum, gas, stages: await stagesOf(hash, pendingRequestId, more) });
+  return { quorumRows: rows, quorumStages };
 }
 
 const measured = await measureAll().finally(() => prover.close());
@@ -210,6 +247,8 @@ const {
   proof64,
   proofStages,
   others,
+  quorumRows,
+  quorumStages,
 } = measured;
 
 process.stdout.write("## fulfil (proof in the same transaction)\n\n");
@@ -332,6 +371,8 @@ printTable(
   ["operation", "gas"],
   others.map((row) => [row.operation, row.gas]),
 );
+printQuorum(quorumRows);
+printQuorumStages(quorumStages);
 await writeResults("gas", [
   ...fulfilRows,
   ...deliverRows,
@@ -341,4 +382,8 @@ await writeResults("gas", [
   ...stagesOf16.map((row) => ({ path: "delivery of 16 stage (whole tx)", ...row })),
   ...proofStages.map((row) => ({ path: "64-leaf proof stage", ...row })),
   ...others,
+  ...quorumRows,
+  ...quorumStages.flatMap(({ quorum, stages }) =>
+    stages.map((row) => ({ path: `lone delivery stage, quorum ${quorum}`, ...row })),
+  ),
 ]);

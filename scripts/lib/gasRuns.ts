@@ -1,13 +1,16 @@
 /**
  * The measurements behind bench:gas on one Sibyl deployment: requests (with an empty callback or
  * none), fulfils with their proof, deliveries without one and the proofs of the pending leaves, each
- * returning the gas it used and what part of it was calldata or proof verification.
+ * returning the gas it used and what part of it was calldata or proof verification. Each can be of a
+ * quorum model (addQuorumModels), its results carrying the other operators' co-signatures; every
+ * request is steered to the one operator that delivers (the coordinator draws from the active set).
  */
 import type { network } from "hardhat";
-import { encodeFunctionData, type Hex, toHex } from "viem";
+import { encodeFunctionData, type Hex, keccak256, toHex } from "viem";
 import { toProofWords } from "../../src/node/prover/calldata.js";
 import type { BatchProver } from "../../src/node/prover/prover.js";
-import { publicSignals, ResultStatus } from "../../src/shared/encoding.js";
+import { modelIdFromName, publicSignals, ResultStatus } from "../../src/shared/encoding.js";
+import { assignNextRequestTo, cosign } from "../../test/helpers/quorum.js";
 import {
   type Answer,
   ask,
@@ -62,8 +65,14 @@ export async function createGasRuns(connection: Connection, prover: BatchProver)
   return runs;
 }
 
+type Wallet = Sibyl["operator"];
+
 export class GasRuns {
   #questions = 0;
+  /** The model of each quorum measured: TEST_MODEL for 1, the rest from addQuorumModels. */
+  readonly #models = new Map<number, Hex>([[1, TEST_MODEL.id]]);
+  /** Operators besides the delivering one, each staked, that co-sign quorum models' results. */
+  readonly #cosigners: Wallet[] = [];
 
   constructor(
     private readonly connection: Connection,
@@ -80,14 +89,41 @@ export class GasRuns {
     });
   }
 
-  /** A request with an empty callback, through the NoopConsumer; without one, a plain EOA request. */
-  async request(input: string, viaConsumer: boolean) {
+  /**
+   * Registers a model for each of `quorums` (same limits and fee as TEST_MODEL) and enough co-signing
+   * operators, from the last accounts, for the largest: after this, every active operator but the
+   * delivering one co-signs.
+   */
+  async addQuorumModels(quorums: number[]) {
+    const { coordinator, owner, users } = this.sibyl;
+    const needed = Math.max(...quorums) - 1;
+    while (this.#cosigners.length < needed) {
+      const account = users[users.length - 1 - this.#cosigners.length];
+      if (account === undefined || account === users[0]) throw new Error("not enough accounts to co-sign");
+      await this.#mined(coordinator.write.registerOperator({ account: account.account, value: 10n ** 18n }));
+      this.#cosigners.push(account);
+    }
+    for (const quorum of quorums) {
+      const modelId = modelIdFromName(`test-model-q${quorum}`);
+      const model = { ...(await coordinator.read.modelOf([TEST_MODEL.id])), quorum };
+      await this.#mined(coordinator.write.registerModel([modelId, model], { account: owner.account }));
+      this.#models.set(quorum, modelId);
+    }
+  }
+
+  /**
+   * A request with an empty callback, through the NoopConsumer; without one, a plain EOA request; to
+   * the model of `quorum`, assigned to the delivering operator.
+   */
+  async request(input: string, viaConsumer: boolean, quorum = 1) {
+    const modelId = this.modelOf(quorum);
+    await assignNextRequestTo(this.connection, this.sibyl, this.sibyl.operator.account.address);
     await this.holdBaseFee();
-    if (!viaConsumer) return ask(this.sibyl, input);
+    if (!viaConsumer) return ask(this.sibyl, input, modelId);
     const [user] = this.sibyl.users;
     const consumer = await this.connection.viem.getContractAt("NoopConsumer", this.consumer);
-    const fee = await quoteEscrow(this.sibyl, TEST_MODEL.id, CALLBACK_GAS);
-    const hash = await consumer.write.ask([TEST_MODEL.id, toHex(input), CALLBACK_GAS], {
+    const fee = await quoteEscrow(this.sibyl, modelId, CALLBACK_GAS);
+    const hash = await consumer.write.ask([modelId, toHex(input), CALLBACK_GAS], {
       account: user?.account,
       value: fee,
     });
@@ -97,20 +133,36 @@ export class GasRuns {
     return { commitment, gasUsed: requested.receipt.gasUsed };
   }
 
-  /** `count` new requests answered with `outputBytes` of output. */
-  async answers(count: number, outputBytes: number, withCallback: boolean): Promise<Answer[]> {
+  /**
+   * `count` new requests answered with `outputBytes` of output; for a quorum model, each answer
+   * co-signed by quorum − 1 of the other operators.
+   */
+  async answers(count: number, outputBytes: number, withCallback: boolean, quorum = 1): Promise<Answer[]> {
     const batch: Answer[] = [];
+    const cosigners = this.#cosigners.slice(0, quorum - 1);
+    const chainId = await this.sibyl.publicClient.getChainId();
     for (let i = 0; i < count; i++) {
-      const { commitment } = await this.request(`question ${this.#questions++}`, withCallback);
+      const { commitment } = await this.request(`question ${this.#questions++}`, withCallback, quorum);
       const output = toHex("a".repeat(outputBytes));
-      batch.push({ commitment, result: { status: ResultStatus.Ok, output, metadata: METADATA } });
+      const statement = {
+        requestId: commitment.requestId,
+        outputHash: keccak256(output),
+        status: ResultStatus.Ok,
+      };
+      const signatures = await cosign(cosigners, this.sibyl.coordinator.address, chainId, statement);
+      batch.push({ commitment, result: { status: ResultStatus.Ok, output, metadata: METADATA }, signatures });
     }
     return batch;
   }
 
   /** A fulfil of `batchSize` new requests with its proof. */
-  async fulfil(batchSize: number, outputBytes: number, withCallback: boolean): Promise<Fulfilled> {
-    const batch = await this.answers(batchSize, outputBytes, withCallback);
+  async fulfil(
+    batchSize: number,
+    outputBytes: number,
+    withCallback: boolean,
+    quorum = 1,
+  ): Promise<Fulfilled> {
+    const batch = await this.answers(batchSize, outputBytes, withCallback, quorum);
     await this.holdBaseFee();
     const { receipt, statement } = await this.operator.fulfill(batch);
     const signals = publicSignals(statement.witness);
@@ -121,8 +173,8 @@ export class GasRuns {
   }
 
   /** A delivery of `count` new requests without a proof. */
-  async deliver(count: number, outputBytes: number, withCallback: boolean): Promise<Delivery> {
-    const batch = await this.answers(count, outputBytes, withCallback);
+  async deliver(count: number, outputBytes: number, withCallback: boolean, quorum = 1): Promise<Delivery> {
+    const batch = await this.answers(count, outputBytes, withCallback, quorum);
     await this.holdBaseFee();
     const { receipt } = await this.operator.deliver(batch);
     return {
@@ -133,11 +185,17 @@ export class GasRuns {
   }
 
   /** Deliveries of `count` results until `leaves` are pending, then one proof of them all. */
-  async deliverThenProve(count: number, outputBytes: number, leaves: number, withCallback: boolean) {
+  async deliverThenProve(
+    count: number,
+    outputBytes: number,
+    leaves: number,
+    withCallback: boolean,
+    quorum = 1,
+  ) {
     if (this.operator.pending.length !== 0) throw new Error("the pending queue must start empty");
     const deliveries: Delivery[] = [];
     while (this.operator.pending.length < leaves)
-      deliveries.push(await this.deliver(count, outputBytes, withCallback));
+      deliveries.push(await this.deliver(count, outputBytes, withCallback, quorum));
     if (this.operator.pending.length !== leaves)
       throw new Error(`${leaves} leaves are not a whole number of deliveries of ${count}`);
     await this.holdBaseFee();
@@ -150,6 +208,22 @@ export class GasRuns {
       verification: await this.#verification(toProofWords(proof), publicSignals(witness)),
     };
     return { deliveries, proving };
+  }
+
+  /** The co-signing operators' addresses, in the order quorum models take them. */
+  get cosigners(): Hex[] {
+    return this.#cosigners.map((wallet) => wallet.account.address);
+  }
+
+  modelOf(quorum: number): Hex {
+    const modelId = this.#models.get(quorum);
+    if (modelId === undefined) throw new Error(`no model of quorum ${quorum}: call addQuorumModels first`);
+    return modelId;
+  }
+
+  async #mined(hash: Promise<Hex>) {
+    const receipt = await this.sibyl.publicClient.waitForTransactionReceipt({ hash: await hash });
+    if (receipt.status !== "success") throw new Error(`transaction ${receipt.transactionHash} reverted`);
   }
 
   async #calldata(hash: Hex) {

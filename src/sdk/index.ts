@@ -35,6 +35,13 @@ export {
 } from "./errors.js";
 export { type EstimateFeeParameters, type EstimateFeeReturnType, estimateFee } from "./estimateFee.js";
 export { type GetBatchesParameters, getBatches } from "./getBatches.js";
+export {
+  type GetOperatorStatsParameters,
+  type GetOperatorStatsReturnType,
+  getOperatorStats,
+  type OperatorState,
+  type OperatorStats,
+} from "./getOperatorStats.js";
 export { type GetRequestParameters, type GetRequestReturnType, getRequest } from "./getRequest.js";
 export { type GetResultParameters, type GetResultReturnType, getResult } from "./getResult.js";
 export {

@@ -4,10 +4,13 @@
  * mistake answered with one line and a non-zero exit.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { createPublicClient, createWalletClient, getAddress, type Hex, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { hardhatKey } from "../../src/cli/devAccounts.js";
+import { sibylCoordinatorAbi } from "../../src/shared/abi/generated.js";
 import { type ChildRun, freePort, runSibyl, startSibyl } from "../helpers/processes.js";
 
 const ONE_LINE_ERROR = /^sibyl: [^\n]+\n$/;
@@ -102,10 +105,31 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
     assert.match(status.stdout, /result log {3}root \d+, next index [1-9]\d*, \d+ results proven/);
     assert.match(status.stdout, /^pending {6}(none|\d+ delivered, proof pending).*$/m);
     assert.match(status.stdout, /operator {5}0x[0-9a-fA-F]{40}: active, stake 1 ETH/);
+    assert.match(status.stdout, /^operators {4}1 registered, 1 active /m);
+    assert.match(
+      status.stdout,
+      /^ {2}0x[0-9a-fA-F]{40} {2}active, stake 1 ETH, served [1-9]\d*, missed 0, penalties 0 \(0 ETH\), slashes 0 \(0 ETH\), endpoint \S+$/m,
+    );
     assert.match(status.stdout, /node {9}http:\/\/127\.0\.0\.1:\d+: jobs /);
     const models = await runSibyl(["models"], env);
     assert.equal(models.code, 0, models.stderr);
-    assert.match(models.stdout, /^language-id {2}fee .* enabled, config 0x[0-9a-f]{64}$/m);
+    assert.match(models.stdout, /^language-id {2}fee .* quorum 1, enabled, config 0x[0-9a-f]{64}$/m);
+  });
+
+  it("sibyl models register --quorum registers a quorum model, and sets a registered one's quorum", async () => {
+    const config = path.join(stateDir, "quorum-node.json");
+    const chain = { rpcUrl: deployment.rpcUrl, coordinator: deployment.coordinator };
+    const models = [{ provider: "builtin", name: "language-id-q2", builtin: "language-id" }];
+    await writeFile(config, JSON.stringify({ chain, models }));
+    const registered = await runSibyl(["models", "register", "--node-config", config, "--quorum", "2"], env);
+    assert.equal(registered.code, 0, registered.stderr);
+    assert.match(registered.stdout, /^language-id-q2: registered, quorum 2 \(config 0x[0-9a-f]{64}\)$/m);
+    const again = await runSibyl(["models", "register", "--node-config", config, "--quorum", "2"], env);
+    assert.match(again.stdout, /^language-id-q2: already registered with this config and quorum 2$/m);
+    const raised = await runSibyl(["models", "register", "--node-config", config, "--quorum", "3"], env);
+    assert.match(raised.stdout, /^language-id-q2: updated, quorum 3 /m);
+    const listed = await runSibyl(["models"], env);
+    assert.match(listed.stdout, /^language-id-q2 {2}fee .* quorum 3, enabled, config 0x[0-9a-f]{64}$/m);
   });
 
   it("sibyl status off the devnet says what it cannot show instead of leaving lines out", async () => {
@@ -172,6 +196,13 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
         1,
       ],
       ["a bad request id", () => ["verify", "abc"], () => env, /not a request id: abc/, 1],
+      ...["0", "17", "2.5", "two"].map((quorum): (typeof cases)[number] => [
+        `a quorum of ${quorum}`,
+        () => ["models", "register", "--node-config", "node.json", "--quorum", quorum],
+        () => env,
+        new RegExp(`--quorum: must be a whole number from 1 to 16: ${quorum.replace(".", "\\.")}$`, "m"),
+        1,
+      ]),
       ["an unknown option", () => ["status", "--bogus"], () => env, /Unknown option '--bogus'/, 2],
     ];
     for (const [what, args, envOf, message, code] of cases) {
@@ -251,6 +282,32 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
       );
       const noFees = await runSibyl(["operator", "withdraw"], operatorEnv());
       assert.match(noFees.stderr, /^sibyl: withdraw reverted: NothingToWithdraw\(account: 0x/);
+    });
+
+    it("sibyl status lists it as exiting, its published endpoint's control characters escaped", async () => {
+      const account = privateKeyToAccount(hardhatKey(7));
+      const transport = http(deployment.rpcUrl);
+      const wallet = createWalletClient({ account, transport });
+      // An endpoint is any text its operator chose: this one would clear the reader's terminal.
+      const hash = await wallet.writeContract({
+        address: deployment.coordinator as Hex,
+        abi: sibylCoordinatorAbi,
+        functionName: "setOperatorEndpoint",
+        args: ["http://10.0.0.7:9470\u001b[2J"],
+        chain: null,
+      });
+      await createPublicClient({ transport }).waitForTransactionReceipt({ hash });
+      const status = await runSibyl(["status"], env);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /^operators {4}2 registered, 1 active /m);
+      const line = status.stdout
+        .split("\n")
+        .find((text) => text.startsWith(`  ${getAddress(account.address)}`));
+      assert.match(
+        line ?? status.stdout,
+        /exiting \(stake unlocks \d{4}-\d\d-\d\dT[\d:.]+Z\), stake 1 ETH, served 0, missed 0, penalties 0 \(0 ETH\), slashes 0 \(0 ETH\), endpoint http:\/\/10\.0\.0\.7:9470\\u001b\[2J$/,
+      );
+      assert.ok(!status.stdout.includes("\u001b"), "no escape character reaches the terminal");
     });
   });
 });

@@ -108,12 +108,12 @@ export async function quoteEscrow(
 }
 
 /** Requests `input` from the first user account, escrowing the quote, and returns its commitment. */
-export async function ask(sibyl: Sibyl, input: string) {
+export async function ask(sibyl: Sibyl, input: string, modelId: Hex = TEST_MODEL.id) {
   const user = sibyl.users[0];
   if (user === undefined) throw new Error("the network needs a user account");
-  const hash = await sibyl.coordinator.write.request([TEST_MODEL.id, toHex(input), 0, user.account.address], {
+  const hash = await sibyl.coordinator.write.request([modelId, toHex(input), 0, user.account.address], {
     account: user.account,
-    value: await quoteEscrow(sibyl),
+    value: await quoteEscrow(sibyl, modelId),
   });
   const requested = await requestedIn(sibyl, hash);
   const [commitment] = requested;
@@ -124,12 +124,18 @@ export async function ask(sibyl: Sibyl, input: string) {
 export interface Answer {
   commitment: RequestCommitment;
   result: ResultPayload;
+  /** Co-signatures for a quorum model's result (see test/helpers/quorum.ts); none by default. */
+  signatures?: Hex;
 }
 
 export const TEST_METADATA = toHex('{"provider":"test","model":"echo"}');
 
 export function okAnswer(commitment: RequestCommitment, output: string): Answer {
   return { commitment, result: { status: ResultStatus.Ok, output: toHex(output), metadata: TEST_METADATA } };
+}
+
+function toFulfillment({ commitment, result, signatures }: Answer) {
+  return { commitment, ...result, signatures: signatures ?? "0x" };
 }
 
 /** Answers batches like an operator, keeping its own copy of the result tree. */
@@ -159,11 +165,7 @@ export class TestOperator {
   /** Delivers `answers` without a proof; their leaves join the pending queue if it succeeds. */
   async deliver(answers: Answer[], fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint } = {}) {
     const operator = this.sibyl.operator.account.address;
-    const fulfillments = answers.map(({ commitment, result }) => ({
-      commitment,
-      ...result,
-      signatures: "0x" as const,
-    }));
+    const fulfillments = answers.map(toFulfillment);
     const hash = await this.sibyl.coordinator.write.deliver([fulfillments], {
       account: this.sibyl.operator.account,
       ...fees,
@@ -202,11 +204,7 @@ export class TestOperator {
     while (leaves.length < batchSize) leaves.push(EMPTY_LEAF);
     const witness = IncrementalMerkleTree.fromSnapshot(this.tree.snapshot()).appendSubtree(leaves);
     const { proof } = await this.prover.prove(witness);
-    const fulfillments = answers.map(({ commitment, result }) => ({
-      commitment,
-      ...result,
-      signatures: "0x" as const,
-    }));
+    const fulfillments = answers.map(toFulfillment);
     return {
       leaves,
       witness,

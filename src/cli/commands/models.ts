@@ -11,10 +11,13 @@ import { modelNameOf } from "../models.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS, type Target } from "../target.js";
 import { walletFor } from "../wallet.js";
 
-export const MODELS_USAGE = `usage: sibyl models [list] [options]
-       sibyl models register --node-config <file> [--fee <eth>] [options]
+/** The coordinator's MAX_QUORUM: checked here too, so a typo fails before any transaction. */
+const MAX_QUORUM = 16;
 
-list      every registered model: fee, limits, enabled, config hash
+export const MODELS_USAGE = `usage: sibyl models [list] [options]
+       sibyl models register --node-config <file> [--fee <eth>] [--quorum <n>] [options]
+
+list      every registered model: fee, limits, quorum, enabled, config hash
 register  registers each model of a node config with the hash of its settings, so that node may serve
           it (as the coordinator's owner: key from SIBYL_OWNER_KEY, or the devnet's)
 
@@ -22,6 +25,8 @@ Options:
 ${TARGET_HELP}
   --node-config <file>    node config whose models to register
   --fee <eth>             fee per request for newly registered models (default 0.0001)
+  --quorum <n>            operators that must sign the same answer, 1 to ${MAX_QUORUM} (default 1 for new
+                          models; given, it is also set on models already registered)
   -h, --help              show this help
 `;
 
@@ -33,6 +38,7 @@ export async function modelsCommand(args: string[]): Promise<number> {
       ...TARGET_OPTIONS,
       "node-config": { type: "string" },
       fee: { type: "string" },
+      quorum: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -43,6 +49,9 @@ export async function modelsCommand(args: string[]): Promise<number> {
   const action = positionals[0] ?? "list";
   if (action !== "list" && action !== "register")
     throw new UsageError(`unknown models action: ${action}`, MODELS_USAGE);
+  const quorum = values.quorum === undefined ? undefined : parseQuorum(values.quorum);
+  if (quorum !== undefined && action !== "register")
+    throw new CliError("--quorum only applies to sibyl models register");
   const target = await resolveTarget(values);
   if (action === "list") return list(target);
   if (!values["node-config"])
@@ -53,7 +62,14 @@ export async function modelsCommand(args: string[]): Promise<number> {
   } catch {
     throw new CliError(`--fee: not an amount of ether: ${values.fee}`);
   }
-  return register(target, values["node-config"], fee);
+  return register(target, values["node-config"], fee, quorum);
+}
+
+function parseQuorum(text: string): number {
+  const quorum = /^\d{1,2}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(quorum >= 1 && quorum <= MAX_QUORUM))
+    throw new CliError(`--quorum: must be a whole number from 1 to ${MAX_QUORUM}: ${text}`);
+  return quorum;
 }
 
 async function list(target: Target): Promise<number> {
@@ -77,13 +93,19 @@ async function list(target: Target): Promise<number> {
     });
     process.stdout.write(
       `${modelNameOf(modelId)}  fee ${formatEther(model.fee)} ETH, input ≤ ${model.maxInputBytes} B, output ≤ ${model.maxOutputBytes} B, ` +
-        `timeout ${model.timeout} s, ${model.enabled ? "enabled" : "disabled"}, config ${model.configHash}\n`,
+        `timeout ${model.timeout} s, quorum ${model.quorum}, ${model.enabled ? "enabled" : "disabled"}, config ${model.configHash}\n`,
     );
   }
   return 0;
 }
 
-async function register(target: Target, configFile: string, fee: bigint): Promise<number> {
+/** `quorum` undefined: 1 for new models, and registered ones keep theirs. */
+async function register(
+  target: Target,
+  configFile: string,
+  fee: bigint,
+  quorum: number | undefined,
+): Promise<number> {
   const config = loadConfig(configFile);
   const wallet = await walletFor(target, "SIBYL_OWNER_KEY", "owner");
   for (const spec of config.models) {
@@ -95,26 +117,31 @@ async function register(target: Target, configFile: string, fee: bigint): Promis
       functionName: "modelOf",
       args: [modelId],
     });
-    if (current.timeout !== 0 && current.configHash === configHash) {
-      process.stdout.write(`${spec.name}: already registered with this config\n`);
+    const registered = current.timeout !== 0;
+    if (registered && current.configHash === configHash && (quorum ?? current.quorum) === current.quorum) {
+      process.stdout.write(
+        `${spec.name}: already registered with this config and quorum ${current.quorum}\n`,
+      );
       continue;
     }
-    const model = {
-      fee,
-      maxInputBytes: 4096,
-      maxOutputBytes: 1024,
-      timeout: 3600,
-      enabled: true,
-      quorum: 1,
-      configHash,
-    };
-    const functionName = current.timeout === 0 ? "registerModel" : "updateModel";
+    const model = registered
+      ? { ...current, configHash, quorum: quorum ?? current.quorum }
+      : {
+          fee,
+          maxInputBytes: 4096,
+          maxOutputBytes: 1024,
+          timeout: 3600,
+          enabled: true,
+          quorum: quorum ?? 1,
+          configHash,
+        };
+    const functionName = registered ? "updateModel" : "registerModel";
     const hash = await wallet
       .writeContract({
         address: target.coordinator,
         abi: sibylCoordinatorAbi,
         functionName,
-        args: [modelId, current.timeout === 0 ? model : { ...current, configHash }],
+        args: [modelId, model],
         account: wallet.account ?? null,
         chain: wallet.chain,
       })
@@ -125,7 +152,7 @@ async function register(target: Target, configFile: string, fee: bigint): Promis
       });
     await target.client.waitForTransactionReceipt({ hash });
     process.stdout.write(
-      `${spec.name}: ${functionName === "registerModel" ? "registered" : "config updated"} (${configHash})\n`,
+      `${spec.name}: ${registered ? "updated" : "registered"}, quorum ${model.quorum} (config ${configHash})\n`,
     );
   }
   return 0;

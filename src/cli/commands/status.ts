@@ -1,7 +1,10 @@
-/** `sibyl status`: the coordinator's log and the node's jobs, from the chain and the node's API. */
+/**
+ * `sibyl status`: the coordinator's log, every operator's record and the node's jobs, from the chain
+ * and the node's API.
+ */
 import { parseArgs } from "node:util";
 import { type Address, formatEther, getAddress, isAddress } from "viem";
-import { pendingLogFrom } from "../../sdk/index.js";
+import { getOperatorStats, type OperatorStats, pendingLogFrom } from "../../sdk/index.js";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { CliError } from "../errors.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
@@ -9,8 +12,9 @@ import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 export const STATUS_USAGE = `usage: sibyl status [options]
 
 Prints the chain's view (block, result-log root and next index, results delivered and waiting for
-their proof, the operator's stake and balance) and,
-when the node's API is known, its jobs by state.
+their proof, the operator's stake and balance), every operator's record (state, stake, co-signing
+endpoint, results served, assignments missed, liveness penalties, equivocation slashes) and, when the
+node's API is known, its jobs by state.
 
 Options:
 ${TARGET_HELP}
@@ -56,6 +60,11 @@ export async function statusCommand(args: string[]): Promise<number> {
       blockNumber: block,
     }),
   ]);
+  const operators = await getOperatorStats(client, {
+    coordinator,
+    fromBlock: target.fromBlock,
+    blockNumber: block,
+  });
   const queue = pendingLogFrom(pending);
   const waiting = queue.delivered - queue.proven;
   const lines = [
@@ -90,12 +99,39 @@ export async function statusCommand(args: string[]): Promise<number> {
       `operator     ${operator}: ${info.active ? "active" : "inactive"}, stake ${formatEther(info.stake)} ETH, earned ${formatEther(balance)} ETH`,
     );
   }
+  lines.push(...operatorLines(operators));
   const api = values["node-api"] ?? devnet?.nodeApiUrl;
   lines.push(
     `node         ${api === undefined ? "unknown: pass --node-api <url> to see its jobs" : await nodeJobs(api)}`,
   );
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
+}
+
+/** A heading line, then one line per operator. */
+function operatorLines(operators: OperatorStats[]): string[] {
+  const active = operators.filter((operator) => operator.state === "active").length;
+  return [
+    `operators    ${operators.length} registered, ${active} active (missed: assignments left to others or to expire)`,
+    ...operators.map(
+      (operator) =>
+        `  ${operator.operator}  ${stateText(operator)}, stake ${formatEther(operator.stake)} ETH, ` +
+        `served ${operator.served}, missed ${operator.missed}, ` +
+        `penalties ${operator.penalties} (${formatEther(operator.penaltiesPaid)} ETH), ` +
+        `slashes ${operator.slashes} (${formatEther(operator.slashed)} ETH), ` +
+        `endpoint ${operator.endpoint === "" ? "none" : printable(operator.endpoint)}`,
+    ),
+  ];
+}
+
+/** An operator publishes any text as its endpoint: its control characters are escaped, not sent to the terminal. */
+function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function stateText(operator: OperatorStats): string {
+  if (operator.state !== "exiting") return operator.state;
+  return `exiting (stake unlocks ${new Date(Number(operator.unlockAt) * 1000).toISOString()})`;
 }
 
 /** Jobs by state from the node's Prometheus metrics (`sibyl_jobs{state="..."} n`). */
