@@ -383,7 +383,8 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         bytes32 outputHash = keccak256(output);
         delivery.modelFees[i] = _checkAgreement(fulfillment, requestId, outputHash, status);
         delete _commitments[requestId];
-        // Late: the assignee's window passed (fulfill only) or it took over from late ones (reassign).
+        // Another operator's fulfil after the window: the assignee was late, and its penalty is paid
+        // now to the deliverer, with any held from earlier takeovers (reassign marks those).
         if (msg.sender != commitment.operator) {
             _heldPenalties[requestId] += _takeLivenessPenalty(commitment.operator, requestId);
             penaltyHeld = true;

@@ -14,6 +14,7 @@ import { runLoad } from "../test/reliability/load.js";
 import { runModelFaults } from "../test/reliability/modelFaults.js";
 import { runOperators } from "../test/reliability/operators.js";
 import { runProving } from "../test/reliability/proving.js";
+import { runQuorum } from "../test/reliability/quorum.js";
 import { printTable, writeResults } from "./lib/report.js";
 
 const scale = Number(process.env.SOAK_SCALE ?? "1");
@@ -104,6 +105,20 @@ await scenario("delivered now, proven later", async () => {
     proofRemoved: reorg.proofRemoved,
   };
   return [another.report, takeover.report, reorg.report, queueFull.report];
+});
+await scenario("a network of operators, quorum 2", async () => {
+  const checks = await runQuorum(size(60));
+  extras.quorum = checks.map((check) => ({
+    scenario: check.report.scenario,
+    wrong: check.wrong,
+    statuses: check.statuses,
+    assignedTo: check.assignedTo,
+    penaltiesBy: check.penaltiesBy,
+    slashes: check.slashes.length,
+    culpritStakeLost: String(check.culpritStakeLost),
+    culpritCharged: String(check.culpritCharged),
+  }));
+  return checks.map((check) => check.report);
 });
 await scenario("load", async () => {
   const check = await runLoad(size(1000));

@@ -25,6 +25,7 @@ import { Submitter, sleep } from "./chain/submitter.js";
 import type { NodeConfig } from "./config.js";
 import type { NodeContext } from "./context.js";
 import { CosignatureCollector } from "./cosign/collector.js";
+import { publishEndpoint } from "./cosign/endpoint.js";
 import { startPeerServer } from "./cosign/peerServer.js";
 import type { StatementDomain } from "./cosign/statement.js";
 import { crashPointsFrom } from "./crashPoints.js";
@@ -273,39 +274,6 @@ async function checkDeployment(
     args: [operator],
   });
   if (!active) throw new StartupError(`operator ${operator} is not an active operator of ${coordinator}`);
-}
-
-/**
- * Publishes `cosigning.publicUrl` as this operator's co-signing endpoint, unless the chain already has
- * it; sent before the submitter reads its nonce, so the two never race.
- */
-async function publishEndpoint(
-  client: PublicClient,
-  account: LocalAccount,
-  config: NodeConfig,
-  transport: Transport | undefined,
-): Promise<void> {
-  const endpoint = config.cosigning.publicUrl;
-  if (endpoint === undefined) return;
-  const coordinator = config.chain.coordinator;
-  const published = await client.readContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
-    functionName: "operatorEndpoint",
-    args: [account.address],
-  });
-  if (published === endpoint) return;
-  const wallet = createWalletClient({ account, transport: transport ?? http(config.chain.rpcUrl) });
-  const hash = await wallet.writeContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
-    functionName: "setOperatorEndpoint",
-    args: [endpoint],
-    chain: null,
-  });
-  const receipt = await client.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success")
-    throw new StartupError("cosigning.publicUrl: publishing it onchain failed");
 }
 
 interface Parts {

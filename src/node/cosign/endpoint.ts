@@ -1,0 +1,41 @@
+/**
+ * Where other operators reach this node for co-signatures: published onchain with the operator's
+ * registration (setOperatorEndpoint), so every node finds its peers from the chain alone.
+ */
+import { createWalletClient, http, type PublicClient, type Transport } from "viem";
+import type { LocalAccount } from "viem/accounts";
+import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { SibylError } from "../../shared/errors.js";
+import type { NodeConfig } from "../config.js";
+
+/**
+ * Publishes `cosigning.publicUrl` as this operator's co-signing endpoint, unless the chain already has
+ * it; sent before the submitter reads its nonce, so the two never race.
+ */
+export async function publishEndpoint(
+  client: PublicClient,
+  account: LocalAccount,
+  config: NodeConfig,
+  transport: Transport | undefined,
+): Promise<void> {
+  const endpoint = config.cosigning.publicUrl;
+  if (endpoint === undefined) return;
+  const coordinator = config.chain.coordinator;
+  const published = await client.readContract({
+    address: coordinator,
+    abi: sibylCoordinatorAbi,
+    functionName: "operatorEndpoint",
+    args: [account.address],
+  });
+  if (published === endpoint) return;
+  const wallet = createWalletClient({ account, transport: transport ?? http(config.chain.rpcUrl) });
+  const hash = await wallet.writeContract({
+    address: coordinator,
+    abi: sibylCoordinatorAbi,
+    functionName: "setOperatorEndpoint",
+    args: [endpoint],
+    chain: null,
+  });
+  const receipt = await client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new SibylError("cosigning.publicUrl: publishing it onchain failed");
+}
