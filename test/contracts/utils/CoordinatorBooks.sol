@@ -14,6 +14,9 @@ import {Delivered} from "./SettlementFixture.sol";
 abstract contract CoordinatorBooks is PendingLogFixture {
     /// @dev Proves now and then, and has no other part.
     address public constant STRANGER = address(0xBEEF);
+    /// @dev An operator only for the length of a takeover: it joins, takes a late request over,
+    /// delivers it and exits.
+    address public constant TAKER = address(0x7A4E);
     uint256 internal constant LARGEST_BATCH = 64;
 
     address[3] internal actors = [address(0xA1), address(0xA2), address(0xA3)];
@@ -68,7 +71,10 @@ abstract contract CoordinatorBooks is PendingLogFixture {
 
     function heldByAccounts() external view returns (uint256 sum) {
         for (uint256 i; i < actors.length; ++i) sum += coordinator.balanceOf(actors[i]);
-        sum += coordinator.balanceOf(operator) + coordinator.balanceOf(STRANGER);
+        sum +=
+            coordinator.balanceOf(operator) +
+            coordinator.balanceOf(STRANGER) +
+            coordinator.balanceOf(TAKER);
     }
 
     /// @dev The queue's chain over the leaves the handler delivered and has not proven.
