@@ -4,7 +4,6 @@ pragma solidity ^0.8.28;
 import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
-import {Vm} from "./utils/Vm.sol";
 import {CoordinatorBooks} from "./utils/CoordinatorBooks.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
 import {Delivered} from "./utils/SettlementFixture.sol";
@@ -188,31 +187,6 @@ contract CoordinatorHandler is CoordinatorBooks {
         coordinator.requestOperatorExit();
         ++takeovers;
         _afterAction();
-    }
-
-    /// @dev TAKER back in the active set, its stake topped up to the minimum.
-    function _joinAsTaker() internal {
-        uint256 stake = coordinator.operatorOf(TAKER).stake;
-        uint256 topUp = stake < MIN_STAKE ? MIN_STAKE - stake : 0;
-        vm.deal(TAKER, topUp);
-        vm.prank(TAKER);
-        coordinator.registerOperator{value: topUp}();
-    }
-
-    /// @dev Reassigns `late` to TAKER and returns the commitment RequestReassigned reports.
-    function _reassignToTaker(RequestCommitment memory late) internal returns (RequestCommitment memory) {
-        RequestCommitment[] memory list = new RequestCommitment[](1);
-        list[0] = late;
-        vm.recordLogs();
-        vm.prank(TAKER);
-        coordinator.reassign(list);
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].topics[0] == ISibylCoordinator.RequestReassigned.selector) {
-                return abi.decode(logs[i].data, (RequestCommitment));
-            }
-        }
-        revert AssertionFailed("no RequestReassigned event");
     }
 
     function cancel(uint256 indexSeed) external {

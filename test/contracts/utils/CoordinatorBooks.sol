@@ -7,6 +7,7 @@ import {Fulfillment, RequestCommitment, ResultStatus} from "../../../contracts/i
 import {MockBatchVerifier} from "../../../contracts/mocks/MockBatchVerifier.sol";
 import {PendingLogFixture} from "./PendingLogFixture.sol";
 import {Delivered} from "./SettlementFixture.sol";
+import {Vm} from "./Vm.sol";
 
 /// @notice The invariant handler's ghost books (what the coordinator should hold, owe and have
 /// queued) and the steps its actions share: taking live requests, sending as the operator, checking
@@ -148,6 +149,31 @@ abstract contract CoordinatorBooks is PendingLogFixture {
             pending.push(commitment);
         }
         _afterAction();
+    }
+
+    /// @dev TAKER back in the active set, its stake topped up to the minimum.
+    function _joinAsTaker() internal {
+        uint256 stake = coordinator.operatorOf(TAKER).stake;
+        uint256 topUp = stake < MIN_STAKE ? MIN_STAKE - stake : 0;
+        vm.deal(TAKER, topUp);
+        vm.prank(TAKER);
+        coordinator.registerOperator{value: topUp}();
+    }
+
+    /// @dev Reassigns `late` to TAKER and returns the commitment RequestReassigned reports.
+    function _reassignToTaker(RequestCommitment memory late) internal returns (RequestCommitment memory) {
+        RequestCommitment[] memory list = new RequestCommitment[](1);
+        list[0] = late;
+        vm.recordLogs();
+        vm.prank(TAKER);
+        coordinator.reassign(list);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == ISibylCoordinator.RequestReassigned.selector) {
+                return abi.decode(logs[i].data, (RequestCommitment));
+            }
+        }
+        revert AssertionFailed("no RequestReassigned event");
     }
 
     /// @dev How many of the pending deliveries' ends one proof can reach from the queue's head.
