@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
 import {
     Fulfillment,
     Model,
@@ -8,10 +9,11 @@ import {
     ResultStatement
 } from "../../../contracts/interfaces/SibylTypes.sol";
 import {PendingLogFixture} from "./PendingLogFixture.sol";
+import {Delivered} from "./SettlementFixture.sol";
 
 /// @notice The pending-log fixture plus operators with known keys that co-sign results, models of
-/// quorum 2 and 3, and ResultStatement digests and signatures built here by hand, independently of
-/// the coordinator's own code.
+/// quorum 2 and 3, ResultStatement digests and signatures built here by hand, independently of the
+/// coordinator's own code, and answers delivered by signers[1].
 abstract contract QuorumFixture is PendingLogFixture {
     bytes32 internal constant QUORUM_2 = "quorum-2";
     bytes32 internal constant QUORUM_3 = "quorum-3";
@@ -56,6 +58,44 @@ abstract contract QuorumFixture is PendingLogFixture {
             if (commitment.operator == assignee) return commitment;
         }
         revert AssertionFailed("never assigned to the operator");
+    }
+
+    /// @dev A pending request of `modelId` assigned to signers[1], answered "agreed", unsigned yet.
+    function _answer(bytes32 modelId) internal returns (Fulfillment memory) {
+        return _fulfillment(_requestFor(modelId, signers[1]), "agreed");
+    }
+
+    /// @dev Delivering `fulfillment` as signers[1] must revert with `err` and leave the request pending.
+    function _expectRefused(Fulfillment memory fulfillment, bytes memory err) internal {
+        _expectDeliverRejected(_single(fulfillment), signers[1], err);
+        assertEq(
+            coordinator.commitmentOf(fulfillment.commitment.requestId),
+            keccak256(abi.encode(fulfillment.commitment)),
+            "the request stays pending"
+        );
+    }
+
+    function _invalidCosigner(uint256 requestId, address signer) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ISibylCoordinator.InvalidCosigner.selector, requestId, signer);
+    }
+
+    function _wrongCount(
+        uint256 requestId,
+        uint256 count,
+        uint256 needed
+    ) internal pure returns (bytes memory) {
+        return
+            abi.encodeWithSelector(ISibylCoordinator.WrongSignatureCount.selector, requestId, count, needed);
+    }
+
+    /// @dev Delivers `fulfillment` as signers[1] and returns what its ResultDelivered says.
+    function _deliverOne(Fulfillment memory fulfillment) internal returns (Delivered memory) {
+        vm.recordLogs();
+        _deliverAs(_single(fulfillment), signers[1]);
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        assertEq(results.length, 1, "one ResultDelivered");
+        assertEq(coordinator.commitmentOf(fulfillment.commitment.requestId), bytes32(0), "answered");
+        return results[0];
     }
 
     /// @dev The EIP-712 digest of a ResultStatement for `verifyingContract` on chain `chainId`, built
