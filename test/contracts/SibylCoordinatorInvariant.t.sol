@@ -16,6 +16,10 @@ contract CoordinatorHandler is CoordinatorBooks {
     /// for another reason, or changed the stored commitment.
     bool public reassignBroken;
     uint256 public reassignments;
+    /// @dev Set when a takeover did not take exactly one liveness penalty from the late operator, or
+    /// its deliverer was not paid its fee plus that penalty.
+    bool public penaltyBroken;
+    uint256 public takeovers;
 
     constructor(SibylCoordinator coordinator_, address operator_) CoordinatorBooks(coordinator_, operator_) {}
 
@@ -150,6 +154,41 @@ contract CoordinatorHandler is CoordinatorBooks {
         _afterAction();
     }
 
+    /// @dev TAKER joins, takes over a live request whose window passed (warping past it when it still
+    /// runs), delivers it and leaves again, so every other action still finds the operator the only
+    /// assignee: the operator pays one liveness penalty, and TAKER is paid its fee and that penalty.
+    function takeOver(uint256 indexSeed) external {
+        if (_dropExpired() == 0) request(indexSeed, indexSeed, 0, 0);
+        uint256 index = pending.length - 1 - (indexSeed % _dropExpired());
+        RequestCommitment memory late = pending[index];
+        if (late.exclusiveUntil >= late.deadline) return;
+        if (expectedDelivered - expectedProven >= coordinator.MAX_PENDING_LEAVES()) return;
+        if (block.timestamp <= late.exclusiveUntil) vm.warp(late.exclusiveUntil + 1);
+        _joinAsTaker();
+        uint256 lateStake = coordinator.operatorOf(operator).stake;
+        uint256 takerBalance = coordinator.balanceOf(TAKER);
+        Fulfillment[] memory batch = _single(_fulfillment(_reassignToTaker(late), "taken over"));
+        _gasPrice(chainBaseFee, chainTip);
+        vm.recordLogs();
+        vm.prank(TAKER);
+        coordinator.deliver(batch);
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        uint256 penalty = lateStake < LIVENESS_PENALTY ? lateStake : LIVENESS_PENALTY;
+        if (coordinator.operatorOf(operator).stake != lateStake - penalty) penaltyBroken = true;
+        if (coordinator.balanceOf(TAKER) != takerBalance + _checkResults(batch, results) + penalty) {
+            penaltyBroken = true;
+        }
+        for (uint256 i = index; i + 1 < pending.length; ++i) pending[i] = pending[i + 1];
+        pending.pop();
+        pendingLeaves.push(_leafBy(batch[0], TAKER));
+        expectedDelivered += 1;
+        deliveryEnds.push(expectedDelivered);
+        vm.prank(TAKER);
+        coordinator.requestOperatorExit();
+        ++takeovers;
+        _afterAction();
+    }
+
     function cancel(uint256 indexSeed) external {
         if (pending.length == 0) request(indexSeed, indexSeed, 0, 0);
         uint256 index = indexSeed % pending.length;
@@ -244,7 +283,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     /// burst is left out (512 requests a call would make the runs take minutes); the handler test
     /// below drives it and checks the invariants after it.
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory actions = new bytes4[](12);
+        bytes4[] memory actions = new bytes4[](13);
         actions[0] = CoordinatorHandler.request.selector;
         actions[1] = CoordinatorHandler.fulfill.selector;
         actions[2] = CoordinatorHandler.deliver.selector;
@@ -257,12 +296,14 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         actions[9] = CoordinatorHandler.withdraw.selector;
         actions[10] = CoordinatorHandler.warp.selector;
         actions[11] = CoordinatorHandler.gasPrice.selector;
+        actions[12] = CoordinatorHandler.takeOver.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: actions});
     }
 
     function invariant_etherIsConserved() public view {
-        uint256 stake = coordinator.operatorOf(operator).stake;
+        uint256 stake =
+            coordinator.operatorOf(operator).stake + coordinator.operatorOf(handler.TAKER()).stake;
         assertEq(
             address(coordinator).balance,
             handler.heldByAccounts() + handler.pendingEscrows() + stake,
@@ -280,6 +321,10 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
             !handler.reassignBroken(),
             "an assignee's own takeover went through or changed the request"
         );
+    }
+
+    function invariant_lateAssigneePaysWhoeverTakesOverAndDelivers() public view {
+        assertTrue(!handler.penaltyBroken(), "a takeover's penalty was not taken once or not paid");
     }
 
     function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {
@@ -326,12 +371,20 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         assertEq(handler.reassignments(), 1, "the operator's takeover of its own request was refused");
         handler.fulfill(1, 0);
         assertEq(handler.expectedProven(), handler.expectedDelivered(), "fulfil proved what was left first");
+        handler.takeOver(0);
+        assertEq(handler.takeovers(), 1, "another operator took a late request over and delivered it");
+        assertEq(
+            coordinator.operatorOf(operator).stake,
+            MIN_STAKE - LIVENESS_PENALTY,
+            "the late operator paid the penalty"
+        );
         handler.replay(0, 2);
         handler.replay(0, 3);
         assertTrue(!handler.answeredTwice(), "a replayed delivery or reassignment is refused");
         invariant_etherIsConserved();
         invariant_proveNeverMovesMoney();
         invariant_anAssigneeCannotRenewItsOwnWindow();
+        invariant_lateAssigneePaysWhoeverTakesOverAndDelivers();
         invariant_pendingQueueIsTheChainOfTheUnprovenLeaves();
     }
 

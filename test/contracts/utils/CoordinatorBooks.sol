@@ -7,6 +7,7 @@ import {Fulfillment, RequestCommitment, ResultStatus} from "../../../contracts/i
 import {MockBatchVerifier} from "../../../contracts/mocks/MockBatchVerifier.sol";
 import {PendingLogFixture} from "./PendingLogFixture.sol";
 import {Delivered} from "./SettlementFixture.sol";
+import {Vm} from "./Vm.sol";
 
 /// @notice The invariant handler's ghost books (what the coordinator should hold, owe and have
 /// queued) and the steps its actions share: taking live requests, sending as the operator, checking
@@ -14,6 +15,9 @@ import {Delivered} from "./SettlementFixture.sol";
 abstract contract CoordinatorBooks is PendingLogFixture {
     /// @dev Proves now and then, and has no other part.
     address public constant STRANGER = address(0xBEEF);
+    /// @dev An operator only for the length of a takeover: it joins, takes a late request over,
+    /// delivers it and exits.
+    address public constant TAKER = address(0x7A4E);
     uint256 internal constant LARGEST_BATCH = 64;
 
     address[3] internal actors = [address(0xA1), address(0xA2), address(0xA3)];
@@ -68,7 +72,10 @@ abstract contract CoordinatorBooks is PendingLogFixture {
 
     function heldByAccounts() external view returns (uint256 sum) {
         for (uint256 i; i < actors.length; ++i) sum += coordinator.balanceOf(actors[i]);
-        sum += coordinator.balanceOf(operator) + coordinator.balanceOf(STRANGER);
+        sum +=
+            coordinator.balanceOf(operator) +
+            coordinator.balanceOf(STRANGER) +
+            coordinator.balanceOf(TAKER);
     }
 
     /// @dev The queue's chain over the leaves the handler delivered and has not proven.
@@ -142,6 +149,31 @@ abstract contract CoordinatorBooks is PendingLogFixture {
             pending.push(commitment);
         }
         _afterAction();
+    }
+
+    /// @dev TAKER back in the active set, its stake topped up to the minimum.
+    function _joinAsTaker() internal {
+        uint256 stake = coordinator.operatorOf(TAKER).stake;
+        uint256 topUp = stake < MIN_STAKE ? MIN_STAKE - stake : 0;
+        vm.deal(TAKER, topUp);
+        vm.prank(TAKER);
+        coordinator.registerOperator{value: topUp}();
+    }
+
+    /// @dev Reassigns `late` to TAKER and returns the commitment RequestReassigned reports.
+    function _reassignToTaker(RequestCommitment memory late) internal returns (RequestCommitment memory) {
+        RequestCommitment[] memory list = new RequestCommitment[](1);
+        list[0] = late;
+        vm.recordLogs();
+        vm.prank(TAKER);
+        coordinator.reassign(list);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == ISibylCoordinator.RequestReassigned.selector) {
+                return abi.decode(logs[i].data, (RequestCommitment));
+            }
+        }
+        revert AssertionFailed("no RequestReassigned event");
     }
 
     /// @dev How many of the pending deliveries' ends one proof can reach from the queue's head.
