@@ -49,10 +49,11 @@ import type { ModelSpecInput } from "../src/node/models/registry.js";
 import { estimateFee } from "../src/sdk/estimateFee.js";
 import { quoteGasPrice } from "../src/sdk/quoteGasPrice.js";
 import { sibylCoordinatorAbi } from "../src/shared/abi/generated.js";
-import { modelIdFromName, ResultStatus } from "../src/shared/encoding.js";
+import { modelIdFromName } from "../src/shared/encoding.js";
 import { type Devnet, hardhatKey, startDevnet } from "../test/helpers/devnet.js";
 import { FakeOpenAIServer } from "../test/helpers/openaiServer.js";
 import type { ChildRun } from "../test/helpers/processes.js";
+import { ChainWatcher, percentile, WATCH_POLL_MS } from "./lib/chainWatcher.js";
 import { printTable, writeResults } from "./lib/report.js";
 
 type Mode = "automine" | "1s blocks";
@@ -81,90 +82,11 @@ const CONSUMER_CALLBACK_GAS = 300_000;
 const SENDERS = Array.from({ length: 18 }, (_, i) => privateKeyToAccount(hardhatKey(i + 2)));
 /** Where unused escrow goes; the bench never withdraws it. */
 const REFUND_TO = privateKeyToAccount(hardhatKey(1)).address;
-const WATCH_POLL_MS = 50;
 const SAMPLE_MS = 200;
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 const MiB = 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Stamps every request and result with the wall time this process first saw it on the chain. */
-class ChainWatcher {
-  readonly requestedAt = new Map<bigint, number>();
-  readonly deliveredAt = new Map<bigint, number>();
-  readonly notOk = new Set<bigint>();
-  #nextBlock: bigint;
-  #stopped = false;
-  readonly #loop: Promise<void>;
-
-  constructor(
-    private readonly client: PublicClient,
-    private readonly coordinator: Hex,
-    fromBlock: bigint,
-  ) {
-    this.#nextBlock = fromBlock;
-    this.#loop = this.#run();
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      try {
-        await this.#poll();
-      } catch (error) {
-        process.stderr.write(`watcher: ${error instanceof Error ? error.message : String(error)}\n`);
-      }
-      await sleep(WATCH_POLL_MS);
-    }
-  }
-
-  async #poll(): Promise<void> {
-    const head = await this.client.getBlockNumber({ cacheTime: 0 });
-    if (head < this.#nextBlock) return;
-    const logs = await this.client.getLogs({
-      address: this.coordinator,
-      fromBlock: this.#nextBlock,
-      toBlock: head,
-    });
-    const seenAt = Date.now();
-    const events = parseEventLogs({
-      abi: sibylCoordinatorAbi,
-      logs,
-      eventName: ["InferenceRequested", "ResultDelivered"],
-    });
-    for (const event of events) {
-      const { requestId } = event.args;
-      if (event.eventName === "InferenceRequested") {
-        if (!this.requestedAt.has(requestId)) this.requestedAt.set(requestId, seenAt);
-      } else if (!this.deliveredAt.has(requestId)) {
-        this.deliveredAt.set(requestId, seenAt);
-        if (event.args.status !== ResultStatus.Ok) this.notOk.add(requestId);
-      }
-    }
-    this.#nextBlock = head + 1n;
-  }
-
-  async delivered(ids: readonly bigint[], timeoutMs: number, node: ChildRun): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (ids.some((id) => !this.deliveredAt.has(id))) {
-      const missing = ids.filter((id) => !this.deliveredAt.has(id)).length;
-      if (!node.running) throw new Error(`the node exited with ${missing} results missing:\n${node.tail()}`);
-      if (Date.now() > deadline) {
-        throw new Error(`${missing} of ${ids.length} results missing after ${timeoutMs} ms:\n${node.tail()}`);
-      }
-      await sleep(20);
-    }
-  }
-
-  /** Milliseconds from each request seen mined to its result seen mined. */
-  latencies(ids: readonly bigint[]): number[] {
-    return ids.map((id) => (this.deliveredAt.get(id) as number) - (this.requestedAt.get(id) as number));
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#loop;
-  }
-}
 
 /**
  * Resident memory and CPU time from /proc of the daemon, the prover it forks, and the chain. Any other
@@ -315,11 +237,6 @@ function cpuTicksOf(pid: number): number {
   } catch {
     return 0;
   }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 interface BatchLog {
@@ -519,7 +436,7 @@ function singles(bench: Bench, scenario: string, count: number, viaConsumer: boo
     const receipt = await bench.client.waitForTransactionReceipt({ hash, pollingInterval: WATCH_POLL_MS });
     const [id] = requestIdsIn(receipt.logs);
     if (receipt.status !== "success" || id === undefined) throw new Error(`request ${hash} failed`);
-    await bench.watcher.delivered([id], 60_000, bench.node);
+    await bench.watcher.delivered([id], 60_000, [bench.node]);
     return id;
   };
   return measure(bench, scenario, async () => {
@@ -544,7 +461,7 @@ async function burst(bench: Bench, count: number): Promise<Row> {
       }),
     );
     const sendSeconds = (performance.now() - started) / 1000;
-    await bench.watcher.delivered(ids, 120_000 + count * 500, bench.node);
+    await bench.watcher.delivered(ids, 120_000 + count * 500, [bench.node]);
     return { ids, sendSeconds };
   });
 }
