@@ -261,6 +261,10 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     function updateModel(bytes32 modelId, Model calldata model) external onlyOwner {
         if (_models[modelId].timeout == 0) revert UnknownModel(modelId);
         _checkModelLimits(modelId, model);
+        // Pending requests are checked against the quorum at delivery: lowering it would weaken what
+        // their requesters trusted. A lower quorum is another model id.
+        uint8 quorum = _models[modelId].quorum;
+        if (model.quorum < quorum) revert QuorumLowered(modelId, quorum, model.quorum);
         _models[modelId] = model;
         emit ModelUpdated(modelId, model);
     }
@@ -381,7 +385,10 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         uint8 status = fulfillment.status;
         if (status > uint8(type(ResultStatus).max)) revert InvalidStatus(requestId, status);
         bytes32 outputHash = keccak256(output);
+        // Its co-signatures' checks are this request's own gas, not its neighbours'.
+        uint256 gasBefore = gasleft();
         delivery.modelFees[i] = _checkAgreement(fulfillment, requestId, outputHash, status);
+        FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
         delete _commitments[requestId];
         // Another operator's fulfil after the window: the assignee was late, and its penalty is paid
         // now to the deliverer, with any held from earlier takeovers (reassign marks those).

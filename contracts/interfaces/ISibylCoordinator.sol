@@ -106,6 +106,8 @@ interface ISibylCoordinator {
     error PendingLeavesMismatch(uint256 firstSequence, uint256 count);
     /// @notice A model's quorum must be between 1 and MAX_QUORUM.
     error InvalidQuorum(bytes32 modelId, uint8 quorum);
+    /// @notice A model's quorum may only be raised: its pending requests are checked against it.
+    error QuorumLowered(bytes32 modelId, uint8 quorum, uint8 proposed);
     /// @notice Fewer operators are active than the model's quorum needs: no request could be answered.
     error NotEnoughOperators(bytes32 modelId, uint256 active, uint8 quorum);
     /// @notice A result carries `count` co-signatures where its model's quorum needs `needed`.
@@ -196,8 +198,8 @@ interface ISibylCoordinator {
         address indexed reporter,
         uint256 amount
     );
-    /// @notice `operator` left the active set without asking (slashed, or its stake fell below the
-    /// minimum); its stake unlocks at `unlockAt`.
+    /// @notice `operator` left the active set without asking (slashed, or its stake could no longer pay
+    /// a liveness penalty); its stake unlocks at `unlockAt`.
     event OperatorDeactivated(address indexed operator, uint64 unlockAt);
 
     // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
@@ -341,6 +343,7 @@ interface ISibylCoordinator {
 
     function registerModel(bytes32 modelId, Model calldata model) external;
 
+    /// @notice Changes a model's terms; its quorum may only be raised (QuorumLowered).
     function updateModel(bytes32 modelId, Model calldata model) external;
 
     /// @notice Sets the verifier for `batchSize`; address zero removes that batch size.

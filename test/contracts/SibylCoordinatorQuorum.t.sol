@@ -317,4 +317,13 @@ contract SibylCoordinatorQuorumTest is QuorumFixture {
         Model memory registered = coordinator.modelOf("q");
         assertEq(registered.quorum, 16, "the largest quorum is allowed");
     }
+
+    /// @dev The owner cannot weaken what a pending request's requester trusted: a request made under
+    /// quorum 2 cannot become deliverable on one operator's word.
+    function test_updateModel_quorumCanBeRaisedButNeverLowered() public {
+        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.QuorumLowered.selector, QUORUM_2, 2, 1));
+        coordinator.updateModel(QUORUM_2, _quorumModel(1));
+        coordinator.updateModel(QUORUM_2, _quorumModel(3));
+        assertEq(coordinator.modelOf(QUORUM_2).quorum, 3, "raised");
+    }
 }

@@ -95,14 +95,10 @@ contract SibylCoordinatorQuorumFeesTest is QuorumFixture {
         assertTrue(mixed[1].fee > alone[1].fee, "the quorum request pays for its signatures");
     }
 
-    /// @dev CONTRACT BUG, FAILS ON PURPOSE (reported to the lead, contracts/ is theirs): FulfillmentGas
-    /// says co-signatures are their request's "own calldata and its own verification", but their
-    /// ecrecover work is shared gas split by weight (1,024 a result plus its bytes), so a quorum-1
-    /// neighbour pays about 30% of it: 4,357 gas more here for two signatures it never asked for (and
-    /// about 2,580 for one), more than one whole ecrecover (3,000 gas). Measuring _checkAgreement as
-    /// the request's own gas, as _holdEscrow does for its write, would leave the neighbour only its
-    /// weight's share of the signatures' calldata (about 1,200 gas here).
-    function test_BUG_quorumOneNeighbourPaysForTheSignatureChecks() public {
+    /// @dev Co-signatures' checks are their request's own gas: a quorum-1 neighbour once paid ~30% of
+    /// them (4,357 gas here for two signatures it never asked for, more than one whole ecrecover); now
+    /// it pays only its weight's share of the signatures' calldata (~1,200 gas here).
+    function test_quorumOneNeighbourDoesNotPayForTheSignatureChecks() public {
         (Delivered[] memory alone, Delivered[] memory mixed) = _feesAloneAndMixed();
         uint256 price = 1 gwei;
         uint256 extraGas = mixed[0].fee > alone[0].fee ? (mixed[0].fee - alone[0].fee) / price : 0;
