@@ -7,7 +7,6 @@
 import {
   type Address,
   createPublicClient,
-  createWalletClient,
   type Hex,
   hexToBytes,
   http,

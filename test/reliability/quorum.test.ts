@@ -92,10 +92,11 @@ describe("reliability: quorum 2 with a crashed operator and peer traffic dropped
     // op-b's own requests had nobody to co-sign them: op-a unreachable, the third one down.
     if ((check.assignedTo["op-b"] ?? 0) > 0)
       assert.ok((check.statuses[5] ?? 0) > 0, "some ended NoConsensus");
+    assert.ok((check.assignedTo["op-crashed"] ?? 0) > 0, "requests were assigned to the crashed operator");
     assert.equal(
       check.penaltiesBy["op-crashed"] ?? 0,
       check.assignedTo["op-crashed"] ?? 0,
-      "the crashed operator paid for each request it held",
+      "the crashed operator paid for each request it held: others served them",
     );
     assert.equal(check.culpritStakeLost, check.culpritCharged, "paid from its stake");
   });

@@ -23,6 +23,7 @@ import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
 import { type Devnet, hardhatKey, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
+import { assignNextRequestTo } from "../helpers/quorum.js";
 import { TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
 import { LANGUAGE_ID, registerOperator, sentence } from "./chainFaults.js";
 import { report, type ScenarioReport, type ScenarioSize, settle, type Tally } from "./harness.js";
@@ -38,6 +39,7 @@ const YES_NO = {
 /** The tampered operator's API key: the fake server answers it "No." where it answers others "Yes.". */
 const TAMPERED_KEY = "tampered-key";
 const LANGUAGE_ID_MODEL = modelIdFromName(LANGUAGE_ID.name);
+const STEERED_TO_CRASHED = 3;
 const YES_NO_MODEL = modelIdFromName(YES_NO.name);
 
 interface Daemon {
@@ -217,13 +219,21 @@ export async function crashAndDroppedPeers(size: ScenarioSize): Promise<QuorumCh
       { name: "op-b", account: 16, env: {} },
       { name: "op-crashed", account: 17, env: {} },
     ]);
-    await (daemons[2] as Daemon).run.stop("SIGKILL");
+    const crashed = daemons[2] as Daemon;
+    await crashed.run.stop("SIGKILL");
     const started = Date.now();
     const fromBlock = await devnet.sibyl.publicClient.getBlockNumber();
     const languageOf = (i: number) => (i % 2 === 0 ? "en" : "fr");
-    const ids = await sendRequests(devnet, size.requests, LANGUAGE_ID_MODEL, (i) =>
-      sentence(languageOf(i), i),
+    // The first few are drawn for the crashed operator (the devnet's draws would repeat every run).
+    const ids: bigint[] = [];
+    for (let i = 0; i < STEERED_TO_CRASHED; i++) {
+      await assignNextRequestTo(devnet.connection, devnet.sibyl, crashed.address);
+      ids.push(...(await sendRequests(devnet, 1, LANGUAGE_ID_MODEL, () => sentence(languageOf(i), i))));
+    }
+    const rest = await sendRequests(devnet, size.requests - STEERED_TO_CRASHED, LANGUAGE_ID_MODEL, (i) =>
+      sentence(languageOf(i + STEERED_TO_CRASHED), i + STEERED_TO_CRASHED),
     );
+    ids.push(...rest);
     const result = await settle(devnet, ids, fromBlock, 300_000);
     return await check(devnet, daemons, {
       scenario: "quorum 2: a crash, peer traffic dropped",
