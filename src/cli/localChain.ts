@@ -36,14 +36,15 @@ export interface LocalChain {
 
 /**
  * In a clone, the deploy reads the artifacts `hardhat build` writes (ignored by git): build them first,
- * which is quick when nothing changed. `announce` wraps the build in a progress line.
+ * which is quick when nothing changed. Only the contracts: the Solidity tests go through the IR
+ * pipeline too and would take minutes more. `announce` wraps the build in a progress line.
  */
 export async function compileContractsIfFromSource(
   announce: (run: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
   if (!FROM_SOURCE_CHECKOUT) return;
   await announce(async () => {
-    const child = spawn(process.execPath, [hardhatCli(), "build", "--quiet"], {
+    const child = spawn(process.execPath, [hardhatCli(), "build", "--no-tests", "--quiet"], {
       cwd: PACKAGE_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
