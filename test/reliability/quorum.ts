@@ -288,7 +288,11 @@ async function check(
   options: CheckOptions,
 ): Promise<QuorumCheck> {
   const { coordinator } = devnet.sibyl;
-  const { ids, result, fromBlock } = options;
+  const { ids, result } = options;
+  // The scenario's requests were all made after `fromBlock`, which may hold the last scenario's work.
+  const fromBlock = options.fromBlock + 1n;
+  const ofScenario = (event: { args: { requestId?: bigint } }) =>
+    ids.includes(event.args.requestId as bigint);
   const nameOf = (address: string | undefined) =>
     operators.find((operator) => operator.address.toLowerCase() === address?.toLowerCase())?.name ??
     String(address);
@@ -310,11 +314,13 @@ async function check(
     return counts;
   };
   const requested = await coordinator.getEvents.InferenceRequested({}, { fromBlock });
-  const penalties = await coordinator.getEvents.OperatorPenalized({}, { fromBlock });
-  const delivered = await coordinator.getEvents.ResultDelivered({}, { fromBlock });
+  const penalties = (await coordinator.getEvents.OperatorPenalized({}, { fromBlock })).filter(ofScenario);
+  const delivered = (await coordinator.getEvents.ResultDelivered({}, { fromBlock })).filter(ofScenario);
   const culprit = operators.find((operator) => operator.name === options.culprit);
   const slashEvents = culprit
-    ? await coordinator.getEvents.OperatorSlashed({ operator: culprit.address }, { fromBlock })
+    ? (await coordinator.getEvents.OperatorSlashed({ operator: culprit.address }, { fromBlock })).filter(
+        ofScenario,
+      )
     : [];
   const charged = [...penalties, ...slashEvents]
     .filter((event) => event.args.operator?.toLowerCase() === culprit?.address.toLowerCase())
@@ -323,7 +329,7 @@ async function check(
     culprit ? (await coordinator.read.operatorOf([culprit.address], { blockNumber })).stake : 0n;
   const first = slashEvents[0];
   const registration = culprit ? await coordinator.read.operatorOf([culprit.address]) : undefined;
-  const stakeBefore = await stakeAt(fromBlock);
+  const stakeBefore = await stakeAt(options.fromBlock);
   return {
     report: report(options.scenario, options.injected, ids.length, result, Date.now() - options.started),
     wrong,

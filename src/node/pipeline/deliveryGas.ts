@@ -48,8 +48,12 @@ export function deliverGasLimit(jobs: readonly Job[]): bigint {
   return jobs.reduce((gas, job) => gas + resultGasBound(job), BATCH_GAS);
 }
 
-/** Per request taken over: its commitment's calldata, check, rewrite and event. */
-const REASSIGN_GAS_PER_REQUEST = 40_000n;
+/**
+ * Per request taken over: its commitment's calldata, check, rewrite and event (~40k), and the late
+ * assignee's liveness penalty: its stake's write, the held amount's new slot (22.1k) and the event.
+ * Only a cap: unused gas is not paid for.
+ */
+const REASSIGN_GAS_PER_REQUEST = 90_000n;
 
 /** The gas limit a takeover of `count` requests is sent with. */
 export function reassignGasLimit(count: number): bigint {
