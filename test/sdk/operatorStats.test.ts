@@ -6,17 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import {
-  type Address,
-  encodeAbiParameters,
-  getAddress,
-  type Hex,
-  keccak256,
-  parseEventLogs,
-  toHex,
-} from "viem";
+import { type Address, getAddress, type Hex, keccak256, parseEventLogs, toHex } from "viem";
 import { getOperatorStats, type OperatorStats, ResultStatus } from "../../src/sdk/index.js";
-import type { RequestCommitment } from "../../src/shared/encoding.js";
+import { equivocationCommitment, type RequestCommitment } from "../../src/shared/encoding.js";
 import { assignNextRequestTo, type ResultStatement, signStatement } from "../helpers/quorum.js";
 import {
   ask,
@@ -26,15 +18,6 @@ import {
   TEST_MODEL,
   TEST_OPERATOR_PARAMETERS,
 } from "../helpers/sibyl.js";
-
-const STATEMENT = {
-  type: "tuple",
-  components: [
-    { name: "requestId", type: "uint256" },
-    { name: "outputHash", type: "bytes32" },
-    { name: "status", type: "uint8" },
-  ],
-} as const;
 
 const ETH = 10n ** 18n;
 const ENDPOINT = "http://127.0.0.1:7001/cosign";
@@ -181,11 +164,10 @@ async function reportEquivocation(
   const b = statementOf("fr");
   const signatureA = await signStatement(signer, sibyl.coordinator.address, chainId, a);
   const signatureB = await signStatement(signer, sibyl.coordinator.address, chainId, b);
-  const commitment = keccak256(
-    encodeAbiParameters(
-      [{ type: "address" }, STATEMENT, { type: "bytes" }, STATEMENT, { type: "bytes" }],
-      [reporter.account.address, a, signatureA, b, signatureB],
-    ),
+  const commitment = equivocationCommitment(
+    reporter.account.address,
+    { statement: a, signature: signatureA },
+    { statement: b, signature: signatureB },
   );
   const account = reporter.account;
   // Two transactions, so two blocks: a report is only taken from a block after its commitment's.

@@ -195,14 +195,7 @@ export class Batcher {
    * new commitments, they are delivered like this node's own.
    */
   async #reassign(jobs: Job[]): Promise<number> {
-    const { store } = this.#parts;
-    const batch = store.createBatch({
-      requestIds: [],
-      oldRoot: 0n,
-      newRoot: 0n,
-      startIndex: 0n,
-      batchSize: 0,
-    });
+    const batch = this.#batchWithoutResults();
     const commitments = jobs.map((job) => job.commitment);
     await this.#submitAndSettle(
       batch,
@@ -281,16 +274,21 @@ export class Batcher {
     return 0;
   }
 
-  /** Sends one step of an equivocation report; a refused one is given up (slashed by someone else). */
-  async #sendReport(report: ReportStep): Promise<void> {
-    const { store } = this.#parts;
-    const batch = store.createBatch({
+  /** A batch record for a transaction that carries no results (a takeover, a report step). */
+  #batchWithoutResults(): Batch {
+    return this.#parts.store.createBatch({
       requestIds: [],
       oldRoot: 0n,
       newRoot: 0n,
       startIndex: 0n,
       batchSize: 0,
     });
+  }
+
+  /** Sends one step of an equivocation report; a refused one is given up (slashed by someone else). */
+  async #sendReport(report: ReportStep): Promise<void> {
+    const { store } = this.#parts;
+    const batch = this.#batchWithoutResults();
     const outcome = await this.#submitAndSettle(
       batch,
       report.data,
