@@ -2,31 +2,35 @@
 pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
+import {IOperatorLedger} from "./interfaces/IOperatorLedger.sol";
 import {ISibylConsumer} from "./interfaces/ISibylConsumer.sol";
 import {ISibylCoordinator} from "./interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "./interfaces/ISibylLog.sol";
 import {
     CallbackOutcome,
     FeeParameters,
     Fulfillment,
     Model,
-    OperatorParameters,
     RequestCommitment,
+    ResultStatement,
     ResultStatus
 } from "./interfaces/SibylTypes.sol";
 import {FulfillmentGas} from "./libraries/FulfillmentGas.sol";
+import {ResultStatements} from "./libraries/ResultStatements.sol";
 import {SibylEncoding} from "./libraries/SibylEncoding.sol";
-import {Quorum} from "./Quorum.sol";
-import {ResultLog} from "./ResultLog.sol";
 
 /// @title SibylCoordinator
-/// @notice Takes inference requests with their escrow, assigns each to an operator, and takes batches
-/// of results proven to extend the result log; charges each request its measured share of the gas,
-/// refunds the rest, and calls consumers back with exact gas.
-/// @dev Every wei held is a pending request's escrow, a credited balance, or an operator's stake.
-contract SibylCoordinator is Quorum, ResultLog, Pausable {
+/// @notice One version of Sibyl's request logic: takes inference requests with their escrow, assigns
+/// each to an operator of the ledger, takes results (queued in the log, or proven at once), charges
+/// each request its measured share of the gas, refunds the rest, and calls consumers back with exact
+/// gas. Replaceable: the log and the ledger outlive it.
+/// @dev Every wei held is a pending request's escrow or a credited balance.
+contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, ReentrancyGuardTransient {
     /// @dev Gas kept back when checking that a consumer gets its full callback gas: covers the cold
     /// account access and memory of the CALL itself (Chainlink's FunctionsRouter uses the same bound).
     uint256 private constant GAS_FOR_CALL_EXACT_CHECK = 5_000;
@@ -38,9 +42,20 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     /// @notice Largest metadata a result may carry: requesters pay for its bytes, so an operator must
     /// not be able to pad it.
     uint256 public constant MAX_METADATA_BYTES = 1_024;
-    bytes32 private constant PENALTY_HELD = bytes32(uint256(1));
+    /// @notice Most operators a model may ask to agree.
+    uint8 public constant MAX_QUORUM = 16;
+    uint256 private constant SIGNATURE_BYTES = 65;
+
     /// @inheritdoc ISibylCoordinator
-    uint256 public nextRequestId = 1;
+    ISibylLog public immutable log;
+    /// @inheritdoc ISibylCoordinator
+    IOperatorLedger public immutable ledger;
+    /// @inheritdoc ISibylCoordinator
+    uint256 public immutable firstRequestId;
+    /// @inheritdoc ISibylCoordinator
+    uint256 public nextRequestId;
+    /// @inheritdoc ISibylCoordinator
+    address public successor;
 
     FeeParameters private _feeParameters;
 
@@ -48,28 +63,28 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     mapping(address account => uint256 amount) public balanceOf;
 
     mapping(bytes32 modelId => Model model) private _models;
-    /// @dev keccak256 of the commitment; with its lowest bit flipped once a late assignee's liveness
-    /// penalty is held for the request (in _heldPenalties), so only such requests read that slot.
     mapping(uint256 requestId => bytes32 commitmentHash) private _commitments;
-    mapping(uint256 requestId => uint256 amount) private _heldPenalties;
 
+    /// @param firstId The first request id (1 for the first version; a successor's is its predecessor's
+    /// nextRequestId once retired, so ids never repeat across versions).
     constructor(
         address initialOwner,
-        FeeParameters memory fees,
-        OperatorParameters memory operators
+        ISibylLog resultLog,
+        IOperatorLedger operatorLedger,
+        uint256 firstId,
+        FeeParameters memory fees
     ) Ownable(initialOwner) {
+        log = resultLog;
+        ledger = operatorLedger;
+        firstRequestId = firstId == 0 ? 1 : firstId;
+        nextRequestId = firstRequestId;
         setFeeParameters(fees);
-        setOperatorParameters(operators);
     }
 
     // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ISibylCoordinator
-    function estimateFee(
-        bytes32 modelId,
-        uint32 callbackGasLimit,
-        uint256 gasPrice
-    ) external view returns (uint256) {
+    function estimateFee(bytes32 modelId, uint32 callbackGasLimit, uint256 gasPrice) external view returns (uint256) {
         Model memory model = _models[modelId];
         if (model.timeout == 0) revert UnknownModel(modelId);
         return _escrowNeeded(model, callbackGasLimit, gasPrice);
@@ -82,12 +97,12 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         uint32 callbackGasLimit,
         address refundTo
     ) external payable whenNotPaused returns (uint256 requestId) {
+        if (successor != address(0)) revert RetiredCoordinator(successor);
         Model memory model = _models[modelId];
         if (model.timeout == 0) revert UnknownModel(modelId);
         if (!model.enabled) revert ModelDisabled(modelId);
         if (input.length == 0) revert EmptyInput(modelId);
-        if (input.length > model.maxInputBytes)
-            revert InputTooLarge(modelId, input.length, model.maxInputBytes);
+        if (input.length > model.maxInputBytes) revert InputTooLarge(modelId, input.length, model.maxInputBytes);
         uint32 maxCallbackGasLimit = _feeParameters.maxCallbackGasLimit;
         if (callbackGasLimit > maxCallbackGasLimit) {
             revert CallbackGasLimitTooHigh(callbackGasLimit, maxCallbackGasLimit);
@@ -97,7 +112,7 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         if (msg.value < needed) revert InsufficientPayment(msg.value, needed);
 
         requestId = nextRequestId++;
-        (address operator, uint64 exclusiveUntil) = _assign(requestId, modelId, model.quorum);
+        (address operator, uint64 exclusiveUntil) = ledger.assign(requestId, modelId, model.quorum);
         RequestCommitment memory commitment = RequestCommitment({
             requestId: requestId,
             modelId: modelId,
@@ -117,14 +132,13 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
 
     /// @inheritdoc ISibylCoordinator
     function cancel(RequestCommitment calldata commitment) external {
-        bool penaltyHeld = _checkPending(commitment);
+        _checkPending(commitment);
         if (block.timestamp <= commitment.deadline) {
             revert RequestNotExpired(commitment.requestId, commitment.deadline);
         }
         delete _commitments[commitment.requestId];
         emit RequestCancelled(commitment.requestId, commitment.refundTo, commitment.escrow);
         _credit(commitment.refundTo, commitment.escrow);
-        if (penaltyHeld) _payHeldPenalty(commitment.requestId, commitment.refundTo);
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -141,27 +155,14 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         uint256[8] calldata proof
     ) external nonReentrant {
         uint256 gasAtStart = gasleft();
-        if (!_isActive(msg.sender)) revert NotActiveOperator(msg.sender);
-        Cursor memory cursor = _cursor;
-        uint256 first = cursor.delivered;
-        if (cursor.proven != first) revert UnprovenLeavesPending(cursor.proven, first);
-        uint256 count = fulfillments.length;
-        (uint256[] memory signals, IBatchVerifier verifier) = _batchSignals(cursor, count, newRoot);
-        FulfillmentGas.Delivery memory delivery = FulfillmentGas.start(
-            count,
-            first,
+        if (!ledger.isActive(msg.sender)) revert NotActiveOperator(msg.sender);
+        (uint256[] memory leaves, FulfillmentGas.Delivery memory delivery) = _consumeAll(
+            fulfillments,
             gasAtStart,
-            balanceOf[msg.sender],
-            FulfillmentGas.FULFILL_CALLDATA_FIXED_BYTES
+            FulfillmentGas.FULFILL_CALLDATA_FIXED_BYTES,
+            false
         );
-        for (uint256 i; i < count; ++i) {
-            uint256 memoryMark = _memoryMark();
-            signals[3 + i] = _consume(fulfillments[i], delivery, i, false);
-            _releaseMemory(memoryMark);
-        }
-        cursor.delivered = uint40(first + count);
-        cursor.proven = cursor.delivered;
-        _append(cursor, verifier, signals, proof, first, count);
+        delivery.firstSequence = log.appendProven(leaves, newRoot, proof, msg.sender);
         _callBack(fulfillments, delivery);
         _settle(fulfillments, delivery, 0);
     }
@@ -169,33 +170,23 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     /// @inheritdoc ISibylCoordinator
     function deliver(Fulfillment[] calldata fulfillments) external nonReentrant {
         uint256 gasAtStart = gasleft();
-        if (!_isActive(msg.sender)) revert NotActiveOperator(msg.sender);
-        Cursor memory cursor = _cursor;
-        uint256 count = fulfillments.length;
-        if (count == 0 || count > _largestBatchSize(cursor.batchSizeBits)) revert UnsupportedBatchSize(count);
-        bytes32 chain = _openDelivery(cursor, count);
-        FulfillmentGas.Delivery memory delivery = FulfillmentGas.start(
-            count,
-            cursor.delivered,
+        // Only the assignee may deliver, and it was drawn from the active set: the ledger need not be asked.
+        (uint256[] memory leaves, FulfillmentGas.Delivery memory delivery) = _consumeAll(
+            fulfillments,
             gasAtStart,
-            balanceOf[msg.sender],
-            FulfillmentGas.DELIVER_CALLDATA_FIXED_BYTES
+            FulfillmentGas.DELIVER_CALLDATA_FIXED_BYTES,
+            true
         );
-        for (uint256 i; i < count; ++i) {
-            uint256 memoryMark = _memoryMark();
-            chain = _extend(chain, _consume(fulfillments[i], delivery, i, true));
-            _releaseMemory(memoryMark);
-        }
         // Before the callbacks, so consumers see the log as it is, and its writes are measured gas.
-        _closeDelivery(cursor, count, chain);
+        delivery.firstSequence = log.appendDelivered(leaves);
         _callBack(fulfillments, delivery);
         _settle(fulfillments, delivery, _feeParameters.proofGasPerLeaf);
     }
 
     /// @inheritdoc ISibylCoordinator
     function reassign(RequestCommitment[] calldata commitments) external {
-        if (!_isActive(msg.sender)) revert NotActiveOperator(msg.sender);
-        uint64 exclusiveUntil = _exclusiveUntilNow();
+        if (!ledger.isActive(msg.sender)) revert NotActiveOperator(msg.sender);
+        uint64 exclusiveUntil = ledger.exclusiveUntilNow();
         for (uint256 i; i < commitments.length; ++i) {
             RequestCommitment calldata old = commitments[i];
             uint256 requestId = old.requestId;
@@ -208,22 +199,24 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
             RequestCommitment memory commitment = old;
             commitment.operator = msg.sender;
             commitment.exclusiveUntil = exclusiveUntil;
-            _commitments[requestId] = _holdPenalty(
-                requestId,
-                old.operator,
-                keccak256(abi.encode(commitment))
-            );
+            _commitments[requestId] = keccak256(abi.encode(commitment));
             emit RequestReassigned(requestId, msg.sender, commitment);
+            ledger.penalize(old.operator, requestId);
         }
     }
 
     /// @inheritdoc ISibylCoordinator
-    function prove(
-        uint256[] calldata leaves,
-        uint256 newRoot,
-        uint256[8] calldata proof
-    ) external nonReentrant {
-        _prove(leaves, newRoot, proof);
+    function statementDigest(ResultStatement calldata statement) external view returns (bytes32) {
+        return ResultStatements.digest(address(this), statement.requestId, statement.outputHash, statement.status);
+    }
+
+    // ─── Versions ──────────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ISibylCoordinator
+    function retire(address next) external {
+        if (msg.sender != address(log)) revert NotLog(msg.sender);
+        successor = next;
+        emit CoordinatorRetired(next);
     }
 
     // ─── Balances and views ────────────────────────────────────────────────────────────────────────
@@ -234,7 +227,8 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         if (amount == 0) revert NothingToWithdraw(msg.sender);
         balanceOf[msg.sender] = 0;
         emit BalanceWithdrawn(msg.sender, amount);
-        _send(msg.sender, amount);
+        (bool success, ) = msg.sender.call{value: amount}("");
+        if (!success) revert TransferFailed(msg.sender, amount);
     }
 
     /// @inheritdoc ISibylCoordinator
@@ -270,24 +264,10 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     }
 
     /// @inheritdoc ISibylCoordinator
-    function setVerifier(uint256 batchSize, address verifier) external onlyOwner {
-        if (batchSize == 0 || batchSize > 1 << SibylEncoding.TREE_DEPTH || batchSize & (batchSize - 1) != 0) {
-            revert InvalidBatchSize(batchSize);
-        }
-        if (verifier != address(0)) {
-            uint256 verifierBatchSize = IBatchVerifier(verifier).batchSize();
-            if (verifierBatchSize != batchSize)
-                revert VerifierBatchSizeMismatch(batchSize, verifierBatchSize);
-        }
-        verifierFor[batchSize] = IBatchVerifier(verifier);
-        _setVerifierBit(batchSize, verifier != address(0));
-        emit VerifierSet(batchSize, verifier);
-    }
-
-    /// @inheritdoc ISibylCoordinator
     function setFeeParameters(FeeParameters memory parameters) public onlyOwner {
-        if (parameters.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT)
+        if (parameters.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT) {
             revert CallbackGasCapTooHigh(parameters.maxCallbackGasLimit, MAX_CALLBACK_GAS_LIMIT);
+        }
         _feeParameters = parameters;
         emit FeeParametersSet(parameters);
     }
@@ -311,11 +291,10 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     ) private view returns (uint256) {
         FeeParameters memory fees = _feeParameters;
         if (gasPrice < fees.minGasPrice) gasPrice = fees.minGasPrice;
-        uint256 gas =
-            uint256(callbackGasLimit) +
-                fees.deliveryGas +
-                fees.proofGasPerLeaf +
-                uint256(fees.gasPerOutputByte) * model.maxOutputBytes;
+        uint256 gas = uint256(callbackGasLimit) +
+            fees.deliveryGas +
+            fees.proofGasPerLeaf +
+            uint256(fees.gasPerOutputByte) * model.maxOutputBytes;
         return model.fee + gas * gasPrice;
     }
 
@@ -331,28 +310,29 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         }
     }
 
-    /// @dev Reverts unless `commitment` is a pending request's; says whether a penalty is held for it.
-    function _checkPending(RequestCommitment calldata commitment) private view returns (bool penaltyHeld) {
+    /// @dev Reverts unless `commitment` is a pending request's.
+    function _checkPending(RequestCommitment calldata commitment) private view {
         bytes32 stored = _commitments[commitment.requestId];
         if (stored == 0) revert RequestNotPending(commitment.requestId);
-        bytes32 expected = keccak256(abi.encode(commitment));
-        if (stored == expected) return false;
-        if (stored != expected ^ PENALTY_HELD) revert CommitmentMismatch(commitment.requestId);
-        return true;
+        if (stored != keccak256(abi.encode(commitment))) revert CommitmentMismatch(commitment.requestId);
     }
 
-    /// @dev Takes `late`'s liveness penalty and holds it for the request; returns the commitment hash
-    /// to store, marked when anything is held.
-    function _holdPenalty(uint256 requestId, address late, bytes32 commitmentHash) private returns (bytes32) {
-        uint256 taken = _takeLivenessPenalty(late, requestId);
-        if (taken != 0) _heldPenalties[requestId] += taken;
-        return _heldPenalties[requestId] == 0 ? commitmentHash : commitmentHash ^ PENALTY_HELD;
-    }
-
-    function _payHeldPenalty(uint256 requestId, address to) private {
-        uint256 amount = _heldPenalties[requestId];
-        delete _heldPenalties[requestId];
-        _credit(to, amount);
+    /// @dev Checks and retires every result's request and returns their leaves, bound to msg.sender,
+    /// with what settling needs.
+    function _consumeAll(
+        Fulfillment[] calldata fulfillments,
+        uint256 gasAtStart,
+        uint256 fixedCalldataBytes,
+        bool assignedOnly
+    ) private returns (uint256[] memory leaves, FulfillmentGas.Delivery memory delivery) {
+        uint256 count = fulfillments.length;
+        leaves = new uint256[](count);
+        delivery = FulfillmentGas.start(count, 0, gasAtStart, balanceOf[msg.sender], fixedCalldataBytes);
+        for (uint256 i; i < count; ++i) {
+            uint256 memoryMark = _memoryMark();
+            leaves[i] = _consume(fulfillments[i], delivery, i, assignedOnly);
+            _releaseMemory(memoryMark);
+        }
     }
 
     /// @dev Checks one result against its request and its assignment (`assignedOnly`: whatever the
@@ -366,12 +346,10 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     ) private returns (uint256 leaf) {
         RequestCommitment calldata commitment = fulfillment.commitment;
         uint256 requestId = commitment.requestId;
-        bool penaltyHeld = _checkPending(commitment);
+        _checkPending(commitment);
         if (block.timestamp > commitment.deadline) revert RequestExpired(requestId, commitment.deadline);
-        if (
-            msg.sender != commitment.operator &&
-            (assignedOnly || block.timestamp <= commitment.exclusiveUntil)
-        ) {
+        bool late = msg.sender != commitment.operator;
+        if (late && (assignedOnly || block.timestamp <= commitment.exclusiveUntil)) {
             revert NotAssignedOperator(requestId, commitment.operator, commitment.exclusiveUntil);
         }
         bytes calldata output = fulfillment.output;
@@ -390,13 +368,9 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         delivery.modelFees[i] = _checkAgreement(fulfillment, requestId, outputHash, status);
         FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
         delete _commitments[requestId];
-        // Another operator's fulfil after the window: the assignee was late, and its penalty is paid
-        // now to the deliverer, with any held from earlier takeovers (reassign marks those).
-        if (msg.sender != commitment.operator) {
-            _heldPenalties[requestId] += _takeLivenessPenalty(commitment.operator, requestId);
-            penaltyHeld = true;
-        }
-        if (penaltyHeld) _payHeldPenalty(requestId, msg.sender);
+        // Another operator's fulfil after the window: the assignee was late, and the ledger burns its
+        // penalty (paying it to the deliverer would pay whoever can cause it).
+        if (late) ledger.penalize(commitment.operator, requestId);
         _holdEscrow(fulfillment, delivery, i);
         leaf = SibylEncoding.leafOf(
             requestId,
@@ -410,11 +384,7 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
     }
 
     /// @dev Holds a result's whole escrow for its refundTo until settlement and records its sizes.
-    function _holdEscrow(
-        Fulfillment calldata fulfillment,
-        FulfillmentGas.Delivery memory delivery,
-        uint256 i
-    ) private {
+    function _holdEscrow(Fulfillment calldata fulfillment, FulfillmentGas.Delivery memory delivery, uint256 i) private {
         address refundTo = fulfillment.commitment.refundTo;
         uint256 escrow = fulfillment.commitment.escrow;
         // Credited in full now and charged at settlement: this write's cost (a new or cold slot) is
@@ -450,6 +420,34 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         }
         _checkCosigners(requestId, outputHash, status, fulfillment.signatures, quorum - 1);
         return model.fee;
+    }
+
+    /// @dev Checks that `signatures` are `needed` distinct active operators' signatures of the answer,
+    /// none the deliverer's (msg.sender), signers ascending.
+    function _checkCosigners(
+        uint256 requestId,
+        bytes32 outputHash,
+        uint8 status,
+        bytes calldata signatures,
+        uint256 needed
+    ) private view {
+        if (signatures.length != needed * SIGNATURE_BYTES) {
+            revert WrongSignatureCount(requestId, signatures.length / SIGNATURE_BYTES, needed);
+        }
+        if (needed == 0) return;
+        bytes32 digest = ResultStatements.digest(address(this), requestId, outputHash, status);
+        address previous;
+        for (uint256 offset; offset < signatures.length; offset += SIGNATURE_BYTES) {
+            (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(
+                digest,
+                signatures[offset:offset + SIGNATURE_BYTES]
+            );
+            if (error != ECDSA.RecoverError.NoError || signer <= previous || signer == msg.sender) {
+                revert InvalidCosigner(requestId, signer);
+            }
+            if (!ledger.isActive(signer)) revert InvalidCosigner(requestId, signer);
+            previous = signer;
+        }
     }
 
     /// @dev Calls each requester back that asked to be, measuring the gas each callback took.
@@ -567,7 +565,7 @@ contract SibylCoordinator is Quorum, ResultLog, Pausable {
         }
     }
 
-    function _credit(address account, uint256 amount) internal override {
+    function _credit(address account, uint256 amount) private {
         balanceOf[account] += amount;
         emit BalanceCredited(account, amount);
     }

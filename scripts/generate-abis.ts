@@ -12,6 +12,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Exported constant → artifact path under artifacts/contracts. */
 export const GENERATED_ABIS = {
   sibylCoordinatorAbi: "SibylCoordinator.sol/SibylCoordinator.json",
+  sibylLogAbi: "SibylLog.sol/SibylLog.json",
+  operatorLedgerAbi: "OperatorLedger.sol/OperatorLedger.json",
   sibylConsumerAbi: "consumer/SibylConsumer.sol/SibylConsumer.json",
   promptBoardAbi: "examples/PromptBoard.sol/PromptBoard.json",
 } as const;

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {SibylConsumer} from "../consumer/SibylConsumer.sol";
-import {ISibylCoordinator} from "../interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../interfaces/ISibylLog.sol";
 import {ResultStatus} from "../interfaces/SibylTypes.sol";
 
 /// @title PromptBoard
@@ -27,10 +27,10 @@ contract PromptBoard is SibylConsumer {
     mapping(uint256 requestId => Entry entry) private _entries;
 
     constructor(
-        ISibylCoordinator coordinator,
+        ISibylLog log,
         bytes32 modelId_,
         uint32 callbackGasLimit_
-    ) SibylConsumer(coordinator) {
+    ) SibylConsumer(log) {
         modelId = modelId_;
         callbackGasLimit = callbackGasLimit_;
     }
@@ -39,7 +39,7 @@ contract PromptBoard is SibylConsumer {
     /// it off-chain from the base fee with headroom: an eth_call sees block.basefee 0). The rest of it
     /// comes back to the asker.
     function askFee(uint256 gasPrice) external view returns (uint256) {
-        return sibylCoordinator.estimateFee(modelId, callbackGasLimit, gasPrice);
+        return sibylCoordinator().estimateFee(modelId, callbackGasLimit, gasPrice);
     }
 
     /// @notice Puts `question` to the model. All of msg.value is the request's escrow: what the answer

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SibylConsumer} from "../consumer/SibylConsumer.sol";
-import {ISibylCoordinator} from "../interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../interfaces/ISibylLog.sol";
 import {Model, ResultStatus} from "../interfaces/SibylTypes.sol";
 import {YesNo, YesNoAnswer} from "./YesNoAnswer.sol";
 
@@ -112,11 +112,11 @@ contract YesNoMarket is SibylConsumer {
     mapping(uint256 marketId => mapping(address bettor => uint256 amount)) public noStakeOf;
 
     constructor(
-        ISibylCoordinator coordinator,
+        ISibylLog log,
         bytes32 modelId_,
         uint64 reportWindow_,
         uint64 resolutionWindow_
-    ) SibylConsumer(coordinator) {
+    ) SibylConsumer(log) {
         if (reportWindow_ == 0 || resolutionWindow_ == 0) {
             revert YesNoMarket__InvalidWindows(reportWindow_, resolutionWindow_);
         }
@@ -172,7 +172,7 @@ contract YesNoMarket is SibylConsumer {
         if (bytes(evidence).length == 0) revert YesNoMarket__EmptyEvidence(marketId);
         uint256 room = _roomAfter(
             _inputOverhead() + bytes(market.question).length,
-            sibylCoordinator.modelOf(modelId).maxInputBytes
+            sibylCoordinator().modelOf(modelId).maxInputBytes
         );
         if (bytes(evidence).length > room) {
             revert YesNoMarket__EvidenceTooLong(marketId, bytes(evidence).length, room);
@@ -268,7 +268,7 @@ contract YesNoMarket is SibylConsumer {
 
     /// @notice The longest question the model takes now, leaving room for the framing and evidence.
     function maxQuestionBytes() external view returns (uint256) {
-        return _roomAfter(_inputOverhead() + 1, sibylCoordinator.modelOf(modelId).maxInputBytes);
+        return _roomAfter(_inputOverhead() + 1, sibylCoordinator().modelOf(modelId).maxInputBytes);
     }
 
     function parseAnswer(bytes calldata answer) external pure returns (YesNo) {
@@ -302,13 +302,13 @@ contract YesNoMarket is SibylConsumer {
     /// the framing plus at least one byte of evidence must fit.
     function _checkCanAsk(uint256 questionLength) private view {
         if (questionLength == 0) revert YesNoMarket__EmptyQuestion();
-        Model memory model = sibylCoordinator.modelOf(modelId);
+        Model memory model = sibylCoordinator().modelOf(modelId);
         if (model.timeout == 0) revert YesNoMarket__UnknownModel(modelId);
         if (!model.enabled) revert YesNoMarket__ModelDisabled(modelId);
         if (model.timeout >= resolutionWindow) {
             revert YesNoMarket__ModelTooSlow(modelId, model.timeout, resolutionWindow);
         }
-        uint32 gasCap = sibylCoordinator.feeParameters().maxCallbackGasLimit;
+        uint32 gasCap = sibylCoordinator().feeParameters().maxCallbackGasLimit;
         if (gasCap < CALLBACK_GAS_LIMIT) revert YesNoMarket__CallbackGasCapTooLow(gasCap, CALLBACK_GAS_LIMIT);
         uint256 room = _roomAfter(_inputOverhead() + 1, model.maxInputBytes);
         if (questionLength > room) revert YesNoMarket__QuestionTooLong(questionLength, room);

@@ -2,14 +2,14 @@
 pragma solidity ^0.8.28;
 
 import {SibylConsumer} from "../consumer/SibylConsumer.sol";
-import {ISibylCoordinator} from "../interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../interfaces/ISibylLog.sol";
 import {ResultStatus} from "../interfaces/SibylTypes.sol";
 
 /// @title NoopConsumer
 /// @notice The cheapest possible dapp: it asks and ignores the answer. Gas benchmarks use it to price
 /// the callback itself.
 contract NoopConsumer is SibylConsumer {
-    constructor(ISibylCoordinator coordinator) SibylConsumer(coordinator) {}
+    constructor(ISibylLog log) SibylConsumer(log) {}
 
     function ask(
         bytes32 modelId,
