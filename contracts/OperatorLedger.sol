@@ -102,6 +102,9 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         bytes32 modelId,
         uint8 quorum
     ) external view returns (address operator, uint64 exclusiveUntil) {
+        // Only the current version takes requests: one not yet authorized (or retired) gets none, so
+        // no request is made where no node looks.
+        if (msg.sender != log.coordinator()) revert NotCoordinator(msg.sender);
         uint256 count = _active.length;
         if (count == 0) revert NoActiveOperator();
         if (count < quorum) revert NotEnoughOperators(modelId, count, quorum);

@@ -15,6 +15,8 @@ interface ISibylLogCoordinator {
 
     function nextRequestId() external view returns (uint256);
 
+    function ledger() external view returns (address);
+
     /// @notice Called by the log when a successor is authorized: take no new requests from now on.
     function retire(address successor) external;
 }
@@ -92,7 +94,11 @@ contract SibylLog is ISibylLog, Ownable2Step {
             ISibylLogCoordinator(previous).retire(next);
             // Request ids name one request of the whole deployment: the successor's start after the
             // last one its predecessor can ever give (it is retired now).
-            if (ISibylLogCoordinator(next).firstRequestId() < ISibylLogCoordinator(previous).nextRequestId()) {
+            // ... and stakes carry over: one ledger for every version.
+            if (
+                ISibylLogCoordinator(next).firstRequestId() < ISibylLogCoordinator(previous).nextRequestId() ||
+                ISibylLogCoordinator(next).ledger() != ISibylLogCoordinator(previous).ledger()
+            ) {
                 revert InvalidCoordinator(next);
             }
         }

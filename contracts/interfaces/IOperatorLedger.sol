@@ -95,7 +95,8 @@ interface IOperatorLedger {
     function setOperatorParameters(OperatorParameters calldata parameters) external;
 
     /// @notice The operator request `requestId` for `modelId` is assigned to, drawn from the active set
-    /// with this block's beacon randomness, and when its exclusive window closes.
+    /// with this block's beacon randomness, and when its exclusive window closes. Only the log's
+    /// current coordinator may ask.
     function assign(
         uint256 requestId,
         bytes32 modelId,

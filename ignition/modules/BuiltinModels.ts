@@ -35,7 +35,7 @@ export const LANGUAGE_ID_DEFAULTS = {
 } as const;
 
 export default buildModule("BuiltinModels", (m) => {
-  const { coordinator } = m.useModule(SibylModule);
+  const { log, coordinator } = m.useModule(SibylModule);
   m.call(
     coordinator,
     "registerModel",
@@ -53,5 +53,5 @@ export default buildModule("BuiltinModels", (m) => {
     ],
     { id: "registerLanguageId" },
   );
-  return { coordinator };
+  return { log, coordinator };
 });

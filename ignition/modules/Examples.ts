@@ -13,11 +13,11 @@ import BuiltinModelsModule, { LANGUAGE_ID } from "./BuiltinModels.js";
 export const PROMPT_BOARD_CALLBACK_GAS = 300_000;
 
 export default buildModule("Examples", (m) => {
-  const { coordinator } = m.useModule(BuiltinModelsModule);
+  const { log, coordinator } = m.useModule(BuiltinModelsModule);
   const promptBoard = m.contract("PromptBoard", [
-    coordinator,
+    log,
     LANGUAGE_ID.modelId,
     m.getParameter("promptBoardCallbackGasLimit", PROMPT_BOARD_CALLBACK_GAS),
   ]);
-  return { coordinator, promptBoard };
+  return { log, coordinator, promptBoard };
 });

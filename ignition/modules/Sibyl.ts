@@ -1,9 +1,11 @@
 /**
- * The Sibyl coordinator with a Groth16 verifier for every batch size that has a circuit.
+ * A Sibyl deployment: the result log with a Groth16 verifier for every batch size that has a circuit,
+ * the operators' ledger, and the first coordinator version, authorized in the log.
  *
- * The owner-only wiring (setVerifier here, registerModel in BuiltinModels) is sent by the deploying
- * account, and Ignition cannot send from a parameter, so `owner` must be that account. To hand the
- * coordinator to a multisig, deploy as yourself and call transferOwnership afterwards (Ownable2Step).
+ * The owner-only wiring (setVerifier and authorizeCoordinator here, registerModel in BuiltinModels) is
+ * sent by the deploying account, and Ignition cannot send from a parameter, so `owner` must be that
+ * account. To hand the contracts to a multisig, deploy as yourself and call transferOwnership on each
+ * afterwards (Ownable2Step).
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import { verifierContractName } from "../../src/node/prover/artifacts.js";
@@ -34,8 +36,8 @@ export const SIBYL_DEFAULTS = {
   /** A minute for the assigned operator alone (answer, prove, mine); then any operator may deliver. */
   exclusiveWindow: 60n,
   /**
-   * 0.01 ETH from an assignee that lets its window pass, to whoever delivers instead: a hundred times
-   * the default model fee, so skipping work never pays.
+   * 0.01 ETH from an assignee that lets its window pass, burned (paid to nobody, so nobody gains by
+   * causing it): a hundred times the default model fee, so skipping work never pays.
    */
   livenessPenalty: 10n ** 16n,
   /** Half the stake (0.5 ETH at the minimum) to whoever proves an operator signed two answers. */
@@ -47,17 +49,25 @@ export function adapterId(batchSize: number): string {
   return `Groth16BatchVerifier${batchSize}`;
 }
 
+/** The coordinator's fee parameters, from the module's parameters. */
+// biome-ignore lint/suspicious/noExplicitAny: Ignition's module builder type is internal.
+export function feeParametersOf(m: any) {
+  return {
+    deliveryGas: m.getParameter("deliveryGas", SIBYL_DEFAULTS.deliveryGas),
+    gasPerOutputByte: m.getParameter("gasPerOutputByte", SIBYL_DEFAULTS.gasPerOutputByte),
+    minGasPrice: m.getParameter("minGasPrice", SIBYL_DEFAULTS.minGasPrice),
+    maxPriorityFeePerGas: m.getParameter("maxPriorityFeePerGas", SIBYL_DEFAULTS.maxPriorityFeePerGas),
+    maxCallbackGasLimit: m.getParameter("maxCallbackGasLimit", SIBYL_DEFAULTS.maxCallbackGasLimit),
+    proofGasPerLeaf: m.getParameter("proofGasPerLeaf", SIBYL_DEFAULTS.proofGasPerLeaf),
+  };
+}
+
 export default buildModule("Sibyl", (m) => {
-  const coordinator = m.contract("SibylCoordinator", [
-    m.getParameter("owner", m.getAccount(0)),
-    {
-      deliveryGas: m.getParameter("deliveryGas", SIBYL_DEFAULTS.deliveryGas),
-      gasPerOutputByte: m.getParameter("gasPerOutputByte", SIBYL_DEFAULTS.gasPerOutputByte),
-      minGasPrice: m.getParameter("minGasPrice", SIBYL_DEFAULTS.minGasPrice),
-      maxPriorityFeePerGas: m.getParameter("maxPriorityFeePerGas", SIBYL_DEFAULTS.maxPriorityFeePerGas),
-      maxCallbackGasLimit: m.getParameter("maxCallbackGasLimit", SIBYL_DEFAULTS.maxCallbackGasLimit),
-      proofGasPerLeaf: m.getParameter("proofGasPerLeaf", SIBYL_DEFAULTS.proofGasPerLeaf),
-    },
+  const owner = m.getParameter("owner", m.getAccount(0));
+  const log = m.contract("SibylLog", [owner]);
+  const ledger = m.contract("OperatorLedger", [
+    owner,
+    log,
     {
       minStake: m.getParameter("minStake", SIBYL_DEFAULTS.minStake),
       unbondingDelay: m.getParameter("unbondingDelay", SIBYL_DEFAULTS.unbondingDelay),
@@ -66,17 +76,19 @@ export default buildModule("Sibyl", (m) => {
       equivocationSlashBps: m.getParameter("equivocationSlashBps", SIBYL_DEFAULTS.equivocationSlashBps),
     },
   ]);
+  const coordinator = m.contract("SibylCoordinator", [owner, log, ledger, 1n, feeParametersOf(m)]);
+  m.call(log, "authorizeCoordinator", [coordinator], { id: "authorizeCoordinator" });
 
   const verifiers = BATCH_SIZES.map((batchSize) => {
     const verifier = m.contract(verifierContractName(batchSize));
     const adapter = m.contract("Groth16BatchVerifier", [verifier, batchSize], { id: adapterId(batchSize) });
-    m.call(coordinator, "setVerifier", [batchSize, adapter], { id: `setVerifier${batchSize}` });
+    m.call(log, "setVerifier", [batchSize, adapter], { id: `setVerifier${batchSize}` });
     return [adapterId(batchSize), adapter] as const;
   });
   // The constructor prepares the first 256 checkpoint slots of the pending queue; the rest here, so no
   // delivery ever pays for a fresh slot.
   for (const from of [256, 512, 768]) {
-    m.call(coordinator, "prepareCheckpoints", [from, from + 256], { id: `prepareCheckpoints${from}` });
+    m.call(log, "prepareCheckpoints", [from, from + 256], { id: `prepareCheckpoints${from}` });
   }
-  return { coordinator, ...Object.fromEntries(verifiers) };
+  return { log, ledger, coordinator, ...Object.fromEntries(verifiers) };
 });

@@ -13,6 +13,7 @@ import {
   isAddress,
   type PublicClient,
 } from "viem";
+import { resolveSibylContracts, type SibylContracts } from "../shared/contracts.js";
 import { CliError, unreachable } from "./errors.js";
 
 /** Where the CLI keeps the devnet's files; SIBYL_STATE_DIR moves it (tests use a temporary one). */
@@ -56,12 +57,14 @@ export const TARGET_OPTIONS = {
 } as const;
 
 export const TARGET_HELP = `  --rpc <url>             JSON-RPC URL (default: from ${DEPLOYMENT_FILE}, written by sibyl dev/deploy)
-  --coordinator <addr>    coordinator address (default: from ${DEPLOYMENT_FILE})
-  --from-block <n>        the coordinator's deployment block, where event scans start`;
+  --coordinator <addr>    the deployment's log or any of its coordinators (default: from ${DEPLOYMENT_FILE})
+  --from-block <n>        the deployment's first block, where event scans start`;
 
 export interface Target {
   rpcUrl: string;
+  /** The coordinator taking requests now (the log names it, whichever address was given). */
   coordinator: Address;
+  contracts: SibylContracts;
   fromBlock: bigint;
   client: PublicClient;
   record: DeploymentRecord | undefined;
@@ -87,10 +90,15 @@ export async function resolveTarget(flags: {
   const client = createPublicClient({
     transport: http(rpcUrl, { retryCount: 0, timeout: 10_000 }),
   }) as PublicClient;
-  const coordinator = getAddress(coordinatorText);
-  const code = await client.getCode({ address: coordinator }).catch((error) => {
+  const given = getAddress(coordinatorText);
+  const code = await client.getCode({ address: given }).catch((error) => {
     throw unreachable(rpcUrl, error);
   });
-  if (code === undefined || code === "0x") throw new CliError(`no contract at ${coordinator} on ${rpcUrl}`);
-  return { rpcUrl, coordinator, fromBlock: BigInt(fromText), client, record };
+  if (code === undefined || code === "0x") throw new CliError(`no contract at ${given} on ${rpcUrl}`);
+  const contracts = await resolveSibylContracts(client, given).catch((error) => {
+    throw new CliError(`--coordinator: ${given} is neither a Sibyl log nor a Sibyl coordinator`, {
+      cause: error,
+    });
+  });
+  return { rpcUrl, coordinator: contracts.current, contracts, fromBlock: BigInt(fromText), client, record };
 }

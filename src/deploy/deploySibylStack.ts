@@ -1,6 +1,6 @@
 /**
- * Deploys the whole stack (coordinator, verifiers, built-in models, example dapps) with the Ignition
- * modules in ignition/modules, and returns plain addresses.
+ * Deploys the whole stack (result log, operators' ledger, coordinator, verifiers, built-in models,
+ * example dapps) with the Ignition modules in ignition/modules, and returns plain addresses.
  *
  * Ignition keeps a journal of every transaction it sends and, on the next run with the same deployment
  * id, reconciles with it instead of deploying again. That is right for a lasting network (an
@@ -12,7 +12,7 @@
  * so `hardhat ignition status <id>` and resumption work;
  * without one, a fresh temporary directory removed afterwards, so every call deploys a new stack and
  * nothing is left in the repository. The journal is kept (not in-memory) in both cases because it is
- * where the coordinator's deployment transaction, and from it the deployment block, is found.
+ * where the log's deployment transaction, and from it the deployment block, is found.
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
@@ -99,6 +99,8 @@ export async function deploySibylStack(
       if (contract === undefined) throw new SibylError(`the deployment has no contract ${futureId}`);
       return getAddress(contract.address);
     };
+    const log = addressOf(SibylModule.results.log.id);
+    const ledger = addressOf(SibylModule.results.ledger.id);
     const coordinator = addressOf(SibylModule.results.coordinator.id);
     const promptBoard = addressOf(ExamplesModule.results.promptBoard.id);
     const verifiers = Object.fromEntries(
@@ -106,7 +108,7 @@ export async function deploySibylStack(
     ) as Record<BatchSize, Address>;
     // Ignition trusts its journal: one left by an earlier chain (a devnet restarted with the same
     // deploymentId) "succeeds" without sending anything and returns addresses with no code.
-    for (const contract of [coordinator, promptBoard, ...Object.values(verifiers)]) {
+    for (const contract of [log, ledger, coordinator, promptBoard, ...Object.values(verifiers)]) {
       const code = await publicClient.getCode({ address: contract });
       if (code === undefined || code === "0x") {
         throw new SibylError(
@@ -117,10 +119,12 @@ export async function deploySibylStack(
         );
       }
     }
-    const deploymentTx = await deploymentTransaction(journal.dir, artifactResolver, coordinator);
+    const deploymentTx = await deploymentTransaction(journal.dir, artifactResolver, log);
     const receipt = await publicClient.getTransactionReceipt({ hash: deploymentTx });
     return {
       chainId,
+      log,
+      ledger,
       coordinator,
       promptBoard,
       verifiers,

@@ -16,11 +16,16 @@ export interface DeployedModel {
 
 export interface SibylDeployment {
   chainId: number;
+  /** The result log: the deployment's long-lived address, which names the current coordinator. */
+  log: Address;
+  /** The operators' ledger: stakes, the active set, endpoints. */
+  ledger: Address;
+  /** The coordinator version current when this record was written (ask the log for today's). */
   coordinator: Address;
   promptBoard: Address;
-  /** The Groth16BatchVerifier adapter the coordinator uses for each batch size. */
+  /** The Groth16BatchVerifier adapter the log uses for each batch size. */
   verifiers: Record<BatchSize, Address>;
-  /** Block of the coordinator's deployment transaction: where a node with an empty database starts. */
+  /** Block of the log's deployment transaction: where a node with an empty database starts. */
   deploymentBlock: bigint;
   models: DeployedModel[];
 }
@@ -43,6 +48,8 @@ const bytes32 = z
 const deploymentSchema = z
   .object({
     chainId: z.number().int().positive(),
+    log: address,
+    ledger: address,
     coordinator: address,
     promptBoard: address,
     verifiers: z

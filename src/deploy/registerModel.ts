@@ -5,6 +5,7 @@
 import type { Address, Hex } from "viem";
 import type { ModelSpecInput } from "../node/models/registry.js";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { resolveSibylContracts } from "../shared/contracts.js";
 import { modelIdFromName } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
@@ -50,11 +51,13 @@ export interface RegisterModelReturnType {
  */
 export async function registerModel(
   connection: SibylConnection,
-  { coordinator, spec, ...terms }: RegisterModelParameters,
+  { coordinator: address, spec, ...terms }: RegisterModelParameters,
 ): Promise<RegisterModelReturnType> {
   const modelId = modelIdFromName(spec.name);
   const configHash = await modelConfigHash(spec);
   const publicClient = publicClientOf(connection);
+  // Models are terms of a coordinator version: register on the one taking requests now.
+  const { current: coordinator } = await resolveSibylContracts(publicClient, address);
   const existing = await publicClient.readContract({
     address: coordinator,
     abi: sibylCoordinatorAbi,

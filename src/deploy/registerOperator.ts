@@ -1,10 +1,12 @@
 /** Stakes and registers an operator, so a devnet's node can fulfil requests as soon as it starts. */
 import type { Address, LocalAccount } from "viem";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { operatorLedgerAbi } from "../shared/abi/generated.js";
+import { resolveSibylContracts } from "../shared/contracts.js";
 import { SibylError } from "../shared/errors.js";
 import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
 
 export interface RegisterOperatorParameters {
+  /** The deployment's log or any of its coordinators. */
   coordinator: Address;
   /** The operator: an address the connection can sign for, an index into its accounts, or a local account. */
   operator: Address | number | LocalAccount;
@@ -29,9 +31,10 @@ export async function registerOperator(
   const wallet = await walletFor(connection, operator);
   const address = wallet.account.address;
   const publicClient = publicClientOf(connection);
+  const { ledger } = await resolveSibylContracts(publicClient, coordinator);
   const { active } = await publicClient.readContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: ledger,
+    abi: operatorLedgerAbi,
     functionName: "operatorOf",
     args: [address],
   });
@@ -40,14 +43,14 @@ export async function registerOperator(
     stake ??
     (
       await publicClient.readContract({
-        address: coordinator,
-        abi: sibylCoordinatorAbi,
+        address: ledger,
+        abi: operatorLedgerAbi,
         functionName: "operatorParameters",
       })
     ).minStake;
   const hash = await wallet.writeContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: ledger,
+    abi: operatorLedgerAbi,
     functionName: "registerOperator",
     value,
   });

@@ -29,14 +29,41 @@ import {
 } from "../sdk/types.js";
 import { type BytesInput, type ModelReference, resolveModelId, toBytesHex } from "../sdk/utils.js";
 import { pollForResult } from "../sdk/waiting.js";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { sibylAbi, sibylCoordinatorAbi, sibylLogAbi } from "../shared/abi/generated.js";
 import type { RequestCommitment } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 
 const coordinatorInterface = new Interface(sibylCoordinatorAbi);
+const logInterface = new Interface(sibylLogAbi);
+/** Every event of a deployment's contracts, to decode logs read from all their addresses at once. */
+const eventsInterface = new Interface(sibylAbi);
 
 function coordinatorAt(address: string, runner: ContractRunner): Contract {
   return new Contract(address, coordinatorInterface, runner);
+}
+
+/** A deployment's addresses, found from its log or any coordinator (as the viem SDK's resolveSibylContracts). */
+interface Deployment {
+  log: string;
+  /** Every coordinator version, oldest first, and the log: where results and batches are emitted. */
+  sources: string[];
+  current: string;
+}
+
+async function deploymentOf(address: string, runner: ContractRunner, blockTag?: bigint): Promise<Deployment> {
+  const overrides = blockTag === undefined ? {} : { blockTag };
+  let log = address;
+  try {
+    log = (await coordinatorAt(address, runner).getFunction("log").staticCall(overrides)) as string;
+  } catch {
+    // Not a coordinator: taken for the log itself, which the next call checks.
+  }
+  const resultLog = new Contract(log, logInterface, runner);
+  const [current, coordinators] = (await Promise.all([
+    resultLog.getFunction("coordinator").staticCall(overrides),
+    resultLog.getFunction("coordinators").staticCall(overrides),
+  ])) as [string, string[]];
+  return { log, sources: [...coordinators, log], current };
 }
 
 export type RequestInferenceParameters = {
@@ -81,7 +108,9 @@ export async function requestInference(
   signer: Signer,
   parameters: RequestInferenceParameters,
 ): Promise<RequestInferenceReturnType> {
-  const { coordinator, model, input, callbackGasLimit = 0 } = parameters;
+  const { model, input, callbackGasLimit = 0 } = parameters;
+  // Requests go to the version the log names now.
+  const coordinator = (await deploymentOf(parameters.coordinator, signer)).current;
   const contract = coordinatorAt(coordinator, signer);
   const modelId = resolveModelId(model);
   const value: bigint =
@@ -103,7 +132,7 @@ export async function requestInference(
   }
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== coordinator.toLowerCase()) continue;
-    const parsed = coordinatorInterface.parseLog(log);
+    const parsed = eventsInterface.parseLog(log);
     if (parsed?.name !== "InferenceRequested") continue;
     return {
       requestId: parsed.args.getValue("requestId") as bigint,
@@ -148,7 +177,16 @@ export async function waitForResult(
   parameters: WaitForResultParameters,
 ): Promise<SibylResult> {
   const { coordinator, requestId, confirmations = 1, timeoutMs, fromBlock = 0n, proven } = parameters;
-  const contract = coordinatorAt(coordinator, provider);
+  const eventsOf = async (name: string, from: BlockTag, to?: BlockTag) => {
+    const { sources } = await deploymentOf(coordinator, provider);
+    const topics = eventsInterface.encodeFilterTopics(name, name === "BatchAppended" ? [] : [requestId]);
+    return provider.getLogs({
+      address: sources,
+      topics,
+      fromBlock: from,
+      ...(to === undefined ? {} : { toBlock: to }),
+    });
+  };
   return pollForResult(
     {
       async latestBlock() {
@@ -157,19 +195,16 @@ export async function waitForResult(
         return { number: BigInt(block.number), timestamp: BigInt(block.timestamp) };
       },
       async findRequest() {
-        const [log] = await contract.queryFilter(
-          contract.getEvent("InferenceRequested")(requestId),
-          fromBlock,
-        );
+        const [log] = await eventsOf("InferenceRequested", fromBlock);
         if (log === undefined) return undefined;
-        const commitment = commitmentFrom(coordinatorInterface.parseLog(log)?.args.getValue("commitment"));
+        const commitment = commitmentFrom(eventsInterface.parseLog(log)?.args.getValue("commitment"));
         return { blockNumber: BigInt(log.blockNumber), deadline: commitment.deadline };
       },
       async findResult(from, to) {
-        const [log] = await contract.queryFilter(contract.getEvent("ResultDelivered")(requestId), from, to);
+        const [log] = await eventsOf("ResultDelivered", from, to);
         const entry = log && decodeLog(log);
         if (log === undefined || entry?.eventName !== "ResultDelivered") return undefined;
-        const batches = await readBatches(contract, BigInt(log.blockNumber), to);
+        const batches = await readBatches(await eventsOf("BatchAppended", BigInt(log.blockNumber), to));
         return toSibylResult(entry.args, locationOf(log), batches);
       },
       async blockHash(blockNumber) {
@@ -218,17 +253,22 @@ export async function verifyResult(
   parameters: VerifyResultParameters,
 ): Promise<CheckResultReturnType> {
   const { coordinator, requestId, fromBlock = 0n, siblings } = parameters;
-  const contract = coordinatorAt(coordinator, provider);
   const blockNumber = parameters.blockNumber ?? BigInt(await provider.getBlockNumber());
+  const deployment = await deploymentOf(coordinator, provider, blockNumber);
+  const resultLog = new Contract(deployment.log, logInterface, provider);
+  const range = { address: deployment.sources, fromBlock, toBlock: blockNumber };
   const [root, queue, logs] = await Promise.all([
-    contract.getFunction("root").staticCall({ blockTag: blockNumber }) as Promise<bigint>,
-    readPendingLog(contract, blockNumber),
+    resultLog.getFunction("root").staticCall({ blockTag: blockNumber }) as Promise<bigint>,
+    readPendingLog(resultLog, blockNumber),
     // A caller's own path needs only the batches and the result; building a path needs the whole log.
     siblings === undefined
-      ? readLog(provider, coordinator, fromBlock, blockNumber)
+      ? provider.getLogs({ ...range, topics: [["BatchAppended", "ResultDelivered"].map(topicOf)] })
       : Promise.all([
-          contract.queryFilter(contract.getEvent("BatchAppended")(), fromBlock, blockNumber),
-          contract.queryFilter(contract.getEvent("ResultDelivered")(requestId), fromBlock, blockNumber),
+          provider.getLogs({ ...range, topics: eventsInterface.encodeFilterTopics("BatchAppended", []) }),
+          provider.getLogs({
+            ...range,
+            topics: eventsInterface.encodeFilterTopics("ResultDelivered", [requestId]),
+          }),
         ]).then((lists) => lists.flat()),
   ]);
   const entries = logs.flatMap((log) => decodeLog(log) ?? []);
@@ -256,14 +296,11 @@ async function quoteGasPrice(signer: Signer): Promise<bigint> {
   return baseFee * QUOTE_BASE_FEE_MULTIPLIER + (feeData.maxPriorityFeePerGas ?? 0n);
 }
 
-function readLog(provider: Provider, coordinator: string, fromBlock: BlockTag, toBlock: BlockTag) {
-  const topics = ["BatchAppended", "ResultDelivered"].map(
-    (name) => coordinatorInterface.getEvent(name)?.topicHash as string,
-  );
-  return provider.getLogs({ address: coordinator, topics: [topics], fromBlock, toBlock });
+function topicOf(eventName: string): string {
+  return eventsInterface.getEvent(eventName)?.topicHash as string;
 }
 
-/** The coordinator's pendingLog() at `blockNumber`. */
+/** The log's pendingLog() at `blockNumber`. */
 async function readPendingLog(contract: Contract, blockNumber: bigint): Promise<PendingLog> {
   const [proven, delivered, head, tail] = (await contract
     .getFunction("pendingLog")
@@ -271,9 +308,8 @@ async function readPendingLog(contract: Contract, blockNumber: bigint): Promise<
   return pendingLogFrom([proven, delivered, head, tail]);
 }
 
-/** The batches appended from `fromBlock` to `toBlock`, where a result delivered there finds its proof. */
-async function readBatches(contract: Contract, fromBlock: bigint, toBlock: bigint): Promise<AppendedBatch[]> {
-  const logs = await contract.queryFilter(contract.getEvent("BatchAppended")(), fromBlock, toBlock);
+/** The batches among `logs`, where a result delivered before them finds its proof. */
+function readBatches(logs: readonly Log[]): AppendedBatch[] {
   return logs.flatMap((log) => {
     const entry = decodeLog(log);
     return entry?.eventName === "BatchAppended" ? [{ ...entry.args, ...locationOf(log) }] : [];
@@ -289,7 +325,7 @@ function locationOf(log: Log): EventLocation {
 }
 
 function decodeLog(log: Log): ResultLogEntry | undefined {
-  const parsed = coordinatorInterface.parseLog(log);
+  const parsed = eventsInterface.parseLog(log);
   if (parsed?.name === "BatchAppended") {
     const { prover, oldRoot, newRoot, startIndex, batchSize, count, firstSequence } = parsed.args.toObject();
     return {

@@ -27,7 +27,7 @@ import { deliveredLeaf } from "../sdk/logReader.js";
 import { pendingLogFrom, queuedResults } from "../sdk/pendingQueue.js";
 import type { SibylResult } from "../sdk/types.js";
 import { waitForResult } from "../sdk/waitForResult.js";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { operatorLedgerAbi, sibylCoordinatorAbi, sibylLogAbi } from "../shared/abi/generated.js";
 import {
   BATCH_SIZES,
   batchSizeFor,
@@ -51,6 +51,8 @@ export interface MockFulfillOptions {
 
 export interface SibylMock {
   deployment: SibylDeployment;
+  /** The result log: what a consumer contract is built on (SibylConsumer(log)). */
+  log: Address;
   coordinator: Address;
   operator: Address;
   modelId(name: string): Hex;
@@ -77,6 +79,7 @@ export async function mockSibyl(
   const { coordinator } = deployment;
   const client = publicClientOf(connection, 50);
   const coordinatorContract = { address: coordinator, abi: sibylCoordinatorAbi } as const;
+  const resultLog = { address: deployment.log, abi: sibylLogAbi } as const;
   const owner = await client.readContract({ ...coordinatorContract, functionName: "owner" });
   const ownerWallet = await walletFor(connection, owner);
   const mockVerifier = await new SibylArtifactResolver().loadArtifact("MockBatchVerifier");
@@ -93,14 +96,15 @@ export async function mockSibyl(
     await confirm(
       client,
       await ownerWallet.writeContract({
-        ...coordinatorContract,
+        ...resultLog,
         functionName: "setVerifier",
         args: [BigInt(batchSize), contractAddress],
       }),
     );
   }
   const { minStake } = await client.readContract({
-    ...coordinatorContract,
+    address: deployment.ledger,
+    abi: operatorLedgerAbi,
     functionName: "operatorParameters",
   });
   const operator = privateKeyToAccount(await fundedKey(connection, minStake + OPERATOR_FUNDS));
@@ -115,7 +119,7 @@ export async function mockSibyl(
 
   /** The tree behind the chain's current root. */
   const currentTree = async () => {
-    const onchainRoot = await client.readContract({ ...coordinatorContract, functionName: "root" });
+    const onchainRoot = await client.readContract({ ...resultLog, functionName: "root" });
     const snapshot = treesByRoot.get(onchainRoot);
     if (snapshot === undefined) {
       throw new SibylError(`the result log on ${coordinator} moved without this mock (another operator?)`);
@@ -142,9 +146,7 @@ export async function mockSibyl(
    * a delivery ended, and one delivery never holds more than the largest batch.
    */
   const proveQueue = async () => {
-    const queue = pendingLogFrom(
-      await client.readContract({ ...coordinatorContract, functionName: "pendingLog" }),
-    );
+    const queue = pendingLogFrom(await client.readContract({ ...resultLog, functionName: "pendingLog" }));
     if (queue.delivered === queue.proven) return;
     const events = await getContractEvents(client, {
       ...coordinatorContract,
@@ -179,7 +181,7 @@ export async function mockSibyl(
       await confirm(
         client,
         await operatorWallet.writeContract({
-          ...coordinatorContract,
+          ...resultLog,
           functionName: "prove",
           args: [leaves, witness.newRoot, proof],
         }),
@@ -190,6 +192,7 @@ export async function mockSibyl(
 
   return {
     deployment,
+    log: deployment.log,
     coordinator,
     operator: operator.address,
     modelId: (name) => modelIdFromName(name),

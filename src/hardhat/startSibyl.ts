@@ -23,7 +23,7 @@ import type { ModelSpecInput } from "../node/models/registry.js";
 import { createLogger } from "../node/observe/logger.js";
 import type { SibylResult } from "../sdk/types.js";
 import { waitForResult } from "../sdk/waitForResult.js";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { operatorLedgerAbi } from "../shared/abi/generated.js";
 import { modelIdFromName } from "../shared/encoding.js";
 import { fundedKey } from "./connection.js";
 
@@ -41,6 +41,8 @@ export interface StartSibylOptions {
 
 export interface SibylFixture {
   deployment: SibylDeployment;
+  /** The result log: what a consumer contract is built on (SibylConsumer(log)); it names the coordinator. */
+  log: Address;
   coordinator: Address;
   /** The staked operator the embedded node signs with. */
   operator: Address;
@@ -62,7 +64,7 @@ const OPERATOR_FUNDS = 10n ** 18n;
  *
  * const connection = await network.create();
  * const sibyl = await startSibyl(connection);
- * // ... deploy a consumer with sibyl.coordinator, make it ask, then:
+ * // ... deploy a consumer with sibyl.log (SibylConsumer's constructor), make it ask, then:
  * const result = await sibyl.waitForResult(requestId);
  * await sibyl.stop();
  */
@@ -75,8 +77,8 @@ export async function startSibyl(
   const extraModels = options.models ?? [];
   for (const spec of extraModels) await registerModel(connection, { coordinator, spec });
   const { minStake } = await publicClientOf(connection, 50).readContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: deployment.ledger,
+    abi: operatorLedgerAbi,
     functionName: "operatorParameters",
   });
   const operatorKey = await fundedKey(connection, minStake + OPERATOR_FUNDS);
@@ -115,6 +117,7 @@ export async function startSibyl(
   const client = publicClientOf(connection, 50);
   return {
     deployment,
+    log: deployment.log,
     coordinator,
     operator: operator.address,
     node,

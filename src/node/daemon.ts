@@ -15,7 +15,8 @@ import {
   type Transport,
 } from "viem";
 import type { LocalAccount } from "viem/accounts";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { operatorLedgerAbi, sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { coordinatorOfRequest, resolveSibylContracts, type SibylContracts } from "../shared/contracts.js";
 import { BATCH_SIZES, batchSizeFor, modelIdFromName, type ResultPayload } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { ChainListener } from "./chain/listener.js";
@@ -104,8 +105,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     transport: options.transport ?? http(config.chain.rpcUrl, { retryCount: 3, timeout: 30_000 }),
     pollingInterval: config.chain.pollIntervalMs,
   }) as PublicClient;
-  const coordinator = config.chain.coordinator;
-
   const chainId = await client.getChainId().catch((error) => {
     // viem's message quotes the whole URL, and RPC providers put their key in its path.
     const where = options.transport ? "the given transport" : redactUrl(config.chain.rpcUrl);
@@ -119,8 +118,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const closeStarted = async () => {
     for (const close of started) await close().catch(() => undefined);
   };
+  let contracts: SibylContracts;
   try {
-    await checkDeployment(client, config, account.address, env, served);
+    contracts = await checkDeployment(client, config, account.address, env, served);
   } catch (error) {
     for (const { provider } of served.values()) await provider.close().catch(() => undefined);
     if (error instanceof SibylError) throw error;
@@ -134,12 +134,28 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const store = new SqliteJobStore(config.database.path);
   started.push(async () => store.close());
   try {
-    store.bindDeployment(`chain ${chainId} coordinator ${coordinator}`);
+    // Bound to the log, which outlives every coordinator version: an upgrade keeps the database.
+    store.bindDeployment(`chain ${chainId} log ${contracts.log}`);
     const prover = new BatchProver();
     started.unshift(() => prover.close());
     await prover.warmUp(BATCH_SIZES.filter((size) => size <= batchSizeFor(config.batching.maxSize)));
-    const domain = { chainId, coordinator };
-    await publishEndpoint(client, account, config, options.transport);
+    await publishEndpoint(client, account, config, contracts.ledger, options.transport);
+    const listener = new ChainListener(context, {
+      client,
+      store,
+      contracts,
+      deploymentBlock: config.chain.deploymentBlock,
+      confirmations: config.chain.confirmations,
+      maxLogRange: config.chain.maxLogRange,
+      reorgDepth: config.chain.reorgDepth,
+      servedModels: new Set(served.keys()),
+    });
+    // Follows the listener: after an upgrade, a new version's requests are signed in its own domain.
+    const domain: StatementDomain = {
+      chainId,
+      coordinatorOf: (requestId) => coordinatorOfRequest(listener.contracts, requestId),
+      ledger: () => listener.contracts.ledger,
+    };
     const node = new NodeLoops(context, {
       client,
       store,
@@ -155,20 +171,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         logger,
         store,
       }),
-      listener: new ChainListener(context, {
-        client,
-        store,
-        coordinator,
-        deploymentBlock: config.chain.deploymentBlock,
-        confirmations: config.chain.confirmations,
-        maxLogRange: config.chain.maxLogRange,
-        reorgDepth: config.chain.reorgDepth,
-        servedModels: new Set(served.keys()),
-      }),
+      listener,
       submitter: new Submitter(context, {
         client,
         account,
-        coordinator,
         store,
         receiptPollMs: Math.min(config.chain.pollIntervalMs, 250),
       }),
@@ -202,7 +208,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     logger.info(
       {
         operator: account.address,
-        coordinator,
+        log: contracts.log,
+        coordinator: contracts.current,
         chainId,
         models: config.models.map((m) => m.name),
         api: api?.url,
@@ -236,12 +243,19 @@ async function checkDeployment(
   operator: Address,
   env: NodeJS.ProcessEnv,
   served: Map<Hex, Served>,
-): Promise<void> {
-  const coordinator = config.chain.coordinator;
-  const code = await client.getCode({ address: coordinator });
+): Promise<SibylContracts> {
+  const address = config.chain.coordinator;
+  const code = await client.getCode({ address });
   if (code === undefined || code === "0x") {
-    throw new StartupError(`chain.coordinator: no contract at ${coordinator}`);
+    throw new StartupError(`chain.coordinator: no contract at ${address}`);
   }
+  const contracts = await resolveSibylContracts(client, address).catch((error) => {
+    throw new StartupError(`chain.coordinator: ${address} is not a Sibyl log or coordinator`, {
+      cause: error,
+    });
+  });
+  // Models are terms of the version taking requests now.
+  const coordinator = contracts.current;
   for (const [index, spec] of config.models.entries()) {
     const provider = createProvider(spec, env);
     const modelId = modelIdFromName(spec.name);
@@ -267,12 +281,14 @@ async function checkDeployment(
     }
   }
   const { active } = await client.readContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: contracts.ledger,
+    abi: operatorLedgerAbi,
     functionName: "operatorOf",
     args: [operator],
   });
-  if (!active) throw new StartupError(`operator ${operator} is not an active operator of ${coordinator}`);
+  if (!active)
+    throw new StartupError(`operator ${operator} is not an active operator of ${contracts.ledger}`);
+  return contracts;
 }
 
 interface Parts {

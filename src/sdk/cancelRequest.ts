@@ -1,6 +1,7 @@
 import type { Account, Address, Chain, Client, TransactionReceipt, Transport } from "viem";
 import { waitForTransactionReceipt, writeContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { coordinatorOfRequest, resolveSibylContracts } from "../shared/contracts.js";
 import type { RequestCommitment } from "../shared/encoding.js";
 import { AccountNotFoundError, RequestNotFoundError, TransactionRevertedError } from "./errors.js";
 import { getRequest } from "./getRequest.js";
@@ -42,8 +43,10 @@ export async function cancelRequest(
     if (request === undefined) throw new RequestNotFoundError({ requestId, fromBlock });
     commitment = request.commitment;
   }
+  // The version that took the request holds its escrow, retired or not.
+  const contracts = await resolveSibylContracts(client, coordinator);
   const hash = await writeContract(client, {
-    address: coordinator,
+    address: coordinatorOfRequest(contracts, commitment.requestId),
     abi: sibylCoordinatorAbi,
     functionName: "cancel",
     args: [commitment],

@@ -1,6 +1,7 @@
 import type { Address, Chain, Client, Transport } from "viem";
 import { readContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { resolveSibylContracts } from "../shared/contracts.js";
 import { quoteGasPrice } from "./quoteGasPrice.js";
 import { type ModelReference, resolveModelId } from "./utils.js";
 
@@ -37,8 +38,9 @@ export async function estimateFee<chain extends Chain | undefined>(
 ): Promise<EstimateFeeReturnType> {
   const { coordinator, model, callbackGasLimit = 0, blockNumber } = parameters;
   const gasPrice = parameters.gasPrice ?? (await quoteGasPrice(client));
+  const { current } = await resolveSibylContracts(client, coordinator, blockNumber);
   return readContract(client, {
-    address: coordinator,
+    address: current,
     abi: sibylCoordinatorAbi,
     functionName: "estimateFee",
     args: [resolveModelId(model), callbackGasLimit, gasPrice],

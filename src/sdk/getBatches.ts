@@ -1,9 +1,11 @@
 import type { Address, Chain, Client, Transport } from "viem";
 import { getContractEvents } from "viem/actions";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { sibylLogAbi } from "../shared/abi/generated.js";
+import { resolveSibylContracts } from "../shared/contracts.js";
 import type { AppendedBatch } from "./types.js";
 
 export type GetBatchesParameters = {
+  /** The deployment's log, or any of its coordinator versions. */
   coordinator: Address;
   fromBlock: bigint;
   /** Last block to read; defaults to the latest. */
@@ -11,7 +13,7 @@ export type GetBatchesParameters = {
 };
 
 /**
- * The batches appended to the coordinator's log in a block range, oldest first: where a result
+ * The batches appended to the deployment's result log in a block range, oldest first: where a result
  * delivered in `fromBlock` or later finds the proof that gave it its slot.
  *
  * @example
@@ -25,9 +27,10 @@ export async function getBatches<chain extends Chain | undefined>(
   parameters: GetBatchesParameters,
 ): Promise<AppendedBatch[]> {
   const { coordinator, fromBlock, toBlock } = parameters;
+  const { log } = await resolveSibylContracts(client, coordinator);
   const events = await getContractEvents(client, {
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: log,
+    abi: sibylLogAbi,
     eventName: "BatchAppended",
     fromBlock,
     ...(toBlock === undefined ? {} : { toBlock }),

@@ -1,6 +1,7 @@
 import { type Address, type Chain, type Client, getAddress, type Transport } from "viem";
 import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { operatorLedgerAbi, sibylAbi } from "../shared/abi/generated.js";
+import { eventSources, resolveSibylContracts } from "../shared/contracts.js";
 
 export type GetOperatorStatsParameters = {
   coordinator: Address;
@@ -61,9 +62,11 @@ export async function getOperatorStats<chain extends Chain | undefined>(
 ): Promise<GetOperatorStatsReturnType> {
   const { coordinator, fromBlock = 0n } = parameters;
   const blockNumber = parameters.blockNumber ?? (await getBlockNumber(client));
+  const contracts = await resolveSibylContracts(client, coordinator, blockNumber);
+  const ledger = { address: contracts.ledger, abi: operatorLedgerAbi, blockNumber } as const;
   const range = {
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: eventSources(contracts),
+    abi: sibylAbi,
     fromBlock,
     toBlock: blockNumber,
     strict: true,
@@ -77,12 +80,7 @@ export async function getOperatorStats<chain extends Chain | undefined>(
       getContractEvents(client, { ...range, eventName: "RequestCancelled" }),
       getContractEvents(client, { ...range, eventName: "OperatorPenalized" }),
       getContractEvents(client, { ...range, eventName: "OperatorSlashed" }),
-      readContract(client, {
-        address: coordinator,
-        abi: sibylCoordinatorAbi,
-        functionName: "activeOperators",
-        blockNumber,
-      }),
+      readContract(client, { ...ledger, functionName: "activeOperators" }),
     ]);
 
   const records = new Map<Address, Tally>();
@@ -130,20 +128,8 @@ export async function getOperatorStats<chain extends Chain | undefined>(
   return Promise.all(
     [...records].map(async ([operator, record]) => {
       const [registration, endpoint] = await Promise.all([
-        readContract(client, {
-          address: coordinator,
-          abi: sibylCoordinatorAbi,
-          functionName: "operatorOf",
-          args: [operator],
-          blockNumber,
-        }),
-        readContract(client, {
-          address: coordinator,
-          abi: sibylCoordinatorAbi,
-          functionName: "operatorEndpoint",
-          args: [operator],
-          blockNumber,
-        }),
+        readContract(client, { ...ledger, functionName: "operatorOf", args: [operator] }),
+        readContract(client, { ...ledger, functionName: "operatorEndpoint", args: [operator] }),
       ]);
       const state: OperatorState = registration.active
         ? "active"

@@ -1,9 +1,11 @@
 import { type Address, type Chain, type Client, type Hex, type Transport, zeroHash } from "viem";
 import { getContractEvents, readContract } from "viem/actions";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { sibylAbi, sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { coordinatorOfRequest, eventSources, resolveSibylContracts } from "../shared/contracts.js";
 import type { RequestCommitment } from "../shared/encoding.js";
 
 export type GetRequestParameters = {
+  /** The deployment's log, or any of its coordinator versions. */
   coordinator: Address;
   requestId: bigint;
   /**
@@ -40,26 +42,28 @@ export async function getRequest<chain extends Chain | undefined>(
   client: Client<Transport, chain>,
   parameters: GetRequestParameters,
 ): Promise<GetRequestReturnType> {
-  const { coordinator, requestId, fromBlock = 0n } = parameters;
+  const { requestId, fromBlock = 0n } = parameters;
+  const contracts = await resolveSibylContracts(client, parameters.coordinator);
+  const sources = eventSources(contracts);
   const [events, reassignments, commitmentHash] = await Promise.all([
     getContractEvents(client, {
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
+      address: sources,
+      abi: sibylAbi,
       eventName: "InferenceRequested",
       args: { requestId },
       fromBlock,
       strict: true,
     }),
     getContractEvents(client, {
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
+      address: sources,
+      abi: sibylAbi,
       eventName: "RequestReassigned",
       args: { requestId },
       fromBlock,
       strict: true,
     }),
     readContract(client, {
-      address: coordinator,
+      address: coordinatorOfRequest(contracts, requestId),
       abi: sibylCoordinatorAbi,
       functionName: "commitmentOf",
       args: [requestId],

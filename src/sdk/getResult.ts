@@ -1,10 +1,12 @@
 import type { Address, Chain, Client, Transport } from "viem";
 import { getContractEvents } from "viem/actions";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { sibylAbi } from "../shared/abi/generated.js";
+import { eventSources, resolveSibylContracts } from "../shared/contracts.js";
 import { getBatches } from "./getBatches.js";
 import { type SibylResult, toSibylResult } from "./types.js";
 
 export type GetResultParameters = {
+  /** The deployment's log, or any of its coordinator versions. */
   coordinator: Address;
   requestId: bigint;
   /**
@@ -35,9 +37,10 @@ export async function getResult<chain extends Chain | undefined>(
   parameters: GetResultParameters,
 ): Promise<GetResultReturnType> {
   const { coordinator, requestId, fromBlock = 0n, toBlock } = parameters;
+  const contracts = await resolveSibylContracts(client, coordinator);
   const [event] = await getContractEvents(client, {
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: eventSources(contracts),
+    abi: sibylAbi,
     eventName: "ResultDelivered",
     args: { requestId },
     fromBlock,

@@ -10,6 +10,7 @@ import {
 } from "viem";
 import { waitForTransactionReceipt, writeContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { resolveSibylContracts } from "../shared/contracts.js";
 import type { RequestCommitment } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { AccountNotFoundError, TransactionRevertedError } from "./errors.js";
@@ -64,9 +65,11 @@ export async function requestInference(
   client: Client<Transport, Chain | undefined, Account | undefined>,
   parameters: RequestInferenceParameters,
 ): Promise<RequestInferenceReturnType> {
-  const { coordinator, model, input, callbackGasLimit = 0 } = parameters;
+  const { model, input, callbackGasLimit = 0 } = parameters;
   const account = parameters.account ?? client.account;
   if (account === undefined) throw new AccountNotFoundError("requestInference");
+  // Requests go to the version the log names now.
+  const { current: coordinator } = await resolveSibylContracts(client, parameters.coordinator);
   const modelId = resolveModelId(model);
   const value =
     parameters.value ?? (await estimateFee(client, { coordinator, model: modelId, callbackGasLimit }));

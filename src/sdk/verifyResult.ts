@@ -1,12 +1,14 @@
 import { type Address, type Chain, type Client, getAbiItem, type Transport } from "viem";
 import { getBlockNumber, getContractEvents, getLogs, readContract } from "viem/actions";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { sibylAbi, sibylLogAbi } from "../shared/abi/generated.js";
+import { eventSources, resolveSibylContracts } from "../shared/contracts.js";
 import { type CheckResultReturnType, checkResult } from "./checkResult.js";
 import { ResultNotFoundError } from "./errors.js";
 import { findResultEntry, type ResultClaim, type ResultLogEntry } from "./logReader.js";
 import { pendingLogFrom } from "./pendingQueue.js";
 
 export type VerifyResultParameters = {
+  /** The deployment's log, or any of its coordinator versions: results of every version are checked. */
   coordinator: Address;
   requestId: bigint;
   /** A result someone claims for the request; each field left out is the chain's. */
@@ -27,8 +29,8 @@ export type VerifyResultParameters = {
 export type VerifyResultReturnType = CheckResultReturnType;
 
 const LOG_EVENTS = [
-  getAbiItem({ abi: sibylCoordinatorAbi, name: "BatchAppended" }),
-  getAbiItem({ abi: sibylCoordinatorAbi, name: "ResultDelivered" }),
+  getAbiItem({ abi: sibylAbi, name: "BatchAppended" }),
+  getAbiItem({ abi: sibylAbi, name: "ResultDelivered" }),
 ] as const;
 
 /**
@@ -59,8 +61,9 @@ export async function verifyResult<chain extends Chain | undefined>(
 ): Promise<VerifyResultReturnType> {
   const { coordinator, requestId, fromBlock = 0n, siblings } = parameters;
   const blockNumber = parameters.blockNumber ?? (await getBlockNumber(client, { cacheTime: 0 }));
-  const read = { address: coordinator, abi: sibylCoordinatorAbi, blockNumber } as const;
-  const range = { address: coordinator, fromBlock, toBlock: blockNumber, strict: true } as const;
+  const contracts = await resolveSibylContracts(client, coordinator, blockNumber);
+  const read = { address: contracts.log, abi: sibylLogAbi, blockNumber } as const;
+  const range = { address: eventSources(contracts), fromBlock, toBlock: blockNumber, strict: true } as const;
   const [root, queue, entries] = await Promise.all([
     readContract(client, { ...read, functionName: "root" }),
     readContract(client, { ...read, functionName: "pendingLog" }),
@@ -68,10 +71,10 @@ export async function verifyResult<chain extends Chain | undefined>(
     siblings === undefined
       ? getLogs(client, { ...range, events: LOG_EVENTS })
       : Promise.all([
-          getContractEvents(client, { ...range, abi: sibylCoordinatorAbi, eventName: "BatchAppended" }),
+          getContractEvents(client, { ...range, abi: sibylAbi, eventName: "BatchAppended" }),
           getContractEvents(client, {
             ...range,
-            abi: sibylCoordinatorAbi,
+            abi: sibylAbi,
             eventName: "ResultDelivered",
             args: { requestId },
           }),

@@ -1,6 +1,7 @@
 import type { Address, Chain, Client, Transport } from "viem";
 import { getBlockNumber, getContractEvents } from "viem/actions";
-import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { sibylAbi } from "../shared/abi/generated.js";
+import { eventSources, resolveSibylContracts } from "../shared/contracts.js";
 import { getBatches } from "./getBatches.js";
 import { type SibylResult, toSibylResult } from "./types.js";
 import { type ModelReference, resolveModelId } from "./utils.js";
@@ -72,8 +73,9 @@ export function watchResults<chain extends Chain | undefined>(
       const from = next;
       const [events, batches] = await Promise.all([
         getContractEvents(client, {
-          address: coordinator,
-          abi: sibylCoordinatorAbi,
+          // Asked each poll: a coordinator the log authorizes meanwhile is followed.
+          address: eventSources(await resolveSibylContracts(client, coordinator, to)),
+          abi: sibylAbi,
           eventName: "ResultDelivered",
           args: {
             // An empty list would be no topic filter at all; `wanted` below still filters it to nothing.

@@ -193,13 +193,21 @@ const STATEMENT_TUPLE = {
  */
 export function equivocationCommitment(
   reporter: Address,
+  coordinator: Address,
   a: SignedResultStatement,
   b: SignedResultStatement,
 ): Hex {
   return keccak256(
     encodeAbiParameters(
-      [{ type: "address" }, STATEMENT_TUPLE, { type: "bytes" }, STATEMENT_TUPLE, { type: "bytes" }],
-      [reporter, a.statement, a.signature, b.statement, b.signature],
+      [
+        { type: "address" },
+        { type: "address" },
+        STATEMENT_TUPLE,
+        { type: "bytes" },
+        STATEMENT_TUPLE,
+        { type: "bytes" },
+      ],
+      [reporter, coordinator, a.statement, a.signature, b.statement, b.signature],
     ),
   );
 }

@@ -1,18 +1,19 @@
-/** `sibyl operator register|exit|withdraw`: an operator's stake on the coordinator, from its own key. */
+/** `sibyl operator register|exit|withdraw`: an operator's stake in the ledger and its earnings, from its own key. */
 import { parseArgs } from "node:util";
 import { formatEther, type Hex, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { registerOperator } from "../../deploy/index.js";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { operatorLedgerAbi, sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { CliError, rejected, UsageError } from "../errors.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 import { walletOn } from "../wallet.js";
 
 export const OPERATOR_USAGE = `usage: sibyl operator <register|exit|withdraw> [options]
 
-  register            stake and become an active operator (--amount <eth>, default the coordinator's minStake)
-  exit                stop taking requests; the stake unlocks after the coordinator's unbonding delay
-  withdraw            withdraw earned fees; with --stake, the unlocked stake after an exit
+  register            stake and become an active operator (--amount <eth>, default the ledger's minStake)
+  exit                stop taking requests; the stake unlocks after the ledger's unbonding delay
+  withdraw            withdraw earned fees from the current coordinator; with --stake, the unlocked
+                      stake after an exit (from the ledger)
 
 Options:
 ${TARGET_HELP}
@@ -52,7 +53,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`${keyEnv} is not a 0x-prefixed 32-byte hex key`);
   const target = await resolveTarget(values);
   const account = privateKeyToAccount(key as Hex);
-  const coordinator = { address: target.coordinator, abi: sibylCoordinatorAbi } as const;
+  const ledger = { address: target.contracts.ledger, abi: operatorLedgerAbi } as const;
 
   if (action === "register") {
     const stake = values.amount === undefined ? undefined : etherOf(values.amount);
@@ -65,7 +66,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
       throw rejected("registerOperator", error);
     });
     const { stake: staked } = await target.client.readContract({
-      ...coordinator,
+      ...ledger,
       functionName: "operatorOf",
       args: [account.address],
     });
@@ -78,14 +79,18 @@ export async function operatorCommand(args: string[]): Promise<number> {
   const wallet = walletOn(target.rpcUrl, await target.client.getChainId(), key as Hex);
   const functionName =
     action === "exit" ? "requestOperatorExit" : values.stake ? "withdrawStake" : "withdraw";
-  const hash = await wallet.writeContract({ ...coordinator, functionName }).catch((error) => {
+  const call =
+    functionName === "withdraw"
+      ? wallet.writeContract({ address: target.coordinator, abi: sibylCoordinatorAbi, functionName })
+      : wallet.writeContract({ ...ledger, functionName });
+  const hash = await call.catch((error) => {
     throw rejected(functionName, error);
   });
   const receipt = await target.client.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new CliError(`${functionName} reverted in ${hash}`);
   if (action === "exit") {
     const { unlockAt } = await target.client.readContract({
-      ...coordinator,
+      ...ledger,
       functionName: "operatorOf",
       args: [account.address],
     });

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { type Address, formatEther, getAddress, isAddress } from "viem";
 import { getOperatorStats, type OperatorStats, pendingLogFrom } from "../../sdk/index.js";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { operatorLedgerAbi, sibylCoordinatorAbi, sibylLogAbi } from "../../shared/abi/generated.js";
 import { CliError } from "../errors.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 
@@ -38,27 +38,13 @@ export async function statusCommand(args: string[]): Promise<number> {
     return 0;
   }
   const target = await resolveTarget(values);
-  const { client, coordinator } = target;
+  const { client, coordinator, contracts } = target;
   const block = await client.getBlockNumber();
+  const resultLog = { address: contracts.log, abi: sibylLogAbi, blockNumber: block } as const;
   const [root, nextIndex, pending] = await Promise.all([
-    client.readContract({
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "root",
-      blockNumber: block,
-    }),
-    client.readContract({
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "nextIndex",
-      blockNumber: block,
-    }),
-    client.readContract({
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "pendingLog",
-      blockNumber: block,
-    }),
+    client.readContract({ ...resultLog, functionName: "root" }),
+    client.readContract({ ...resultLog, functionName: "nextIndex" }),
+    client.readContract({ ...resultLog, functionName: "pendingLog" }),
   ]);
   const operators = await getOperatorStats(client, {
     coordinator,
@@ -69,12 +55,24 @@ export async function statusCommand(args: string[]): Promise<number> {
   const waiting = queue.delivered - queue.proven;
   const lines = [
     `chain        ${target.rpcUrl} (chain id ${await client.getChainId()}), block ${block}`,
-    `coordinator  ${coordinator}`,
+    `log          ${contracts.log} (ledger ${contracts.ledger})`,
+    `coordinator  ${coordinator}${
+      contracts.coordinators.length > 1
+        ? ` (version ${contracts.coordinators.length}; earlier: ${contracts.coordinators
+            .slice(0, -1)
+            .map((version) => version.address)
+            .join(", ")})`
+        : ""
+    }`,
     `result log   root ${root}, next index ${nextIndex}, ${queue.proven} results proven`,
     `pending      ${waiting === 0n ? "none: every delivered result is proven" : `${waiting} delivered, proof pending (sequences ${queue.proven} to ${queue.delivered - 1n})`}`,
   ];
   // The devnet's operator and node API describe the devnet's coordinator only, not one named by flags.
-  const devnet = target.record?.coordinator === coordinator ? target.record : undefined;
+  const devnet =
+    target.record !== undefined &&
+    contracts.coordinators.some((version) => version.address === target.record?.coordinator)
+      ? target.record
+      : undefined;
   const operatorText = values.operator ?? devnet?.operator;
   if (operatorText === undefined) lines.push("operator     unknown: pass --operator <addr> to see its stake");
   else {
@@ -83,8 +81,8 @@ export async function statusCommand(args: string[]): Promise<number> {
     const operator: Address = getAddress(operatorText);
     const [info, balance] = await Promise.all([
       client.readContract({
-        address: coordinator,
-        abi: sibylCoordinatorAbi,
+        address: contracts.ledger,
+        abi: operatorLedgerAbi,
         functionName: "operatorOf",
         args: [operator],
       }),

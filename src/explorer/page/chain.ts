@@ -21,9 +21,12 @@ import {
   toSibylResult,
 } from "../../sdk/index.js";
 import { decodeUtf8 } from "../../sdk/utils.js";
+import { operatorLedgerAbi, sibylAbi, sibylLogAbi } from "../../shared/abi/generated.js";
+import { eventSources, resolveSibylContracts, type SibylContracts } from "../../shared/contracts.js";
 import { ExplorerProblem, type Target } from "./target.js";
 
-const abi = sibylCoordinatorAbi;
+/** Events of every contract of the deployment: its coordinator versions, its log and its ledger. */
+const abi = sibylAbi;
 
 export type RequestState = "pending" | "cancelled" | "expired" | "answered";
 
@@ -71,6 +74,7 @@ export function outputPreview(result: SibylResult | undefined, length = 40): str
 export class Chain {
   readonly client: PublicClient;
   private readonly blocks = new Map<bigint, Promise<Block>>();
+  #contracts: SibylContracts | undefined;
 
   constructor(readonly target: Target) {
     this.client = createPublicClient({
@@ -96,17 +100,38 @@ export class Chain {
       );
     }
     try {
-      await Promise.all([this.read("root"), this.read("nextRequestId")]);
+      this.#contracts = await resolveSibylContracts(this.client, coordinator);
     } catch {
-      throw new ExplorerProblem(`The contract at ${coordinator} is not a Sibyl coordinator.`);
+      throw new ExplorerProblem(`The contract at ${coordinator} is not a Sibyl log or coordinator.`);
     }
     return { chainId };
   }
 
-  read<name extends "root" | "nextRequestId" | "nextIndex" | "activeOperators" | "pendingLog">(
-    functionName: name,
-  ) {
-    return this.client.readContract({ address: this.target.coordinator, abi, functionName });
+  /** The deployment's contracts, as check() found them (it runs first, and again on refresh). */
+  get contracts(): SibylContracts {
+    if (this.#contracts === undefined) throw new ExplorerProblem("The deployment has not been read yet.");
+    return this.#contracts;
+  }
+
+  read<name extends "root" | "nextIndex" | "pendingLog">(functionName: name) {
+    return this.client.readContract({ address: this.contracts.log, abi: sibylLogAbi, functionName });
+  }
+
+  /** Ids continue across coordinator versions: the current one gives the next. */
+  nextRequestId(): Promise<bigint> {
+    return this.client.readContract({
+      address: this.contracts.current,
+      abi: sibylCoordinatorAbi,
+      functionName: "nextRequestId",
+    });
+  }
+
+  activeOperators() {
+    return this.client.readContract({
+      address: this.contracts.ledger,
+      abi: operatorLedgerAbi,
+      functionName: "activeOperators",
+    });
   }
 
   block(number: bigint): Promise<Block> {
@@ -126,7 +151,7 @@ export class Chain {
 
   /** Request ids newest first: page 0 is the newest `size` requests. */
   async requestsPage(page: number, size: number): Promise<{ total: bigint; rows: RequestRow[] }> {
-    const total = (await this.read("nextRequestId")) - 1n;
+    const total = (await this.nextRequestId()) - 1n;
     const newest = total - BigInt(page * size);
     const ids: bigint[] = [];
     for (let id = newest; id >= 1n && ids.length < size; id--) ids.push(id);
@@ -136,7 +161,7 @@ export class Chain {
   async requests(ids: bigint[]): Promise<RequestRow[]> {
     if (ids.length === 0) return [];
     const range = {
-      address: this.target.coordinator,
+      address: eventSources(this.contracts),
       abi,
       fromBlock: this.target.fromBlock,
       strict: true,
@@ -200,7 +225,7 @@ export class Chain {
       getRequest(this.client, { coordinator, requestId, fromBlock }),
       getResult(this.client, { coordinator, requestId, fromBlock }),
       this.client.getContractEvents({
-        address: coordinator,
+        address: eventSources(this.contracts),
         abi,
         eventName: "RequestCancelled",
         args: { requestId },
@@ -233,7 +258,7 @@ export class Chain {
   /** Every batch, oldest first; the newest `withGas` get their transaction's gas. */
   async batches(withGas: number): Promise<BatchRow[]> {
     const events = await this.client.getContractEvents({
-      address: this.target.coordinator,
+      address: this.contracts.log,
       abi,
       eventName: "BatchAppended",
       fromBlock: this.target.fromBlock,
@@ -253,19 +278,19 @@ export class Chain {
   }
 
   async operators() {
-    const active = await this.read("activeOperators");
+    const active = await this.activeOperators();
     return Promise.all(
       active.map(async (operator) => {
         const [info, balance] = await Promise.all([
           this.client.readContract({
-            address: this.target.coordinator,
-            abi,
+            address: this.contracts.ledger,
+            abi: operatorLedgerAbi,
             functionName: "operatorOf",
             args: [operator],
           }),
           this.client.readContract({
-            address: this.target.coordinator,
-            abi,
+            address: this.contracts.current,
+            abi: sibylCoordinatorAbi,
             functionName: "balanceOf",
             args: [operator],
           }),
@@ -280,7 +305,7 @@ export class Chain {
     const served = new Map<string, bigint>();
     if (operators.length === 0) return served;
     const events = await this.client.getContractEvents({
-      address: this.target.coordinator,
+      address: eventSources(this.contracts),
       abi,
       eventName: "ResultDelivered",
       args: { operator: [...operators] },
@@ -294,7 +319,7 @@ export class Chain {
   /** Every model ever registered, with its current parameters. */
   async models() {
     const range = {
-      address: this.target.coordinator,
+      address: eventSources(this.contracts),
       abi,
       fromBlock: this.target.fromBlock,
       strict: true,
@@ -308,8 +333,8 @@ export class Chain {
       ids.map(async (modelId) => ({
         modelId,
         ...(await this.client.readContract({
-          address: this.target.coordinator,
-          abi,
+          address: this.contracts.current,
+          abi: sibylCoordinatorAbi,
           functionName: "modelOf",
           args: [modelId],
         })),

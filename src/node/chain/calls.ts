@@ -1,10 +1,10 @@
 /**
- * The coordinator calls a node sends, encoded: fulfil (results with their proof), deliver (results,
- * proof later), reassign (taking over requests whose window passed) and prove (the pending queue's
- * first leaves), and the two steps of an equivocation report.
+ * The calls a node sends, encoded: to a coordinator, fulfil (results with their proof), deliver
+ * (results, proof later) and reassign (taking over requests whose window passed); to the log, prove
+ * (the pending queue's first leaves); to the ledger, the two steps of an equivocation report.
  */
-import { type ContractFunctionArgs, encodeFunctionData, type Hex } from "viem";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { type Address, type ContractFunctionArgs, encodeFunctionData, type Hex } from "viem";
+import { operatorLedgerAbi, sibylCoordinatorAbi, sibylLogAbi } from "../../shared/abi/generated.js";
 import type { SignedResultStatement } from "../../shared/encoding.js";
 
 export type FulfillArgs = ContractFunctionArgs<typeof sibylCoordinatorAbi, "nonpayable", "fulfill">;
@@ -25,7 +25,7 @@ export function reassignData(commitments: readonly Fulfillments[number]["commitm
 
 export function proveData(leaves: readonly bigint[], newRoot: bigint, proof: ProofWords): Hex {
   return encodeFunctionData({
-    abi: sibylCoordinatorAbi,
+    abi: sibylLogAbi,
     functionName: "prove",
     args: [leaves, newRoot, proof],
   });
@@ -33,16 +33,20 @@ export function proveData(leaves: readonly bigint[], newRoot: bigint, proof: Pro
 
 export function commitReportData(commitment: Hex): Hex {
   return encodeFunctionData({
-    abi: sibylCoordinatorAbi,
+    abi: operatorLedgerAbi,
     functionName: "commitEquivocationReport",
     args: [commitment],
   });
 }
 
-export function reportEquivocationData(a: SignedResultStatement, b: SignedResultStatement): Hex {
+export function reportEquivocationData(
+  coordinator: Address,
+  a: SignedResultStatement,
+  b: SignedResultStatement,
+): Hex {
   return encodeFunctionData({
-    abi: sibylCoordinatorAbi,
+    abi: operatorLedgerAbi,
     functionName: "reportEquivocation",
-    args: [a.statement, a.signature, b.statement, b.signature],
+    args: [coordinator, a.statement, a.signature, b.statement, b.signature],
   });
 }

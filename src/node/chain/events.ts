@@ -1,16 +1,16 @@
 /**
- * Turns one block range of coordinator logs into a store update and the result log after it. Each
- * transaction's ResultDelivered events queue their leaves (recomputed from the events' fields) by
- * sequence; each BatchAppended moves the queue's first leaves into the tree. So the node needs nothing
- * but the chain to know the result log, proven or pending.
+ * Turns one block range of a deployment's logs (its coordinators' and its result log's) into a store
+ * update and the result log after it. Each transaction's ResultDelivered events queue their leaves
+ * (recomputed from the events' fields) by sequence; each BatchAppended moves the queue's first leaves
+ * into the tree. So the node needs nothing but the chain to know the result log, proven or pending.
  */
 import type { Hex, Log } from "viem";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { sibylAbi } from "../../shared/abi/generated.js";
 import { type ResultStatus, resultLeaf } from "../../shared/encoding.js";
 import type { NewJob, RangeUpdate } from "../store/store.js";
 import type { LogMirror } from "./logMirror.js";
 
-export const WATCHED_EVENTS = sibylCoordinatorAbi.filter(
+export const WATCHED_EVENTS = sibylAbi.filter(
   (item) =>
     item.type === "event" &&
     [
@@ -19,6 +19,7 @@ export const WATCHED_EVENTS = sibylCoordinatorAbi.filter(
       "BatchAppended",
       "RequestCancelled",
       "RequestReassigned",
+      "CoordinatorAuthorized",
     ].includes(item.name),
 );
 

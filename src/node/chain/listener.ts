@@ -1,10 +1,13 @@
 /**
- * Follows the coordinator's events from a persisted checkpoint, `confirmations` blocks behind the head.
- * Each range is committed with the hash of its last block and the tree after it; when a stored hash no
- * longer matches the chain, it rewinds to the newest checkpoint that still does and reads again.
+ * Follows a deployment's events (every coordinator version's and the result log's) from a persisted
+ * checkpoint, `confirmations` blocks behind the head. Each range is committed with the hash of its last
+ * block and the tree after it; when a stored hash no longer matches the chain, it rewinds to the newest
+ * checkpoint that still does and reads again. A range in which the log authorizes a new coordinator is
+ * read again with it, so the node follows an upgrade without a restart.
  */
-import { type Address, BlockNotFoundError, type Hex, type PublicClient } from "viem";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { BlockNotFoundError, type Hex, type PublicClient } from "viem";
+import { sibylLogAbi } from "../../shared/abi/generated.js";
+import { eventSources, resolveSibylContracts, type SibylContracts } from "../../shared/contracts.js";
 import type { NodeContext } from "../context.js";
 import type { Checkpoint, JobStore } from "../store/store.js";
 import { applyLogs, WATCHED_EVENTS } from "./events.js";
@@ -13,7 +16,8 @@ import { LogMirror, TreeMismatchError } from "./logMirror.js";
 export interface ListenerOptions {
   client: PublicClient;
   store: JobStore;
-  coordinator: Address;
+  /** The deployment as the node found it at start; the listener keeps it up to date. */
+  contracts: SibylContracts;
   deploymentBlock: bigint;
   confirmations: number;
   maxLogRange: number;
@@ -40,10 +44,12 @@ export class ChainListener {
   #checkpoint: Checkpoint | undefined;
   #rewinds = 0;
   #rootChecked = false;
+  #contracts: SibylContracts;
 
   constructor(context: NodeContext, options: ListenerOptions) {
     this.#context = context;
     this.#options = options;
+    this.#contracts = options.contracts;
     this.#checkpoint = options.store.checkpoint();
     this.#log = this.#checkpoint ? LogMirror.fromSnapshot(this.#checkpoint.tree) : new LogMirror();
   }
@@ -51,6 +57,11 @@ export class ChainListener {
   /** A copy of the result log (tree and pending queue) as of the last block read. */
   get log(): LogMirror {
     return this.#log.copy();
+  }
+
+  /** The deployment's contracts, coordinator versions included, as of the last block read. */
+  get contracts(): SibylContracts {
+    return this.#contracts;
   }
 
   /** How many times the listener has rewound: a block it was waiting for may be gone with one. */
@@ -81,13 +92,16 @@ export class ChainListener {
     }
     const to = from + BigInt(maxLogRange) - 1n < target ? from + BigInt(maxLogRange) - 1n : target;
     const before = await client.getBlock({ blockNumber: to });
-    const logs = await client.getLogs({
-      address: this.#options.coordinator,
-      events: WATCHED_EVENTS,
-      fromBlock: from,
-      toBlock: to,
-      strict: true,
-    });
+    let logs = await this.#logsOf(from, to);
+    if (logs.some((log) => log.eventName === "CoordinatorAuthorized")) {
+      // A new version may have taken requests in this very range: learn it, then read the range again.
+      this.#contracts = await resolveSibylContracts(client, this.#contracts.log, to);
+      logs = await this.#logsOf(from, to);
+      this.#context.logger.info(
+        { coordinator: this.#contracts.current, block: String(to) },
+        "following the coordinator the log authorized",
+      );
+    }
     const after = await client.getBlock({ blockNumber: to });
     // The chain moved under the read: try again on the next poll rather than mix two forks.
     if (
@@ -123,6 +137,16 @@ export class ChainListener {
     const caughtUp = to === target;
     if (caughtUp && !this.#rootChecked) await this.#checkRootAgainstChain(to);
     return { block: to, head, inserted, rewoundTo, timestamp: after.timestamp, caughtUp };
+  }
+
+  #logsOf(fromBlock: bigint, toBlock: bigint) {
+    return this.#options.client.getLogs({
+      address: eventSources(this.#contracts),
+      events: WATCHED_EVENTS,
+      fromBlock,
+      toBlock,
+      strict: true,
+    });
   }
 
   /**
@@ -170,8 +194,8 @@ export class ChainListener {
   /** After a resync, the rebuilt tree must be the contract's, or nothing the node proves can land. */
   async #checkRootAgainstChain(block: bigint): Promise<void> {
     const root = await this.#options.client.readContract({
-      address: this.#options.coordinator,
-      abi: sibylCoordinatorAbi,
+      address: this.#contracts.log,
+      abi: sibylLogAbi,
       functionName: "root",
       blockNumber: block,
     });

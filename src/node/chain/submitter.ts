@@ -18,7 +18,7 @@ import {
   TimeoutError,
   type TransactionReceipt,
 } from "viem";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { sibylAbi } from "../../shared/abi/generated.js";
 import type { NodeContext } from "../context.js";
 import type { JobStore, SentTransaction } from "../store/store.js";
 
@@ -40,7 +40,6 @@ export type SubmitOutcome =
 export interface SubmitterOptions {
   client: PublicClient;
   account: LocalAccount;
-  coordinator: Address;
   store: JobStore;
   receiptPollMs: number;
 }
@@ -68,11 +67,11 @@ export class Submitter {
    * back as a rejection and costs nothing), then signs, stores and broadcasts it with that same limit,
    * and follows it until it is mined. No estimate: a callback could burn more at execution than in one.
    */
-  async submit(batchId: number, data: Hex, gas: bigint): Promise<SubmitOutcome> {
+  async submit(batchId: number, to: Address, data: Hex, gas: bigint): Promise<SubmitOutcome> {
     const rejection = await this.#options.client
       // On the pending block: its time is the one the fulfil will see (an exclusive window may just have
       // closed, which the latest block, on a quiet chain, does not show).
-      .call({ account: this.#options.account, to: this.#options.coordinator, data, gas, blockTag: "pending" })
+      .call({ account: this.#options.account, to, data, gas, blockTag: "pending" })
       .then(
         () => undefined,
         (error: unknown) => {
@@ -88,7 +87,7 @@ export class Submitter {
       address: this.address,
       blockTag: "pending",
     });
-    const tx = await this.#sign({ batchId, data, gas, nonce, ...fees });
+    const tx = await this.#sign({ batchId, to, data, gas, nonce, ...fees });
     await this.#broadcast(tx);
     this.#context.crashAt("after-send");
     return this.#follow(batchId);
@@ -122,17 +121,18 @@ export class Submitter {
 
   async #sign(params: {
     batchId: number;
+    to: Address;
     data: Hex;
     gas: bigint;
     nonce: number;
     maxFeePerGas: bigint;
     maxPriorityFeePerGas: bigint;
   }): Promise<SentTransaction> {
-    const { batchId, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas } = params;
+    const { batchId, to, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas } = params;
     const raw = await this.#options.account.signTransaction({
       type: "eip1559",
       chainId: this.#chainId,
-      to: this.#options.coordinator,
+      to,
       data,
       gas,
       nonce,
@@ -214,10 +214,11 @@ export class Submitter {
     const bump = (fee: bigint) => (fee * BigInt(100 + feeBumpPercent)) / 100n + 1n;
     const current = await this.#fees();
     const maxFeePerGas = max(bump(latest.maxFeePerGas), current.maxFeePerGas);
-    const { data, gas } = parseTransaction(latest.raw);
-    if (maxFeePerGas > cap || data === undefined || gas === undefined) return undefined;
+    const { to, data, gas } = parseTransaction(latest.raw);
+    if (maxFeePerGas > cap || !to || data === undefined || gas === undefined) return undefined;
     const replacement = await this.#sign({
       batchId,
+      to,
       data,
       gas,
       nonce: latest.nonce,
@@ -258,7 +259,7 @@ export class Submitter {
     const rejection = await this.#options.client
       .call({
         account: this.address,
-        to: this.#options.coordinator,
+        to: tx.to ?? undefined,
         data: tx.input,
         blockNumber: receipt.blockNumber,
       })
@@ -283,10 +284,10 @@ export function decodeRejection(error: unknown): Rejection {
     )?.data;
     if (data) {
       try {
-        const decoded = decodeErrorResult({ abi: sibylCoordinatorAbi, data });
+        const decoded = decodeErrorResult({ abi: sibylAbi, data });
         return { errorName: decoded.errorName, args: decoded.args ?? [], message: error.shortMessage };
       } catch {
-        // fall through: not one of the coordinator's errors
+        // fall through: not one of Sibyl's errors
       }
     }
     return { errorName: "Unknown", args: [], message: error.shortMessage };

@@ -3,7 +3,7 @@
  * published onchain, and keeps the signatures that really are theirs over exactly this answer.
  */
 import type { Address, Hex, PublicClient } from "viem";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { operatorLedgerAbi } from "../../shared/abi/generated.js";
 import type { Logger } from "../observe/logger.js";
 import type { JobStore } from "../store/store.js";
 import { type CosignRequest, keepStatement } from "./peerServer.js";
@@ -81,18 +81,18 @@ export class CosignatureCollector {
   /** The other active operators that published an endpoint. */
   async peers(): Promise<Peer[]> {
     if (this.#peers && Date.now() - this.#peers.at < PEERS_TTL_MS) return this.#peers.list;
-    const coordinator = this.#domain.coordinator;
+    const ledger = this.#domain.ledger();
     const active = await this.#client.readContract({
-      address: coordinator,
-      abi: sibylCoordinatorAbi,
+      address: ledger,
+      abi: operatorLedgerAbi,
       functionName: "activeOperators",
     });
     const others = active.filter((operator) => operator.toLowerCase() !== this.#self.toLowerCase());
     const endpoints = await Promise.all(
       others.map((operator) =>
         this.#client.readContract({
-          address: coordinator,
-          abi: sibylCoordinatorAbi,
+          address: ledger,
+          abi: operatorLedgerAbi,
           functionName: "operatorEndpoint",
           args: [operator],
         }),

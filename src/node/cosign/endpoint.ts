@@ -1,10 +1,11 @@
 /**
  * Where other operators reach this node for co-signatures: published onchain with the operator's
- * registration (setOperatorEndpoint), so every node finds its peers from the chain alone.
+ * registration in the operators' ledger (setOperatorEndpoint), so every node finds its peers from the
+ * chain alone.
  */
-import { createWalletClient, http, type PublicClient, type Transport } from "viem";
+import { type Address, createWalletClient, http, type PublicClient, type Transport } from "viem";
 import type { LocalAccount } from "viem/accounts";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import { operatorLedgerAbi } from "../../shared/abi/generated.js";
 import { SibylError } from "../../shared/errors.js";
 import type { NodeConfig } from "../config.js";
 
@@ -16,22 +17,22 @@ export async function publishEndpoint(
   client: PublicClient,
   account: LocalAccount,
   config: NodeConfig,
+  ledger: Address,
   transport: Transport | undefined,
 ): Promise<void> {
   const endpoint = config.cosigning.publicUrl;
   if (endpoint === undefined) return;
-  const coordinator = config.chain.coordinator;
   const published = await client.readContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: ledger,
+    abi: operatorLedgerAbi,
     functionName: "operatorEndpoint",
     args: [account.address],
   });
   if (published === endpoint) return;
   const wallet = createWalletClient({ account, transport: transport ?? http(config.chain.rpcUrl) });
   const hash = await wallet.writeContract({
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
+    address: ledger,
+    abi: operatorLedgerAbi,
     functionName: "setOperatorEndpoint",
     args: [endpoint],
     chain: null,

@@ -1,15 +1,19 @@
 /**
- * What operators sign when they vouch for a result: the coordinator's EIP-712 ResultStatement. The
- * contract checks these signatures (contracts/Quorum.sol); nodes use the same signature to say "I, the
- * request's assignee, answered this" when they ask peers to co-sign, so every request between
- * operators is authenticated by an operator key.
+ * What operators sign when they vouch for a result: the EIP-712 ResultStatement in the domain of the
+ * coordinator version that took the request. The contracts check these signatures
+ * (contracts/libraries/ResultStatements.sol); nodes use the same signature to say "I, the request's
+ * assignee, answered this" when they ask peers to co-sign, so every request between operators is
+ * authenticated by an operator key.
  */
 import { type Address, type Hex, keccak256, recoverTypedDataAddress } from "viem";
 import type { LocalAccount } from "viem/accounts";
 
 export interface StatementDomain {
   chainId: number;
-  coordinator: Address;
+  /** The coordinator version that took request `requestId`: its address is the domain's verifyingContract. */
+  coordinatorOf(requestId: bigint): Address;
+  /** The operators' ledger: who is active, and where each takes co-signing requests. */
+  ledger(): Address;
 }
 
 export interface ResultStatement {
@@ -28,7 +32,12 @@ const TYPES = {
 
 function typedData(domain: StatementDomain, statement: ResultStatement) {
   return {
-    domain: { name: "Sibyl", version: "1", chainId: domain.chainId, verifyingContract: domain.coordinator },
+    domain: {
+      name: "Sibyl",
+      version: "1",
+      chainId: domain.chainId,
+      verifyingContract: domain.coordinatorOf(statement.requestId),
+    },
     types: TYPES,
     primaryType: "ResultStatement" as const,
     message: statement,

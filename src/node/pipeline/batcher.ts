@@ -5,8 +5,9 @@
  * Every transaction goes with a computed gas limit, one at a time; rejected jobs are retried alone,
  * then with an error result, then given up.
  */
-import type { Hex, PublicClient } from "viem";
-import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
+import type { Address, Hex, PublicClient } from "viem";
+import { sibylCoordinatorAbi, sibylLogAbi } from "../../shared/abi/generated.js";
+import { coordinatorOfRequest } from "../../shared/contracts.js";
 import { deliverData, fulfillData, proveData, reassignData } from "../chain/calls.js";
 import type { ChainListener } from "../chain/listener.js";
 import type { LogMirror } from "../chain/logMirror.js";
@@ -109,7 +110,7 @@ export class Batcher {
     const log = listener.log;
     metrics.pendingLeaves.set(log.pending.length);
     // An equivocation report before anything else: it takes a cheating operator out of the set.
-    const report = nextReportStep(store, submitter.address);
+    const report = nextReportStep(store, submitter.address, listener.contracts);
     if (report) {
       await this.#sendReport(report);
       return 0;
@@ -141,20 +142,28 @@ export class Batcher {
       return config.chain.pollIntervalMs;
     }
     this.#queueFull = false;
-    // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
-    const limits = await this.#chainLimits();
     const chainTime = this.#hooks.nextBlockTime();
     // Another operator's request is this node's to take over only once its window has passed (it may
     // have been taken over again meanwhile); until then it waits.
     const me = this.#parts.submitter.address.toLowerCase();
     const quorums = this.#parts.quorums;
-    const answered = store
+    const ready = store
       .jobsIn("answered")
       .filter((job) =>
         job.commitment.operator.toLowerCase() === me
           ? (quorums.get(job.commitment.modelId) ?? 1) <= 1 || job.cosignatures !== undefined
           : job.commitment.exclusiveUntil < chainTime,
       );
+    if (ready.length === 0) return config.chain.pollIntervalMs;
+    // One transaction goes to one coordinator version: the oldest version's requests first, so a
+    // retired version finishes its own after an upgrade.
+    const contracts = this.#parts.listener.contracts;
+    const coordinatorOf = (job: Job) => coordinatorOfRequest(contracts, job.requestId);
+    const oldest = ready.reduce((a, b) => (a.requestId < b.requestId ? a : b));
+    const coordinator = coordinatorOf(oldest);
+    const answered = ready.filter((job) => coordinatorOf(job) === coordinator);
+    // All of them: requests waiting for a lower gas price must not hide affordable ones behind them.
+    const limits = await this.#chainLimits(coordinator);
     const now = Date.now();
     for (const job of answered)
       if (!this.#answeredAt.has(job.requestId)) this.#answeredAt.set(job.requestId, now);
@@ -183,22 +192,23 @@ export class Batcher {
     const fulfilFrom = config.proving.fulfilWithProofFrom;
     const backlog = answered.length - jobs.length - choice.unaffordable.length;
     if (fulfilFrom > 0 && jobs.length >= fulfilFrom && log.pending.length === 0 && backlog === 0)
-      return this.#fulfil(jobs, log);
+      return this.#fulfil(coordinator, jobs, log);
     // Only a request's assigned operator may deliver it without a proof: take over the others first.
     const others = jobs.filter((job) => job.commitment.operator.toLowerCase() !== me);
-    if (others.length > 0) return this.#reassign(others);
-    return this.#deliver(jobs, log);
+    if (others.length > 0) return this.#reassign(coordinator, others);
+    return this.#deliver(coordinator, jobs, log);
   }
 
   /**
    * Takes over requests whose assigned operator let its window pass; once the listener has read the
    * new commitments, they are delivered like this node's own.
    */
-  async #reassign(jobs: Job[]): Promise<number> {
+  async #reassign(coordinator: Address, jobs: Job[]): Promise<number> {
     const batch = this.#batchWithoutResults();
     const commitments = jobs.map((job) => job.commitment);
     await this.#submitAndSettle(
       batch,
+      coordinator,
       reassignData(commitments),
       reassignGasLimit(jobs.length),
       "reassigned",
@@ -206,8 +216,8 @@ export class Batcher {
     return 0;
   }
 
-  /** Sends `jobs` without a proof: their leaves join the coordinator's queue, proven later. */
-  async #deliver(jobs: Job[], log: LogMirror): Promise<number> {
+  /** Sends `jobs` without a proof: their leaves join the log's queue, proven later. */
+  async #deliver(coordinator: Address, jobs: Job[], log: LogMirror): Promise<number> {
     const { store } = this.#parts;
     const batch = store.createBatch({
       requestIds: jobs.map((job) => job.requestId),
@@ -216,21 +226,27 @@ export class Batcher {
       startIndex: log.delivered,
       batchSize: 0,
     });
-    await this.#submitAndSettle(batch, deliverData(fulfillmentsOf(jobs)), deliverGasLimit(jobs), "delivered");
+    await this.#submitAndSettle(
+      batch,
+      coordinator,
+      deliverData(fulfillmentsOf(jobs)),
+      deliverGasLimit(jobs),
+      "delivered",
+    );
     this.#context.crashAt("after-delivery");
     return 0;
   }
 
   /** Proves `jobs` on top of the contract's root and sends them with their proof in one transaction. */
-  async #fulfil(jobs: Job[], log: LogMirror): Promise<number> {
-    const { client, prover, store, submitter } = this.#parts;
+  async #fulfil(coordinator: Address, jobs: Job[], log: LogMirror): Promise<number> {
+    const { client, prover, store, submitter, listener } = this.#parts;
     const { config, metrics, logger } = this.#context;
-    // Prove only on top of the contract's current root with nothing queued; otherwise wait for the
+    // Prove only on top of the log's current root with nothing queued; otherwise wait for the
     // listener to catch up (another operator's delivery or proof landed).
-    const coordinator = { address: config.chain.coordinator, abi: sibylCoordinatorAbi } as const;
+    const resultLog = { address: listener.contracts.log, abi: sibylLogAbi } as const;
     const [root, [proven, delivered]] = await Promise.all([
-      client.readContract({ ...coordinator, functionName: "root" }),
-      client.readContract({ ...coordinator, functionName: "pendingLog" }),
+      client.readContract({ ...resultLog, functionName: "root" }),
+      client.readContract({ ...resultLog, functionName: "pendingLog" }),
     ]);
     if (root !== log.tree.root || proven !== delivered) return config.chain.pollIntervalMs;
 
@@ -267,6 +283,7 @@ export class Batcher {
     );
     await this.#submitAndSettle(
       batch,
+      coordinator,
       fulfillData(fulfillArgs(jobs, proof)),
       fulfilGasLimit(jobs, witness.leaves.length),
       "fulfilled",
@@ -291,6 +308,7 @@ export class Batcher {
     const batch = this.#batchWithoutResults();
     const outcome = await this.#submitAndSettle(
       batch,
+      report.to,
       report.data,
       report.gas,
       `${report.step} of an equivocation report`,
@@ -326,17 +344,24 @@ export class Batcher {
     });
     await this.#submitAndSettle(
       batch,
+      this.#parts.listener.contracts.log,
       proveData(leaves, witness.newRoot, toProofWords(proof.proof)),
       proveGasLimit(leaves.length, witness.leaves.length),
       "proven",
     );
   }
 
-  async #submitAndSettle(batch: Batch, data: Hex, gas: bigint, done: string): Promise<SubmitOutcome["kind"]> {
+  async #submitAndSettle(
+    batch: Batch,
+    to: Address,
+    data: Hex,
+    gas: bigint,
+    done: string,
+  ): Promise<SubmitOutcome["kind"]> {
     const { store, submitter } = this.#parts;
     let outcome: SubmitOutcome;
     try {
-      outcome = await submitter.submit(batch.id, data, gas);
+      outcome = await submitter.submit(batch.id, to, data, gas);
     } catch (error) {
       // Not yet signed: nothing can be out there, so the answers go back to be batched again.
       if (store.batch(batch.id)?.state === "proving") store.abandonBatch(batch.id);
@@ -415,12 +440,12 @@ export class Batcher {
    * their gas at the going price by the coordinator's own escrow terms. Nothing pays while the base fee
    * is above `submission.maxFeePerGas`: a fulfil could not be mined.
    */
-  async #chainLimits(): Promise<ChainLimits> {
+  async #chainLimits(coordinator: Address): Promise<ChainLimits> {
     const { client, submitter, modelFees } = this.#parts;
     const [block, terms] = await Promise.all([
       client.getBlock({ blockTag: "latest" }),
       client.readContract({
-        address: this.#context.config.chain.coordinator,
+        address: coordinator,
         abi: sibylCoordinatorAbi,
         functionName: "feeParameters",
       }),

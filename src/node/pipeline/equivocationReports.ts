@@ -4,6 +4,7 @@
  * cannot take the reward. The batcher sends them before anything else.
  */
 import type { Address, Hex } from "viem";
+import { coordinatorOfRequest, type SibylContracts } from "../../shared/contracts.js";
 import { equivocationCommitment } from "../../shared/encoding.js";
 import { commitReportData, reportEquivocationData } from "../chain/calls.js";
 import type { Equivocation, JobStore } from "../store/store.js";
@@ -11,6 +12,8 @@ import type { Equivocation, JobStore } from "../store/store.js";
 export interface ReportStep {
   equivocation: Equivocation;
   step: "commit" | "report";
+  /** The ledger: it checks the evidence itself. */
+  to: Address;
   data: Hex;
   gas: bigint;
 }
@@ -20,17 +23,24 @@ const COMMIT_GAS = 100_000n;
 const REPORT_GAS = 400_000n;
 
 /** The next report transaction due, if any: a found equivocation's commit, or a committed one's report. */
-export function nextReportStep(store: JobStore, reporter: Address): ReportStep | undefined {
+export function nextReportStep(
+  store: JobStore,
+  reporter: Address,
+  contracts: SibylContracts,
+): ReportStep | undefined {
+  const to = contracts.ledger;
   const found = store.equivocationsIn("found")[0];
   if (found !== undefined) {
-    const commitment = equivocationCommitment(reporter, found.a, found.b);
-    return { equivocation: found, step: "commit", data: commitReportData(commitment), gas: COMMIT_GAS };
+    const coordinator = coordinatorOfRequest(contracts, found.a.statement.requestId);
+    const commitment = equivocationCommitment(reporter, coordinator, found.a, found.b);
+    return { equivocation: found, step: "commit", to, data: commitReportData(commitment), gas: COMMIT_GAS };
   }
   // Sent after its commit was mined, so it lands in a later block.
   const committed = store.equivocationsIn("committed")[0];
   if (committed !== undefined) {
-    const data = reportEquivocationData(committed.a, committed.b);
-    return { equivocation: committed, step: "report", data, gas: REPORT_GAS };
+    const coordinator = coordinatorOfRequest(contracts, committed.a.statement.requestId);
+    const data = reportEquivocationData(coordinator, committed.a, committed.b);
+    return { equivocation: committed, step: "report", to, data, gas: REPORT_GAS };
   }
   return undefined;
 }
