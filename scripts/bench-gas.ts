@@ -142,7 +142,7 @@ async function stagesOf(
     modelIds: [TEST_MODEL.id, ...more.modelIds],
     callees: {
       consumer: runs.consumer,
-      verifier: await sibyl.coordinator.read.verifierFor([64n]),
+      verifier: await sibyl.log.read.verifierFor([64n]),
       "ecrecover precompile": ECRECOVER,
     },
   });

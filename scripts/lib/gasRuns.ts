@@ -235,7 +235,7 @@ export class GasRuns {
     const batchSize = signals.length - 3;
     const adapter = await this.connection.viem.getContractAt(
       "Groth16BatchVerifier",
-      await this.sibyl.coordinator.read.verifierFor([BigInt(batchSize)]),
+      await this.sibyl.log.read.verifierFor([BigInt(batchSize)]),
     );
     const call = encodeFunctionData({
       abi: adapter.abi,

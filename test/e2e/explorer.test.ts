@@ -443,7 +443,7 @@ describe("sibyl explorer: a result delivered without a proof, then proven (hardh
       .getByTestId("verdict-line")
       .getByText(/^VALID, proven: the delivered answer is leaf 1 of the log under the onchain root/)
       .waitFor();
-    const root = await devnet.sibyl.coordinator.read.root();
+    const root = await devnet.sibyl.log.read.root();
     assert.match((await page.getByTestId("verdict").textContent()) ?? "", new RegExp(`onchain root${root}`));
     await shoot("request-proven-later");
 

@@ -37,7 +37,7 @@ export const RESULT_STATEMENT_TYPES = {
  * `operator`, as its draw does: activeOperators[keccak256(abi.encode(prevrandao, requestId)) % count].
  */
 export async function assignNextRequestTo(connection: Connection, sibyl: Sibyl, operator: Address) {
-  const active = await sibyl.coordinator.read.activeOperators();
+  const active = await sibyl.ledger.read.activeOperators();
   const index = active.findIndex((address) => address.toLowerCase() === operator.toLowerCase());
   if (index < 0) throw new Error(`${operator} is not an active operator`);
   const requestId = await sibyl.coordinator.read.nextRequestId();

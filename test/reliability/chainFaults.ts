@@ -395,7 +395,7 @@ async function wrongAnswers(devnet: Devnet, fromBlock: bigint): Promise<string[]
 export async function registerOperator(devnet: Devnet, index: number): Promise<Hex> {
   const wallet = (await devnet.connection.viem.getWalletClients())[index];
   if (wallet === undefined) throw new Error(`no Hardhat account ${index}`);
-  const hash = await devnet.sibyl.coordinator.write.registerOperator({
+  const hash = await devnet.sibyl.ledger.write.registerOperator({
     account: wallet.account,
     value: 10n ** 18n,
   });

@@ -147,7 +147,7 @@ async function check(
   crashed: boolean,
 ): Promise<CrashCheck> {
   const unproven = await waitForProofs(devnet);
-  const contractRoot = await devnet.sibyl.coordinator.read.root();
+  const contractRoot = await devnet.sibyl.log.read.root();
   return {
     unproven,
     report: report(scenario, injected, ids.length, result, Date.now() - started),

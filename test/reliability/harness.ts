@@ -84,7 +84,7 @@ export async function settle(
 export async function waitForProofs(devnet: Devnet, timeoutMs = 120_000): Promise<bigint> {
   const started = Date.now();
   for (;;) {
-    const [proven, delivered] = await devnet.sibyl.coordinator.read.pendingLog();
+    const [proven, delivered] = await devnet.sibyl.log.read.pendingLog();
     if (proven === delivered || Date.now() - started > timeoutMs) return delivered - proven;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -170,7 +170,7 @@ async function round(devnet: Devnet, operators: Operator[], options: RoundOption
     batchesBy = await landedBatches(devnet, operators, fromBlock);
   }
   const result = await tally(devnet, ids, fromBlock);
-  const contractRoot = await devnet.sibyl.coordinator.read.root();
+  const contractRoot = await devnet.sibyl.log.read.root();
   const rootMismatches: string[] = [];
   for (const { name, database } of operators) {
     const nodeRoot = await nodeRootWhenSynced(database, contractRoot);

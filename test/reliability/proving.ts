@@ -311,7 +311,7 @@ async function ending(
   unproven: bigint,
   nodes: Daemon[],
 ): Promise<ProvingCheck> {
-  const contractRoot = await devnet.sibyl.coordinator.read.root();
+  const contractRoot = await devnet.sibyl.log.read.root();
   const rootMismatches: string[] = [];
   for (const { name, database } of nodes) {
     const root = await nodeRootWhenSynced(path.join(devnet.dir, database), contractRoot);
@@ -335,7 +335,7 @@ async function stopAll(devnet: Devnet, nodes: Daemon[]): Promise<void> {
 async function exitOperator(devnet: Devnet, index: number): Promise<void> {
   const wallet = (await devnet.connection.viem.getWalletClients())[index];
   if (wallet === undefined) return;
-  const hash = await devnet.sibyl.coordinator.write.requestOperatorExit({ account: wallet.account });
+  const hash = await devnet.sibyl.ledger.write.requestOperatorExit({ account: wallet.account });
   await devnet.sibyl.publicClient.waitForTransactionReceipt({ hash });
 }
 

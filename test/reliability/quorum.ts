@@ -360,7 +360,7 @@ async function check(
 
 async function setWindow(devnet: Devnet, exclusiveWindow: bigint): Promise<void> {
   await devnet.sibyl.publicClient.waitForTransactionReceipt({
-    hash: await devnet.sibyl.coordinator.write.setOperatorParameters([
+    hash: await devnet.sibyl.ledger.write.setOperatorParameters([
       { ...TEST_OPERATOR_PARAMETERS, exclusiveWindow },
     ]),
   });

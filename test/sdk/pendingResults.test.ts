@@ -120,7 +120,7 @@ describe("results delivered without a proof, then proven (hardhat node, real pro
     assert.equal(verdict.state, "pending");
     assert.equal(verdict.sequence, 2n);
     assert.equal(verdict.leafIndex, undefined);
-    const [proven, delivered, head, tail] = await devnet.sibyl.coordinator.read.pendingLog({
+    const [proven, delivered, head, tail] = await devnet.sibyl.log.read.pendingLog({
       blockNumber: verdict.blockNumber,
     });
     assert.deepEqual(
@@ -202,7 +202,7 @@ describe("results delivered without a proof, then proven (hardhat node, real pro
     assert.equal(verdict.valid, true, verdict.reason);
     assert.equal(verdict.state, "proven");
     assert.equal(verdict.leafIndex, 5n);
-    assert.equal(verdict.root, await devnet.sibyl.coordinator.read.root());
+    assert.equal(verdict.root, await devnet.sibyl.log.read.root());
     assert.deepEqual(
       await ethersSibyl.verifyResult(provider, {
         coordinator,

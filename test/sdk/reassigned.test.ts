@@ -13,7 +13,7 @@ describe("SDK: a reassigned request", () => {
     const sibyl = await deploySibyl(connection.viem);
     const [other, user] = sibyl.users;
     if (other === undefined || user === undefined) throw new Error("the network needs user accounts");
-    await sibyl.coordinator.write.registerOperator({ account: other.account, value: 10n ** 18n });
+    await sibyl.ledger.write.registerOperator({ account: other.account, value: 10n ** 18n });
     const { commitment } = await ask(sibyl, "taken over, then expired");
     // The window passes; whichever operator was not assigned takes the request over.
     await connection.provider.request({ method: "evm_increaseTime", params: [60] });

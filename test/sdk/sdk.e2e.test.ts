@@ -164,7 +164,7 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
       assert.ok(englishResult.fee > 0n && englishResult.fee <= commitment.escrow, "charged within escrow");
       assert.equal(
         verdict.root,
-        await devnet.sibyl.coordinator.read.root({ blockNumber: verdict.blockNumber }),
+        await devnet.sibyl.log.read.root({ blockNumber: verdict.blockNumber }),
       );
       assert.equal(verdict.siblings.length, 32);
 

@@ -122,8 +122,8 @@ describe("ChainListener (Hardhat network)", function () {
       const store = new SqliteJobStore(":memory:");
       const listener = listenerOn(store);
       await catchUp(listener);
-      assert.equal(listener.log.tree.root, await sibyl.coordinator.read.root());
-      assert.equal(listener.log.tree.nextIndex, await sibyl.coordinator.read.nextIndex());
+      assert.equal(listener.log.tree.root, await sibyl.log.read.root());
+      assert.equal(listener.log.tree.nextIndex, await sibyl.log.read.nextIndex());
       assert.equal(store.countByState().confirmed, 3);
       assert.equal(store.job(pending.commitment.requestId)?.state, "received");
     } finally {
@@ -153,7 +153,7 @@ describe("ChainListener (Hardhat network)", function () {
       // Confirmed by someone else, so the node has no answer of its own: it runs the model again.
       assert.equal(store.job(commitment.requestId)?.state, "received");
       assert.equal(listener.log.tree.root, emptyRoot);
-      assert.equal(listener.log.tree.root, await sibyl.coordinator.read.root());
+      assert.equal(listener.log.tree.root, await sibyl.log.read.root());
     } finally {
       await prover.close();
       await releaseSnarkjsCurve();
