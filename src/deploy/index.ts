@@ -29,3 +29,8 @@ export {
   type RegisterOperatorReturnType,
   registerOperator,
 } from "./registerOperator.js";
+export {
+  type UpgradeCoordinatorParameters,
+  type UpgradeCoordinatorReturnType,
+  upgradeCoordinator,
+} from "./upgradeCoordinator.js";

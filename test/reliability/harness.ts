@@ -3,7 +3,9 @@
  * ResultDelivered events, so a scenario cannot pass on the node's word. The mocha tests run each
  * scenario small; `npm run soak` runs them large and prints the table.
  */
-import type { Hex } from "viem";
+import { type Address, getAddress, type Hex } from "viem";
+import { sibylAbi } from "../../src/shared/abi/generated.js";
+import { eventSources, resolveSibylContracts } from "../../src/shared/contracts.js";
 import { ResultStatus } from "../../src/shared/encoding.js";
 import type { Devnet } from "../helpers/devnet.js";
 
@@ -31,21 +33,34 @@ export interface Tally {
   lost: number;
   doubleAnswered: number;
   /** Every delivery per request id, for assertions that need the events. */
-  deliveries: Map<bigint, Array<{ status: number; output: Hex }>>;
+  deliveries: Map<bigint, Array<{ status: number; output: Hex; coordinator: Address; sequence: bigint }>>;
 }
 
-/** Counts how `requestIds` were answered onchain since `fromBlock`. */
+/** Counts how `requestIds` were answered onchain since `fromBlock`, by every coordinator version. */
 export async function tally(
   devnet: Devnet,
   requestIds: readonly bigint[],
   fromBlock: bigint,
 ): Promise<Tally> {
-  const events = await devnet.sibyl.coordinator.getEvents.ResultDelivered({}, { fromBlock });
-  const deliveries = new Map<bigint, Array<{ status: number; output: Hex }>>();
+  const { publicClient, log } = devnet.sibyl;
+  const contracts = await resolveSibylContracts(publicClient, log.address);
+  const events = await publicClient.getContractEvents({
+    address: eventSources(contracts),
+    abi: sibylAbi,
+    eventName: "ResultDelivered",
+    fromBlock,
+    strict: true,
+  });
+  const deliveries: Tally["deliveries"] = new Map();
   for (const event of events) {
-    const id = event.args.requestId as bigint;
+    const id = event.args.requestId;
     const list = deliveries.get(id) ?? [];
-    list.push({ status: event.args.status as number, output: event.args.output as Hex });
+    list.push({
+      status: event.args.status,
+      output: event.args.output,
+      coordinator: getAddress(event.address),
+      sequence: event.args.sequence,
+    });
     deliveries.set(id, list);
   }
   let answeredOk = 0;

@@ -1,19 +1,38 @@
-/** `sibyl deploy`: the Ignition modules (verifiers, coordinator, built-in model, examples) to a chain. */
+/**
+ * `sibyl deploy`: the Ignition modules (log, ledger, verifiers, coordinator, built-in model, examples)
+ * to a chain; with --upgrade, a new coordinator version beside the current one.
+ */
 import { parseArgs } from "node:util";
 import { type Hex, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { deploySibylStack } from "../../deploy/index.js";
+import { deploySibylStack, upgradeCoordinator } from "../../deploy/index.js";
 import { signingProvider } from "../../deploy/signingProvider.js";
 import { CliError, unreachable } from "../errors.js";
-import { DEPLOYMENT_FILE, writeDeploymentRecord } from "../target.js";
+import {
+  DEPLOYMENT_FILE,
+  readDeploymentRecord,
+  resolveTarget,
+  TARGET_OPTIONS,
+  writeDeploymentRecord,
+} from "../target.js";
 
 export const DEPLOY_USAGE = `usage: sibyl deploy --rpc <url> [options]
+       sibyl deploy --upgrade [--rpc <url> --coordinator <addr>] [options]
 
-Deploys the Groth16 verifiers, the coordinator (wired to them), the built-in language-id model and the
-example dapps with Hardhat Ignition, then writes ${DEPLOYMENT_FILE} for the other commands.
+Deploys the result log with the Groth16 verifiers, the operators' ledger, the coordinator, the built-in
+language-id model and the example dapps with Hardhat Ignition, then writes ${DEPLOYMENT_FILE} for the
+other commands.
+
+With --upgrade, ships a new coordinator version beside the current one: the current one is paused, the
+new one continues its request ids and gets its models, and the log authorizes it. New requests go to
+the new version from then on; the old one still delivers or refunds what it took. The log, its root
+and every operator's stake stay where they are.
 
 Options:
   --rpc <url>             JSON-RPC URL of the chain (e.g. http://127.0.0.1:8545)
+  --coordinator <addr>    --upgrade: the deployment's log or any coordinator (default: from ${DEPLOYMENT_FILE})
+  --from-block <n>        --upgrade: the deployment's first block, where model registrations are read
+  --upgrade               deploy a new coordinator version instead of a new deployment
   --owner-key-env <NAME>  environment variable with the deployer/owner key (default SIBYL_OWNER_KEY;
                           when unset, the node's own unlocked accounts are used, as on hardhat node)
   -h, --help              show this help
@@ -23,7 +42,8 @@ export async function deployCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      rpc: { type: "string" },
+      ...TARGET_OPTIONS,
+      upgrade: { type: "boolean" },
       "owner-key-env": { type: "string", default: "SIBYL_OWNER_KEY" },
       help: { type: "boolean", short: "h" },
     },
@@ -32,18 +52,14 @@ export async function deployCommand(args: string[]): Promise<number> {
     process.stdout.write(DEPLOY_USAGE);
     return 0;
   }
+  if (values.upgrade) return upgrade(values);
+  if (values.coordinator !== undefined || values["from-block"] !== undefined) {
+    throw new CliError("--coordinator and --from-block are for --upgrade only");
+  }
   const rpcUrl = values.rpc ?? process.env.SIBYL_RPC_URL;
   if (rpcUrl === undefined) throw new CliError("sibyl deploy needs --rpc <url>");
   if (!/^https?:\/\//.test(rpcUrl)) throw new CliError(`--rpc: not an http(s) URL: ${rpcUrl}`);
-  const key = process.env[values["owner-key-env"] as string];
-  if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
-    throw new CliError(`${values["owner-key-env"]} is not a 0x-prefixed 32-byte hex key`);
-  }
-  const rpc = http(rpcUrl, { retryCount: 0 })({});
-  const connection = { provider: key ? signingProvider(rpc, privateKeyToAccount(key as Hex)) : rpc };
-  await connection.provider.request({ method: "eth_chainId" }).catch((error) => {
-    throw unreachable(rpcUrl, error);
-  });
+  const connection = await connect(rpcUrl, values["owner-key-env"] as string);
   const deployment = await deploySibylStack(connection);
   writeDeploymentRecord({
     rpcUrl,
@@ -53,7 +69,49 @@ export async function deployCommand(args: string[]): Promise<number> {
     promptBoard: deployment.promptBoard,
   });
   process.stdout.write(
-    `coordinator  ${deployment.coordinator} (block ${deployment.deploymentBlock})\nPromptBoard  ${deployment.promptBoard}\nwritten      ${DEPLOYMENT_FILE}\n`,
+    `log          ${deployment.log} (block ${deployment.deploymentBlock}): consumers are built on it\n` +
+      `ledger       ${deployment.ledger}\ncoordinator  ${deployment.coordinator}\n` +
+      `PromptBoard  ${deployment.promptBoard}\nwritten      ${DEPLOYMENT_FILE}\n`,
   );
   return 0;
+}
+
+async function upgrade(values: {
+  rpc?: string;
+  coordinator?: string;
+  "owner-key-env"?: string;
+}): Promise<number> {
+  const target = await resolveTarget(values);
+  const connection = await connect(target.rpcUrl, values["owner-key-env"] as string);
+  const upgraded = await upgradeCoordinator(connection, {
+    coordinator: target.contracts.log,
+    fromBlock: target.fromBlock,
+  });
+  const record = readDeploymentRecord();
+  if (
+    record !== undefined &&
+    target.contracts.coordinators.some((version) => version.address === record.coordinator)
+  ) {
+    writeDeploymentRecord({ ...record, coordinator: upgraded.coordinator });
+  }
+  process.stdout.write(
+    `coordinator  ${upgraded.coordinator}: takes requests from id ${upgraded.firstRequestId} (block ${upgraded.authorizedAt})\n` +
+      `previous     ${upgraded.previous}: retired, finishes or refunds the requests it took\n` +
+      `models       ${upgraded.models.length} registered on the new version\n`,
+  );
+  return 0;
+}
+
+/** A connection that signs with the owner's key when one is given, else with the node's unlocked accounts. */
+async function connect(rpcUrl: string, keyEnv: string) {
+  const key = process.env[keyEnv];
+  if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    throw new CliError(`${keyEnv} is not a 0x-prefixed 32-byte hex key`);
+  }
+  const rpc = http(rpcUrl, { retryCount: 0 })({});
+  const connection = { provider: key ? signingProvider(rpc, privateKeyToAccount(key as Hex)) : rpc };
+  await connection.provider.request({ method: "eth_chainId" }).catch((error) => {
+    throw unreachable(rpcUrl, error);
+  });
+  return connection;
 }
