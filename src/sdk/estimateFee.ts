@@ -1,6 +1,7 @@
 import type { Address, Chain, Client, Transport } from "viem";
 import { readContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
+import { coordinatorError } from "./coordinatorErrors.js";
 import { quoteGasPrice } from "./quoteGasPrice.js";
 import { type ModelReference, resolveModelId } from "./utils.js";
 
@@ -21,7 +22,7 @@ export type EstimateFeeReturnType = bigint;
 /**
  * The escrow, in wei, a request to `model` should carry: the model fee plus the gas of delivering it
  * alone at `gasPrice`. It is a maximum: at delivery the request pays its measured share of the gas at
- * the price paid, and the rest goes back to its refundTo. The price comes from the chain's base fee,
+ * the price paid, and the rest goes back to its refundTo. An unregistered model throws UnknownModelError. The price comes from the chain's base fee,
  * never from `block.basefee` inside an `eth_call`, which most nodes report as 0.
  *
  * @example
@@ -37,11 +38,15 @@ export async function estimateFee<chain extends Chain | undefined>(
 ): Promise<EstimateFeeReturnType> {
   const { coordinator, model, callbackGasLimit = 0, blockNumber } = parameters;
   const gasPrice = parameters.gasPrice ?? (await quoteGasPrice(client));
-  return readContract(client, {
-    address: coordinator,
-    abi: sibylCoordinatorAbi,
-    functionName: "estimateFee",
-    args: [resolveModelId(model), callbackGasLimit, gasPrice],
-    ...(blockNumber === undefined ? {} : { blockNumber }),
-  });
+  try {
+    return await readContract(client, {
+      address: coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "estimateFee",
+      args: [resolveModelId(model), callbackGasLimit, gasPrice],
+      ...(blockNumber === undefined ? {} : { blockNumber }),
+    });
+  } catch (error) {
+    throw coordinatorError(error, { action: "estimateFee", coordinator, model });
+  }
 }
