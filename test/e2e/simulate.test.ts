@@ -152,7 +152,30 @@ describe("sibyl simulate (a process, no chain)", function () {
         1,
       ],
       ["no input", () => ["simulate", "language-id"], /sibyl simulate takes a model name and an input/, 2],
+      [
+        "a node config with a typo in a model spec, named by its path (sibyl node reads it the same way)",
+        () => ["simulate", "yes-no", "--node-config", path.join(dir, "typo.json"), "hi"],
+        /^sibyl: invalid config: models\.0: Unrecognized key\(s\) in object: 'baseUrl'$/m,
+        1,
+      ],
+      [
+        "sibyl node with the same config",
+        () => ["node", "--config", path.join(dir, "typo.json")],
+        /^sibyl: invalid config: models\.0: Unrecognized key\(s\) in object: 'baseUrl'$/m,
+        1,
+      ],
     ];
+    before(async () => {
+      const { baseURL, ...spec } = chatSpec as { baseURL: string };
+      await writeFile(
+        path.join(dir, "typo.json"),
+        JSON.stringify({
+          chain: { rpcUrl: "http://127.0.0.1:1", coordinator: `0x${"11".repeat(20)}` },
+          models: [{ ...spec, baseUrl: baseURL }],
+        }),
+      );
+    });
+
     for (const [what, args, message, code] of cases) {
       it(what, async () => {
         const run = await runSibyl(args(), env);
