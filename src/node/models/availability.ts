@@ -7,9 +7,9 @@
  *   after the assignment window, or the requester cancels for a refund after the deadline;
  * - `/readyz` is unready with "model <name>: <fault>", a fixed text with no server words in it;
  * - `sibyl_model_unavailable{model}` is 1 and `sibyl_operator_faults_total{model,fault}` counts;
- * - one `warn` line when it stops and one `info` line when it resumes, each with the provider's detail
- *   on one line (redacted); failed probes in between and every stack go to `debug` only, so an outage
- *   of hours is two lines, not one stack per probe.
+ * - one `warn` line when it stops (and when a probe fails with another fault), one `info` line when
+ *   it resumes, each with the provider's detail on one line (redacted); failed probes with the same
+ *   fault and every stack go to `debug` only, so an outage of hours is two lines, not one per probe.
  *
  * Recovery: a stopped model is probed with a real call (its next request, claimed alone) after a
  * pause of `probeAfterMs` (30 s by default) that doubles after each failed probe, up to
@@ -173,7 +173,15 @@ export class ModelAvailability {
     }
     if (!probe) return "stopped";
     const pauseMs = Math.min(stopped.pauseMs * 2, this.#policy.maxProbeAfterMs);
+    const previousFault = stopped.fault;
     Object.assign(stopped, { fault, pauseMs, probeAt: now + pauseMs, probing: false });
+    // A different fault is a new state worth a line (a server back up but refusing the key).
+    if (fault !== previousFault) {
+      this.#logger.warn(
+        { model, fault, reason: oneLine(error), probeInMs: pauseMs },
+        `model ${model} still stopped, now: ${fault}`,
+      );
+    }
     this.#logger.debug({ model, fault, err: error, probeInMs: pauseMs }, `model ${model} still stopped`);
     return "stopped";
   }

@@ -153,6 +153,24 @@ describe("ModelAvailability", () => {
     );
   });
 
+  it("a probe failing with another fault is a change of state: one warning, no stack", () => {
+    const { availability, advance, lines } = setup();
+    availability.failed(GPT, 1n, "server unreachable", new Error("ECONNREFUSED"), false);
+    advance(30_000);
+    availability.probeStarted(GPT);
+    availability.failed(GPT, 1n, "authentication failed", new Error("401 Incorrect API key"), true);
+    advance(60_000);
+    availability.probeStarted(GPT);
+    availability.failed(GPT, 1n, "authentication failed", new Error("401 Incorrect API key"), true);
+    const warnings = lines().filter((line) => line.level >= 40);
+    assert.deepEqual(
+      warnings.map((line) => line.msg.split(";")[0]),
+      ["model gpt-x stopped: server unreachable", "model gpt-x still stopped, now: authentication failed"],
+    );
+    assert.ok(warnings.every((line) => line.err === undefined));
+    assert.equal(availability.check().detail, "model gpt-x: authentication failed");
+  });
+
   it("a call that was already running when the model stopped does not lengthen the pause", () => {
     const { availability, advance } = setup();
     availability.failed(GPT, 1n, "quota exhausted", new Error("429"), false);
