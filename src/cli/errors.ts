@@ -30,6 +30,8 @@ export function unreachable(rpcUrl: string, error: unknown): CliError {
  * `EmptyInput(modelId: 0x6c61…)`) when the revert data decodes against the ABI, else viem's summary.
  */
 export function rejected(action: string, error: unknown): CliError {
+  // The SDK already made it one line (a model by its name, the wei to send).
+  if (error instanceof SibylError) return new CliError(error.shortMessage, { cause: error });
   const revert =
     error instanceof BaseError ? error.walk((cause) => cause instanceof ContractFunctionRevertedError) : null;
   if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName) {

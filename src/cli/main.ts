@@ -14,6 +14,7 @@ Commands:
   status    chain and node state: result log, operator, pending jobs
   verify    check a result against the onchain root
   models    list registered models, or register a node config's models
+  simulate  run a model on an input as a node would, with no chain
   operator  an operator's stake: register, exit, withdraw
   explorer  a web page of requests, results, proofs and operators, with verify in the browser
 `;
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
   status: async () => (await import("./commands/status.js")).statusCommand,
   verify: async () => (await import("./commands/verify.js")).verifyCommand,
   models: async () => (await import("./commands/models.js")).modelsCommand,
+  simulate: async () => (await import("./commands/simulate.js")).simulateCommand,
   operator: async () => (await import("./commands/operator.js")).operatorCommand,
   explorer: async () => (await import("./commands/explorer.js")).explorerCommand,
 };

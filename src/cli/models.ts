@@ -1,5 +1,5 @@
 /** Model lookups shared by commands: a name or a bytes32 id, checked against the registry. */
-import { type Hex, hexToString, isHex } from "viem";
+import { type Hex, isHex } from "viem";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { modelIdFromName } from "../shared/encoding.js";
 import { CliError } from "./errors.js";
@@ -12,12 +12,6 @@ export function modelIdOf(model: string): Hex {
   } catch {
     throw new CliError(`--model: "${model}" is not a model name (1–32 bytes) or a bytes32 id`);
   }
-}
-
-/** The name a model id was made from, when it is printable. */
-export function modelNameOf(modelId: Hex): string {
-  const name = hexToString(modelId).replace(/\0+$/, "");
-  return /^[\x20-\x7e]+$/.test(name) ? name : modelId;
 }
 
 export async function requireServedModel(target: Target, model: string) {

@@ -30,6 +30,11 @@ export class SibylArtifactResolver implements ArtifactResolver {
     return JSON.parse(await readFile(file, "utf8")) as Artifact;
   }
 
+  /** Whether the package ships an artifact for `contractName`. */
+  async hasArtifact(contractName: string): Promise<boolean> {
+    return (await this.#files()).has(contractName);
+  }
+
   /** Build infos (solc input and output) are not shipped: they are only needed to verify source code. */
   async getBuildInfo(_contractName: string): Promise<BuildInfo | undefined> {
     return undefined;

@@ -4,14 +4,14 @@
  */
 import type { Hex } from "viem";
 import { configHashOf } from "../node/models/configHash.js";
-import { createProvider, type ModelSpecInput, modelSpecSchema, NO_API_KEY } from "../node/models/registry.js";
+import { createProvider, type ModelSpecInput, NO_API_KEY, parseModelSpec } from "../node/models/registry.js";
 
 /**
  * A local model's settings include its file's sha256, known only once the provider has started (which
  * loads the model: seconds, and memory); other providers need no start.
  */
 export async function modelConfigHash(spec: ModelSpecInput): Promise<Hex> {
-  const parsed = modelSpecSchema.parse(spec);
+  const parsed = parseModelSpec(spec);
   // The API key is not part of the settings: registering a model must not need it.
   const env =
     parsed.provider === "openai" && parsed.apiKeyEnv !== null ? { [parsed.apiKeyEnv]: NO_API_KEY } : {};

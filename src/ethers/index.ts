@@ -16,6 +16,7 @@ import {
 } from "ethers";
 import type { Address, Hex } from "viem";
 import { type CheckResultReturnType, checkResult } from "../sdk/checkResult.js";
+import { coordinatorError } from "../sdk/coordinatorErrors.js";
 import { ResultNotFoundError, TransactionRevertedError } from "../sdk/errors.js";
 import { findResultEntry, type ResultClaim, type ResultLogEntry } from "../sdk/logReader.js";
 import { type PendingLog, pendingLogFrom } from "../sdk/pendingQueue.js";
@@ -28,10 +29,18 @@ import {
   toSibylResult,
 } from "../sdk/types.js";
 import { type BytesInput, type ModelReference, resolveModelId, toBytesHex } from "../sdk/utils.js";
-import { pollForResult } from "../sdk/waiting.js";
+import { pollForResult, RESULT_POLLING_INTERVAL_MS } from "../sdk/waiting.js";
 import { sibylAbi, sibylCoordinatorAbi, sibylLogAbi } from "../shared/abi/generated.js";
 import type { RequestCommitment } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
+
+export {
+  CoordinatorRevertedError,
+  InsufficientPaymentError,
+  RequestExpiredError,
+  ResultTimeoutError,
+  UnknownModelError,
+} from "../sdk/errors.js";
 
 const coordinatorInterface = new Interface(sibylCoordinatorAbi);
 const logInterface = new Interface(sibylLogAbi);
@@ -113,19 +122,19 @@ export async function requestInference(
   const coordinator = (await deploymentOf(parameters.coordinator, signer)).current;
   const contract = coordinatorAt(coordinator, signer);
   const modelId = resolveModelId(model);
+  const refused = (action: string) => (error: unknown) => {
+    throw coordinatorError(error, { action, coordinator, model });
+  };
   const value: bigint =
     parameters.value ??
     (await contract
       .getFunction("estimateFee")
-      .staticCall(modelId, callbackGasLimit, await quoteGasPrice(signer)));
+      .staticCall(modelId, callbackGasLimit, await quoteGasPrice(signer))
+      .catch(refused("estimateFee")));
   const refundTo = parameters.refundTo ?? (await signer.getAddress());
-  const response: ContractTransactionResponse = await contract.getFunction("request")(
-    modelId,
-    toBytesHex(input),
-    callbackGasLimit,
-    refundTo,
-    { value },
-  );
+  const response: ContractTransactionResponse = await contract
+    .getFunction("request")(modelId, toBytesHex(input), callbackGasLimit, refundTo, { value })
+    .catch(refused("request"));
   const receipt = await response.wait();
   if (receipt === null || receipt.status !== 1) {
     throw new TransactionRevertedError({ action: "request", transactionHash: response.hash });
@@ -153,8 +162,8 @@ export type WaitForResultParameters = {
   confirmations?: number;
   /** Gives up with ResultTimeoutError after this long; without it, waits until the request's deadline. */
   timeoutMs?: number;
-  /** Time between polls; default 1000 ms. */
-  pollingIntervalMs?: number;
+  /** Time between polls in ms; default 1 s. */
+  pollingInterval?: number;
   /** Where to look for the request: 0 suits local chains, elsewhere the coordinator's deployment block. */
   fromBlock?: bigint;
   /** Also wait until a proof has put the result in the log (its `leafIndex` is set). Default false. */
@@ -215,7 +224,7 @@ export async function waitForResult(
       requestId,
       confirmations,
       timeoutMs,
-      pollingIntervalMs: parameters.pollingIntervalMs ?? 1_000,
+      pollingIntervalMs: parameters.pollingInterval ?? RESULT_POLLING_INTERVAL_MS,
       fromBlock,
       ...(proven === undefined ? {} : { proven }),
     },

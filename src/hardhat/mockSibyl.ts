@@ -21,6 +21,7 @@ import {
   type SibylConnection,
   type SibylDeployment,
 } from "../deploy/index.js";
+import { fulfilGasLimit, proveGasLimit } from "../node/pipeline/deliveryGas.js";
 import type { ProofWords } from "../node/prover/calldata.js";
 import { getRequest } from "../sdk/getRequest.js";
 import { deliveredLeaf } from "../sdk/logReader.js";
@@ -184,6 +185,7 @@ export async function mockSibyl(
           ...resultLog,
           functionName: "prove",
           args: [leaves, witness.newRoot, proof],
+          gas: proveGasLimit(leaves.length, batchSizeFor(leaves.length)),
         }),
       );
       remember(tree);
@@ -224,6 +226,9 @@ export async function mockSibyl(
           ...coordinatorContract,
           functionName: "fulfill",
           args: [[{ commitment: request.commitment, ...result, signatures: "0x" }], witness.newRoot, proof],
+          // Computed as the node computes it, never estimated: an estimate of a callback that runs out
+          // of gas (or reverts) fails, and that callback's failure is exactly what a test may want.
+          gas: fulfilGasLimit([{ commitment: request.commitment, result }], batchSizeFor(1)),
         }),
       );
       remember(tree);

@@ -19,7 +19,7 @@ import {
 } from "../deploy/index.js";
 import { parseConfig } from "../node/config.js";
 import { type RunningNode, startNode } from "../node/daemon.js";
-import type { ModelSpecInput } from "../node/models/registry.js";
+import { type ModelSpecInput, parseModelSpec } from "../node/models/registry.js";
 import { createLogger } from "../node/observe/logger.js";
 import type { SibylResult } from "../sdk/types.js";
 import { waitForResult } from "../sdk/waitForResult.js";
@@ -72,9 +72,13 @@ export async function startSibyl(
   connection: SibylConnection,
   options: StartSibylOptions = {},
 ): Promise<SibylFixture> {
+  // A mistake in a spec fails here, in one line naming the field, before anything is deployed.
+  const extraModels = (options.models ?? []).map((spec, index) => {
+    parseModelSpec(spec, `models.${index}`);
+    return spec;
+  });
   const deployment = await deploySibylStack(connection, { parameters: options.parameters });
   const { coordinator } = deployment;
-  const extraModels = options.models ?? [];
   for (const spec of extraModels) await registerModel(connection, { coordinator, spec });
   const { minStake } = await publicClientOf(connection, 50).readContract({
     address: deployment.ledger,

@@ -12,6 +12,7 @@ import { BATCH_SIZES } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
 import { envVarName } from "./envVarName.js";
 import { modelSpecSchema } from "./models/registry.js";
+import { issueLines } from "./zodIssues.js";
 
 const MAX_BATCH = BATCH_SIZES[BATCH_SIZES.length - 1] as number;
 /** The coordinator's MAX_PENDING_LEAVES. */
@@ -190,9 +191,7 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}): NodeCo
   const merged = withEnvOverrides(input, env);
   const result = configSchema.safeParse(merged);
   if (result.success) return Object.freeze(result.data);
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
-  );
+  const problems = issueLines(result.error);
   throw new ConfigError(`invalid config: ${problems[0]}`, { details: problems.join("; ") });
 }
 

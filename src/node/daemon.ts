@@ -36,6 +36,7 @@ import {
   executeModel,
   isolatedFaultAnswer,
   type ModelOutcome,
+  NODE_BACKOFF,
   OperatorFaultError,
   ShutdownError,
 } from "./models/executor.js";
@@ -487,8 +488,7 @@ class NodeLoops {
     const policy = {
       timeoutMs: spec.timeoutMs,
       maxAttempts: spec.maxAttempts,
-      baseBackoffMs: 250,
-      maxBackoffMs: 5_000,
+      ...NODE_BACKOFF,
       maxOutputBytes: job.commitment.maxOutputBytes,
     };
     try {

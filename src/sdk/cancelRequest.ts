@@ -3,6 +3,7 @@ import { waitForTransactionReceipt, writeContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { coordinatorOfRequest, resolveSibylContracts } from "../shared/contracts.js";
 import type { RequestCommitment } from "../shared/encoding.js";
+import { coordinatorError } from "./coordinatorErrors.js";
 import { AccountNotFoundError, RequestNotFoundError, TransactionRevertedError } from "./errors.js";
 import { getRequest } from "./getRequest.js";
 
@@ -52,6 +53,8 @@ export async function cancelRequest(
     args: [commitment],
     account,
     chain: client.chain,
+  }).catch((error: unknown) => {
+    throw coordinatorError(error, { action: "cancel", coordinator });
   });
   const receipt = await waitForTransactionReceipt(client, { hash });
   if (receipt.status !== "success")

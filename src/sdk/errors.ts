@@ -88,3 +88,75 @@ export class AccountNotFoundError extends SibylError {
     });
   }
 }
+
+/** The coordinator has no model with this id: a typo in the name, or the wrong coordinator. */
+export class UnknownModelError extends SibylError {
+  override name = "UnknownModelError";
+  readonly model: string;
+  readonly modelId: string;
+
+  constructor({ model, modelId, coordinator, cause }: CoordinatorRevertContext & { modelId: string }) {
+    super(`model "${model}" is not registered on coordinator ${coordinator}`, {
+      details: "check the model's name (sibyl models lists them) and the coordinator's address",
+      cause,
+    });
+    this.model = model;
+    this.modelId = modelId;
+  }
+}
+
+/** The request carried less than the coordinator asks for it; `required` is what would have done. */
+export class InsufficientPaymentError extends SibylError {
+  override name = "InsufficientPaymentError";
+  readonly paid: bigint;
+  readonly required: bigint;
+
+  constructor({ paid, required, cause }: { paid: bigint; required: bigint; cause: unknown }) {
+    super(`the request sent ${paid} wei: send at least ${required} wei`, {
+      details:
+        "leave `value` out and requestInference escrows estimateFee's quote; the unused part is refunded",
+      cause,
+    });
+    this.paid = paid;
+    this.required = required;
+  }
+}
+
+/**
+ * Any other refusal by the coordinator, by its custom error's name with its arguments (model ids shown
+ * as names), e.g. `request reverted: InputTooLarge(model: "language-id", length: 5000, maxLength: 4096)`.
+ */
+export class CoordinatorRevertedError extends SibylError {
+  override name = "CoordinatorRevertedError";
+  readonly errorName: string;
+  readonly args: readonly unknown[];
+
+  constructor({
+    action,
+    errorName,
+    shownArgs,
+    args,
+    cause,
+  }: {
+    action: string;
+    errorName: string;
+    shownArgs: string;
+    args: readonly unknown[];
+    cause: unknown;
+  }) {
+    super(`${action} reverted: ${errorName}(${shownArgs})`, {
+      details: "the coordinator's errors are documented in ISibylCoordinator.sol",
+      cause,
+    });
+    this.errorName = errorName;
+    this.args = args;
+  }
+}
+
+/** What turns a revert into one of the errors above. */
+export interface CoordinatorRevertContext {
+  /** The model as the caller named it (a name, or an id when that is all they gave). */
+  model: string;
+  coordinator: string;
+  cause: unknown;
+}

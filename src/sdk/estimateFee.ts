@@ -2,6 +2,7 @@ import type { Address, Chain, Client, Transport } from "viem";
 import { readContract } from "viem/actions";
 import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { resolveSibylContracts } from "../shared/contracts.js";
+import { coordinatorError } from "./coordinatorErrors.js";
 import { quoteGasPrice } from "./quoteGasPrice.js";
 import { type ModelReference, resolveModelId } from "./utils.js";
 
@@ -22,7 +23,7 @@ export type EstimateFeeReturnType = bigint;
 /**
  * The escrow, in wei, a request to `model` should carry: the model fee plus the gas of delivering it
  * alone at `gasPrice`. It is a maximum: at delivery the request pays its measured share of the gas at
- * the price paid, and the rest goes back to its refundTo. The price comes from the chain's base fee,
+ * the price paid, and the rest goes back to its refundTo. An unregistered model throws UnknownModelError. The price comes from the chain's base fee,
  * never from `block.basefee` inside an `eth_call`, which most nodes report as 0.
  *
  * @example
@@ -39,11 +40,15 @@ export async function estimateFee<chain extends Chain | undefined>(
   const { coordinator, model, callbackGasLimit = 0, blockNumber } = parameters;
   const gasPrice = parameters.gasPrice ?? (await quoteGasPrice(client));
   const { current } = await resolveSibylContracts(client, coordinator, blockNumber);
-  return readContract(client, {
-    address: current,
-    abi: sibylCoordinatorAbi,
-    functionName: "estimateFee",
-    args: [resolveModelId(model), callbackGasLimit, gasPrice],
-    ...(blockNumber === undefined ? {} : { blockNumber }),
-  });
+  try {
+    return await readContract(client, {
+      address: current,
+      abi: sibylCoordinatorAbi,
+      functionName: "estimateFee",
+      args: [resolveModelId(model), callbackGasLimit, gasPrice],
+      ...(blockNumber === undefined ? {} : { blockNumber }),
+    });
+  } catch (error) {
+    throw coordinatorError(error, { action: "estimateFee", coordinator: current, model });
+  }
 }

@@ -24,14 +24,18 @@ export {
   RESULT_STATE_MEANING,
   type ResultState,
 } from "./checkResult.js";
+export { coordinatorError, type RevertContext } from "./coordinatorErrors.js";
 export {
   AccountNotFoundError,
+  CoordinatorRevertedError,
   IncompleteLogError,
+  InsufficientPaymentError,
   RequestExpiredError,
   RequestNotFoundError,
   ResultNotFoundError,
   ResultTimeoutError,
   TransactionRevertedError,
+  UnknownModelError,
 } from "./errors.js";
 export { type EstimateFeeParameters, type EstimateFeeReturnType, estimateFee } from "./estimateFee.js";
 export { type GetBatchesParameters, getBatches } from "./getBatches.js";
@@ -82,7 +86,14 @@ export {
   type SibylResult,
   toSibylResult,
 } from "./types.js";
-export { type BytesInput, decodeUtf8, type ModelReference, resolveModelId, toBytesHex } from "./utils.js";
+export {
+  type BytesInput,
+  decodeUtf8,
+  type ModelReference,
+  modelNameOf,
+  resolveModelId,
+  toBytesHex,
+} from "./utils.js";
 export {
   type VerifyResultParameters,
   type VerifyResultReturnType,
@@ -97,6 +108,7 @@ export {
   type BlockStamp,
   type PollForResultOptions,
   pollForResult,
+  RESULT_POLLING_INTERVAL_MS,
   type ResultReader,
 } from "./waiting.js";
 export {

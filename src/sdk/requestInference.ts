@@ -13,6 +13,7 @@ import { sibylCoordinatorAbi } from "../shared/abi/generated.js";
 import { resolveSibylContracts } from "../shared/contracts.js";
 import type { RequestCommitment } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
+import { coordinatorError } from "./coordinatorErrors.js";
 import { AccountNotFoundError, TransactionRevertedError } from "./errors.js";
 import { estimateFee } from "./estimateFee.js";
 import { type BytesInput, type ModelReference, resolveModelId, toBytesHex } from "./utils.js";
@@ -46,6 +47,8 @@ export type RequestInferenceReturnType = {
 
 /**
  * Asks `model` to answer `input`, escrowing the quoted fee, and waits for the request to be mined.
+ * The coordinator's refusals are one-line errors: UnknownModelError (by the model's name),
+ * InsufficientPaymentError (with the wei to send), else CoordinatorRevertedError.
  *
  * @example
  * import { createWalletClient, http } from "viem";
@@ -82,6 +85,8 @@ export async function requestInference(
     value,
     account,
     chain: client.chain,
+  }).catch((error: unknown) => {
+    throw coordinatorError(error, { action: "request", coordinator, model });
   });
   const receipt = await waitForTransactionReceipt(client, { hash });
   if (receipt.status !== "success")

@@ -1,5 +1,5 @@
 /** How the SDK reads the loose inputs people naturally pass: model names, text, hex and bytes. */
-import { bytesToHex, type Hex, hexToBytes, isHex, stringToHex } from "viem";
+import { bytesToHex, type Hex, hexToBytes, hexToString, isHex, stringToHex } from "viem";
 import { modelIdFromName } from "../shared/encoding.js";
 
 /** A model's 32-byte id as hex, or its name (at most 32 bytes of UTF-8, e.g. "language-id"). */
@@ -14,6 +14,12 @@ export type BytesInput = string | Uint8Array;
  */
 export function resolveModelId(model: ModelReference): Hex {
   return /^0x[0-9a-fA-F]{64}$/.test(model) ? (model.toLowerCase() as Hex) : modelIdFromName(model);
+}
+
+/** The name a model id was made from when it is printable text, else the id itself. */
+export function modelNameOf(modelId: Hex): string {
+  const name = hexToString(modelId).replace(/\0+$/, "");
+  return /^[\x20-\x7e]+$/.test(name) ? name : modelId;
 }
 
 /**

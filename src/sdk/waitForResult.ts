@@ -3,7 +3,7 @@ import { getBlock } from "viem/actions";
 import { getRequest } from "./getRequest.js";
 import { getResult } from "./getResult.js";
 import type { SibylResult } from "./types.js";
-import { pollForResult } from "./waiting.js";
+import { pollForResult, RESULT_POLLING_INTERVAL_MS } from "./waiting.js";
 
 export type WaitForResultParameters = {
   coordinator: Address;
@@ -20,7 +20,7 @@ export type WaitForResultParameters = {
    * is delivered; a result delivered without a proof waits for someone to prove it. Default false.
    */
   proven?: boolean;
-  /** Time between polls; defaults to the client's polling interval. */
+  /** Time between polls in ms; defaults to the client's polling interval, at most 1 s. */
   pollingInterval?: number;
   /**
    * Where to look for the request. The default 0 suits local chains; elsewhere pass the coordinator's
@@ -75,7 +75,8 @@ export async function waitForResult<chain extends Chain | undefined>(
       requestId,
       confirmations,
       timeoutMs,
-      pollingIntervalMs: parameters.pollingInterval ?? client.pollingInterval,
+      pollingIntervalMs:
+        parameters.pollingInterval ?? Math.min(client.pollingInterval, RESULT_POLLING_INTERVAL_MS),
       fromBlock,
       ...(proven === undefined ? {} : { proven }),
     },

@@ -7,6 +7,13 @@ import type { Hex } from "viem";
 import { RequestExpiredError, ResultTimeoutError } from "./errors.js";
 import type { EventLocation, SibylResult } from "./types.js";
 
+/**
+ * The longest pause between polls unless the caller asks for another: a delivery is seen within a
+ * second. viem clients poll every 4 s by default, made for watching blocks, not for a user waiting on an
+ * answer that usually lands in under a second.
+ */
+export const RESULT_POLLING_INTERVAL_MS = 1_000;
+
 export interface BlockStamp {
   number: bigint;
   timestamp: bigint;

@@ -5,6 +5,7 @@ import { eventSources, resolveSibylContracts } from "../shared/contracts.js";
 import { getBatches } from "./getBatches.js";
 import { type SibylResult, toSibylResult } from "./types.js";
 import { type ModelReference, resolveModelId } from "./utils.js";
+import { RESULT_POLLING_INTERVAL_MS } from "./waiting.js";
 
 export type WatchResultsParameters = {
   coordinator: Address;
@@ -25,7 +26,7 @@ export type WatchResultsParameters = {
   confirmations?: number;
   /** First block to report from; defaults to the newest block when the watch starts. */
   fromBlock?: bigint;
-  /** Time between polls; defaults to the client's polling interval. */
+  /** Time between polls in ms; defaults to the client's polling interval, at most 1 s. */
   pollingInterval?: number;
 };
 
@@ -54,7 +55,8 @@ export function watchResults<chain extends Chain | undefined>(
   parameters: WatchResultsParameters,
 ): WatchResultsReturnType {
   const { coordinator, onResult, onProven, onError, requestIds, model, confirmations = 1 } = parameters;
-  const pollingInterval = parameters.pollingInterval ?? client.pollingInterval;
+  const pollingInterval =
+    parameters.pollingInterval ?? Math.min(client.pollingInterval, RESULT_POLLING_INTERVAL_MS);
   const lag = BigInt(Math.max(confirmations, 1) - 1);
   const wanted = requestIds && new Set(requestIds);
   let next = parameters.fromBlock;

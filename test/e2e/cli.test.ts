@@ -192,7 +192,7 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
         "an input the coordinator rejects, named by its custom error",
         () => ["request", "--model", "language-id", ""],
         () => env,
-        /^sibyl: request reverted: EmptyInput\(modelId: 0x6c616e67756167652d6964/,
+        /^sibyl: request reverted: EmptyInput\(model: "language-id"\)$/m,
         1,
       ],
       ["a bad request id", () => ["verify", "abc"], () => env, /not a request id: abc/, 1],

@@ -7,8 +7,10 @@ import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { type Hex, hexToString, isAddressEqual, parseEventLogs, toHex } from "viem";
 import { mockSibyl, type SibylFixture, type SibylMock, startSibyl } from "../../src/hardhat/index.js";
+import { estimateFee } from "../../src/sdk/estimateFee.js";
 import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
 import { requestInference } from "../../src/sdk/requestInference.js";
+import { CallbackOutcome } from "../../src/sdk/types.js";
 import { verifyResult } from "../../src/sdk/verifyResult.js";
 import { promptBoardAbi, sibylCoordinatorAbi } from "../../src/shared/abi/generated.js";
 import { type RequestCommitment, ResultStatus } from "../../src/shared/encoding.js";
@@ -84,6 +86,47 @@ describe("sibyl/hardhat startSibyl: the real node in process", () => {
   });
 });
 
+describe("sibyl/hardhat startSibyl: a mistake in a model spec", () => {
+  let connection: Connection;
+
+  before(async () => {
+    connection = await network.create();
+  });
+
+  after(async () => {
+    await connection?.close();
+  });
+
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    [
+      "a misspelt field",
+      { provider: "openai", name: "gpt", model: "gpt-4o-mini", baseUrl: "http://127.0.0.1:8000/v1" },
+      "invalid models.0: Unrecognized key(s) in object: 'baseUrl'",
+    ],
+    [
+      "a value out of range",
+      { provider: "openai", name: "gpt", model: "gpt-4o-mini", temperature: 7 },
+      "invalid models.0.temperature: Number must be less than or equal to 2",
+    ],
+  ];
+  for (const [what, spec, message] of cases) {
+    it(`${what}: one line naming the field, before anything is deployed`, async () => {
+      const client = await connection.viem.getPublicClient();
+      const blockBefore = await client.getBlockNumber();
+      const error = await startSibyl(connection, {
+        models: [{ provider: "builtin", name: "lid", builtin: "language-id" }, spec as never],
+      }).then(
+        () => assert.fail("started with a bad spec"),
+        (error: unknown) => error,
+      );
+      assert.ok(error instanceof SibylError, `a SibylError, got ${error}`);
+      assert.equal(error.shortMessage, message.replace("models.0", "models.1"));
+      assert.doesNotMatch(error.message, /ZodError|"code":|"path":/);
+      assert.equal(await client.getBlockNumber(), blockBefore, "nothing was deployed");
+    });
+  }
+});
+
 describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
   let connection: Connection;
   let sibyl: SibylMock;
@@ -119,6 +162,29 @@ describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
     const requestId = await ask(connection, sibyl.deployment.promptBoard, "anything");
     const result = await sibyl.fulfill(requestId, { status: ResultStatus.ModelError });
     assert.equal(result.status, ResultStatus.ModelError);
+  });
+
+  it("answers a consumer whose callback runs out of gas: delivered, the callback recorded as failed", async () => {
+    const client = await connection.viem.getPublicClient();
+    // BurnGas: the callback loops until its exact gas runs out, as a consumer storing too much would.
+    const hostile = await connection.viem.deployContract("HostileConsumer", [sibyl.coordinator, 1]);
+    const model = sibyl.modelId("language-id");
+    const callbackGasLimit = 200_000;
+    const fee = await estimateFee(client, { coordinator: sibyl.coordinator, model, callbackGasLimit });
+    const receipt = await client.waitForTransactionReceipt({
+      hash: await hostile.write.ask([model, callbackGasLimit], { value: fee }),
+    });
+    const [requested] = parseEventLogs({
+      abi: sibylCoordinatorAbi,
+      logs: receipt.logs,
+      eventName: "InferenceRequested",
+    });
+    assert.ok(requested, "no InferenceRequested event");
+    const result = await sibyl.fulfill(requested.args.requestId, { output: "en 0.9000" });
+    assert.equal(result.callback, CallbackOutcome.Failed);
+    assert.equal(result.outputText, "en 0.9000", "the answer is in the log all the same");
+    const audit = await verifyResult(client, { coordinator: sibyl.coordinator, requestId: result.requestId });
+    assert.equal(audit.valid, true, audit.reason);
   });
 
   it("refuses a request that is not pending (already answered, or never made)", async () => {

@@ -107,7 +107,7 @@ describe("results delivered without a proof, then proven (hardhat node, real pro
       coordinator,
       requestId: ids.second,
       timeoutMs: 10_000,
-      pollingIntervalMs: 100,
+      pollingInterval: 100,
     });
     assert.deepEqual(viaEthers, pending);
     const viaViem = await waitForResult(client, { coordinator, requestId: ids.second, timeoutMs: 10_000 });

@@ -249,7 +249,7 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
         coordinator,
         requestId,
         timeoutMs: 60_000,
-        pollingIntervalMs: 100,
+        pollingInterval: 100,
         proven: true,
       });
       assert.equal(result.status, ResultStatus.Ok);

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import { estimateFee, modelIdFromName, ResultStatus, sibylCoordinatorAbi, verifyResult } from "sibyl";
+import {
+  CallbackOutcome,
+  estimateFee,
+  modelIdFromName,
+  ResultStatus,
+  sibylCoordinatorAbi,
+  verifyResult,
+} from "sibyl";
 import { mockSibyl, startSibyl } from "sibyl/hardhat";
-import { type Address, hexToString, parseEventLogs } from "viem";
+import { type Address, BaseError, ContractFunctionRevertedError, hexToString, parseEventLogs } from "viem";
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
 
@@ -45,6 +52,36 @@ describe("Greeter with Sibyl's mock (no node, no proof)", () => {
     await sibyl.fulfill(requestId, { status: ResultStatus.ModelError });
     assert.equal(await greeter.read.statuses([requestId]), ResultStatus.ModelError);
     assert.equal(await greeter.read.answers([requestId]), "0x");
+  });
+
+  it("records a callback that ran out of gas: the answer is in Sibyl's log, not in the Greeter", async () => {
+    const connection = await network.create();
+    const sibyl = await mockSibyl(connection);
+    const { greeter, ask } = await greeterOn(connection, sibyl.coordinator);
+    const requestId = await ask("Hi");
+    // 256 bytes cost more to store than the Greeter's 100,000 callback gas.
+    const result = await sibyl.fulfill(requestId, { output: "x".repeat(256) });
+    assert.equal(result.callback, CallbackOutcome.Failed);
+    assert.equal(await greeter.read.answers([requestId]), "0x");
+  });
+
+  it("names the coordinator's error when the Greeter asks with too little", async () => {
+    const connection = await network.create();
+    const sibyl = await mockSibyl(connection);
+    const { greeter } = await greeterOn(connection, sibyl.coordinator);
+    const error = await greeter.write.ask([modelIdFromName("language-id"), "Hi"], { value: 1n }).then(
+      () => assert.fail("asked with 1 wei"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof BaseError, String(error));
+    const revert = error.walk((cause) => cause instanceof ContractFunctionRevertedError);
+    assert.ok(revert instanceof ContractFunctionRevertedError, error.message);
+    assert.equal(revert.data?.errorName, "InsufficientPayment", error.message);
+    assert.equal(revert.data?.args?.[0], 1n);
+    // Sibyl's own contracts read by name too, from the package's artifacts.
+    const coordinator = await connection.viem.getContractAt("SibylCoordinator", sibyl.coordinator);
+    const model = (await coordinator.read.modelOf([modelIdFromName("language-id")])) as { enabled: boolean };
+    assert.equal(model.enabled, true);
   });
 });
 

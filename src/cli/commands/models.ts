@@ -4,10 +4,10 @@ import { formatEther, parseEther } from "viem";
 import { loadConfig } from "../../node/config.js";
 import { configHashOf } from "../../node/models/configHash.js";
 import { createProvider } from "../../node/models/registry.js";
+import { modelNameOf } from "../../sdk/utils.js";
 import { sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { modelIdFromName } from "../../shared/encoding.js";
 import { CliError, UsageError } from "../errors.js";
-import { modelNameOf } from "../models.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS, type Target } from "../target.js";
 import { walletFor } from "../wallet.js";
 

@@ -7,7 +7,9 @@
  *   after the assignment window, or the requester cancels for a refund after the deadline;
  * - `/readyz` is unready with "model <name>: <fault>", a fixed text with no server words in it;
  * - `sibyl_model_unavailable{model}` is 1 and `sibyl_operator_faults_total{model,fault}` counts;
- * - one `error` log line says so (with the provider's detail, redacted), once per stop.
+ * - one `warn` line when it stops (and when a probe fails with another fault), one `info` line when
+ *   it resumes, each with the provider's detail on one line (redacted); failed probes with the same
+ *   fault and every stack go to `debug` only, so an outage of hours is two lines, not one per probe.
  *
  * Recovery: a stopped model is probed with a real call (its next request, claimed alone) after a
  * pause of `probeAfterMs` (30 s by default) that doubles after each failed probe, up to
@@ -42,6 +44,8 @@ export interface ProbePolicy {
 
 interface Stopped {
   fault: OperatorFault;
+  /** When the model stopped, for the resume line. */
+  since: number;
   /** The pause before the next probe; doubles after each failed one. */
   pauseMs: number;
   probeAt: number;
@@ -115,7 +119,10 @@ export class ModelAvailability {
     this.#stopped.delete(modelId);
     const model = this.#name(modelId);
     this.#metrics.modelUnavailable.set({ model }, 0);
-    this.#logger.info({ model, fault: stopped.fault }, `model ${model} resumed`);
+    this.#logger.info(
+      { model, fault: stopped.fault, downForMs: this.#now() - stopped.since },
+      `model ${model} resumed`,
+    );
   }
 
   /**
@@ -135,9 +142,10 @@ export class ModelAvailability {
     if (this.#strike(modelId, requestId) >= ISOLATED_FAULT_STRIKES) {
       this.#strikes.delete(requestId);
       this.#logger.warn(
-        { model, fault, requestId: String(requestId), err: error },
+        { model, fault, requestId: String(requestId), reason: oneLine(error) },
         `request ${requestId} fails alone on model ${model}: answered as an error`,
       );
+      this.#logger.debug({ model, requestId: String(requestId), err: error }, "isolated fault");
       return "isolated";
     }
     this.#metrics.operatorFaults.inc({ model, fault });
@@ -147,18 +155,34 @@ export class ModelAvailability {
     if (stopped === undefined) {
       const pauseMs = this.#policy.probeAfterMs;
       const failedSinceStop = new Set([requestId]);
-      this.#stopped.set(modelId, { fault, pauseMs, probeAt: now + pauseMs, probing: false, failedSinceStop });
+      this.#stopped.set(modelId, {
+        fault,
+        since: now,
+        pauseMs,
+        probeAt: now + pauseMs,
+        probing: false,
+        failedSinceStop,
+      });
       this.#metrics.modelUnavailable.set({ model }, 1);
-      this.#logger.error(
-        { model, fault, err: error, probeInMs: pauseMs },
+      this.#logger.warn(
+        { model, fault, reason: oneLine(error), probeInMs: pauseMs },
         `model ${model} stopped: ${fault}; its requests are left unanswered until it works again`,
       );
+      this.#logger.debug({ model, err: error }, `model ${model} stopped`);
       return "stopped";
     }
     if (!probe) return "stopped";
     const pauseMs = Math.min(stopped.pauseMs * 2, this.#policy.maxProbeAfterMs);
+    const previousFault = stopped.fault;
     Object.assign(stopped, { fault, pauseMs, probeAt: now + pauseMs, probing: false });
-    this.#logger.warn({ model, fault, err: error, probeInMs: pauseMs }, `model ${model} still stopped`);
+    // A different fault is a new state worth a line (a server back up but refusing the key).
+    if (fault !== previousFault) {
+      this.#logger.warn(
+        { model, fault, reason: oneLine(error), probeInMs: pauseMs },
+        `model ${model} still stopped, now: ${fault}`,
+      );
+    }
+    this.#logger.debug({ model, fault, err: error, probeInMs: pauseMs }, `model ${model} still stopped`);
     return "stopped";
   }
 
@@ -194,4 +218,13 @@ export class ModelAvailability {
   #name(modelId: Hex): string {
     return this.#names.get(modelId) ?? modelId;
   }
+}
+
+/** The first line of what went wrong, deepest detail first: a log line at warn carries no stack. */
+function oneLine(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).split("\n")[0] ?? "";
+  const { details, shortMessage } = error as { details?: unknown; shortMessage?: unknown };
+  const text =
+    typeof details === "string" ? details : typeof shortMessage === "string" ? shortMessage : error.message;
+  return text.split("\n")[0] ?? "";
 }

@@ -43,6 +43,9 @@ import {
   type RequestError,
 } from "./provider.js";
 
+/** The wait between a node's attempts at one call: full jitter from 250 ms, doubling, up to 5 s. */
+export const NODE_BACKOFF = { baseBackoffMs: 250, maxBackoffMs: 5_000 } as const;
+
 export interface ExecutionPolicy {
   /** Deadline of one attempt. */
   timeoutMs: number;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { SibylError } from "../../shared/errors.js";
 import { envVarName } from "../envVarName.js";
+import { issueLines } from "../zodIssues.js";
 import { type AnswerConstraint, answerConstraintSchema } from "./answerConstraint.js";
 import { LanguageIdProvider } from "./builtin.js";
 import { LocalGgufProvider } from "./local.js";
@@ -71,6 +72,17 @@ export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
 export class ModelConfigError extends SibylError {
   override name = "ModelConfigError";
+}
+
+/**
+ * Validates one spec given outside a node config file (the Hardhat fixture, `sibyl simulate`): a
+ * mistake is a ModelConfigError whose one line names the field, `where` being how the caller calls it.
+ */
+export function parseModelSpec(input: unknown, where = "spec"): ModelSpec {
+  const result = modelSpecSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = issueLines(result.error, where);
+  throw new ModelConfigError(`invalid ${problems[0]}`, { details: problems.join("; ") });
 }
 
 /** A provider for a parsed spec (not yet started). Throws ModelConfigError when a named key is unset. */

@@ -8,6 +8,9 @@
  */
 import type { Job } from "../store/store.js";
 
+/** What the bounds read of a job: its request's callback limit and its answer. */
+type DeliveredJob = Pick<Job, "commitment" | "result">;
+
 /** EIP-7825 (Osaka): no transaction may ask for more gas than this. */
 export const TRANSACTION_GAS_CAP = 1n << 24n;
 
@@ -26,7 +29,7 @@ const RESULT_GAS = 80_000n;
 const RESULT_GAS_PER_BYTE = 64n;
 
 /** Gas that always covers delivering `job` in a batch, its callback included (64/63 kept back). */
-export function resultGasBound(job: Job): bigint {
+export function resultGasBound(job: DeliveredJob): bigint {
   const result = job.result;
   const bytes = result === undefined ? 0 : (result.output.length + result.metadata.length - 4) / 2;
   const callback = BigInt(job.commitment.callbackGasLimit);
@@ -39,12 +42,12 @@ export function batchGasBound(batchSize: number): bigint {
 }
 
 /** The gas limit a fulfil of `jobs` in a batch of `batchSize` is sent with. */
-export function fulfilGasLimit(jobs: readonly Job[], batchSize: number): bigint {
+export function fulfilGasLimit(jobs: readonly DeliveredJob[], batchSize: number): bigint {
   return jobs.reduce((gas, job) => gas + resultGasBound(job), batchGasBound(batchSize));
 }
 
 /** The gas limit a delivery of `jobs` without a proof is sent with: no verification, one checkpoint. */
-export function deliverGasLimit(jobs: readonly Job[]): bigint {
+export function deliverGasLimit(jobs: readonly DeliveredJob[]): bigint {
   return jobs.reduce((gas, job) => gas + resultGasBound(job), BATCH_GAS);
 }
 

@@ -44,7 +44,15 @@ function setup() {
         .split("\n")
         .filter(Boolean)
         .map(
-          (line) => JSON.parse(line) as { level: number; msg: string; model?: string; probeInMs?: number },
+          (line) =>
+            JSON.parse(line) as {
+              level: number;
+              msg: string;
+              model?: string;
+              probeInMs?: number;
+              reason?: string;
+              err?: { stack?: string };
+            },
         ),
   };
 }
@@ -71,9 +79,11 @@ describe("ModelAvailability", () => {
       sampleValue(text, 'sibyl_operator_faults_total{model="gpt-x",fault="authentication failed"}'),
       1,
     );
-    const errors = lines().filter((line) => line.level === 50);
-    assert.equal(errors.length, 1, "one loud line");
-    assert.match(errors[0]?.msg ?? "", /^model gpt-x stopped: authentication failed/);
+    const warnings = lines().filter((line) => line.level >= 40);
+    assert.equal(warnings.length, 1, "one line above info");
+    assert.equal(warnings[0]?.level, 40, "a warning: the node goes on serving its other models");
+    assert.match(warnings[0]?.msg ?? "", /^model gpt-x stopped: authentication failed/);
+    assert.match(warnings[0]?.reason ?? "", /^401 Incorrect API key/, "the provider's words, on one line");
     assert.ok(!JSON.stringify(lines()).includes("abcdef123456"), "the key in the server's text is redacted");
   });
 
@@ -97,7 +107,68 @@ describe("ModelAvailability", () => {
       availability.probeStarted(GPT);
     }
     assert.deepEqual(pauses, [60_000, 120_000, 240_000, 480_000, 600_000, 600_000]);
-    assert.equal(lines().filter((line) => line.level === 50).length, 1, "failed probes are warnings");
+    assert.equal(lines().filter((line) => line.level >= 40).length, 1, "failed probes log at debug only");
+  });
+
+  it("logs an outage once when it starts and once when it ends; stacks only at debug", () => {
+    const { availability, advance, lines } = setup();
+    // What the OpenAI SDK throws when the server is down: a message over many lines, a long stack.
+    const down = () => {
+      const cause = new Error("Connection error.\n    at OpenAI.makeRequest (openai/core.js:1:1)");
+      return new Error("connect ECONNREFUSED 127.0.0.1:8000", { cause });
+    };
+    availability.failed(GPT, 1n, "server unreachable", down(), false);
+    // An hour of failed probes, then the server is back.
+    for (let elapsed = 0; elapsed < 3_600_000; ) {
+      const pause = availability.dueProbes().length === 0 ? 600_000 : 0;
+      advance(pause);
+      elapsed += pause;
+      if (availability.dueProbes().length === 0) continue;
+      availability.probeStarted(GPT);
+      availability.failed(GPT, 1n, "server unreachable", down(), true);
+    }
+    advance(600_000);
+    availability.probeStarted(GPT);
+    availability.succeeded(GPT, 2n);
+
+    const all = lines();
+    const shown = all.filter((line) => line.level >= 30);
+    assert.deepEqual(
+      shown.map((line) => [line.level, line.msg.split(";")[0]]),
+      [
+        [40, "model gpt-x stopped: server unreachable"],
+        [30, "model gpt-x resumed"],
+      ],
+    );
+    for (const line of shown) {
+      assert.equal(line.err, undefined, `no error object (stack) at ${line.level}: ${line.msg}`);
+      assert.ok(!JSON.stringify(line).includes("\\n"), `one line: ${JSON.stringify(line)}`);
+    }
+    assert.equal(shown[0]?.reason, "connect ECONNREFUSED 127.0.0.1:8000");
+    const probes = all.filter((line) => line.msg === "model gpt-x still stopped");
+    assert.ok(probes.length >= 5, `${probes.length} failed probes logged at debug`);
+    assert.ok(
+      all.filter((line) => line.level === 20).every((line) => line.err?.stack),
+      "debug keeps the stacks",
+    );
+  });
+
+  it("a probe failing with another fault is a change of state: one warning, no stack", () => {
+    const { availability, advance, lines } = setup();
+    availability.failed(GPT, 1n, "server unreachable", new Error("ECONNREFUSED"), false);
+    advance(30_000);
+    availability.probeStarted(GPT);
+    availability.failed(GPT, 1n, "authentication failed", new Error("401 Incorrect API key"), true);
+    advance(60_000);
+    availability.probeStarted(GPT);
+    availability.failed(GPT, 1n, "authentication failed", new Error("401 Incorrect API key"), true);
+    const warnings = lines().filter((line) => line.level >= 40);
+    assert.deepEqual(
+      warnings.map((line) => line.msg.split(";")[0]),
+      ["model gpt-x stopped: server unreachable", "model gpt-x still stopped, now: authentication failed"],
+    );
+    assert.ok(warnings.every((line) => line.err === undefined));
+    assert.equal(availability.check().detail, "model gpt-x: authentication failed");
   });
 
   it("a call that was already running when the model stopped does not lengthen the pause", () => {
