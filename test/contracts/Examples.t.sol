@@ -15,7 +15,7 @@ contract ExamplesTest is ExamplesFixture {
 
     function setUp() public override {
         super.setUp();
-        board = new PromptBoard(coordinator, MODEL_ID, BOARD_CALLBACK_GAS);
+        board = new PromptBoard(log, MODEL_ID, BOARD_CALLBACK_GAS);
     }
 
     function _ask(
@@ -90,7 +90,7 @@ contract ExamplesTest is ExamplesFixture {
     }
 
     function test_ask_failedCallbackLeavesTheEntryUnansweredAndCreditsTheRest() public {
-        PromptBoard stingy = new PromptBoard(coordinator, MODEL_ID, 30_000);
+        PromptBoard stingy = new PromptBoard(log, MODEL_ID, 30_000);
         uint256 escrow = stingy.askFee(block.basefee);
         _recordRequest();
         vm.prank(alice);

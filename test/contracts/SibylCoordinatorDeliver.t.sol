@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {CallbackOutcome, Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
@@ -20,7 +21,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         vm.recordLogs();
         consumer.ask{value: _escrowNow(100_000)}(MODEL_ID, 100_000);
         RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
-        uint256 rootBefore = coordinator.root();
+        uint256 rootBefore = log.root();
 
         vm.recordLogs();
         uint256[] memory leaves = _deliver(_single(_fulfillment(commitment, "answer")));
@@ -30,8 +31,8 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(results[0].sequence, 0, "the log's first result");
         assertTrue(results[0].callback == CallbackOutcome.Succeeded, "the consumer got its answer at once");
         assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "retired");
-        assertEq(coordinator.root(), rootBefore, "no proof, no root move");
-        assertEq(coordinator.nextIndex(), 0, "nothing in the tree yet");
+        assertEq(log.root(), rootBefore, "no proof, no root move");
+        assertEq(log.nextIndex(), 0, "nothing in the tree yet");
         _assertQueue(0, 1, bytes32(0), _chain(bytes32(0), leaves));
 
         uint256 price = 11 gwei;
@@ -87,7 +88,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _deliver(_answers(1, "delivered"));
         Fulfillment[] memory batch = _answers(1, "proven at once");
         (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.UnprovenLeavesPending.selector, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.UnprovenLeavesPending.selector, 0, 1));
         vm.prank(operator);
         coordinator.fulfill(batch, newRoot, proof);
         assertEq(
@@ -98,7 +99,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
     }
 
     function test_deliver_pastTheBoundRevertsUntilAProveMakesRoom() public {
-        uint256 bound_ = coordinator.MAX_PENDING_LEAVES();
+        uint256 bound_ = log.MAX_PENDING_LEAVES();
         assertEq(bound_, 512, "the bound");
         for (uint256 i; i < bound_ / 64 - 1; ++i) _deliver(_answers(64, string(abi.encodePacked("a", i))));
         _deliver(_answers(63, "b"));
@@ -106,14 +107,14 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             burst,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, bound_ - 1, 2, bound_)
+            abi.encodeWithSelector(ISibylLog.TooManyPendingLeaves.selector, bound_ - 1, 2, bound_)
         );
         _deliver(_single(burst[0]));
         Fulfillment[] memory last = _single(burst[1]);
         _expectDeliverRejected(
             last,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, bound_, 1, bound_)
+            abi.encodeWithSelector(ISibylLog.TooManyPendingLeaves.selector, bound_, 1, bound_)
         );
         assertEq(
             coordinator.commitmentOf(last[0].commitment.requestId),
@@ -123,7 +124,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
 
         _provePending(64, second);
         _deliver(last);
-        (uint256 proven, uint256 delivered, , ) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, , ) = log.pendingLog();
         assertEq(proven, 64, "the first delivery proven");
         assertEq(delivered, bound_ + 1, "the rejected result delivered once there was room");
         // No proof spans more than the largest batch size: the rest in 64s, then the 63 and the two
@@ -133,7 +134,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _provePending(2, second);
         _assertQueue(bound_ + 1, bound_ + 1, bytes32(bound_ + 1), bytes32(bound_ + 1));
         assertEq(
-            coordinator.nextIndex(),
+            log.nextIndex(),
             bound_ + 4,
             "every delivered leaf in the tree, the last two in a 4"
         );
@@ -143,28 +144,28 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             new Fulfillment[](0),
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 0)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 0)
         );
         Fulfillment[] memory batch = _answers(65, "too many");
         _expectDeliverRejected(
             batch,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 65)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 65)
         );
         // Without a 64 verifier no proof could cover a delivery of 17 at once.
-        coordinator.setVerifier(64, address(0));
+        log.setVerifier(64, address(0));
         Fulfillment[] memory seventeen = new Fulfillment[](17);
         for (uint256 i; i < 17; ++i) seventeen[i] = batch[i];
         _expectDeliverRejected(
             seventeen,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 17)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 17)
         );
         Fulfillment[] memory sixteen = new Fulfillment[](16);
         for (uint256 i; i < 16; ++i) sixteen[i] = batch[i];
         _deliver(sixteen);
         _provePending(16, second);
-        assertEq(coordinator.nextIndex(), 16, "the largest remaining size proves it");
+        assertEq(log.nextIndex(), 16, "the largest remaining size proves it");
     }
 
     function test_deliver_copyByAnotherOperatorInsideTheWindowReverts() public {
@@ -172,7 +173,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         RequestCommitment memory commitment = _requestAssignedTo(operator);
         Fulfillment[] memory batch = _single(_fulfillment(commitment, "answer"));
         _expectDeliverRejected(batch, second, _notAssigned(commitment));
-        (, uint256 delivered, , ) = coordinator.pendingLog();
+        (, uint256 delivered, , ) = log.pendingLog();
         assertEq(delivered, 0, "nothing queued");
         uint256[] memory leaves = _deliver(batch);
         _assertQueue(0, 1, bytes32(0), _chain(bytes32(0), leaves));
@@ -212,7 +213,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             three,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, start, 3)
+            abi.encodeWithSelector(ISibylLog.TreeFull.selector, start, 3)
         );
         Fulfillment[] memory pair = new Fulfillment[](2);
         (pair[0], pair[1]) = (three[0], three[1]);
@@ -221,7 +222,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             third,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, start, 3)
+            abi.encodeWithSelector(ISibylLog.TreeFull.selector, start, 3)
         );
         _assertQueue(0, 2, bytes32(0), _chain(bytes32(0), leaves));
         assertEq(
@@ -231,10 +232,10 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         );
         // Proven as a 4 at the next multiple of 4, the pair took 6 slots, not 134: room again.
         _provePending(2, second);
-        assertEq(coordinator.nextIndex(), start + 2 + 4, "aligned, then a 4");
+        assertEq(log.nextIndex(), start + 2 + 4, "aligned, then a 4");
         _deliver(third);
         _provePending(1, second);
-        assertEq(coordinator.nextIndex(), start + 7, "the last one fits");
+        assertEq(log.nextIndex(), start + 7, "the last one fits");
     }
 
     function test_deliver_consumerSeesItsOwnResultQueuedInItsCallback() public {
@@ -269,7 +270,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         ReenteringConsumer consumer = new ReenteringConsumer(coordinator);
         // A proof that would succeed on its own: only the re-entry stands in its way.
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(first);
-        consumer.arm(abi.encodeCall(ISibylCoordinator.prove, (first, newRoot, proof)), false);
+        consumer.arm(abi.encodeCall(ISibylLog.prove, (first, newRoot, proof)), false);
         vm.recordLogs();
         consumer.ask{value: _escrowNow(200_000)}(MODEL_ID, 200_000);
         RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
@@ -284,7 +285,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
             bytes32(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector),
             "refused for re-entering"
         );
-        assertEq(coordinator.root(), SibylEncoding.EMPTY_ROOT, "root unmoved");
+        assertEq(log.root(), SibylEncoding.EMPTY_ROOT, "root unmoved");
         _assertQueue(0, 2, bytes32(0), _chain(bytes32(0), _concat(first, outer)));
 
         uint256 earned = coordinator.balanceOf(operator);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {OperatorLedger} from "../../contracts/OperatorLedger.sol";
 import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
+import {SibylLog} from "../../contracts/SibylLog.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {CoordinatorBooks} from "./utils/CoordinatorBooks.sol";
@@ -21,7 +23,12 @@ contract CoordinatorHandler is CoordinatorBooks {
     bool public penaltyBroken;
     uint256 public takeovers;
 
-    constructor(SibylCoordinator coordinator_, address operator_) CoordinatorBooks(coordinator_, operator_) {}
+    constructor(
+        SibylLog log_,
+        OperatorLedger ledger_,
+        SibylCoordinator coordinator_,
+        address operator_
+    ) CoordinatorBooks(log_, ledger_, coordinator_, operator_) {}
 
     function request(
         uint256 actorSeed,
@@ -63,7 +70,7 @@ contract CoordinatorHandler is CoordinatorBooks {
 
     function deliver(uint256 countSeed, uint8 status) external {
         Fulfillment[] memory batch = _takeLive(countSeed, status);
-        if (expectedDelivered - expectedProven + batch.length > coordinator.MAX_PENDING_LEAVES()) {
+        if (expectedDelivered - expectedProven + batch.length > log.MAX_PENDING_LEAVES()) {
             _deliverPastTheBound(batch);
             return;
         }
@@ -81,7 +88,7 @@ contract CoordinatorHandler is CoordinatorBooks {
     /// @dev A burst: deliveries of 64 until the queue is within one of its bound, then one more that
     /// must be refused without losing its requests.
     function burst(uint8 status) external {
-        uint256 bound_ = coordinator.MAX_PENDING_LEAVES();
+        uint256 bound_ = log.MAX_PENDING_LEAVES();
         bool refused;
         while (!refused) {
             refused = expectedDelivered - expectedProven + LARGEST_BATCH > bound_;
@@ -105,7 +112,7 @@ contract CoordinatorHandler is CoordinatorBooks {
         if (noise % 2 == 0) proof[(noise >> 1) % 8] ^= (noise >> 8) | 1;
         else leaves[(noise >> 1) % leaves.length] ^= (noise >> 8) | 1;
         vm.prank(STRANGER);
-        try coordinator.prove(leaves, newRoot, proof) {
+        try log.prove(leaves, newRoot, proof) {
             expectedRoot = type(uint256).max; // a forged proof got through: the root invariant fails
         } catch {}
         _afterAction();
@@ -162,10 +169,10 @@ contract CoordinatorHandler is CoordinatorBooks {
         uint256 index = pending.length - 1 - (indexSeed % _dropExpired());
         RequestCommitment memory late = pending[index];
         if (late.exclusiveUntil >= late.deadline) return;
-        if (expectedDelivered - expectedProven >= coordinator.MAX_PENDING_LEAVES()) return;
+        if (expectedDelivered - expectedProven >= log.MAX_PENDING_LEAVES()) return;
         if (block.timestamp <= late.exclusiveUntil) vm.warp(late.exclusiveUntil + 1);
         _joinAsTaker();
-        uint256 lateStake = coordinator.operatorOf(operator).stake;
+        uint256 lateStake = ledger.operatorOf(operator).stake;
         uint256 takerBalance = coordinator.balanceOf(TAKER);
         Fulfillment[] memory batch = _single(_fulfillment(_reassignToTaker(late), "taken over"));
         _gasPrice(chainBaseFee, chainTip);
@@ -174,7 +181,7 @@ contract CoordinatorHandler is CoordinatorBooks {
         coordinator.deliver(batch);
         Delivered[] memory results = _delivered(vm.getRecordedLogs());
         uint256 penalty = lateStake < LIVENESS_PENALTY ? lateStake : LIVENESS_PENALTY;
-        if (coordinator.operatorOf(operator).stake != lateStake - penalty) penaltyBroken = true;
+        if (ledger.operatorOf(operator).stake != lateStake - penalty) penaltyBroken = true;
         if (coordinator.balanceOf(TAKER) != takerBalance + _checkResults(batch, results) + penalty) {
             penaltyBroken = true;
         }
@@ -184,7 +191,7 @@ contract CoordinatorHandler is CoordinatorBooks {
         expectedDelivered += 1;
         deliveryEnds.push(expectedDelivered);
         vm.prank(TAKER);
-        coordinator.requestOperatorExit();
+        ledger.requestOperatorExit();
         ++takeovers;
         _afterAction();
     }
@@ -271,7 +278,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
 
     function setUp() public override {
         super.setUp();
-        handler = new CoordinatorHandler(coordinator, operator);
+        handler = new CoordinatorHandler(log, ledger, coordinator, operator);
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -303,7 +310,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
 
     function invariant_etherIsConserved() public view {
         uint256 stake =
-            coordinator.operatorOf(operator).stake + coordinator.operatorOf(handler.TAKER()).stake;
+            ledger.operatorOf(operator).stake + ledger.operatorOf(handler.TAKER()).stake;
         assertEq(
             address(coordinator).balance,
             handler.heldByAccounts() + handler.pendingEscrows() + stake,
@@ -336,7 +343,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_rootOnlyMovesByAVerifiedProof() public view {
-        assertEq(coordinator.root(), handler.expectedRoot(), "root");
+        assertEq(log.root(), handler.expectedRoot(), "root");
     }
 
     function invariant_nextIndexOnlyGrows() public view {
@@ -344,10 +351,10 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_pendingQueueIsTheChainOfTheUnprovenLeaves() public view {
-        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = log.pendingLog();
         assertEq(proven, handler.expectedProven(), "proven");
         assertEq(delivered, handler.expectedDelivered(), "delivered");
-        assertTrue(delivered - proven <= coordinator.MAX_PENDING_LEAVES(), "bounded");
+        assertTrue(delivered - proven <= log.MAX_PENDING_LEAVES(), "bounded");
         assertEq(head, handler.expectedHead(), "head");
         assertEq(tail, handler.expectedTail(), "tail");
         assertTrue(!handler.sequenceMismatch(), "results numbered in delivery order");
@@ -374,7 +381,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         handler.takeOver(0);
         assertEq(handler.takeovers(), 1, "another operator took a late request over and delivered it");
         assertEq(
-            coordinator.operatorOf(operator).stake,
+            ledger.operatorOf(operator).stake,
             MIN_STAKE - LIVENESS_PENALTY,
             "the late operator paid the penalty"
         );
@@ -392,7 +399,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         handler.deliver(0, 0);
         handler.burst(0);
         assertEq(handler.refusals(), 1, "the last delivery refused");
-        (uint256 proven, uint256 delivered, , ) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, , ) = log.pendingLog();
         assertEq(delivered - proven, 1 + 7 * 64, "within one delivery of the bound");
         handler.prove(0, 3);
         handler.burst(1);
@@ -410,7 +417,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
             "requests answered or cancelled in the run"
         );
         assertEq(
-            coordinator.nextIndex() == 0 ? 0 : 1,
+            log.nextIndex() == 0 ? 0 : 1,
             handler.provenResults() == 0 ? 0 : 1,
             "proven results moved the log"
         );

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Fulfillment, OperatorParameters, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
@@ -61,7 +62,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].topics[0] == ISibylCoordinator.RequestReassigned.selector) {
                 taken = abi.decode(logs[i].data, (RequestCommitment));
-            } else if (logs[i].topics[0] == ISibylCoordinator.OperatorPenalized.selector) {
+            } else if (logs[i].topics[0] == IOperatorLedger.OperatorPenalized.selector) {
                 assertEq(
                     address(uint160(uint256(logs[i].topics[1]))),
                     old.operator,
@@ -70,7 +71,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
                 assertEq(uint256(logs[i].topics[2]), old.requestId, "for this request");
                 penalty = abi.decode(logs[i].data, (uint256));
                 penalized = true;
-            } else if (logs[i].topics[0] == ISibylCoordinator.OperatorDeactivated.selector) {
+            } else if (logs[i].topics[0] == IOperatorLedger.OperatorDeactivated.selector) {
                 assertEq(
                     address(uint160(uint256(logs[i].topics[1]))),
                     old.operator,
@@ -78,7 +79,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
                 );
                 assertEq(
                     abi.decode(logs[i].data, (uint256)),
-                    coordinator.operatorOf(old.operator).unlockAt,
+                    ledger.operatorOf(old.operator).unlockAt,
                     "deactivated: until its unlock"
                 );
                 ++deactivations;
@@ -99,7 +100,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
     }
 
     function _stake(address who) internal view returns (uint256) {
-        return coordinator.operatorOf(who).stake;
+        return ledger.operatorOf(who).stake;
     }
 
     function _marked(RequestCommitment memory commitment) internal pure returns (bytes32) {
@@ -229,7 +230,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
     function test_reassign_lateAssigneeThatExitedStillPays() public {
         RequestCommitment memory old = _ask(operator);
         vm.prank(operator);
-        coordinator.requestOperatorExit();
+        ledger.requestOperatorExit();
         vm.warp(old.exclusiveUntil + 1);
         _takeOver(second, old);
         assertEq(_stake(operator), MIN_STAKE - LIVENESS_PENALTY, "taken from the unbonding stake");
@@ -241,7 +242,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         uint128 penalty = 0.4 ether;
         OperatorParameters memory parameters = _operatorParameters();
         parameters.livenessPenalty = penalty;
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
         RequestCommitment[4] memory late;
         for (uint256 i; i < late.length; ++i) late[i] = _ask(operator);
         vm.warp(late[3].exclusiveUntil + 1);
@@ -255,14 +256,14 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
             assertEq(got, expected[i], "taken: the penalty or what is left");
             assertEq(_stake(operator), stakeBefore - got, "from the stake");
             assertEq(deactivations, i == 0 ? 0 : 1, "OperatorDeactivated once, when it fell below a penalty");
-            assertTrue(coordinator.operatorOf(operator).active == (i == 0), "active only while it can pay");
+            assertTrue(ledger.operatorOf(operator).active == (i == 0), "active only while it can pay");
         }
         assertEq(
             coordinator.commitmentOf(late[3].requestId),
             keccak256(abi.encode(taken[3])),
             "nothing held: the hash is unmarked"
         );
-        assertEq(coordinator.activeOperators().length, 3, "out of the active set");
+        assertEq(ledger.activeOperators().length, 3, "out of the active set");
 
         uint256 fees;
         for (uint256 i; i < taken.length; ++i) fees += _deliverTaken(taken[i]);
@@ -274,12 +275,12 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
     function test_penalty_stakeOfExactlyOnePenaltyKeepsItsPlace() public {
         OperatorParameters memory parameters = _operatorParameters();
         parameters.livenessPenalty = MIN_STAKE / 2;
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
         RequestCommitment memory old = _ask(operator);
         vm.warp(old.exclusiveUntil + 1);
         _takeOver(second, old);
         assertEq(_stake(operator), MIN_STAKE / 2, "half left: one more penalty's worth");
-        assertTrue(coordinator.operatorOf(operator).active, "it can still pay the next: it stays");
+        assertTrue(ledger.operatorOf(operator).active, "it can still pay the next: it stays");
     }
 
     /// @dev A late fulfilment after a takeover that lapsed too: the fulfiller gets both penalties.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Model, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
@@ -145,8 +146,8 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
 
     function test_request_noActiveOperator() public {
         vm.prank(operator);
-        coordinator.requestOperatorExit();
-        vm.expectRevert(ISibylCoordinator.NoActiveOperator.selector);
+        ledger.requestOperatorExit();
+        vm.expectRevert(IOperatorLedger.NoActiveOperator.selector);
         vm.prank(requester);
         coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0, requester);
     }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {OperatorLedger} from "../../../contracts/OperatorLedger.sol";
 import {SibylCoordinator} from "../../../contracts/SibylCoordinator.sol";
+import {SibylLog} from "../../../contracts/SibylLog.sol";
 import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../../contracts/interfaces/ISibylLog.sol";
 import {Fulfillment, RequestCommitment, ResultStatus} from "../../../contracts/interfaces/SibylTypes.sol";
 import {MockBatchVerifier} from "../../../contracts/mocks/MockBatchVerifier.sol";
 import {PendingLogFixture} from "./PendingLogFixture.sol";
@@ -52,15 +55,17 @@ abstract contract CoordinatorBooks is PendingLogFixture {
     uint256 public provenResults;
     uint256 public cancellations;
 
-    constructor(SibylCoordinator coordinator_, address operator_) {
+    constructor(SibylLog log_, OperatorLedger ledger_, SibylCoordinator coordinator_, address operator_) {
+        log = log_;
+        ledger = ledger_;
         coordinator = coordinator_;
         operator = operator_;
-        expectedRoot = coordinator.root();
+        expectedRoot = log.root();
         // A live chain's price until the fuzzer moves it, so charges are not zero from the start.
         chainBaseFee = 7 gwei;
         for (uint256 i; i < 4; ++i) {
             uint256 size = 4 ** i;
-            mockVerifiers[size] = MockBatchVerifier(address(coordinator.verifierFor(size)));
+            mockVerifiers[size] = MockBatchVerifier(address(log.verifierFor(size)));
         }
         for (uint256 i; i < actors.length; ++i) vm.deal(actors[i], 1_000 ether);
     }
@@ -139,7 +144,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
         try coordinator.deliver(batch) {
             backPressureBroken = true;
         } catch (bytes memory reason) {
-            if (bytes4(reason) != ISibylCoordinator.TooManyPendingLeaves.selector) backPressureBroken = true;
+            if (bytes4(reason) != ISibylLog.TooManyPendingLeaves.selector) backPressureBroken = true;
         }
         for (uint256 i; i < batch.length; ++i) {
             RequestCommitment memory commitment = batch[i].commitment;
@@ -153,11 +158,11 @@ abstract contract CoordinatorBooks is PendingLogFixture {
 
     /// @dev TAKER back in the active set, its stake topped up to the minimum.
     function _joinAsTaker() internal {
-        uint256 stake = coordinator.operatorOf(TAKER).stake;
+        uint256 stake = ledger.operatorOf(TAKER).stake;
         uint256 topUp = stake < MIN_STAKE ? MIN_STAKE - stake : 0;
         vm.deal(TAKER, topUp);
         vm.prank(TAKER);
-        coordinator.registerOperator{value: topUp}();
+        ledger.registerOperator{value: topUp}();
     }
 
     /// @dev Reassigns `late` to TAKER and returns the commitment RequestReassigned reports.
@@ -230,7 +235,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
 
     function _afterAction() internal {
         _gasPrice(0, 0);
-        uint256 current = coordinator.nextIndex();
+        uint256 current = log.nextIndex();
         if (current < lastNextIndex) nextIndexShrank = true;
         lastNextIndex = current;
     }
