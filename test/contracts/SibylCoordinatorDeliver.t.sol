@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {CallbackOutcome, Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {SibylEncoding} from "../../contracts/libraries/SibylEncoding.sol";
@@ -10,7 +9,8 @@ import {HostileConsumer} from "../../contracts/mocks/HostileConsumer.sol";
 import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
 import {QueueReadingConsumer} from "./utils/QueueReadingConsumer.sol";
 import {ReenteringConsumer} from "./utils/ReenteringConsumer.sol";
-import {Delivered} from "./utils/SettlementFixture.sol";
+import {Appended, Delivered} from "./utils/SettlementFixture.sol";
+import {Vm} from "./utils/Vm.sol";
 
 /// @notice Delivery without a proof: each result is checked, charged and called back at once, and its
 /// leaf joins a bounded, hash-chained queue that a later proof must match.
@@ -50,9 +50,10 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(coordinator.balanceOf(address(this)), commitment.escrow - fee, "the rest refunded");
         assertEq(
             address(coordinator).balance,
-            coordinator.balanceOf(operator) + coordinator.balanceOf(address(this)) + MIN_STAKE,
-            "every wei is a balance or a stake: nothing held back for a prover"
+            coordinator.balanceOf(operator) + coordinator.balanceOf(address(this)),
+            "every wei is a balance: nothing held back for a prover"
         );
+        assertEq(address(ledger).balance, MIN_STAKE, "the stake stays in the ledger");
     }
 
     function test_deliver_chargeCappedByTheEscrowGoesWhollyToTheOperator() public {
@@ -66,7 +67,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(results[0].fee, commitment.escrow, "capped by the escrow");
         assertEq(coordinator.balanceOf(operator), commitment.escrow, "the operator gets all of it");
         assertEq(coordinator.balanceOf(requester), 0, "nothing left to refund");
-        assertEq(address(coordinator).balance, commitment.escrow + MIN_STAKE, "nothing else held");
+        assertEq(address(coordinator).balance, commitment.escrow, "nothing else held");
     }
 
     function test_deliver_resultsTakeConsecutiveSequencesAndChainInOrder() public {
@@ -200,8 +201,8 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _fulfillAs(batch, second);
         assertEq(
             coordinator.balanceOf(second),
-            _feeOf(_delivered(vm.getRecordedLogs()), commitment.requestId) + LIVENESS_PENALTY,
-            "fulfil with proof pays its sender (and the late assignee's penalty)"
+            _feeOf(_delivered(vm.getRecordedLogs()), commitment.requestId),
+            "fulfil with proof pays its sender (the late assignee's penalty is burned)"
         );
     }
 
@@ -264,32 +265,37 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(consumer.sawRoot(), newRoot, "the root already moved");
     }
 
-    function test_deliver_callbackReenteringProveIsRefusedAndTheQueueStaysWhole() public {
+    /// @dev Proving is anyone's, and the log is not the coordinator: a callback may prove the queue
+    /// through the log while its own result is being delivered (the old coordinator refused it as a
+    /// re-entry). Only leaves queued before the callback are provable, the queue stays whole, the
+    /// delivery stands, and nobody is paid for the proof.
+    function test_deliver_callbackProvingThroughTheLogKeepsTheQueueWhole() public {
         _gasPrice(1 gwei, 0);
         uint256[] memory first = _deliver(_answers(1, "first"));
         ReenteringConsumer consumer = new ReenteringConsumer(coordinator);
-        // A proof that would succeed on its own: only the re-entry stands in its way.
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(first);
-        consumer.arm(abi.encodeCall(ISibylLog.prove, (first, newRoot, proof)), false);
+        consumer.armAt(address(log), abi.encodeCall(ISibylLog.prove, (first, newRoot, proof)), true);
         vm.recordLogs();
         consumer.ask{value: _escrowNow(200_000)}(MODEL_ID, 200_000);
         RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
 
         vm.recordLogs();
         uint256[] memory outer = _deliver(_single(_fulfillment(commitment, "answer")));
-        Delivered[] memory results = _delivered(vm.getRecordedLogs());
-        assertTrue(results[0].callback == CallbackOutcome.Succeeded, "the callback itself returned");
-        assertTrue(!consumer.reentrySucceeded(), "the nested prove failed");
-        assertEq(
-            bytes32(bytes4(consumer.reentryError())),
-            bytes32(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector),
-            "refused for re-entering"
-        );
-        assertEq(log.root(), SibylEncoding.EMPTY_ROOT, "root unmoved");
-        _assertQueue(0, 2, bytes32(0), _chain(bytes32(0), _concat(first, outer)));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        Delivered[] memory results = _delivered(logs);
+        assertTrue(results[0].callback == CallbackOutcome.Succeeded, "the callback returned");
+        assertTrue(consumer.reentrySucceeded(), "its prove went through");
+        Appended memory batch = _appended(logs);
+        assertEq(batch.firstSequence, 0, "it proved the earlier delivery");
+        assertEq(batch.count, 1, "and only that");
+        assertEq(batch.prover, address(consumer), "as the consumer");
+        assertEq(log.root(), newRoot, "the root moved by the valid proof");
+        _dropPending(1);
+        _assertQueue(1, 2, _chain(bytes32(0), first), _chain(bytes32(0), _concat(first, outer)));
 
         uint256 earned = coordinator.balanceOf(operator);
-        _provePending(2, second);
+        _provePending(1, second);
+        assertEq(coordinator.balanceOf(address(consumer)), 0, "the consumer's prove paid it nothing");
         assertEq(coordinator.balanceOf(second), 0, "a later prove pays its sender nothing");
         assertEq(coordinator.balanceOf(operator), earned, "and takes nothing from the deliverer");
         _assertQueue(2, 2, bytes32(uint256(2)), bytes32(uint256(2)));

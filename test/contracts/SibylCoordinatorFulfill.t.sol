@@ -381,8 +381,8 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
     function test_fulfill_treeFull() public {
         bytes32 nextIndexSlot = _slotOf(log.nextIndex.selector);
         // nextIndex is the log cursor's low 40 bits; keep the rest of the cursor (batch sizes, sequences).
-        uint256 packed = uint256(vm.load(address(coordinator), nextIndexSlot));
-        vm.store(address(coordinator), nextIndexSlot, bytes32(((packed >> 40) << 40) | (2 ** 32 - 1)));
+        uint256 packed = uint256(vm.load(address(log), nextIndexSlot));
+        vm.store(address(log), nextIndexSlot, bytes32(((packed >> 40) << 40) | (2 ** 32 - 1)));
         assertEq(log.nextIndex(), 2 ** 32 - 1, "slot found");
         _fulfill(_pending(1));
         assertEq(log.nextIndex(), 2 ** 32, "last slot written");
@@ -397,7 +397,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
     }
 
     function _getterValue(bytes4 getter) internal view returns (uint256) {
-        (, bytes memory value) = address(coordinator).staticcall(abi.encodeWithSelector(getter));
+        (, bytes memory value) = address(log).staticcall(abi.encodeWithSelector(getter));
         return abi.decode(value, (uint256));
     }
 
@@ -405,10 +405,10 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
     function _slotOf(bytes4 getter) internal returns (bytes32) {
         uint256 value = _getterValue(getter);
         for (uint256 slot; slot < 32; ++slot) {
-            bytes32 original = vm.load(address(coordinator), bytes32(slot));
-            vm.store(address(coordinator), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
+            bytes32 original = vm.load(address(log), bytes32(slot));
+            vm.store(address(log), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
             bool changed = _getterValue(getter) != value;
-            vm.store(address(coordinator), bytes32(slot), original);
+            vm.store(address(log), bytes32(slot), original);
             if (changed) return bytes32(slot);
         }
         revert AssertionFailed("slot not found");

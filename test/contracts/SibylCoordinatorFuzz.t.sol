@@ -151,7 +151,8 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
         }
         assertEq(coordinator.balanceOf(operator), charged, "the operator gets every charge");
         assertEq(coordinator.balanceOf(requester), escrows - charged, "the requester gets the rest");
-        assertEq(address(coordinator).balance, escrows + MIN_STAKE, "every wei accounted for");
+        assertEq(address(coordinator).balance, escrows, "every wei accounted for");
+        assertEq(address(ledger).balance, MIN_STAKE, "the stake untouched");
     }
 
     /// hardhat-config: fuzz.runs = 500
@@ -215,7 +216,8 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
         }
         assertEq(coordinator.balanceOf(operator), charged, "the operator gets every charge");
         assertEq(coordinator.balanceOf(requester), escrows - charged, "the requester gets the rest");
-        assertEq(address(coordinator).balance, escrows + MIN_STAKE, "every wei accounted for");
+        assertEq(address(coordinator).balance, escrows, "every wei accounted for");
+        assertEq(address(ledger).balance, MIN_STAKE, "the stake untouched");
     }
 
     /// @dev Random deliveries (sizes, gas prices) and proofs of random prefixes by random provers:
@@ -278,7 +280,8 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
         assertEq(coordinator.balanceOf(provers[1]), 0, "a prover is never credited");
         assertEq(coordinator.balanceOf(operator), charged, "the deliverer has exactly its charges");
         assertEq(coordinator.balanceOf(requester), escrows - charged, "the requester has the rest");
-        assertEq(address(coordinator).balance, escrows + MIN_STAKE, "every wei accounted for");
+        assertEq(address(coordinator).balance, escrows, "every wei accounted for");
+        assertEq(address(ledger).balance, MIN_STAKE, "the stake untouched");
     }
 
     function _batch(uint256 count, uint256 seed) internal returns (Fulfillment[] memory batch) {

@@ -4,24 +4,30 @@ pragma solidity ^0.8.28;
 import {OperatorLedger} from "../../contracts/OperatorLedger.sol";
 import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
 import {SibylLog} from "../../contracts/SibylLog.sol";
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
-import {Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
+import {Fulfillment, Operator, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {CoordinatorBooks} from "./utils/CoordinatorBooks.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
 import {Delivered} from "./utils/SettlementFixture.sol";
 
-/// @notice Drives the coordinator with random sequences of requests, fulfilments and deliveries,
-/// proofs by anyone (valid and forged), reassignments, cancellations, replays, withdrawals, time
-/// jumps and gas price moves, keeping ghost books to check it against.
+/// @notice Drives the deployment (log, ledger, coordinator) with random sequences of requests,
+/// fulfilments and deliveries, proofs by anyone (valid and forged), reassignments, cancellations,
+/// replays, withdrawals, slashes, stake withdrawals, appends by an impostor, time jumps and gas price
+/// moves, keeping ghost books to check it against.
 contract CoordinatorHandler is CoordinatorBooks {
     /// @dev Set when the assignee's own takeover of a live request past its window went through, failed
     /// for another reason, or changed the stored commitment.
     bool public reassignBroken;
     uint256 public reassignments;
-    /// @dev Set when a takeover did not take exactly one liveness penalty from the late operator, or
-    /// its deliverer was not paid its fee plus that penalty.
+    /// @dev Set when a takeover did not take exactly one liveness penalty from the late operator, did
+    /// not burn it, or paid its deliverer anything but its fee.
     bool public penaltyBroken;
     uint256 public takeovers;
+    /// @dev Set when a slash or a stake withdrawal moved other than the stake it reported.
+    bool public stakeBooksBroken;
+    uint256 public slashes;
 
     constructor(
         SibylLog log_,
@@ -163,7 +169,7 @@ contract CoordinatorHandler is CoordinatorBooks {
 
     /// @dev TAKER joins, takes over a live request whose window passed (warping past it when it still
     /// runs), delivers it and leaves again, so every other action still finds the operator the only
-    /// assignee: the operator pays one liveness penalty, and TAKER is paid its fee and that penalty.
+    /// assignee: the operator pays one liveness penalty, burned, and TAKER is paid its fee alone.
     function takeOver(uint256 indexSeed) external {
         if (_dropExpired() == 0) request(indexSeed, indexSeed, 0, 0);
         uint256 index = pending.length - 1 - (indexSeed % _dropExpired());
@@ -174,6 +180,7 @@ contract CoordinatorHandler is CoordinatorBooks {
         _joinAsTaker();
         uint256 lateStake = ledger.operatorOf(operator).stake;
         uint256 takerBalance = coordinator.balanceOf(TAKER);
+        uint256 burnedBefore = ledger.burned();
         Fulfillment[] memory batch = _single(_fulfillment(_reassignToTaker(late), "taken over"));
         _gasPrice(chainBaseFee, chainTip);
         vm.recordLogs();
@@ -182,9 +189,8 @@ contract CoordinatorHandler is CoordinatorBooks {
         Delivered[] memory results = _delivered(vm.getRecordedLogs());
         uint256 penalty = lateStake < LIVENESS_PENALTY ? lateStake : LIVENESS_PENALTY;
         if (ledger.operatorOf(operator).stake != lateStake - penalty) penaltyBroken = true;
-        if (coordinator.balanceOf(TAKER) != takerBalance + _checkResults(batch, results) + penalty) {
-            penaltyBroken = true;
-        }
+        if (coordinator.balanceOf(TAKER) != takerBalance + _checkResults(batch, results)) penaltyBroken = true;
+        if (ledger.burned() != burnedBefore + penalty) penaltyBroken = true;
         for (uint256 i = index; i + 1 < pending.length; ++i) pending[i] = pending[i + 1];
         pending.pop();
         pendingLeaves.push(_leafBy(batch[0], TAKER));
@@ -252,6 +258,47 @@ contract CoordinatorHandler is CoordinatorBooks {
         _afterAction();
     }
 
+    /// @dev REPORTER proves that TAKER signed two answers to one request: the ledger sends it a share
+    /// of TAKER's stake, in ether.
+    function slashTaker() external {
+        uint256 stake = ledger.operatorOf(TAKER).stake;
+        if (stake == 0) return;
+        uint256 before = REPORTER.balance;
+        _reportTakerEquivocation(++slashes);
+        uint256 taken = REPORTER.balance - before;
+        if (taken == 0 || ledger.operatorOf(TAKER).stake != stake - taken) stakeBooksBroken = true;
+        slashedOut += taken;
+        _afterAction();
+    }
+
+    /// @dev TAKER, out of the active set, waits out its unbonding and withdraws what is left.
+    function withdrawTakerStake() external {
+        Operator memory taker = ledger.operatorOf(TAKER);
+        if (taker.active || taker.stake == 0) return;
+        if (block.timestamp < taker.unlockAt) vm.warp(taker.unlockAt);
+        uint256 before = TAKER.balance;
+        vm.prank(TAKER);
+        ledger.withdrawStake();
+        if (TAKER.balance != before + taker.stake || ledger.operatorOf(TAKER).stake != 0) stakeBooksBroken = true;
+        stakeWithdrawn += taker.stake;
+        _afterAction();
+    }
+
+    /// @dev An account the log never authorized appends (with a proof that would pass) and penalizes:
+    /// every attempt must revert NotCoordinator.
+    function impostor(uint256 leafSeed) external {
+        uint256[] memory leaves = new uint256[](1 + (leafSeed % 4));
+        for (uint256 i; i < leaves.length; ++i) leaves[i] = uint256(keccak256(abi.encode(leafSeed, i))) >> 8;
+        (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
+        _expectNotCoordinator(abi.encodeCall(ISibylLog.appendDelivered, (leaves)), address(log));
+        _expectNotCoordinator(
+            abi.encodeCall(ISibylLog.appendProven, (leaves, newRoot, proof, STRANGER)),
+            address(log)
+        );
+        _expectNotCoordinator(abi.encodeCall(IOperatorLedger.penalize, (operator, leafSeed)), address(ledger));
+        _afterAction();
+    }
+
     function warp(uint32 seconds_) external {
         vm.warp(block.timestamp + bound(seconds_, 0, TIMEOUT));
         _afterAction();
@@ -290,7 +337,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     /// burst is left out (512 requests a call would make the runs take minutes); the handler test
     /// below drives it and checks the invariants after it.
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory actions = new bytes4[](13);
+        bytes4[] memory actions = new bytes4[](16);
         actions[0] = CoordinatorHandler.request.selector;
         actions[1] = CoordinatorHandler.fulfill.selector;
         actions[2] = CoordinatorHandler.deliver.selector;
@@ -304,18 +351,44 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         actions[10] = CoordinatorHandler.warp.selector;
         actions[11] = CoordinatorHandler.gasPrice.selector;
         actions[12] = CoordinatorHandler.takeOver.selector;
+        actions[13] = CoordinatorHandler.slashTaker.selector;
+        actions[14] = CoordinatorHandler.withdrawTakerStake.selector;
+        actions[15] = CoordinatorHandler.impostor.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: actions});
     }
 
+    function _stakes() internal view returns (uint256) {
+        return ledger.operatorOf(operator).stake + ledger.operatorOf(handler.TAKER()).stake;
+    }
+
+    /// @dev Across the contracts together: the coordinator holds what it owes, the ledger what it
+    /// holds for operators and what it burned, the log nothing.
     function invariant_etherIsConserved() public view {
-        uint256 stake =
-            ledger.operatorOf(operator).stake + ledger.operatorOf(handler.TAKER()).stake;
         assertEq(
             address(coordinator).balance,
-            handler.heldByAccounts() + handler.pendingEscrows() + stake,
-            "balance = credited balances + pending escrows + stakes"
+            handler.heldByAccounts() + handler.pendingEscrows(),
+            "coordinator = credited balances + pending escrows"
         );
+        assertEq(address(ledger).balance, _stakes() + ledger.burned(), "ledger = stakes + burned");
+        assertEq(address(log).balance, 0, "the log holds no ether");
+    }
+
+    /// @dev Every wei ever staked is still staked, was withdrawn, was slashed out to a reporter, or
+    /// was burned by a liveness penalty.
+    function invariant_stakeIsAccountedAtEveryStep() public view {
+        assertEq(
+            handler.staked(),
+            _stakes() + handler.stakeWithdrawn() + handler.slashedOut() + ledger.burned(),
+            "staked = stakes + withdrawn + slashed out + burned"
+        );
+        assertTrue(!handler.stakeBooksBroken(), "a slash or withdrawal moved other than it reported");
+    }
+
+    /// @dev Only an authorized coordinator appends and penalizes; the root and the sequence are
+    /// checked against the handler's books by the invariants below.
+    function invariant_onlyAuthorizedCoordinatorsMoveTheLogOrPenalize() public view {
+        assertTrue(!handler.impostorSucceeded(), "an unauthorized account appended or penalized");
     }
 
     function invariant_proveNeverMovesMoney() public view {
@@ -330,8 +403,8 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         );
     }
 
-    function invariant_lateAssigneePaysWhoeverTakesOverAndDelivers() public view {
-        assertTrue(!handler.penaltyBroken(), "a takeover's penalty was not taken once or not paid");
+    function invariant_lateAssigneePaysAPenaltyThatIsBurned() public view {
+        assertTrue(!handler.penaltyBroken(), "a takeover's penalty was not taken once, or not burned, or paid");
     }
 
     function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {
@@ -391,8 +464,32 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         invariant_etherIsConserved();
         invariant_proveNeverMovesMoney();
         invariant_anAssigneeCannotRenewItsOwnWindow();
-        invariant_lateAssigneePaysWhoeverTakesOverAndDelivers();
+        invariant_lateAssigneePaysAPenaltyThatIsBurned();
         invariant_pendingQueueIsTheChainOfTheUnprovenLeaves();
+        invariant_stakeIsAccountedAtEveryStep();
+    }
+
+    /// @dev The stake paths and the impostor work, so their invariants are not checked against idle runs.
+    function test_handler_slashesWithdrawsAndRefusesImpostors() public {
+        handler.takeOver(0);
+        handler.slashTaker();
+        assertEq(handler.slashedOut(), MIN_STAKE / 2, "half of TAKER's stake to the reporter");
+        assertEq(handler.REPORTER().balance, MIN_STAKE / 2, "paid in ether by the ledger");
+        handler.withdrawTakerStake();
+        assertEq(handler.stakeWithdrawn(), MIN_STAKE / 2, "the rest withdrawn");
+        handler.takeOver(1);
+        assertEq(handler.takeovers(), 2, "TAKER staked again and took another over");
+        uint256 root = log.root();
+        (, uint256 delivered, , ) = log.pendingLog();
+        handler.impostor(3);
+        assertEq(handler.impostorAttempts(), 3, "appendDelivered, appendProven, penalize tried");
+        assertTrue(!handler.impostorSucceeded(), "all refused");
+        assertEq(log.root(), root, "root unmoved");
+        (, uint256 deliveredAfter, , ) = log.pendingLog();
+        assertEq(deliveredAfter, delivered, "sequence unmoved");
+        invariant_etherIsConserved();
+        invariant_stakeIsAccountedAtEveryStep();
+        invariant_lateAssigneePaysAPenaltyThatIsBurned();
     }
 
     function test_handler_burstFillsTheQueueAndIsRefusedPastItsBound() public {

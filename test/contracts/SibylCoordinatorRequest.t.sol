@@ -69,7 +69,8 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
         RequestCommitment memory commitment = _requestWith(requester, "hi", 0, escrow, requester);
         assertEq(commitment.escrow, escrow, "whole payment escrowed");
         assertEq(coordinator.balanceOf(requester), 0, "nothing credited at request time");
-        assertEq(address(coordinator).balance, escrow + MIN_STAKE, "all ether held");
+        assertEq(address(coordinator).balance, escrow, "all ether held");
+        assertEq(address(ledger).balance, MIN_STAKE, "the ledger holds the stake alone");
     }
 
     function test_request_escrowAtTheBlockBaseFee() public {

@@ -6,7 +6,12 @@ import {SibylCoordinator} from "../../../contracts/SibylCoordinator.sol";
 import {SibylLog} from "../../../contracts/SibylLog.sol";
 import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
 import {ISibylLog} from "../../../contracts/interfaces/ISibylLog.sol";
-import {Fulfillment, RequestCommitment, ResultStatus} from "../../../contracts/interfaces/SibylTypes.sol";
+import {
+    Fulfillment,
+    RequestCommitment,
+    ResultStatement,
+    ResultStatus
+} from "../../../contracts/interfaces/SibylTypes.sol";
 import {MockBatchVerifier} from "../../../contracts/mocks/MockBatchVerifier.sol";
 import {PendingLogFixture} from "./PendingLogFixture.sol";
 import {Delivered} from "./SettlementFixture.sol";
@@ -19,8 +24,11 @@ abstract contract CoordinatorBooks is PendingLogFixture {
     /// @dev Proves now and then, and has no other part.
     address public constant STRANGER = address(0xBEEF);
     /// @dev An operator only for the length of a takeover: it joins, takes a late request over,
-    /// delivers it and exits.
-    address public constant TAKER = address(0x7A4E);
+    /// delivers it and exits. Its key signs the equivocations slashTaker reports.
+    uint256 internal constant TAKER_KEY = 0x7A4E;
+    address public immutable TAKER = vm.addr(TAKER_KEY);
+    /// @dev Reports TAKER's equivocations; paid by the ledger in ether, never credited in the coordinator.
+    address public constant REPORTER = address(0x5E1F);
     uint256 internal constant LARGEST_BATCH = 64;
 
     address[3] internal actors = [address(0xA1), address(0xA2), address(0xA3)];
@@ -54,6 +62,14 @@ abstract contract CoordinatorBooks is PendingLogFixture {
     uint256 public answered;
     uint256 public provenResults;
     uint256 public cancellations;
+    /// @dev The stake books: every wei ever staked, and where stake left the stakes by other paths than
+    /// a penalty (which the ledger counts in burned()).
+    uint256 public staked;
+    uint256 public stakeWithdrawn;
+    uint256 public slashedOut;
+    /// @dev Set when an account the log does not authorize appended or penalized.
+    bool public impostorSucceeded;
+    uint256 public impostorAttempts;
 
     constructor(SibylLog log_, OperatorLedger ledger_, SibylCoordinator coordinator_, address operator_) {
         log = log_;
@@ -61,6 +77,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
         coordinator = coordinator_;
         operator = operator_;
         expectedRoot = log.root();
+        staked = ledger.operatorOf(operator_).stake;
         // A live chain's price until the fuzzer moves it, so charges are not zero from the start.
         chainBaseFee = 7 gwei;
         for (uint256 i; i < 4; ++i) {
@@ -161,6 +178,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
         uint256 stake = ledger.operatorOf(TAKER).stake;
         uint256 topUp = stake < MIN_STAKE ? MIN_STAKE - stake : 0;
         vm.deal(TAKER, topUp);
+        staked += topUp;
         vm.prank(TAKER);
         ledger.registerOperator{value: topUp}();
     }
@@ -179,6 +197,36 @@ abstract contract CoordinatorBooks is PendingLogFixture {
             }
         }
         revert AssertionFailed("no RequestReassigned event");
+    }
+
+    /// @dev Reports, as REPORTER, TAKER's two signed answers ("yes", "no") to request `requestId`:
+    /// committed, then revealed a block later.
+    function _reportTakerEquivocation(uint256 requestId) internal {
+        ResultStatement memory a = ResultStatement(requestId, keccak256("yes"), uint8(ResultStatus.Ok));
+        ResultStatement memory b = ResultStatement(requestId, keccak256("no"), uint8(ResultStatus.Ok));
+        bytes memory signatureA = _signByTaker(coordinator.statementDigest(a));
+        bytes memory signatureB = _signByTaker(coordinator.statementDigest(b));
+        vm.prank(REPORTER);
+        ledger.commitEquivocationReport(
+            keccak256(abi.encode(REPORTER, address(coordinator), a, signatureA, b, signatureB))
+        );
+        vm.roll(block.number + 1);
+        vm.prank(REPORTER);
+        ledger.reportEquivocation(address(coordinator), a, signatureA, b, signatureB);
+    }
+
+    function _signByTaker(bytes32 digest) private pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(TAKER_KEY, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev `call` to `target` from STRANGER must revert NotCoordinator; anything else flags the books.
+    function _expectNotCoordinator(bytes memory call, address target) internal {
+        ++impostorAttempts;
+        vm.prank(STRANGER);
+        (bool success, bytes memory reason) = target.call(call);
+        bytes memory expected = abi.encodeWithSelector(ISibylLog.NotCoordinator.selector, STRANGER);
+        if (success || keccak256(reason) != keccak256(expected)) impostorSucceeded = true;
     }
 
     /// @dev How many of the pending deliveries' ends one proof can reach from the queue's head.
