@@ -54,18 +54,28 @@ export async function deploySibyl(viem: Viem) {
   const publicClient = await viem.getPublicClient();
   const [owner, operator, ...users] = await viem.getWalletClients();
   if (owner === undefined || operator === undefined) throw new Error("the network needs two accounts");
-  const coordinator = await viem.deployContract("SibylCoordinator", [
+  // The long-lived log and ledger, and the first coordinator version, authorized in the log.
+  const log = await viem.deployContract("SibylLog", [owner.account.address]);
+  const ledger = await viem.deployContract("OperatorLedger", [
     owner.account.address,
-    TEST_FEE_PARAMETERS,
+    log.address,
     TEST_OPERATOR_PARAMETERS,
   ]);
+  const coordinator = await viem.deployContract("SibylCoordinator", [
+    owner.account.address,
+    log.address,
+    ledger.address,
+    1n,
+    TEST_FEE_PARAMETERS,
+  ]);
+  await log.write.authorizeCoordinator([coordinator.address]);
   // As the Ignition module does: the rest of the pending queue's checkpoint ring, so no delivery pays
   // for a fresh slot.
-  for (const from of [256n, 512n, 768n]) await coordinator.write.prepareCheckpoints([from, from + 256n]);
+  for (const from of [256n, 512n, 768n]) await log.write.prepareCheckpoints([from, from + 256n]);
   for (const batchSize of BATCH_SIZES) {
     const verifier = await viem.deployContract(verifierContractName(batchSize));
     const adapter = await viem.deployContract("Groth16BatchVerifier", [verifier.address, BigInt(batchSize)]);
-    await coordinator.write.setVerifier([BigInt(batchSize), adapter.address]);
+    await log.write.setVerifier([BigInt(batchSize), adapter.address]);
   }
   await coordinator.write.registerModel([
     TEST_MODEL.id,
@@ -79,8 +89,8 @@ export async function deploySibyl(viem: Viem) {
       configHash: stringToHex("test-config", { size: 32 }),
     },
   ]);
-  await coordinator.write.registerOperator({ account: operator.account, value: 10n ** 18n });
-  return { coordinator, publicClient, owner, operator, users };
+  await ledger.write.registerOperator({ account: operator.account, value: 10n ** 18n });
+  return { log, ledger, coordinator, publicClient, owner, operator, users };
 }
 
 export type Sibyl = Awaited<ReturnType<typeof deploySibyl>>;
@@ -186,7 +196,7 @@ export class TestOperator {
     while (leaves.length < batchSizeFor(proven.length)) leaves.push(EMPTY_LEAF);
     const witness = IncrementalMerkleTree.fromSnapshot(this.tree.snapshot()).appendSubtree(leaves);
     const { proof } = await this.prover.prove(witness);
-    const hash = await this.sibyl.coordinator.write.prove([proven, witness.newRoot, toProofWords(proof)], {
+    const hash = await this.sibyl.log.write.prove([proven, witness.newRoot, toProofWords(proof)], {
       account,
     });
     const receipt = await this.sibyl.publicClient.waitForTransactionReceipt({ hash });
