@@ -42,7 +42,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
 
   it("answers a dapp and EOAs in one proven batch, and the log can be rebuilt from events alone", async () => {
     const board = await connection.viem.deployContract("PromptBoard", [
-      sibyl.coordinator.address,
+      sibyl.log.address,
       TEST_MODEL.id,
       300_000,
     ]);
@@ -64,11 +64,11 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     const { receipt } = await operator.fulfill(answers);
     assert.equal(receipt.status, "success");
     assert.equal(
-      await sibyl.coordinator.read.root(),
+      await sibyl.log.read.root(),
       operator.tree.root,
       "contract and TypeScript trees agree",
     );
-    assert.equal(await sibyl.coordinator.read.nextIndex(), 4n, "a batch of 3 fills a subtree of 4");
+    assert.equal(await sibyl.log.read.nextIndex(), 4n, "a batch of 3 fills a subtree of 4");
 
     const entry = await board.read.entryOf([boardRequest.requestId]);
     assert.equal(entry.answered, true);
@@ -86,7 +86,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
 
     // An auditor with only the events rebuilds the same root and checks one result's inclusion.
     const batches = parseEventLogs({
-      abi: sibyl.coordinator.abi,
+      abi: sibyl.log.abi,
       logs: receipt.logs,
       eventName: "BatchAppended",
     });
@@ -113,9 +113,9 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       rebuilt.appendSubtree(leaves);
       slots.push(...leaves);
     }
-    assert.equal(rebuilt.root, await sibyl.coordinator.read.root());
+    assert.equal(rebuilt.root, await sibyl.log.read.root());
     const proof = buildInclusionProof(slots, 0);
-    assert.ok(verifyInclusionProof(proof, await sibyl.coordinator.read.root()));
+    assert.ok(verifyInclusionProof(proof, await sibyl.log.read.root()));
     assert.equal(
       proof.leaf,
       resultLeaf(boardRequest, answers[0]?.result as Answer["result"], sibyl.operator.account.address),
@@ -140,7 +140,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     );
     const { receipt } = await operator.fulfill([okAnswer(request, "es")]);
     assert.equal(receipt.status, "success");
-    assert.equal(await sibyl.coordinator.read.root(), operator.tree.root);
+    assert.equal(await sibyl.log.read.root(), operator.tree.root);
   });
 
   it("fills batches of every size in order, leaving skipped slots empty", async () => {
@@ -148,8 +148,8 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       const answers: Answer[] = [];
       for (let i = 0; i < count; i++) answers.push(okAnswer(await question(`q${count}-${i}`), `a${i}`));
       await operator.fulfill(answers);
-      assert.equal(await sibyl.coordinator.read.root(), operator.tree.root, `after a batch of ${count}`);
-      assert.equal(await sibyl.coordinator.read.nextIndex(), operator.tree.nextIndex);
+      assert.equal(await sibyl.log.read.root(), operator.tree.root, `after a batch of ${count}`);
+      assert.equal(await sibyl.log.read.nextIndex(), operator.tree.nextIndex);
     }
   });
 
@@ -158,12 +158,12 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     assert.ok(prover, "a second user account");
     const alone = [okAnswer(await question("alone"), "one")];
     const pair = [okAnswer(await question("pair a"), "a"), okAnswer(await question("pair b"), "b")];
-    const rootBefore = await sibyl.coordinator.read.root();
+    const rootBefore = await sibyl.log.read.root();
     const balanceOf = (address: `0x${string}`) => sibyl.coordinator.read.balanceOf([address]);
     const operatorBefore = await balanceOf(sibyl.operator.account.address);
     const deliveries = [await operator.deliver(alone), await operator.deliver(pair)];
-    assert.equal(await sibyl.coordinator.read.root(), rootBefore, "delivered, not yet proven");
-    const [proven, delivered] = await sibyl.coordinator.read.pendingLog();
+    assert.equal(await sibyl.log.read.root(), rootBefore, "delivered, not yet proven");
+    const [proven, delivered] = await sibyl.log.read.pendingLog();
     assert.equal(delivered - proven, 3n, "three results wait for their proof");
     const fees = deliveries
       .flatMap(({ receipt }) =>
@@ -186,12 +186,12 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     assert.ok(copier, "a third user account");
     const original = await sibyl.publicClient.getTransaction({ hash: first.receipt.transactionHash });
     await assert.rejects(
-      copier.sendTransaction({ to: sibyl.coordinator.address, data: original.input }),
+      copier.sendTransaction({ to: sibyl.log.address, data: original.input }),
       /PendingLeavesMismatch/,
     );
     await operator.provePending(2, prover.account);
     assert.equal(
-      await sibyl.coordinator.read.root(),
+      await sibyl.log.read.root(),
       operator.tree.root,
       "contract and TypeScript trees agree",
     );
@@ -205,14 +205,19 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
 
     // The whole log, fulfilled and delivered alike, rebuilt from events alone: each result sits at
     // startIndex + (sequence - firstSequence) of the BatchAppended that covers it.
-    const events = {
+    const fromStart = { fromBlock: 0n, strict: true } as const;
+    const results = await sibyl.publicClient.getContractEvents({
+      ...fromStart,
       address: sibyl.coordinator.address,
       abi: sibyl.coordinator.abi,
-      fromBlock: 0n,
-      strict: true,
-    } as const;
-    const results = await sibyl.publicClient.getContractEvents({ ...events, eventName: "ResultDelivered" });
-    const batches = await sibyl.publicClient.getContractEvents({ ...events, eventName: "BatchAppended" });
+      eventName: "ResultDelivered",
+    });
+    const batches = await sibyl.publicClient.getContractEvents({
+      ...fromStart,
+      address: sibyl.log.address,
+      abi: sibyl.log.abi,
+      eventName: "BatchAppended",
+    });
     const leafOfSequence = new Map(
       results.map(({ args }) => [
         args.sequence,
@@ -237,6 +242,6 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       covered += args.count;
     }
     assert.equal(covered, BigInt(results.length), "every delivered result is in one batch");
-    assert.equal(rebuilt.root, await sibyl.coordinator.read.root(), "the rebuilt log is the onchain one");
+    assert.equal(rebuilt.root, await sibyl.log.read.root(), "the rebuilt log is the onchain one");
   });
 });
