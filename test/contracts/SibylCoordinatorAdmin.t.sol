@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
-import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {
     FeeParameters,
     Model,

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
-import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {SettlementFixture} from "./utils/SettlementFixture.sol";
 

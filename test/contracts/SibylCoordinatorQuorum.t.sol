@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {
     Fulfillment,

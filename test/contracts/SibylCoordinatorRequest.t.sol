@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Model, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";

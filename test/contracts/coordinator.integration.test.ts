@@ -63,11 +63,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     ];
     const { receipt } = await operator.fulfill(answers);
     assert.equal(receipt.status, "success");
-    assert.equal(
-      await sibyl.log.read.root(),
-      operator.tree.root,
-      "contract and TypeScript trees agree",
-    );
+    assert.equal(await sibyl.log.read.root(), operator.tree.root, "contract and TypeScript trees agree");
     assert.equal(await sibyl.log.read.nextIndex(), 4n, "a batch of 3 fills a subtree of 4");
 
     const entry = await board.read.entryOf([boardRequest.requestId]);
@@ -190,11 +186,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       /PendingLeavesMismatch/,
     );
     await operator.provePending(2, prover.account);
-    assert.equal(
-      await sibyl.log.read.root(),
-      operator.tree.root,
-      "contract and TypeScript trees agree",
-    );
+    assert.equal(await sibyl.log.read.root(), operator.tree.root, "contract and TypeScript trees agree");
     assert.equal(await balanceOf(prover.account.address), proverBefore, "proving paid nobody");
     assert.equal(await balanceOf(copier.account.address), 0n, "nor the copier");
     assert.equal(
