@@ -19,8 +19,8 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
     uint256 internal constant REQUEST_ID = 7;
     address internal reporter = address(0x5E1F);
     address internal copier = address(0xC0C0);
-    /// @dev The block number, kept here: compiled via IR, a test may read one block.number for all its
-    /// reads, so rolling to block.number + 1 twice would not move.
+    /// @dev The block number, kept here: an optimizer may read block.number once for all of a test's
+    /// reads (the IR pipeline did), so rolling to block.number + 1 twice might not move.
     uint256 internal height;
 
     function setUp() public override {

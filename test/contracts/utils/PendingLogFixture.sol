@@ -20,7 +20,7 @@ abstract contract PendingLogFixture is SettlementFixture {
         }
     }
 
-    /// @dev The queue's hash chain from `start` over `leaves`, as ResultLog documents it.
+    /// @dev The queue's hash chain from `start` over `leaves`, as SibylLog documents it.
     function _chain(bytes32 start, uint256[] memory leaves) internal pure returns (bytes32 chain) {
         chain = start;
         for (uint256 i; i < leaves.length; ++i) chain = keccak256(abi.encode(chain, leaves[i]));
