@@ -5,7 +5,15 @@ import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
 import {PromptBoard} from "../../contracts/examples/PromptBoard.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
-import {RequestCommitment, ResultStatement, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
+import {
+    CallbackOutcome,
+    Fulfillment,
+    RequestCommitment,
+    ResultStatement,
+    ResultStatus
+} from "../../contracts/interfaces/SibylTypes.sol";
+import {ReenteringConsumer} from "./utils/ReenteringConsumer.sol";
+import {Delivered} from "./utils/SettlementFixture.sol";
 import {UpgradeFixture} from "./utils/UpgradeFixture.sol";
 
 /// @notice A coordinator upgrade: v2 authorized beside v1 on the same log and ledger. v1 takes no new
@@ -119,6 +127,47 @@ contract SibylUpgradeTest is UpgradeFixture {
         assertEq(requester.balance, before + a.escrow, "and withdrawn from v1");
         assertEq(address(v1).balance, 0, "v1 holds nothing more");
         assertEq(log.nextIndex(), 0, "nothing reached the log");
+    }
+
+    /// @dev Each version has its own re-entrancy lock: a consumer's callback during v2's delivery can
+    /// deliver (as the staked assignee it is) a request of the retired v1. The log stays one queue: v2's
+    /// result keeps the sequence it took, v1's nested one the next, both proven together.
+    function test_retired_deliveryNestedInASuccessorsCallbackKeepsTheLogWhole() public {
+        SibylCoordinator next = _newCoordinator(v1.nextRequestId() + 1_000);
+        ReenteringConsumer consumer = new ReenteringConsumer(next);
+        vm.deal(address(this), 10 ether);
+        consumer.registerOperator{value: MIN_STAKE}();
+        RequestCommitment memory onV1 = _requestOn(v1, address(consumer));
+        v1.pause();
+        log.authorizeCoordinator(address(next));
+        v2 = next;
+        Fulfillment[] memory nested = _single(_fulfillment(onV1, "nested v1"));
+        consumer.armAt(address(v1), abi.encodeCall(ISibylCoordinator.deliver, (nested)), true);
+        vm.recordLogs();
+        consumer.ask{value: _escrowOn(v2, 300_000)}(MODEL_ID, 300_000);
+        RequestCommitment memory onV2 = _requested(vm.getRecordedLogs());
+
+        _use(v2);
+        vm.recordLogs();
+        vm.prank(onV2.operator);
+        v2.deliver(_single(_fulfillment(onV2, "outer v2")));
+        Delivered[] memory results = _delivered(vm.getRecordedLogs());
+        assertEq(results.length, 2, "both delivered in one transaction");
+        assertEq(results[0].requestId, onV1.requestId, "v1's nested result first in the logs");
+        assertEq(results[0].sequence, 1, "with the sequence after v2's");
+        assertEq(results[1].requestId, onV2.requestId, "v2's after it");
+        assertEq(results[1].sequence, 0, "with the sequence it took first");
+        assertTrue(results[1].callback == CallbackOutcome.Succeeded, "the callback succeeded");
+        pendingLeaves.push(_leafBy(_fulfillment(onV2, "outer v2"), onV2.operator));
+        pendingLeaves.push(_leafBy(nested[0], address(consumer)));
+        _provePending(2, address(0xBEEF));
+        (uint256 proven, uint256 delivered, , ) = log.pendingLog();
+        assertEq(proven, 2, "both proven, in sequence order");
+        assertEq(delivered, 2, "nothing else queued");
+    }
+
+    function _escrowOn(SibylCoordinator version, uint32 callbackGasLimit) internal view returns (uint256) {
+        return version.estimateFee(MODEL_ID, callbackGasLimit, block.basefee);
     }
 
     // ─── The whole upgrade ─────────────────────────────────────────────────────────────────────────
