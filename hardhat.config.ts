@@ -34,8 +34,8 @@ export default defineConfig({
     mocha: { timeout: 300_000 },
     solidity: {
       // Fixed seed: a failing fuzz case reproduces on every machine.
-      fuzz: { runs: 1000_000, seed: "0x5379626c" },
-      invariant: { runs: 1000, depth: 40, failOnRevert: false },
+      fuzz: { runs: 2_000, seed: "0x5379626c" },
+      invariant: { runs: 64, depth: 40, failOnRevert: false },
     },
   },
 });

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
 import {SibylConsumer} from "../../contracts/consumer/SibylConsumer.sol";
 import {PromptBoard} from "../../contracts/examples/PromptBoard.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
@@ -15,7 +16,7 @@ contract ExamplesTest is ExamplesFixture {
 
     function setUp() public override {
         super.setUp();
-        board = new PromptBoard(coordinator, MODEL_ID, BOARD_CALLBACK_GAS);
+        board = new PromptBoard(log, MODEL_ID, BOARD_CALLBACK_GAS);
     }
 
     function _ask(
@@ -41,6 +42,36 @@ contract ExamplesTest is ExamplesFixture {
         vm.prank(alice);
         (bool success, ) = address(board).call{value: 1}("");
         assertTrue(!success, "stray ether refused");
+    }
+
+    /// @dev Results come only from coordinators the log lets append; ether (withdrawn refunds) also from
+    /// a revoked one, which still holds what it owes the consumer.
+    function test_consumer_refusesResultsFromARevokedOrUnauthorizedCoordinator() public {
+        address retired = address(coordinator);
+        SibylCoordinator successor = _newCoordinator(coordinator.nextRequestId());
+        SibylCoordinator unauthorized = _newCoordinator(coordinator.nextRequestId() + 100);
+        log.authorizeCoordinator(address(successor));
+        vm.prank(retired);
+        board.onSibylResult(1, ResultStatus.Ok, "a retired coordinator still delivers what it took");
+        log.revokeCoordinator(retired);
+        vm.expectRevert(abi.encodeWithSelector(SibylConsumer.SibylConsumer__OnlyCoordinator.selector, retired));
+        vm.prank(retired);
+        board.onSibylResult(2, ResultStatus.Ok, "revoked");
+        vm.expectRevert(
+            abi.encodeWithSelector(SibylConsumer.SibylConsumer__OnlyCoordinator.selector, address(unauthorized))
+        );
+        vm.prank(address(unauthorized));
+        board.onSibylResult(3, ResultStatus.Ok, "never authorized");
+
+        vm.deal(retired, 1);
+        vm.prank(retired);
+        (bool refundAccepted, ) = address(board).call{value: 1}("");
+        assertTrue(refundAccepted, "a revoked coordinator's withdrawal still reaches the consumer");
+        vm.deal(address(unauthorized), 1);
+        vm.prank(address(unauthorized));
+        (bool strayAccepted, ) = address(board).call{value: 1}("");
+        assertTrue(!strayAccepted, "a never-authorized one's ether is refused");
+        assertEq(address(board.sibylCoordinator()), address(successor), "the board asks the successor");
     }
 
     // ─── PromptBoard ───────────────────────────────────────────────────────────────────────────────
@@ -90,7 +121,7 @@ contract ExamplesTest is ExamplesFixture {
     }
 
     function test_ask_failedCallbackLeavesTheEntryUnansweredAndCreditsTheRest() public {
-        PromptBoard stingy = new PromptBoard(coordinator, MODEL_ID, 30_000);
+        PromptBoard stingy = new PromptBoard(log, MODEL_ID, 30_000);
         uint256 escrow = stingy.askFee(block.basefee);
         _recordRequest();
         vm.prank(alice);

@@ -2,7 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {
     FeeParameters,
     Model,
@@ -32,20 +34,20 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
     function test_registerOperator_stakeBelowMinimum() public {
         vm.deal(stranger, 1 ether);
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE)
+            abi.encodeWithSelector(IOperatorLedger.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE)
         );
         vm.prank(stranger);
-        coordinator.registerOperator{value: MIN_STAKE - 1}();
+        ledger.registerOperator{value: MIN_STAKE - 1}();
     }
 
     function test_registerOperator_twice() public {
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.OperatorAlreadyActive.selector, operator));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.OperatorAlreadyActive.selector, operator));
         vm.prank(operator);
-        coordinator.registerOperator{value: 1}();
+        ledger.registerOperator{value: 1}();
     }
 
     function test_registerOperator_zeroMinimumForLocalDev() public {
-        coordinator.setOperatorParameters(
+        ledger.setOperatorParameters(
             OperatorParameters({
                 minStake: 0,
                 unbondingDelay: 0,
@@ -55,49 +57,49 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
             })
         );
         vm.prank(stranger);
-        coordinator.registerOperator();
-        assertTrue(coordinator.operatorOf(stranger).active, "active with no stake");
+        ledger.registerOperator();
+        assertTrue(ledger.operatorOf(stranger).active, "active with no stake");
     }
 
     function test_operatorLifecycle_exitUnbondWithdrawRejoin() public {
         vm.prank(operator);
-        coordinator.requestOperatorExit();
-        Operator memory exited = coordinator.operatorOf(operator);
+        ledger.requestOperatorExit();
+        Operator memory exited = ledger.operatorOf(operator);
         assertTrue(!exited.active, "inactive");
         assertEq(exited.unlockAt, block.timestamp + UNBONDING, "unlock time");
 
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.StakeLocked.selector, operator, exited.unlockAt)
+            abi.encodeWithSelector(IOperatorLedger.StakeLocked.selector, operator, exited.unlockAt)
         );
         vm.prank(operator);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
 
         vm.warp(exited.unlockAt);
         uint256 balanceBefore = operator.balance;
         vm.prank(operator);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
         assertEq(operator.balance, balanceBefore + MIN_STAKE, "stake returned");
-        assertEq(coordinator.operatorOf(operator).stake, 0, "stake cleared");
+        assertEq(ledger.operatorOf(operator).stake, 0, "stake cleared");
 
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NothingToWithdraw.selector, operator));
         vm.prank(operator);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
 
         vm.prank(operator);
-        coordinator.registerOperator{value: MIN_STAKE}();
-        assertTrue(coordinator.operatorOf(operator).active, "rejoined");
+        ledger.registerOperator{value: MIN_STAKE}();
+        assertTrue(ledger.operatorOf(operator).active, "rejoined");
     }
 
     function test_withdrawStake_whileActive() public {
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.StakeLocked.selector, operator, 0));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.StakeLocked.selector, operator, 0));
         vm.prank(operator);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
     }
 
     function test_requestOperatorExit_notOperator() public {
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, stranger));
         vm.prank(stranger);
-        coordinator.requestOperatorExit();
+        ledger.requestOperatorExit();
     }
 
     // ─── Balances ──────────────────────────────────────────────────────────────────────────────────
@@ -194,31 +196,31 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
     }
 
     function test_setVerifier_keepsSizesSortedAndRemoves() public {
-        uint256[] memory sizes = coordinator.batchSizes();
+        uint256[] memory sizes = log.batchSizes();
         assertEq(sizes.length, 4, "four sizes");
         assertEq(
             sizes[0] * 1000 + sizes[1] * 100 + sizes[2] * 10 + sizes[3],
             1000 + 400 + 160 + 64,
             "sorted"
         );
-        coordinator.setVerifier(2, address(new MockBatchVerifier(2)));
-        sizes = coordinator.batchSizes();
+        log.setVerifier(2, address(new MockBatchVerifier(2)));
+        sizes = log.batchSizes();
         assertEq(sizes[1], 2, "inserted in order");
-        coordinator.setVerifier(4, address(0));
-        sizes = coordinator.batchSizes();
+        log.setVerifier(4, address(0));
+        sizes = log.batchSizes();
         assertEq(sizes.length, 4, "removed one");
         assertEq(sizes[2], 16, "order kept");
-        assertEq(address(coordinator.verifierFor(4)), address(0), "cleared");
+        assertEq(address(log.verifierFor(4)), address(0), "cleared");
     }
 
     function test_setVerifier_invalidSizeOrMismatch() public {
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.InvalidBatchSize.selector, 3));
-        coordinator.setVerifier(3, address(0));
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.InvalidBatchSize.selector, 0));
-        coordinator.setVerifier(0, address(0));
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.InvalidBatchSize.selector, 3));
+        log.setVerifier(3, address(0));
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.InvalidBatchSize.selector, 0));
+        log.setVerifier(0, address(0));
         address wrong = address(new MockBatchVerifier(16));
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.VerifierBatchSizeMismatch.selector, 8, 16));
-        coordinator.setVerifier(8, wrong);
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.VerifierBatchSizeMismatch.selector, 8, 16));
+        log.setVerifier(8, wrong);
     }
 
     function test_setFeeParameters_changesFees() public {
@@ -277,33 +279,33 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
     }
 
     function test_setOperatorParameters_unbondingDelayTooLong() public {
-        uint64 limit = coordinator.MAX_OPERATOR_DELAY();
+        uint64 limit = ledger.MAX_OPERATOR_DELAY();
         OperatorParameters memory parameters = _operatorParameters();
         parameters.unbondingDelay = limit + 1;
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.OperatorDelayTooLong.selector, limit + 1, limit)
+            abi.encodeWithSelector(IOperatorLedger.OperatorDelayTooLong.selector, limit + 1, limit)
         );
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
         parameters.unbondingDelay = type(uint64).max;
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.OperatorDelayTooLong.selector, type(uint64).max, limit)
+            abi.encodeWithSelector(IOperatorLedger.OperatorDelayTooLong.selector, type(uint64).max, limit)
         );
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
     }
 
     function test_setOperatorParameters_exclusiveWindowTooLong() public {
-        uint64 limit = coordinator.MAX_OPERATOR_DELAY();
+        uint64 limit = ledger.MAX_OPERATOR_DELAY();
         OperatorParameters memory parameters = _operatorParameters();
         parameters.exclusiveWindow = limit + 1;
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.OperatorDelayTooLong.selector, limit + 1, limit)
+            abi.encodeWithSelector(IOperatorLedger.OperatorDelayTooLong.selector, limit + 1, limit)
         );
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
     }
 
     function test_requestOperatorExit_longestDelayDoesNotOverflowOrTrapTheStake() public {
-        uint64 limit = coordinator.MAX_OPERATOR_DELAY();
-        coordinator.setOperatorParameters(
+        uint64 limit = ledger.MAX_OPERATOR_DELAY();
+        ledger.setOperatorParameters(
             OperatorParameters({
                 minStake: MIN_STAKE,
                 unbondingDelay: limit,
@@ -315,13 +317,13 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
         // Far in the future, where an unbounded delay used to overflow uint64.
         vm.warp(type(uint64).max - limit - 1);
         vm.prank(operator);
-        coordinator.requestOperatorExit();
-        Operator memory exited = coordinator.operatorOf(operator);
+        ledger.requestOperatorExit();
+        Operator memory exited = ledger.operatorOf(operator);
         assertEq(exited.unlockAt, block.timestamp + limit, "unlocks after the delay");
         vm.warp(exited.unlockAt);
         uint256 before = operator.balance;
         vm.prank(operator);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
         assertEq(operator.balance, before + MIN_STAKE, "stake returned");
     }
 
@@ -336,11 +338,11 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
         vm.expectRevert(unauthorized);
         coordinator.updateModel(MODEL_ID, _model());
         vm.expectRevert(unauthorized);
-        coordinator.setVerifier(1, address(0));
+        log.setVerifier(1, address(0));
         vm.expectRevert(unauthorized);
         coordinator.setFeeParameters(_feeParameters());
         vm.expectRevert(unauthorized);
-        coordinator.setOperatorParameters(_operatorParameters());
+        ledger.setOperatorParameters(_operatorParameters());
         vm.expectRevert(unauthorized);
         coordinator.pause();
         vm.expectRevert(unauthorized);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {Fulfillment} from "../../contracts/interfaces/SibylTypes.sol";
 import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
 import {Delivered} from "./utils/SettlementFixture.sol";
@@ -29,7 +30,7 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
         coordinator.deliver(probe);
         bytes32 chain = _chain(bytes32(0), _leavesBy(probe, operator));
         for (uint256 slot; slot < 64; ++slot) {
-            if (vm.load(address(coordinator), bytes32(slot)) == chain) {
+            if (vm.load(address(log), bytes32(slot)) == chain) {
                 vm.revertToState(snapshot);
                 return slot - 1;
             }
@@ -38,7 +39,7 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
     }
 
     function _checkpoint(uint256 position) internal view returns (bytes32) {
-        return vm.load(address(coordinator), bytes32(ringBase + position));
+        return vm.load(address(log), bytes32(ringBase + position));
     }
 
     /// @dev Fulfils (with proofs) until the log holds `count` results, so the next delivery starts there.
@@ -69,7 +70,7 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
 
         _provePending(3, stranger);
         _provePending(2, stranger);
-        assertEq(coordinator.nextIndex(), PREPARED_AT_DEPLOYMENT + 8, "two subtrees of 4");
+        assertEq(log.nextIndex(), PREPARED_AT_DEPLOYMENT + 8, "two subtrees of 4");
         uint256 end = PREPARED_AT_DEPLOYMENT + 5;
         _assertQueue(end, end, bytes32(end), bytes32(end));
     }
@@ -86,7 +87,7 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
         uint256 unpreparedFee = _deliveredFee(next);
         vm.revertToState(snapshot);
         _gasPrice(10 gwei, 0);
-        coordinator.prepareCheckpoints(PREPARED_AT_DEPLOYMENT, PREPARED_AT_DEPLOYMENT + 1);
+        log.prepareCheckpoints(PREPARED_AT_DEPLOYMENT, PREPARED_AT_DEPLOYMENT + 1);
         uint256 preparedFee = _deliveredFee(next);
         assertGe(unpreparedFee, preparedFee + 17_000 * 10 gwei, "the fresh slot's first write charged");
         // No more than the fresh slot's whole first write (22.1k): in a test's one transaction the slot
@@ -109,21 +110,21 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
         _fulfillUpTo(PREPARED_AT_DEPLOYMENT - 2);
         _deliver(_answers(1, "one"));
         _deliver(_answers(3, "three"));
-        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = coordinator.pendingLog();
-        (uint256 root, uint256 nextIndex) = (coordinator.root(), coordinator.nextIndex());
+        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = log.pendingLog();
+        (uint256 root, uint256 nextIndex) = (log.root(), log.nextIndex());
         bytes32 firstEnd = _checkpoint(PREPARED_AT_DEPLOYMENT - 1);
         bytes32 secondEnd = _checkpoint(PREPARED_AT_DEPLOYMENT + 2);
         assertEq(secondEnd, tail, "the tail sits on an unprepared slot");
 
         vm.startPrank(stranger);
-        coordinator.prepareCheckpoints(0, RING / 2);
-        coordinator.prepareCheckpoints(RING / 2, RING);
-        coordinator.prepareCheckpoints(0, RING);
+        log.prepareCheckpoints(0, RING / 2);
+        log.prepareCheckpoints(RING / 2, RING);
+        log.prepareCheckpoints(0, RING);
         vm.stopPrank();
 
         _assertQueue(proven, delivered, head, tail);
-        assertEq(coordinator.root(), root, "root");
-        assertEq(coordinator.nextIndex(), nextIndex, "nextIndex");
+        assertEq(log.root(), root, "root");
+        assertEq(log.nextIndex(), nextIndex, "nextIndex");
         assertEq(_checkpoint(PREPARED_AT_DEPLOYMENT - 1), firstEnd, "a checkpoint in use is left alone");
         assertEq(_checkpoint(PREPARED_AT_DEPLOYMENT + 2), secondEnd, "another, on a slot prepared late");
         for (uint256 i; i < RING; ++i) assertTrue(_checkpoint(i) != 0, "every slot prepared");
@@ -131,22 +132,24 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
         _provePending(1, stranger);
         _provePending(3, stranger);
         // The fulfilled 62 took a subtree of 64 (up to 256): then 1 at 256 and a 4 at 260.
-        assertEq(coordinator.nextIndex(), 264, "both proven");
+        assertEq(log.nextIndex(), 264, "both proven");
     }
 
     /// @dev Ranges past the ring are cut at its end, so no other storage is ever written.
     function test_prepareCheckpoints_neverWritesPastTheRing() public {
         bytes32[64] memory after_;
-        for (uint256 i; i < 64; ++i) after_[i] = vm.load(address(coordinator), bytes32(ringBase + RING + i));
-        uint256 nextRequestId = coordinator.nextRequestId();
-        coordinator.prepareCheckpoints(RING - 1, RING + 64);
-        coordinator.prepareCheckpoints(RING + 5, type(uint256).max);
-        coordinator.prepareCheckpoints(20, 10);
+        for (uint256 i; i < 64; ++i) after_[i] = vm.load(address(log), bytes32(ringBase + RING + i));
+        uint256 root = log.root();
+        address current = log.coordinator();
+        log.prepareCheckpoints(RING - 1, RING + 64);
+        log.prepareCheckpoints(RING + 5, type(uint256).max);
+        log.prepareCheckpoints(20, 10);
         for (uint256 i; i < 64; ++i) {
-            assertEq(vm.load(address(coordinator), bytes32(ringBase + RING + i)), after_[i], "past the ring");
+            assertEq(vm.load(address(log), bytes32(ringBase + RING + i)), after_[i], "past the ring");
         }
-        assertEq(coordinator.nextRequestId(), nextRequestId, "nextRequestId");
-        assertTrue(!coordinator.paused(), "not paused");
+        assertEq(log.root(), root, "root");
+        assertEq(log.coordinator(), current, "the current coordinator");
+        assertTrue(log.isCoordinator(current), "still authorized");
         assertTrue(_checkpoint(RING - 1) != 0, "the ring's last slot prepared");
         assertEq(_checkpoint(RING - 2), bytes32(0), "only the slots asked for");
     }
@@ -159,7 +162,7 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
         assertEq(_checkpoint(2), oldChain, "checkpoint 2 in use");
         _provePending(2, stranger);
         _fulfillUpTo(RING - 2);
-        (, uint256 delivered, , ) = coordinator.pendingLog();
+        (, uint256 delivered, , ) = log.pendingLog();
         assertEq(delivered, RING, "a full lap");
 
         uint256[] memory fresh = _deliver(_answers(2, "fresh"));
@@ -167,8 +170,8 @@ contract SibylCoordinatorCheckpointsTest is PendingLogFixture {
         assertEq(_checkpoint(2), chain, "slot 2 holds the new lap's checkpoint");
         _assertQueue(RING, RING + 2, bytes32(RING), chain);
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(old);
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.PendingLeavesMismatch.selector, RING, 2));
-        coordinator.prove(old, newRoot, proof);
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.PendingLeavesMismatch.selector, RING, 2));
+        log.prove(old, newRoot, proof);
         _provePending(2, stranger);
         _assertQueue(RING + 2, RING + 2, bytes32(RING + 2), bytes32(RING + 2));
     }

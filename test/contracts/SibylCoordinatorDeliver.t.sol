@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {CallbackOutcome, Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {SibylEncoding} from "../../contracts/libraries/SibylEncoding.sol";
 import {HostileConsumer} from "../../contracts/mocks/HostileConsumer.sol";
 import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
 import {QueueReadingConsumer} from "./utils/QueueReadingConsumer.sol";
 import {ReenteringConsumer} from "./utils/ReenteringConsumer.sol";
-import {Delivered} from "./utils/SettlementFixture.sol";
+import {Appended, Delivered} from "./utils/SettlementFixture.sol";
+import {Vm} from "./utils/Vm.sol";
 
 /// @notice Delivery without a proof: each result is checked, charged and called back at once, and its
 /// leaf joins a bounded, hash-chained queue that a later proof must match.
@@ -20,7 +21,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         vm.recordLogs();
         consumer.ask{value: _escrowNow(100_000)}(MODEL_ID, 100_000);
         RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
-        uint256 rootBefore = coordinator.root();
+        uint256 rootBefore = log.root();
 
         vm.recordLogs();
         uint256[] memory leaves = _deliver(_single(_fulfillment(commitment, "answer")));
@@ -30,8 +31,8 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(results[0].sequence, 0, "the log's first result");
         assertTrue(results[0].callback == CallbackOutcome.Succeeded, "the consumer got its answer at once");
         assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "retired");
-        assertEq(coordinator.root(), rootBefore, "no proof, no root move");
-        assertEq(coordinator.nextIndex(), 0, "nothing in the tree yet");
+        assertEq(log.root(), rootBefore, "no proof, no root move");
+        assertEq(log.nextIndex(), 0, "nothing in the tree yet");
         _assertQueue(0, 1, bytes32(0), _chain(bytes32(0), leaves));
 
         uint256 price = 11 gwei;
@@ -49,9 +50,10 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(coordinator.balanceOf(address(this)), commitment.escrow - fee, "the rest refunded");
         assertEq(
             address(coordinator).balance,
-            coordinator.balanceOf(operator) + coordinator.balanceOf(address(this)) + MIN_STAKE,
-            "every wei is a balance or a stake: nothing held back for a prover"
+            coordinator.balanceOf(operator) + coordinator.balanceOf(address(this)),
+            "every wei is a balance: nothing held back for a prover"
         );
+        assertEq(address(ledger).balance, MIN_STAKE, "the stake stays in the ledger");
     }
 
     function test_deliver_chargeCappedByTheEscrowGoesWhollyToTheOperator() public {
@@ -65,7 +67,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(results[0].fee, commitment.escrow, "capped by the escrow");
         assertEq(coordinator.balanceOf(operator), commitment.escrow, "the operator gets all of it");
         assertEq(coordinator.balanceOf(requester), 0, "nothing left to refund");
-        assertEq(address(coordinator).balance, commitment.escrow + MIN_STAKE, "nothing else held");
+        assertEq(address(coordinator).balance, commitment.escrow, "nothing else held");
     }
 
     function test_deliver_resultsTakeConsecutiveSequencesAndChainInOrder() public {
@@ -87,7 +89,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _deliver(_answers(1, "delivered"));
         Fulfillment[] memory batch = _answers(1, "proven at once");
         (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.UnprovenLeavesPending.selector, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.UnprovenLeavesPending.selector, 0, 1));
         vm.prank(operator);
         coordinator.fulfill(batch, newRoot, proof);
         assertEq(
@@ -98,7 +100,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
     }
 
     function test_deliver_pastTheBoundRevertsUntilAProveMakesRoom() public {
-        uint256 bound_ = coordinator.MAX_PENDING_LEAVES();
+        uint256 bound_ = log.MAX_PENDING_LEAVES();
         assertEq(bound_, 512, "the bound");
         for (uint256 i; i < bound_ / 64 - 1; ++i) _deliver(_answers(64, string(abi.encodePacked("a", i))));
         _deliver(_answers(63, "b"));
@@ -106,14 +108,14 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             burst,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, bound_ - 1, 2, bound_)
+            abi.encodeWithSelector(ISibylLog.TooManyPendingLeaves.selector, bound_ - 1, 2, bound_)
         );
         _deliver(_single(burst[0]));
         Fulfillment[] memory last = _single(burst[1]);
         _expectDeliverRejected(
             last,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TooManyPendingLeaves.selector, bound_, 1, bound_)
+            abi.encodeWithSelector(ISibylLog.TooManyPendingLeaves.selector, bound_, 1, bound_)
         );
         assertEq(
             coordinator.commitmentOf(last[0].commitment.requestId),
@@ -123,7 +125,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
 
         _provePending(64, second);
         _deliver(last);
-        (uint256 proven, uint256 delivered, , ) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, , ) = log.pendingLog();
         assertEq(proven, 64, "the first delivery proven");
         assertEq(delivered, bound_ + 1, "the rejected result delivered once there was room");
         // No proof spans more than the largest batch size: the rest in 64s, then the 63 and the two
@@ -133,7 +135,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _provePending(2, second);
         _assertQueue(bound_ + 1, bound_ + 1, bytes32(bound_ + 1), bytes32(bound_ + 1));
         assertEq(
-            coordinator.nextIndex(),
+            log.nextIndex(),
             bound_ + 4,
             "every delivered leaf in the tree, the last two in a 4"
         );
@@ -143,28 +145,28 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             new Fulfillment[](0),
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 0)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 0)
         );
         Fulfillment[] memory batch = _answers(65, "too many");
         _expectDeliverRejected(
             batch,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 65)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 65)
         );
         // Without a 64 verifier no proof could cover a delivery of 17 at once.
-        coordinator.setVerifier(64, address(0));
+        log.setVerifier(64, address(0));
         Fulfillment[] memory seventeen = new Fulfillment[](17);
         for (uint256 i; i < 17; ++i) seventeen[i] = batch[i];
         _expectDeliverRejected(
             seventeen,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 17)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 17)
         );
         Fulfillment[] memory sixteen = new Fulfillment[](16);
         for (uint256 i; i < 16; ++i) sixteen[i] = batch[i];
         _deliver(sixteen);
         _provePending(16, second);
-        assertEq(coordinator.nextIndex(), 16, "the largest remaining size proves it");
+        assertEq(log.nextIndex(), 16, "the largest remaining size proves it");
     }
 
     function test_deliver_copyByAnotherOperatorInsideTheWindowReverts() public {
@@ -172,7 +174,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         RequestCommitment memory commitment = _requestAssignedTo(operator);
         Fulfillment[] memory batch = _single(_fulfillment(commitment, "answer"));
         _expectDeliverRejected(batch, second, _notAssigned(commitment));
-        (, uint256 delivered, , ) = coordinator.pendingLog();
+        (, uint256 delivered, , ) = log.pendingLog();
         assertEq(delivered, 0, "nothing queued");
         uint256[] memory leaves = _deliver(batch);
         _assertQueue(0, 1, bytes32(0), _chain(bytes32(0), leaves));
@@ -199,8 +201,8 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _fulfillAs(batch, second);
         assertEq(
             coordinator.balanceOf(second),
-            _feeOf(_delivered(vm.getRecordedLogs()), commitment.requestId) + LIVENESS_PENALTY,
-            "fulfil with proof pays its sender (and the late assignee's penalty)"
+            _feeOf(_delivered(vm.getRecordedLogs()), commitment.requestId),
+            "fulfil with proof pays its sender (the late assignee's penalty is burned)"
         );
     }
 
@@ -212,7 +214,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             three,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, start, 3)
+            abi.encodeWithSelector(ISibylLog.TreeFull.selector, start, 3)
         );
         Fulfillment[] memory pair = new Fulfillment[](2);
         (pair[0], pair[1]) = (three[0], three[1]);
@@ -221,7 +223,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _expectDeliverRejected(
             third,
             operator,
-            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, start, 3)
+            abi.encodeWithSelector(ISibylLog.TreeFull.selector, start, 3)
         );
         _assertQueue(0, 2, bytes32(0), _chain(bytes32(0), leaves));
         assertEq(
@@ -231,10 +233,10 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         );
         // Proven as a 4 at the next multiple of 4, the pair took 6 slots, not 134: room again.
         _provePending(2, second);
-        assertEq(coordinator.nextIndex(), start + 2 + 4, "aligned, then a 4");
+        assertEq(log.nextIndex(), start + 2 + 4, "aligned, then a 4");
         _deliver(third);
         _provePending(1, second);
-        assertEq(coordinator.nextIndex(), start + 7, "the last one fits");
+        assertEq(log.nextIndex(), start + 7, "the last one fits");
     }
 
     function test_deliver_consumerSeesItsOwnResultQueuedInItsCallback() public {
@@ -263,32 +265,37 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         assertEq(consumer.sawRoot(), newRoot, "the root already moved");
     }
 
-    function test_deliver_callbackReenteringProveIsRefusedAndTheQueueStaysWhole() public {
+    /// @dev Proving is anyone's, and the log is not the coordinator: a callback may prove the queue
+    /// through the log while its own result is being delivered (the old coordinator refused it as a
+    /// re-entry). Only leaves queued before the callback are provable, the queue stays whole, the
+    /// delivery stands, and nobody is paid for the proof.
+    function test_deliver_callbackProvingThroughTheLogKeepsTheQueueWhole() public {
         _gasPrice(1 gwei, 0);
         uint256[] memory first = _deliver(_answers(1, "first"));
         ReenteringConsumer consumer = new ReenteringConsumer(coordinator);
-        // A proof that would succeed on its own: only the re-entry stands in its way.
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(first);
-        consumer.arm(abi.encodeCall(ISibylCoordinator.prove, (first, newRoot, proof)), false);
+        consumer.armAt(address(log), abi.encodeCall(ISibylLog.prove, (first, newRoot, proof)), true);
         vm.recordLogs();
         consumer.ask{value: _escrowNow(200_000)}(MODEL_ID, 200_000);
         RequestCommitment memory commitment = _requested(vm.getRecordedLogs());
 
         vm.recordLogs();
         uint256[] memory outer = _deliver(_single(_fulfillment(commitment, "answer")));
-        Delivered[] memory results = _delivered(vm.getRecordedLogs());
-        assertTrue(results[0].callback == CallbackOutcome.Succeeded, "the callback itself returned");
-        assertTrue(!consumer.reentrySucceeded(), "the nested prove failed");
-        assertEq(
-            bytes32(bytes4(consumer.reentryError())),
-            bytes32(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector),
-            "refused for re-entering"
-        );
-        assertEq(coordinator.root(), SibylEncoding.EMPTY_ROOT, "root unmoved");
-        _assertQueue(0, 2, bytes32(0), _chain(bytes32(0), _concat(first, outer)));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        Delivered[] memory results = _delivered(logs);
+        assertTrue(results[0].callback == CallbackOutcome.Succeeded, "the callback returned");
+        assertTrue(consumer.reentrySucceeded(), "its prove went through");
+        Appended memory batch = _appended(logs);
+        assertEq(batch.firstSequence, 0, "it proved the earlier delivery");
+        assertEq(batch.count, 1, "and only that");
+        assertEq(batch.prover, address(consumer), "as the consumer");
+        assertEq(log.root(), newRoot, "the root moved by the valid proof");
+        _dropPending(1);
+        _assertQueue(1, 2, _chain(bytes32(0), first), _chain(bytes32(0), _concat(first, outer)));
 
         uint256 earned = coordinator.balanceOf(operator);
-        _provePending(2, second);
+        _provePending(1, second);
+        assertEq(coordinator.balanceOf(address(consumer)), 0, "the consumer's prove paid it nothing");
         assertEq(coordinator.balanceOf(second), 0, "a later prove pays its sender nothing");
         assertEq(coordinator.balanceOf(operator), earned, "and takes nothing from the deliverer");
         _assertQueue(2, 2, bytes32(uint256(2)), bytes32(uint256(2)));

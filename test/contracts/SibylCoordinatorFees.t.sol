@@ -67,7 +67,7 @@ contract SibylCoordinatorFeesTest is SettlementFixture {
         }
         assertEq(coordinator.balanceOf(operator), charged, "the operator gets exactly the charges");
         assertEq(charged + refunded, escrows, "every wei of escrow accounted for");
-        assertEq(address(coordinator).balance, escrows + MIN_STAKE, "all of it still held");
+        assertEq(address(coordinator).balance, escrows, "all of it still held");
     }
 
     function test_fulfill_chargeIsCappedByTheEscrow() public {

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {
     CallbackOutcome,
     Fulfillment,
@@ -28,8 +29,8 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         return
             keccak256(
                 abi.encode(
-                    coordinator.root(),
-                    coordinator.nextIndex(),
+                    log.root(),
+                    log.nextIndex(),
                     coordinator.balanceOf(operator),
                     coordinator.balanceOf(requester),
                     address(coordinator).balance
@@ -68,8 +69,8 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         RequestCommitment memory commitment = batch[0].commitment;
         vm.recordLogs();
         uint256 newRoot = _fulfill(batch);
-        assertEq(coordinator.root(), newRoot, "root");
-        assertEq(coordinator.nextIndex(), 1, "next index");
+        assertEq(log.root(), newRoot, "root");
+        assertEq(log.nextIndex(), 1, "next index");
         assertEq(coordinator.commitmentOf(commitment.requestId), bytes32(0), "retired");
 
         Vm.Log[] memory logs = vm.getRecordedLogs();
@@ -98,18 +99,18 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
 
     function test_fulfill_partialBatchesAlignAndPadWithEmptyLeaves() public {
         _fulfill(_pending(1));
-        assertEq(coordinator.nextIndex(), 1, "after batch of 1");
+        assertEq(log.nextIndex(), 1, "after batch of 1");
         Fulfillment[] memory three = _pending(3);
         uint256[] memory signals = _signals(three, 7);
         assertEq(signals.length, 4 + 3, "batch size 4");
         assertEq(signals[2], 4, "aligned start");
         assertEq(signals[6], 0, "padding leaf empty");
         _fulfill(three);
-        assertEq(coordinator.nextIndex(), 8, "whole subtree used");
+        assertEq(log.nextIndex(), 8, "whole subtree used");
         _fulfill(_pending(5));
-        assertEq(coordinator.nextIndex(), 32, "batch of 16 at 16");
+        assertEq(log.nextIndex(), 32, "batch of 16 at 16");
         _fulfill(_pending(17));
-        assertEq(coordinator.nextIndex(), 128, "batch of 64 at 64");
+        assertEq(log.nextIndex(), 128, "batch of 64 at 64");
     }
 
     function test_fulfill_errorStatusIsAnAnswer() public {
@@ -132,7 +133,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         Fulfillment[] memory batch = _pending(1);
         (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
         vm.prank(operator);
-        coordinator.requestOperatorExit();
+        ledger.requestOperatorExit();
         _expectRejected(
             batch,
             newRoot,
@@ -147,14 +148,14 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             new Fulfillment[](0),
             1,
             proof,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 0)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 0)
         );
         Fulfillment[] memory batch = _pending(65);
         _expectRejected(
             batch,
             1,
             proof,
-            abi.encodeWithSelector(ISibylCoordinator.UnsupportedBatchSize.selector, 65)
+            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 65)
         );
     }
 
@@ -166,7 +167,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             batch,
             newRoot,
             proof,
-            abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, coordinator.root(), newRoot, 0, 4)
+            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, log.root(), newRoot, 0, 4)
         );
     }
 
@@ -178,8 +179,8 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             newRoot + 1,
             proof,
             abi.encodeWithSelector(
-                ISibylCoordinator.InvalidProof.selector,
-                coordinator.root(),
+                ISibylLog.InvalidProof.selector,
+                log.root(),
                 newRoot + 1,
                 0,
                 1
@@ -198,7 +199,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             second,
             newRoot,
             proof,
-            abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, newRoot, newRoot, 1, 1)
+            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, newRoot, newRoot, 1, 1)
         );
     }
 
@@ -210,7 +211,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             other,
             newRoot,
             proof,
-            abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, coordinator.root(), newRoot, 0, 1)
+            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, log.root(), newRoot, 0, 1)
         );
     }
 
@@ -218,8 +219,8 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         Fulfillment[] memory batch = _pending(1);
         (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
         bytes memory invalidProof = abi.encodeWithSelector(
-            ISibylCoordinator.InvalidProof.selector,
-            coordinator.root(),
+            ISibylLog.InvalidProof.selector,
+            log.root(),
             newRoot,
             0,
             1
@@ -230,8 +231,8 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         (newRoot, proof) = _prove(batch);
         batch[0].metadata = '{"model":"other"}';
         invalidProof = abi.encodeWithSelector(
-            ISibylCoordinator.InvalidProof.selector,
-            coordinator.root(),
+            ISibylLog.InvalidProof.selector,
+            log.root(),
             newRoot,
             0,
             1
@@ -373,30 +374,30 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             batch,
             newRoot,
             proof,
-            abi.encodeWithSelector(ISibylCoordinator.RootOutOfField.selector, newRoot)
+            abi.encodeWithSelector(ISibylLog.RootOutOfField.selector, newRoot)
         );
     }
 
     function test_fulfill_treeFull() public {
-        bytes32 nextIndexSlot = _slotOf(coordinator.nextIndex.selector);
+        bytes32 nextIndexSlot = _slotOf(log.nextIndex.selector);
         // nextIndex is the log cursor's low 40 bits; keep the rest of the cursor (batch sizes, sequences).
-        uint256 packed = uint256(vm.load(address(coordinator), nextIndexSlot));
-        vm.store(address(coordinator), nextIndexSlot, bytes32(((packed >> 40) << 40) | (2 ** 32 - 1)));
-        assertEq(coordinator.nextIndex(), 2 ** 32 - 1, "slot found");
+        uint256 packed = uint256(vm.load(address(log), nextIndexSlot));
+        vm.store(address(log), nextIndexSlot, bytes32(((packed >> 40) << 40) | (2 ** 32 - 1)));
+        assertEq(log.nextIndex(), 2 ** 32 - 1, "slot found");
         _fulfill(_pending(1));
-        assertEq(coordinator.nextIndex(), 2 ** 32, "last slot written");
+        assertEq(log.nextIndex(), 2 ** 32, "last slot written");
         Fulfillment[] memory batch = _pending(1);
         uint256[8] memory proof;
         _expectRejected(
             batch,
             1,
             proof,
-            abi.encodeWithSelector(ISibylCoordinator.TreeFull.selector, 2 ** 32, 1)
+            abi.encodeWithSelector(ISibylLog.TreeFull.selector, 2 ** 32, 1)
         );
     }
 
     function _getterValue(bytes4 getter) internal view returns (uint256) {
-        (, bytes memory value) = address(coordinator).staticcall(abi.encodeWithSelector(getter));
+        (, bytes memory value) = address(log).staticcall(abi.encodeWithSelector(getter));
         return abi.decode(value, (uint256));
     }
 
@@ -404,10 +405,10 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
     function _slotOf(bytes4 getter) internal returns (bytes32) {
         uint256 value = _getterValue(getter);
         for (uint256 slot; slot < 32; ++slot) {
-            bytes32 original = vm.load(address(coordinator), bytes32(slot));
-            vm.store(address(coordinator), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
+            bytes32 original = vm.load(address(log), bytes32(slot));
+            vm.store(address(log), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
             bool changed = _getterValue(getter) != value;
-            vm.store(address(coordinator), bytes32(slot), original);
+            vm.store(address(log), bytes32(slot), original);
             if (changed) return bytes32(slot);
         }
         revert AssertionFailed("slot not found");

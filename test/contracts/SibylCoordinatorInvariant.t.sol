@@ -1,264 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
-import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
-import {Fulfillment, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
-import {CoordinatorBooks} from "./utils/CoordinatorBooks.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
-import {Delivered} from "./utils/SettlementFixture.sol";
-
-/// @notice Drives the coordinator with random sequences of requests, fulfilments and deliveries,
-/// proofs by anyone (valid and forged), reassignments, cancellations, replays, withdrawals, time
-/// jumps and gas price moves, keeping ghost books to check it against.
-contract CoordinatorHandler is CoordinatorBooks {
-    /// @dev Set when the assignee's own takeover of a live request past its window went through, failed
-    /// for another reason, or changed the stored commitment.
-    bool public reassignBroken;
-    uint256 public reassignments;
-    /// @dev Set when a takeover did not take exactly one liveness penalty from the late operator, or
-    /// its deliverer was not paid its fee plus that penalty.
-    bool public penaltyBroken;
-    uint256 public takeovers;
-
-    constructor(SibylCoordinator coordinator_, address operator_) CoordinatorBooks(coordinator_, operator_) {}
-
-    function request(
-        uint256 actorSeed,
-        uint256 inputSeed,
-        uint32 callbackGas,
-        uint64 overpay
-    ) public override {
-        _gasPrice(chainBaseFee, chainTip);
-        address actor = actors[actorSeed % actors.length];
-        // Refunds go to whoever the requester names, not necessarily itself.
-        address refundTo = actors[(actorSeed >> 8) % actors.length];
-        callbackGas = uint32(bound(callbackGas, 0, 100_000));
-        uint256 escrow = _escrowNow(callbackGas) + (overpay % 1 ether);
-        pending.push(
-            _requestWith(actor, abi.encodePacked(inputSeed, actorSeed), callbackGas, escrow, refundTo)
-        );
-        pendingEscrows += escrow;
-        _afterAction();
-    }
-
-    function fulfill(uint256 countSeed, uint8 status) external {
-        // fulfill cannot go ahead of delivered leaves: prove them first, as a node would.
-        _proveAll();
-        Fulfillment[] memory batch = _takeLive(countSeed, status);
-        uint256 earnedBefore = coordinator.balanceOf(operator);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        Delivered[] memory results = _send(
-            abi.encodeCall(ISibylCoordinator.fulfill, (batch, newRoot, proof))
-        );
-        expectedRoot = newRoot;
-        uint256 charged = _checkResults(batch, results);
-        if (coordinator.balanceOf(operator) != earnedBefore + charged) chargesMismatch = true;
-        expectedDelivered += batch.length;
-        expectedProven = expectedDelivered;
-        expectedHead = bytes32(expectedDelivered);
-        provenResults += batch.length;
-        _afterAction();
-    }
-
-    function deliver(uint256 countSeed, uint8 status) external {
-        Fulfillment[] memory batch = _takeLive(countSeed, status);
-        if (expectedDelivered - expectedProven + batch.length > coordinator.MAX_PENDING_LEAVES()) {
-            _deliverPastTheBound(batch);
-            return;
-        }
-        uint256 earnedBefore = coordinator.balanceOf(operator);
-        Delivered[] memory results = _send(abi.encodeCall(ISibylCoordinator.deliver, (batch)));
-        uint256 charged = _checkResults(batch, results);
-        if (coordinator.balanceOf(operator) != earnedBefore + charged) chargesMismatch = true;
-        uint256[] memory leaves = _leavesBy(batch, operator);
-        for (uint256 i; i < leaves.length; ++i) pendingLeaves.push(leaves[i]);
-        expectedDelivered += batch.length;
-        deliveryEnds.push(expectedDelivered);
-        _afterAction();
-    }
-
-    /// @dev A burst: deliveries of 64 until the queue is within one of its bound, then one more that
-    /// must be refused without losing its requests.
-    function burst(uint8 status) external {
-        uint256 bound_ = coordinator.MAX_PENDING_LEAVES();
-        bool refused;
-        while (!refused) {
-            refused = expectedDelivered - expectedProven + LARGEST_BATCH > bound_;
-            for (uint256 i; i < LARGEST_BATCH; ++i) request(i, expectedDelivered + i, 0, 0);
-            this.deliver(LARGEST_BATCH - 1, status);
-        }
-    }
-
-    /// @dev Proves the queue up to a delivery's end that one proof can reach, as one of the actors,
-    /// the operator or a stranger.
-    function prove(uint256 endSeed, uint256 proverSeed) external {
-        if (deliveryEnds.length == 0) return;
-        _proveUpTo(endSeed % _reachableEnds(), _account(proverSeed));
-        _afterAction();
-    }
-
-    function proveForged(uint256 noise) external {
-        if (deliveryEnds.length == 0) return;
-        uint256[] memory leaves = _firstPending(deliveryEnds[0] - expectedProven);
-        (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
-        if (noise % 2 == 0) proof[(noise >> 1) % 8] ^= (noise >> 8) | 1;
-        else leaves[(noise >> 1) % leaves.length] ^= (noise >> 8) | 1;
-        vm.prank(STRANGER);
-        try coordinator.prove(leaves, newRoot, proof) {
-            expectedRoot = type(uint256).max; // a forged proof got through: the root invariant fails
-        } catch {}
-        _afterAction();
-    }
-
-    function fulfillForged(uint256 countSeed, uint256 noise) external {
-        if (pending.length == 0) return;
-        uint256 count = bound(countSeed, 1, pending.length < 16 ? pending.length : 16);
-        Fulfillment[] memory batch = new Fulfillment[](count);
-        for (uint256 i; i < count; ++i) batch[i] = _fulfillment(pending[pending.length - 1 - i], "forged");
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-        proof[noise % 8] ^= (noise >> 8) | 1;
-        vm.prank(operator);
-        try coordinator.fulfill(batch, newRoot, proof) {
-            expectedRoot = type(uint256).max;
-        } catch {}
-        _afterAction();
-    }
-
-    /// @dev The operator, the only one here and so every request's assignee, tries to take over a live
-    /// request of its own whose window passed (warping past the window when it still runs): refused with
-    /// AlreadyAssigned, the stored commitment untouched. (Takeovers by another operator: the Reassign
-    /// suite.)
-    function reassign(uint256 indexSeed) external {
-        // Nothing to take over: ask first, so that every call exercises a reassignment.
-        if (_dropExpired() == 0) request(indexSeed, indexSeed, 0, 0);
-        uint256 live = _dropExpired();
-        uint256 index = pending.length - 1 - (indexSeed % live);
-        RequestCommitment memory commitment = pending[index];
-        if (block.timestamp <= commitment.exclusiveUntil) {
-            if (commitment.exclusiveUntil >= commitment.deadline) return;
-            vm.warp(commitment.exclusiveUntil + 1);
-        }
-        RequestCommitment[] memory list = new RequestCommitment[](1);
-        list[0] = commitment;
-        vm.prank(operator);
-        try coordinator.reassign(list) {
-            reassignBroken = true;
-        } catch (bytes memory reason) {
-            if (
-                bytes4(reason) != ISibylCoordinator.AlreadyAssigned.selector ||
-                coordinator.commitmentOf(commitment.requestId) != keccak256(abi.encode(commitment))
-            ) reassignBroken = true;
-            ++reassignments;
-        }
-        _afterAction();
-    }
-
-    /// @dev TAKER joins, takes over a live request whose window passed (warping past it when it still
-    /// runs), delivers it and leaves again, so every other action still finds the operator the only
-    /// assignee: the operator pays one liveness penalty, and TAKER is paid its fee and that penalty.
-    function takeOver(uint256 indexSeed) external {
-        if (_dropExpired() == 0) request(indexSeed, indexSeed, 0, 0);
-        uint256 index = pending.length - 1 - (indexSeed % _dropExpired());
-        RequestCommitment memory late = pending[index];
-        if (late.exclusiveUntil >= late.deadline) return;
-        if (expectedDelivered - expectedProven >= coordinator.MAX_PENDING_LEAVES()) return;
-        if (block.timestamp <= late.exclusiveUntil) vm.warp(late.exclusiveUntil + 1);
-        _joinAsTaker();
-        uint256 lateStake = coordinator.operatorOf(operator).stake;
-        uint256 takerBalance = coordinator.balanceOf(TAKER);
-        Fulfillment[] memory batch = _single(_fulfillment(_reassignToTaker(late), "taken over"));
-        _gasPrice(chainBaseFee, chainTip);
-        vm.recordLogs();
-        vm.prank(TAKER);
-        coordinator.deliver(batch);
-        Delivered[] memory results = _delivered(vm.getRecordedLogs());
-        uint256 penalty = lateStake < LIVENESS_PENALTY ? lateStake : LIVENESS_PENALTY;
-        if (coordinator.operatorOf(operator).stake != lateStake - penalty) penaltyBroken = true;
-        if (coordinator.balanceOf(TAKER) != takerBalance + _checkResults(batch, results) + penalty) {
-            penaltyBroken = true;
-        }
-        for (uint256 i = index; i + 1 < pending.length; ++i) pending[i] = pending[i + 1];
-        pending.pop();
-        pendingLeaves.push(_leafBy(batch[0], TAKER));
-        expectedDelivered += 1;
-        deliveryEnds.push(expectedDelivered);
-        vm.prank(TAKER);
-        coordinator.requestOperatorExit();
-        ++takeovers;
-        _afterAction();
-    }
-
-    function cancel(uint256 indexSeed) external {
-        if (pending.length == 0) request(indexSeed, indexSeed, 0, 0);
-        uint256 index = indexSeed % pending.length;
-        RequestCommitment memory commitment = pending[index];
-        if (block.timestamp <= commitment.deadline) vm.warp(commitment.deadline + 1);
-        coordinator.cancel(commitment);
-        pending[index] = pending[pending.length - 1];
-        pending.pop();
-        pendingEscrows -= commitment.escrow;
-        finished.push(_fulfillment(commitment, "cancelled"));
-        cancellations += 1;
-        _afterAction();
-    }
-
-    /// @dev Tries to answer or cancel a request a second time; success would break "at most once".
-    function replay(uint256 indexSeed, uint8 how) external {
-        if (finished.length == 0) return;
-        Fulfillment memory done = finished[indexSeed % finished.length];
-        Fulfillment[] memory batch = _single(done);
-        bool succeeded;
-        if (how % 4 == 3) {
-            RequestCommitment[] memory list = new RequestCommitment[](1);
-            list[0] = done.commitment;
-            vm.prank(operator);
-            try coordinator.reassign(list) {
-                succeeded = true;
-            } catch {}
-        } else if (how % 4 == 0) {
-            if (block.timestamp <= done.commitment.deadline) vm.warp(done.commitment.deadline + 1);
-            try coordinator.cancel(done.commitment) {
-                succeeded = true;
-            } catch {}
-        } else if (how % 4 == 1) {
-            (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
-            vm.prank(operator);
-            try coordinator.fulfill(batch, newRoot, proof) {
-                succeeded = true;
-            } catch {}
-        } else {
-            vm.prank(operator);
-            try coordinator.deliver(batch) {
-                succeeded = true;
-            } catch {}
-        }
-        if (succeeded) answeredTwice = true;
-        _afterAction();
-    }
-
-    function withdraw(uint256 actorSeed) external {
-        address account = _account(actorSeed);
-        if (coordinator.balanceOf(account) == 0) return;
-        vm.prank(account);
-        coordinator.withdraw();
-        _afterAction();
-    }
-
-    function warp(uint32 seconds_) external {
-        vm.warp(block.timestamp + bound(seconds_, 0, TIMEOUT));
-        _afterAction();
-    }
-
-    /// @dev The base fee moves and operators tip anything from nothing to far above the cap. Kept
-    /// here and applied inside each action: a base fee left set would outprice the runner's own calls.
-    function gasPrice(uint64 baseFee, uint64 tip) external {
-        // In steps of 0.001 gwei: the fuzzer favours small numbers, and a base fee of a few wei would
-        // make every charge a rounding error.
-        chainBaseFee = bound(baseFee, 0, 500_000) * 1e6;
-        chainTip = bound(tip, 0, 20 gwei);
-    }
-}
+import {CoordinatorHandler} from "./utils/CoordinatorHandler.sol";
 
 /// @dev The invariant runner's shape for targetSelectors().
 struct FuzzSelector {
@@ -271,7 +15,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
 
     function setUp() public override {
         super.setUp();
-        handler = new CoordinatorHandler(coordinator, operator);
+        handler = new CoordinatorHandler(log, ledger, coordinator, operator);
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -283,7 +27,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     /// burst is left out (512 requests a call would make the runs take minutes); the handler test
     /// below drives it and checks the invariants after it.
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory actions = new bytes4[](13);
+        bytes4[] memory actions = new bytes4[](16);
         actions[0] = CoordinatorHandler.request.selector;
         actions[1] = CoordinatorHandler.fulfill.selector;
         actions[2] = CoordinatorHandler.deliver.selector;
@@ -297,18 +41,44 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         actions[10] = CoordinatorHandler.warp.selector;
         actions[11] = CoordinatorHandler.gasPrice.selector;
         actions[12] = CoordinatorHandler.takeOver.selector;
+        actions[13] = CoordinatorHandler.slashTaker.selector;
+        actions[14] = CoordinatorHandler.withdrawTakerStake.selector;
+        actions[15] = CoordinatorHandler.impostor.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: actions});
     }
 
+    function _stakes() internal view returns (uint256) {
+        return ledger.operatorOf(operator).stake + ledger.operatorOf(handler.TAKER()).stake;
+    }
+
+    /// @dev Across the contracts together: the coordinator holds what it owes, the ledger what it
+    /// holds for operators and what it burned, the log nothing.
     function invariant_etherIsConserved() public view {
-        uint256 stake =
-            coordinator.operatorOf(operator).stake + coordinator.operatorOf(handler.TAKER()).stake;
         assertEq(
             address(coordinator).balance,
-            handler.heldByAccounts() + handler.pendingEscrows() + stake,
-            "balance = credited balances + pending escrows + stakes"
+            handler.heldByAccounts() + handler.pendingEscrows(),
+            "coordinator = credited balances + pending escrows"
         );
+        assertEq(address(ledger).balance, _stakes() + ledger.burned(), "ledger = stakes + burned");
+        assertEq(address(log).balance, 0, "the log holds no ether");
+    }
+
+    /// @dev Every wei ever staked is still staked, was withdrawn, was slashed out to a reporter, or
+    /// was burned by a liveness penalty.
+    function invariant_stakeIsAccountedAtEveryStep() public view {
+        assertEq(
+            handler.staked(),
+            _stakes() + handler.stakeWithdrawn() + handler.slashedOut() + ledger.burned(),
+            "staked = stakes + withdrawn + slashed out + burned"
+        );
+        assertTrue(!handler.stakeBooksBroken(), "a slash or withdrawal moved other than it reported");
+    }
+
+    /// @dev Only an authorized coordinator appends and penalizes; the root and the sequence are
+    /// checked against the handler's books by the invariants below.
+    function invariant_onlyAuthorizedCoordinatorsMoveTheLogOrPenalize() public view {
+        assertTrue(!handler.impostorSucceeded(), "an unauthorized account appended or penalized");
     }
 
     function invariant_proveNeverMovesMoney() public view {
@@ -323,8 +93,8 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         );
     }
 
-    function invariant_lateAssigneePaysWhoeverTakesOverAndDelivers() public view {
-        assertTrue(!handler.penaltyBroken(), "a takeover's penalty was not taken once or not paid");
+    function invariant_lateAssigneePaysAPenaltyThatIsBurned() public view {
+        assertTrue(!handler.penaltyBroken(), "a takeover's penalty was not taken once, or not burned, or paid");
     }
 
     function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {
@@ -336,7 +106,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_rootOnlyMovesByAVerifiedProof() public view {
-        assertEq(coordinator.root(), handler.expectedRoot(), "root");
+        assertEq(log.root(), handler.expectedRoot(), "root");
     }
 
     function invariant_nextIndexOnlyGrows() public view {
@@ -344,10 +114,10 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_pendingQueueIsTheChainOfTheUnprovenLeaves() public view {
-        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) = log.pendingLog();
         assertEq(proven, handler.expectedProven(), "proven");
         assertEq(delivered, handler.expectedDelivered(), "delivered");
-        assertTrue(delivered - proven <= coordinator.MAX_PENDING_LEAVES(), "bounded");
+        assertTrue(delivered - proven <= log.MAX_PENDING_LEAVES(), "bounded");
         assertEq(head, handler.expectedHead(), "head");
         assertEq(tail, handler.expectedTail(), "tail");
         assertTrue(!handler.sequenceMismatch(), "results numbered in delivery order");
@@ -374,7 +144,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         handler.takeOver(0);
         assertEq(handler.takeovers(), 1, "another operator took a late request over and delivered it");
         assertEq(
-            coordinator.operatorOf(operator).stake,
+            ledger.operatorOf(operator).stake,
             MIN_STAKE - LIVENESS_PENALTY,
             "the late operator paid the penalty"
         );
@@ -384,15 +154,39 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
         invariant_etherIsConserved();
         invariant_proveNeverMovesMoney();
         invariant_anAssigneeCannotRenewItsOwnWindow();
-        invariant_lateAssigneePaysWhoeverTakesOverAndDelivers();
+        invariant_lateAssigneePaysAPenaltyThatIsBurned();
         invariant_pendingQueueIsTheChainOfTheUnprovenLeaves();
+        invariant_stakeIsAccountedAtEveryStep();
+    }
+
+    /// @dev The stake paths and the impostor work, so their invariants are not checked against idle runs.
+    function test_handler_slashesWithdrawsAndRefusesImpostors() public {
+        handler.takeOver(0);
+        handler.slashTaker();
+        assertEq(handler.slashedOut(), MIN_STAKE / 2, "half of TAKER's stake to the reporter");
+        assertEq(handler.REPORTER().balance, MIN_STAKE / 2, "paid in ether by the ledger");
+        handler.withdrawTakerStake();
+        assertEq(handler.stakeWithdrawn(), MIN_STAKE / 2, "the rest withdrawn");
+        handler.takeOver(1);
+        assertEq(handler.takeovers(), 2, "TAKER staked again and took another over");
+        uint256 root = log.root();
+        (, uint256 delivered, , ) = log.pendingLog();
+        handler.impostor(3);
+        assertEq(handler.impostorAttempts(), 3, "appendDelivered, appendProven, penalize tried");
+        assertTrue(!handler.impostorSucceeded(), "all refused");
+        assertEq(log.root(), root, "root unmoved");
+        (, uint256 deliveredAfter, , ) = log.pendingLog();
+        assertEq(deliveredAfter, delivered, "sequence unmoved");
+        invariant_etherIsConserved();
+        invariant_stakeIsAccountedAtEveryStep();
+        invariant_lateAssigneePaysAPenaltyThatIsBurned();
     }
 
     function test_handler_burstFillsTheQueueAndIsRefusedPastItsBound() public {
         handler.deliver(0, 0);
         handler.burst(0);
         assertEq(handler.refusals(), 1, "the last delivery refused");
-        (uint256 proven, uint256 delivered, , ) = coordinator.pendingLog();
+        (uint256 proven, uint256 delivered, , ) = log.pendingLog();
         assertEq(delivered - proven, 1 + 7 * 64, "within one delivery of the bound");
         handler.prove(0, 3);
         handler.burst(1);
@@ -410,7 +204,7 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
             "requests answered or cancelled in the run"
         );
         assertEq(
-            coordinator.nextIndex() == 0 ? 0 : 1,
+            log.nextIndex() == 0 ? 0 : 1,
             handler.provenResults() == 0 ? 0 : 1,
             "proven results moved the log"
         );

@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Fulfillment, OperatorParameters, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
 import {Vm} from "./utils/Vm.sol";
 
-/// @notice An assignee that lets its exclusive window pass pays the liveness penalty, held for
-/// whoever delivers the request in the end (or its refundTo on cancel). Each test is an attempt to
-/// dodge the penalty, to collect it without doing the work, or to make ether appear or vanish; every
-/// step checks that the coordinator holds exactly the pending escrows, the held penalties, the
-/// credited balances and the stakes.
+/// @notice An assignee that lets its exclusive window pass pays the liveness penalty, which the ledger
+/// burns: it is paid to nobody, since whoever could collect it (the deliverer, the refundTo) could
+/// cause it (issue 20). Each test is an attempt to dodge the penalty, to collect it, or to make ether
+/// appear or vanish; every step checks that the coordinator holds exactly the pending escrows and the
+/// credited balances, and the ledger exactly the stakes and what it burned.
 contract SibylCoordinatorLivenessTest is PendingLogFixture {
     address internal third = address(0x0C0C);
     address internal fourth = address(0x0D0D);
     address internal refundee = address(0xFEED);
     /// @dev Every request asked here, to sum the escrows still pending.
     RequestCommitment[] internal asked;
-    /// @dev Penalties taken and not yet paid out, by this test's own books.
-    uint256 internal held;
+    /// @dev Penalties taken, by this test's own books: all burned.
+    uint256 internal burnt;
     /// @dev OperatorDeactivated events seen by _takeOver.
     uint256 internal deactivations;
 
@@ -46,13 +47,14 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
     }
 
     /// @dev `taker` takes `old` over; returns the commitment from RequestReassigned and the penalty its
-    /// OperatorPenalized reports (checking it names the late assignee), and books the penalty as held.
+    /// OperatorPenalized reports (checking it names the late assignee), and books the penalty as burned.
     function _takeOver(
         address taker,
         RequestCommitment memory old
     ) internal returns (RequestCommitment memory taken, uint256 penalty) {
         RequestCommitment[] memory list = new RequestCommitment[](1);
         list[0] = old;
+        uint256 takerBalance = coordinator.balanceOf(taker);
         vm.recordLogs();
         vm.prank(taker);
         coordinator.reassign(list);
@@ -61,7 +63,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].topics[0] == ISibylCoordinator.RequestReassigned.selector) {
                 taken = abi.decode(logs[i].data, (RequestCommitment));
-            } else if (logs[i].topics[0] == ISibylCoordinator.OperatorPenalized.selector) {
+            } else if (logs[i].topics[0] == IOperatorLedger.OperatorPenalized.selector) {
                 assertEq(
                     address(uint160(uint256(logs[i].topics[1]))),
                     old.operator,
@@ -70,7 +72,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
                 assertEq(uint256(logs[i].topics[2]), old.requestId, "for this request");
                 penalty = abi.decode(logs[i].data, (uint256));
                 penalized = true;
-            } else if (logs[i].topics[0] == ISibylCoordinator.OperatorDeactivated.selector) {
+            } else if (logs[i].topics[0] == IOperatorLedger.OperatorDeactivated.selector) {
                 assertEq(
                     address(uint160(uint256(logs[i].topics[1]))),
                     old.operator,
@@ -78,7 +80,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
                 );
                 assertEq(
                     abi.decode(logs[i].data, (uint256)),
-                    coordinator.operatorOf(old.operator).unlockAt,
+                    ledger.operatorOf(old.operator).unlockAt,
                     "deactivated: until its unlock"
                 );
                 ++deactivations;
@@ -86,12 +88,12 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         }
         assertTrue(penalized, "OperatorPenalized emitted");
         assertEq(taken.operator, taker, "taken over");
-        held += penalty;
+        burnt += penalty;
+        assertEq(coordinator.balanceOf(taker), takerBalance, "a takeover pays the taker nothing");
         _assertEtherConserved();
     }
 
-    /// @dev Delivers `commitment` as its assignee; returns the fee charged. The caller books what the
-    /// delivery paid out of `held`.
+    /// @dev Delivers `commitment` as its assignee; returns the fee charged.
     function _deliverTaken(RequestCommitment memory commitment) internal returns (uint256 fee) {
         vm.recordLogs();
         _deliverAs(_single(_fulfillment(commitment, "answer")), commitment.operator);
@@ -99,14 +101,11 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
     }
 
     function _stake(address who) internal view returns (uint256) {
-        return coordinator.operatorOf(who).stake;
+        return ledger.operatorOf(who).stake;
     }
 
-    function _marked(RequestCommitment memory commitment) internal pure returns (bytes32) {
-        return keccak256(abi.encode(commitment)) ^ bytes32(uint256(1));
-    }
-
-    /// @dev Ether held = pending escrows + held penalties + credited balances + stakes.
+    /// @dev The coordinator's ether = pending escrows + credited balances; the ledger's = stakes + burned,
+    /// and burned is exactly the penalties taken.
     function _assertEtherConserved() internal view {
         uint256 escrows;
         for (uint256 i; i < asked.length; ++i) {
@@ -119,48 +118,48 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
             credited += coordinator.balanceOf(accounts[i]);
             stakes += _stake(accounts[i]);
         }
-        assertEq(address(coordinator).balance, escrows + held + credited + stakes, "ether conserved");
+        assertEq(address(coordinator).balance, escrows + credited, "coordinator: escrows and balances");
+        assertEq(address(ledger).balance, stakes + burnt, "ledger: stakes and burned penalties");
+        assertEq(ledger.burned(), burnt, "burned: every penalty taken, nothing else");
     }
 
-    function test_reassign_takesThePenaltyFromTheLateAssigneeForWhoeverDelivers() public {
+    function test_reassign_takesThePenaltyFromTheLateAssigneeAndBurnsIt() public {
         RequestCommitment memory old = _ask(operator);
         vm.warp(old.exclusiveUntil + 1);
         (RequestCommitment memory taken, uint256 penalty) = _takeOver(second, old);
         assertEq(penalty, LIVENESS_PENALTY, "one penalty");
         assertEq(_stake(operator), MIN_STAKE - LIVENESS_PENALTY, "taken from the late assignee's stake");
-        assertEq(coordinator.balanceOf(second), 0, "held, not yet paid: the taker has done nothing");
-        assertEq(coordinator.commitmentOf(old.requestId), _marked(taken), "the stored hash marks it held");
+        assertEq(ledger.burned(), LIVENESS_PENALTY, "burned in the ledger");
+        assertEq(coordinator.commitmentOf(old.requestId), keccak256(abi.encode(taken)), "the new commitment");
 
         uint256 fee = _deliverTaken(taken);
-        held -= penalty;
-        assertEq(
-            coordinator.balanceOf(second),
-            fee + LIVENESS_PENALTY,
-            "the deliverer: its fee and the penalty"
-        );
+        assertEq(coordinator.balanceOf(second), fee, "the deliverer: its fee, no penalty");
+        assertEq(coordinator.balanceOf(refundee), old.escrow - fee, "the refundTo: the rest, no penalty");
+        assertEq(ledger.burned(), LIVENESS_PENALTY, "still burned: delivering releases nothing");
         assertEq(coordinator.balanceOf(operator), 0, "the late assignee: nothing back");
         _assertEtherConserved();
     }
 
-    function test_fulfil_byAnotherOperatorAfterTheWindowTakesThePenaltyToo() public {
+    function test_fulfil_byAnotherOperatorAfterTheWindowBurnsThePenaltyToo() public {
         RequestCommitment memory old = _ask(operator);
         RequestCommitment memory ownLate = _ask(operator);
         vm.warp(ownLate.exclusiveUntil + 1);
         vm.recordLogs();
         _fulfillAs(_single(_fulfillment(old, "answer")), third);
         uint256 fee = _feeOf(_delivered(vm.getRecordedLogs()), old.requestId);
-        assertEq(coordinator.balanceOf(third), fee + LIVENESS_PENALTY, "the late fulfiller: fee and penalty");
+        assertEq(coordinator.balanceOf(third), fee, "the late fulfiller: its fee alone");
         assertEq(_stake(operator), MIN_STAKE - LIVENESS_PENALTY, "paid by the late assignee");
+        burnt += LIVENESS_PENALTY;
         _assertEtherConserved();
 
-        // Late but its own: nobody else did the work, so nobody is paid a penalty.
+        // Late but its own: nobody else did the work, so no penalty.
         _deliver(_single(_fulfillment(ownLate, "answer")));
         assertEq(_stake(operator), MIN_STAKE - LIVENESS_PENALTY, "no penalty for delivering its own late");
         _assertEtherConserved();
     }
 
-    /// @dev A front-runner copies a reassign to take the request first: it holds the work, not the
-    /// penalty, which it earns only by delivering, and pays its own if it lets the request lapse too.
+    /// @dev A front-runner copies a reassign to take the request first: it gets the work, never the
+    /// penalty, and pays its own if it lets the request lapse too.
     function test_reassign_copiedByAFrontRunnerPaysItOnlyIfItDelivers() public {
         RequestCommitment memory old = _ask(operator);
         vm.warp(old.exclusiveUntil + 1);
@@ -174,39 +173,44 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
 
         uint256 snapshot = vm.snapshotState();
         uint256 fee = _deliverTaken(copied);
-        assertEq(coordinator.balanceOf(third), fee + LIVENESS_PENALTY, "it delivered: fee and penalty");
+        assertEq(coordinator.balanceOf(third), fee, "it delivered: its fee alone");
+        assertEq(ledger.burned(), LIVENESS_PENALTY, "the penalty stays burned");
         vm.revertToState(snapshot);
 
         vm.warp(copied.exclusiveUntil + 1);
         (RequestCommitment memory retaken, ) = _takeOver(second, copied);
         fee = _deliverTaken(retaken);
-        held -= 2 * LIVENESS_PENALTY;
         assertEq(coordinator.balanceOf(third), 0, "it did not deliver: nothing");
         assertEq(_stake(third), MIN_STAKE - LIVENESS_PENALTY, "and it paid for lapsing");
-        assertEq(coordinator.balanceOf(second), fee + 2 * LIVENESS_PENALTY, "the deliverer: both penalties");
+        assertEq(coordinator.balanceOf(second), fee, "the deliverer: its fee alone");
+        assertEq(ledger.burned(), 2 * LIVENESS_PENALTY, "both penalties burned");
         _assertEtherConserved();
     }
 
-    function test_reassign_chainedTakeoversAccumulateTheirPenalties() public {
+    function test_reassign_chainedTakeoversBurnEachPenalty() public {
         RequestCommitment memory current = _ask(operator);
         address[3] memory takers = [second, third, fourth];
         for (uint256 i; i < takers.length; ++i) {
             vm.warp(current.exclusiveUntil + 1);
             (current, ) = _takeOver(takers[i], current);
-            assertEq(coordinator.commitmentOf(current.requestId), _marked(current), "marked at each step");
+            assertEq(
+                coordinator.commitmentOf(current.requestId),
+                keccak256(abi.encode(current)),
+                "the latest commitment at each step"
+            );
         }
-        assertEq(held, 3 * LIVENESS_PENALTY, "three late assignees, three penalties");
+        assertEq(ledger.burned(), 3 * LIVENESS_PENALTY, "three late assignees, three penalties burned");
         uint256 fee = _deliverTaken(current);
-        held = 0;
-        assertEq(coordinator.balanceOf(fourth), fee + 3 * LIVENESS_PENALTY, "all three to the deliverer");
+        assertEq(coordinator.balanceOf(fourth), fee, "the deliverer: its fee alone");
         assertEq(_stake(operator), MIN_STAKE - LIVENESS_PENALTY, "the first paid once");
         assertEq(_stake(second), MIN_STAKE - LIVENESS_PENALTY, "the second paid once");
         assertEq(_stake(third), MIN_STAKE - LIVENESS_PENALTY, "the third paid once");
         _assertEtherConserved();
     }
 
-    /// @dev Nobody delivered: the penalties compensate the requester's refundTo, not any operator.
-    function test_cancel_afterTheDeadlinePaysTheHeldPenaltiesToRefundTo() public {
+    /// @dev Nobody delivered: refundTo gets its escrow back, and the penalties stay burned (a requester
+    /// could otherwise collect penalties by asking for what no operator can answer in time).
+    function test_cancel_afterTheDeadlineRefundsTheEscrowAndThePenaltiesStayBurned() public {
         RequestCommitment memory old = _ask(operator);
         vm.warp(old.exclusiveUntil + 1);
         (RequestCommitment memory taken, ) = _takeOver(second, old);
@@ -214,12 +218,8 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         (taken, ) = _takeOver(third, taken);
         vm.warp(old.deadline + 1);
         coordinator.cancel(taken);
-        held = 0;
-        assertEq(
-            coordinator.balanceOf(refundee),
-            old.escrow + 2 * LIVENESS_PENALTY,
-            "escrow and both penalties"
-        );
+        assertEq(coordinator.balanceOf(refundee), old.escrow, "the escrow, no penalty");
+        assertEq(ledger.burned(), 2 * LIVENESS_PENALTY, "both penalties burned");
         assertEq(coordinator.balanceOf(requester), 0, "to refundTo, not the requester");
         assertEq(coordinator.balanceOf(second) + coordinator.balanceOf(third), 0, "no assignee paid");
         _assertEtherConserved();
@@ -229,7 +229,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
     function test_reassign_lateAssigneeThatExitedStillPays() public {
         RequestCommitment memory old = _ask(operator);
         vm.prank(operator);
-        coordinator.requestOperatorExit();
+        ledger.requestOperatorExit();
         vm.warp(old.exclusiveUntil + 1);
         _takeOver(second, old);
         assertEq(_stake(operator), MIN_STAKE - LIVENESS_PENALTY, "taken from the unbonding stake");
@@ -241,7 +241,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         uint128 penalty = 0.4 ether;
         OperatorParameters memory parameters = _operatorParameters();
         parameters.livenessPenalty = penalty;
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
         RequestCommitment[4] memory late;
         for (uint256 i; i < late.length; ++i) late[i] = _ask(operator);
         vm.warp(late[3].exclusiveUntil + 1);
@@ -255,35 +255,30 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
             assertEq(got, expected[i], "taken: the penalty or what is left");
             assertEq(_stake(operator), stakeBefore - got, "from the stake");
             assertEq(deactivations, i == 0 ? 0 : 1, "OperatorDeactivated once, when it fell below a penalty");
-            assertTrue(coordinator.operatorOf(operator).active == (i == 0), "active only while it can pay");
+            assertTrue(ledger.operatorOf(operator).active == (i == 0), "active only while it can pay");
         }
-        assertEq(
-            coordinator.commitmentOf(late[3].requestId),
-            keccak256(abi.encode(taken[3])),
-            "nothing held: the hash is unmarked"
-        );
-        assertEq(coordinator.activeOperators().length, 3, "out of the active set");
+        assertEq(ledger.activeOperators().length, 3, "out of the active set");
 
         uint256 fees;
         for (uint256 i; i < taken.length; ++i) fees += _deliverTaken(taken[i]);
-        held = 0;
-        assertEq(coordinator.balanceOf(second), fees + MIN_STAKE, "the whole stake, to the deliverer");
+        assertEq(coordinator.balanceOf(second), fees, "the deliverer: its fees alone");
+        assertEq(ledger.burned(), MIN_STAKE, "the whole stake burned");
         _assertEtherConserved();
     }
 
     function test_penalty_stakeOfExactlyOnePenaltyKeepsItsPlace() public {
         OperatorParameters memory parameters = _operatorParameters();
         parameters.livenessPenalty = MIN_STAKE / 2;
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
         RequestCommitment memory old = _ask(operator);
         vm.warp(old.exclusiveUntil + 1);
         _takeOver(second, old);
         assertEq(_stake(operator), MIN_STAKE / 2, "half left: one more penalty's worth");
-        assertTrue(coordinator.operatorOf(operator).active, "it can still pay the next: it stays");
+        assertTrue(ledger.operatorOf(operator).active, "it can still pay the next: it stays");
     }
 
-    /// @dev A late fulfilment after a takeover that lapsed too: the fulfiller gets both penalties.
-    function test_fulfil_afterAReassignPaysBothPenaltiesToTheFulfiller() public {
+    /// @dev A late fulfilment after a takeover that lapsed too: two penalties burned, none to the fulfiller.
+    function test_fulfil_afterAReassignBurnsBothPenalties() public {
         RequestCommitment memory old = _ask(operator);
         vm.warp(old.exclusiveUntil + 1);
         (RequestCommitment memory taken, ) = _takeOver(second, old);
@@ -292,8 +287,9 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         Fulfillment[] memory batch = _single(_fulfillment(taken, "answer"));
         _fulfillAs(batch, fourth);
         uint256 fee = _feeOf(_delivered(vm.getRecordedLogs()), old.requestId);
-        held = 0;
-        assertEq(coordinator.balanceOf(fourth), fee + 2 * LIVENESS_PENALTY, "both late assignees' penalties");
+        burnt += LIVENESS_PENALTY;
+        assertEq(coordinator.balanceOf(fourth), fee, "the fulfiller: its fee alone");
+        assertEq(ledger.burned(), 2 * LIVENESS_PENALTY, "both late assignees' penalties burned");
         assertEq(_stake(second), MIN_STAKE - LIVENESS_PENALTY, "the taker that lapsed paid too");
         _assertEtherConserved();
     }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../contracts/interfaces/ISibylLog.sol";
 import {Fulfillment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
 import {SibylEncoding} from "../../contracts/libraries/SibylEncoding.sol";
 import {PendingLogFixture} from "./utils/PendingLogFixture.sol";
@@ -18,11 +19,11 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
         vm.expectRevert(err);
         vm.prank(stranger);
-        coordinator.prove(leaves, newRoot, proof);
+        log.prove(leaves, newRoot, proof);
     }
 
     function _mismatch(uint256 first, uint256 count) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ISibylCoordinator.PendingLeavesMismatch.selector, first, count);
+        return abi.encodeWithSelector(ISibylLog.PendingLeavesMismatch.selector, first, count);
     }
 
     function _leaves(uint256 a) internal pure returns (uint256[] memory leaves) {
@@ -62,8 +63,8 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         uint256 charged;
         for (uint256 i; i < results.length; ++i) charged += results[i].fee;
         assertEq(coordinator.balanceOf(operator), charged, "the deliverer was paid every fee, proof gas too");
-        assertTrue(!coordinator.operatorOf(stranger).active, "not an operator");
-        uint256 oldRoot = coordinator.root();
+        assertTrue(!ledger.operatorOf(stranger).active, "not an operator");
+        uint256 oldRoot = log.root();
         uint256[5] memory before = _books();
 
         vm.recordLogs();
@@ -77,8 +78,8 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         assertEq(batch.batchSize, 4, "the smallest verifier that fits");
         assertEq(batch.count, 3, "count");
         assertEq(batch.firstSequence, 0, "first sequence");
-        assertEq(coordinator.root(), newRoot, "root moved");
-        assertEq(coordinator.nextIndex(), 4, "a subtree of 4");
+        assertEq(log.root(), newRoot, "root moved");
+        assertEq(log.nextIndex(), 4, "a subtree of 4");
         _assertQueue(3, 3, bytes32(uint256(3)), bytes32(uint256(3)));
         _assertBooksUnchanged(before, "a prove credits and charges nobody");
         for (uint256 i; i < logs.length; ++i) {
@@ -121,14 +122,14 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
         uint256[5] memory before = _books();
         vm.prank(second);
-        coordinator.prove(leaves, newRoot, proof);
+        log.prove(leaves, newRoot, proof);
 
         // The next leaf is pending, so the copy is checked against the queue, not found empty.
         vm.expectRevert(_mismatch(1, 1));
         vm.prank(stranger);
-        coordinator.prove(leaves, newRoot, proof);
+        log.prove(leaves, newRoot, proof);
         _assertBooksUnchanged(before, "neither the original nor its copy is paid");
-        assertEq(coordinator.root(), newRoot, "the original's root stands");
+        assertEq(log.root(), newRoot, "the original's root stands");
         _assertQueue(1, 2, _chain(bytes32(0), leaves), _chain(_chain(bytes32(0), leaves), next));
     }
 
@@ -140,14 +141,14 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         uint256[5] memory before = _books();
         vm.recordLogs();
         vm.prank(stranger);
-        coordinator.prove(leaves, newRoot, proof);
+        log.prove(leaves, newRoot, proof);
         assertEq(_appended(vm.getRecordedLogs()).prover, stranger, "the copy landed first");
-        assertEq(coordinator.root(), newRoot, "with the original's root");
+        assertEq(log.root(), newRoot, "with the original's root");
         _assertQueue(2, 2, bytes32(uint256(2)), bytes32(uint256(2)));
 
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotPendingLeaves.selector, 2, 2, 0));
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 2, 2, 0));
         vm.prank(second);
-        coordinator.prove(leaves, newRoot, proof);
+        log.prove(leaves, newRoot, proof);
         _assertBooksUnchanged(before, "the copier gained nothing, the original lost nothing");
     }
 
@@ -183,40 +184,40 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
 
     function test_prove_noLeavesOrMoreThanPendingAreRejected() public {
         uint256[8] memory proof;
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotPendingLeaves.selector, 0, 1, 0));
-        coordinator.prove(_leaves(1), 1, proof);
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 0, 1, 0));
+        log.prove(_leaves(1), 1, proof);
         uint256[] memory pair = _deliver(_answers(2, "pair"));
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotPendingLeaves.selector, 0, 0, 2));
-        coordinator.prove(new uint256[](0), 1, proof);
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 0, 0, 2));
+        log.prove(new uint256[](0), 1, proof);
         _expectProveRejected(
             _concat(pair, _leaves(7)),
-            abi.encodeWithSelector(ISibylCoordinator.NotPendingLeaves.selector, 0, 3, 2)
+            abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 0, 3, 2)
         );
         _provePending(2, stranger);
         _expectProveRejected(
             pair,
-            abi.encodeWithSelector(ISibylCoordinator.NotPendingLeaves.selector, 2, 2, 0)
+            abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 2, 2, 0)
         );
     }
 
     function test_prove_invalidProofOrRootIsRejected() public {
         uint256[] memory leaves = _deliver(_answers(1, "one"));
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
-        uint256 root = coordinator.root();
+        uint256 root = log.root();
         proof[0] ^= 1;
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, root, newRoot, 0, 1));
-        coordinator.prove(leaves, newRoot, proof);
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.InvalidProof.selector, root, newRoot, 0, 1));
+        log.prove(leaves, newRoot, proof);
         proof[0] ^= 1;
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.InvalidProof.selector, root, newRoot + 1, 0, 1)
+            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, root, newRoot + 1, 0, 1)
         );
-        coordinator.prove(leaves, newRoot + 1, proof);
+        log.prove(leaves, newRoot + 1, proof);
         uint256 outside = SibylEncoding.SNARK_SCALAR_FIELD;
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.RootOutOfField.selector, outside));
-        coordinator.prove(leaves, outside, proof);
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.RootOutOfField.selector, outside));
+        log.prove(leaves, outside, proof);
         _assertQueue(0, 1, bytes32(0), _chain(bytes32(0), leaves));
-        coordinator.prove(leaves, newRoot, proof);
-        assertEq(coordinator.root(), newRoot, "the right proof goes through");
+        log.prove(leaves, newRoot, proof);
+        assertEq(log.root(), newRoot, "the right proof goes through");
     }
 
     function test_prove_chainRestartsOnceTheQueueEmpties() public {
@@ -249,7 +250,7 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         (uint256 newRoot, uint256[8] memory proof) = _proveLeaves(leaves);
         vm.recordLogs();
         vm.prank(stranger);
-        coordinator.prove(leaves, newRoot, proof);
+        log.prove(leaves, newRoot, proof);
         Appended memory batch = _appended(vm.getRecordedLogs());
         assertEq(batch.firstSequence, 1, "after the fulfilled result");
         assertEq(batch.startIndex, 4, "next aligned subtree of 4");
@@ -291,7 +292,7 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         assertEq(_delivered(vm.getRecordedLogs())[0].sequence, 3, "deliveries continue the same count");
         _assertQueue(3, 4, bytes32(uint256(3)), _chain(bytes32(uint256(3)), next));
         _provePending(1, stranger);
-        assertEq(coordinator.nextIndex(), 9, "1 at 0, a subtree of 4 at 4, 1 at 8");
+        assertEq(log.nextIndex(), 9, "1 at 0, a subtree of 4 at 4, 1 at 8");
     }
 
     /// @dev The sequence a ResultDelivered reports and the leaf it lets anyone recompute.

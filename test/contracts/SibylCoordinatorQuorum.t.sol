@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {SibylCoordinator} from "../../contracts/SibylCoordinator.sol";
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {
     Fulfillment,
@@ -52,7 +53,7 @@ contract SibylCoordinatorQuorumTest is QuorumFixture {
 
         batch[0].signatures = _cosign(answer, _indices(0, 2));
         _fulfillAs(batch, signers[1]);
-        assertEq(coordinator.root(), newRoot, "proven in with a valid quorum");
+        assertEq(log.root(), newRoot, "proven in with a valid quorum");
         assertEq(coordinator.commitmentOf(answer.commitment.requestId), bytes32(0), "answered");
     }
 
@@ -135,7 +136,7 @@ contract SibylCoordinatorQuorumTest is QuorumFixture {
         Fulfillment memory answer = _answer(QUORUM_2);
         answer.signatures = _cosign(answer, _indices(0));
         vm.prank(signers[0]);
-        coordinator.requestOperatorExit();
+        ledger.requestOperatorExit();
         _expectRefused(answer, _invalidCosigner(answer.commitment.requestId, signers[0]));
     }
 
@@ -197,7 +198,7 @@ contract SibylCoordinatorQuorumTest is QuorumFixture {
     }
 
     function test_quorum_signatureForAnotherCoordinatorIsRefused() public {
-        SibylCoordinator other = new SibylCoordinator(address(this), _feeParameters(), _operatorParameters());
+        SibylCoordinator other = _newCoordinator(1);
         Fulfillment memory answer = _answer(QUORUM_2);
         ResultStatement memory statement = _statementOf(answer);
         bytes32 otherDigest = _digestFor(address(other), block.chainid, statement);
@@ -252,13 +253,13 @@ contract SibylCoordinatorQuorumTest is QuorumFixture {
 
     /// @dev A model whose quorum cannot be met would take escrows it can never answer but by NoConsensus.
     function test_request_refusedWhenFewerOperatorsAreActiveThanTheQuorum() public {
-        uint256 active = coordinator.activeOperators().length;
+        uint256 active = ledger.activeOperators().length;
         coordinator.registerModel("all", _quorumModel(uint8(active)));
         coordinator.registerModel("more", _quorumModel(uint8(active + 1)));
         uint256 escrow = coordinator.estimateFee("more", 0, block.basefee);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ISibylCoordinator.NotEnoughOperators.selector,
+                IOperatorLedger.NotEnoughOperators.selector,
                 bytes32("more"),
                 active,
                 active + 1
@@ -270,10 +271,10 @@ contract SibylCoordinatorQuorumTest is QuorumFixture {
         vm.prank(requester);
         coordinator.request{value: escrow}("all", "hi", 0, requester);
         vm.prank(signers[0]);
-        coordinator.requestOperatorExit();
+        ledger.requestOperatorExit();
         vm.expectRevert(
             abi.encodeWithSelector(
-                ISibylCoordinator.NotEnoughOperators.selector,
+                IOperatorLedger.NotEnoughOperators.selector,
                 bytes32("all"),
                 active - 1,
                 active

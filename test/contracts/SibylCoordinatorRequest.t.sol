@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {Model, RequestCommitment} from "../../contracts/interfaces/SibylTypes.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.sol";
@@ -68,7 +69,8 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
         RequestCommitment memory commitment = _requestWith(requester, "hi", 0, escrow, requester);
         assertEq(commitment.escrow, escrow, "whole payment escrowed");
         assertEq(coordinator.balanceOf(requester), 0, "nothing credited at request time");
-        assertEq(address(coordinator).balance, escrow + MIN_STAKE, "all ether held");
+        assertEq(address(coordinator).balance, escrow, "all ether held");
+        assertEq(address(ledger).balance, MIN_STAKE, "the ledger holds the stake alone");
     }
 
     function test_request_escrowAtTheBlockBaseFee() public {
@@ -145,8 +147,8 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
 
     function test_request_noActiveOperator() public {
         vm.prank(operator);
-        coordinator.requestOperatorExit();
-        vm.expectRevert(ISibylCoordinator.NoActiveOperator.selector);
+        ledger.requestOperatorExit();
+        vm.expectRevert(IOperatorLedger.NoActiveOperator.selector);
         vm.prank(requester);
         coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0, requester);
     }

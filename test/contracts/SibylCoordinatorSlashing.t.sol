@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IOperatorLedger} from "../../contracts/interfaces/IOperatorLedger.sol";
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
 import {
     Fulfillment,
@@ -18,8 +19,8 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
     uint256 internal constant REQUEST_ID = 7;
     address internal reporter = address(0x5E1F);
     address internal copier = address(0xC0C0);
-    /// @dev The block number, kept here: compiled via IR, a test may read one block.number for all its
-    /// reads, so rolling to block.number + 1 twice would not move.
+    /// @dev The block number, kept here: an optimizer may read block.number once for all of a test's
+    /// reads (the IR pipeline did), so rolling to block.number + 1 twice might not move.
     uint256 internal height;
 
     function setUp() public override {
@@ -60,18 +61,19 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         return ResultStatement(requestId, keccak256(output), uint8(ResultStatus.Ok));
     }
 
-    function _commitment(address by, Evidence memory e) internal pure returns (bytes32) {
-        return keccak256(abi.encode(by, e.a, e.signatureA, e.b, e.signatureB));
+    /// @dev What `by` commits to before reporting `e`, about requests of the fixture's coordinator.
+    function _commitment(address by, Evidence memory e) internal view returns (bytes32) {
+        return keccak256(abi.encode(by, address(coordinator), e.a, e.signatureA, e.b, e.signatureB));
     }
 
     function _commit(address by, Evidence memory e) internal {
         vm.prank(by);
-        coordinator.commitEquivocationReport(_commitment(by, e));
+        ledger.commitEquivocationReport(_commitment(by, e));
     }
 
     function _reveal(address by, Evidence memory e) internal {
         vm.prank(by);
-        coordinator.reportEquivocation(e.a, e.signatureA, e.b, e.signatureB);
+        ledger.reportEquivocation(address(coordinator), e.a, e.signatureA, e.b, e.signatureB);
     }
 
     function _expectRevealRefused(address by, Evidence memory e, bytes memory err) internal {
@@ -86,20 +88,20 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         _reveal(by, e);
     }
 
-    function _notCommitted(address by, Evidence memory e) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ISibylCoordinator.ReportNotCommitted.selector, _commitment(by, e));
+    function _notCommitted(address by, Evidence memory e) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(IOperatorLedger.ReportNotCommitted.selector, _commitment(by, e));
     }
 
     function _notEquivocation(uint256 requestId, address a, address b) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ISibylCoordinator.NotEquivocation.selector, requestId, a, b);
+        return abi.encodeWithSelector(IOperatorLedger.NotEquivocation.selector, requestId, a, b);
     }
 
     function _alreadySlashed(address who, uint256 requestId) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ISibylCoordinator.EquivocationAlreadySlashed.selector, who, requestId);
+        return abi.encodeWithSelector(IOperatorLedger.EquivocationAlreadySlashed.selector, who, requestId);
     }
 
     function _isActive(address who) internal view returns (bool) {
-        address[] memory active = coordinator.activeOperators();
+        address[] memory active = ledger.activeOperators();
         for (uint256 i; i < active.length; ++i) if (active[i] == who) return true;
         return false;
     }
@@ -117,7 +119,7 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         _expectRevealRefused(reporter, e, _notCommitted(reporter, e));
         _nextBlock();
         _reveal(reporter, e);
-        assertTrue(!coordinator.operatorOf(signers[0]).active, "slashed from the next block");
+        assertTrue(!ledger.operatorOf(signers[0]).active, "slashed from the next block");
     }
 
     /// @dev The commitment names its reporter: another account's commitment is none of yours, and a
@@ -130,11 +132,11 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
 
         Evidence memory other = _swapped(e);
         vm.prank(copier);
-        coordinator.commitEquivocationReport(_commitment(reporter, other));
+        ledger.commitEquivocationReport(_commitment(reporter, other));
         _nextBlock();
         _reveal(reporter, other);
-        assertEq(coordinator.balanceOf(reporter), MIN_STAKE / 2, "paid to the reporter it names");
-        assertEq(coordinator.balanceOf(copier), 0, "not to the account that sent it");
+        assertEq(reporter.balance, MIN_STAKE / 2, "paid to the reporter it names");
+        assertEq(copier.balance, 0, "not to the account that sent it");
     }
 
     function _swapped(Evidence memory e) internal pure returns (Evidence memory) {
@@ -153,8 +155,8 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         _reveal(reporter, e);
         _nextBlock();
         _expectRevealRefused(copier, e, _alreadySlashed(signers[0], REQUEST_ID));
-        assertEq(coordinator.balanceOf(copier), 0, "the copier gained nothing");
-        assertEq(coordinator.balanceOf(reporter), MIN_STAKE / 2, "the reporter got the reward");
+        assertEq(copier.balance, 0, "the copier gained nothing");
+        assertEq(reporter.balance, MIN_STAKE / 2, "the reporter got the reward");
     }
 
     // ─── What is no equivocation ───────────────────────────────────────────────────────────────────
@@ -163,8 +165,8 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         _commit(reporter, e);
         _nextBlock();
         _expectRevealRefused(reporter, e, err);
-        assertTrue(coordinator.operatorOf(signers[0]).active, "the operator keeps its place");
-        assertEq(coordinator.operatorOf(signers[0]).stake, MIN_STAKE, "and its stake");
+        assertTrue(ledger.operatorOf(signers[0]).active, "the operator keeps its place");
+        assertEq(ledger.operatorOf(signers[0]).stake, MIN_STAKE, "and its stake");
     }
 
     function test_report_theSameAnswerTwiceIsNoEquivocation() public {
@@ -199,7 +201,8 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
     // ─── The slash ─────────────────────────────────────────────────────────────────────────────────
 
     function test_report_slashesHalfTheStakeToTheReporterAndDeactivates() public {
-        uint256 held = address(coordinator).balance;
+        uint256 held = address(ledger).balance;
+        uint256 coordinatorHeld = address(coordinator).balance;
         Evidence memory e = _equivocation(0);
         _commit(reporter, e);
         _nextBlock();
@@ -207,19 +210,20 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         _reveal(reporter, e);
 
         uint256 taken = (uint256(MIN_STAKE) * EQUIVOCATION_SLASH_BPS) / 10_000;
-        Operator memory slashed = coordinator.operatorOf(signers[0]);
+        Operator memory slashed = ledger.operatorOf(signers[0]);
         assertEq(slashed.stake, MIN_STAKE - taken, "lost its share");
-        assertEq(coordinator.balanceOf(reporter), taken, "paid to the reporter");
+        assertEq(reporter.balance, taken, "paid to the reporter");
         assertTrue(!slashed.active && !_isActive(signers[0]), "out of the active set");
         assertEq(slashed.unlockAt, block.timestamp + UNBONDING, "its stake locked for an unbonding delay");
-        assertEq(address(coordinator).balance, held, "no ether moved: stake became a balance");
+        assertEq(address(ledger).balance, held - taken, "the ledger sent the reporter exactly that");
+        assertEq(address(coordinator).balance, coordinatorHeld, "the coordinator's ether untouched");
         _assertSlashEvents(vm.getRecordedLogs(), taken, slashed.unlockAt);
 
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.StakeLocked.selector, signers[0], slashed.unlockAt)
+            abi.encodeWithSelector(IOperatorLedger.StakeLocked.selector, signers[0], slashed.unlockAt)
         );
         vm.prank(signers[0]);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
     }
 
     function _assertSlashEvents(Vm.Log[] memory logs, uint256 taken, uint64 unlockAt) internal view {
@@ -227,13 +231,13 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         bool deactivatedSeen;
         for (uint256 i; i < logs.length; ++i) {
             bytes32 topic = logs[i].topics[0];
-            if (topic == ISibylCoordinator.OperatorSlashed.selector) {
+            if (topic == IOperatorLedger.OperatorSlashed.selector) {
                 assertEq(address(uint160(uint256(logs[i].topics[1]))), signers[0], "slashed: the signer");
                 assertEq(uint256(logs[i].topics[2]), REQUEST_ID, "slashed: the request");
                 assertEq(address(uint160(uint256(logs[i].topics[3]))), reporter, "slashed: the reporter");
                 assertEq(abi.decode(logs[i].data, (uint256)), taken, "slashed: the amount");
                 slashedSeen = true;
-            } else if (topic == ISibylCoordinator.OperatorDeactivated.selector) {
+            } else if (topic == IOperatorLedger.OperatorDeactivated.selector) {
                 assertEq(address(uint160(uint256(logs[i].topics[1]))), signers[0], "deactivated: the signer");
                 assertEq(abi.decode(logs[i].data, (uint256)), unlockAt, "deactivated: until");
                 deactivatedSeen = true;
@@ -260,7 +264,7 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
 
     function test_report_oncePerOperatorAndRequest() public {
         _report(reporter, _equivocation(0));
-        uint256 left = coordinator.operatorOf(signers[0]).stake;
+        uint256 left = ledger.operatorOf(signers[0]).stake;
         Evidence memory again = _evidence(
             0,
             _statement(REQUEST_ID, "maybe"),
@@ -273,7 +277,7 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         _commit(reporter, _swapped(_equivocation(0)));
         _nextBlock();
         _expectRevealRefused(reporter, _swapped(_equivocation(0)), _alreadySlashed(signers[0], REQUEST_ID));
-        assertEq(coordinator.operatorOf(signers[0]).stake, left, "slashed once");
+        assertEq(ledger.operatorOf(signers[0]).stake, left, "slashed once");
 
         Evidence memory other = _evidence(
             0,
@@ -282,8 +286,8 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
             _statement(REQUEST_ID + 1, "no")
         );
         _report(copier, other);
-        assertEq(coordinator.operatorOf(signers[0]).stake, left / 2, "another request, another slash");
-        assertEq(coordinator.balanceOf(copier), left / 2, "to its reporter");
+        assertEq(ledger.operatorOf(signers[0]).stake, left / 2, "another request, another slash");
+        assertEq(copier.balance, left / 2, "to its reporter");
     }
 
     /// @dev Differing in status alone is two answers as well.
@@ -292,55 +296,55 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         ResultStatement memory failed = _statement(REQUEST_ID, "x");
         failed.status = uint8(ResultStatus.NoConsensus);
         _report(reporter, _evidence(0, ok, 0, failed));
-        assertTrue(!coordinator.operatorOf(signers[0]).active, "slashed");
+        assertTrue(!ledger.operatorOf(signers[0]).active, "slashed");
     }
 
     // ─── Exiting does not escape it ────────────────────────────────────────────────────────────────
 
     function test_report_unbondingOperatorIsStillSlashedAndItsUnlockIsNotShortened() public {
         vm.prank(signers[0]);
-        coordinator.requestOperatorExit();
-        uint64 unlockAt = coordinator.operatorOf(signers[0]).unlockAt;
+        ledger.requestOperatorExit();
+        uint64 unlockAt = ledger.operatorOf(signers[0]).unlockAt;
         // The owner shortens the delay meanwhile: the slash must not bring the unlock forward.
         OperatorParameters memory parameters = _operatorParameters();
         parameters.unbondingDelay = 1 hours;
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
         uint64 slashedAt = unlockAt - 1 days;
         vm.warp(slashedAt);
         _report(reporter, _equivocation(0));
-        Operator memory slashed = coordinator.operatorOf(signers[0]);
+        Operator memory slashed = ledger.operatorOf(signers[0]);
         assertEq(slashed.stake, MIN_STAKE / 2, "slashed while unbonding");
-        assertEq(coordinator.balanceOf(reporter), MIN_STAKE / 2, "the reporter paid");
+        assertEq(reporter.balance, MIN_STAKE / 2, "the reporter paid");
         assertEq(slashed.unlockAt, unlockAt, "unlock not brought forward");
 
         // With the delay back, a slash a day before unlocking pushes the unlock a whole delay out.
-        coordinator.setOperatorParameters(_operatorParameters());
+        ledger.setOperatorParameters(_operatorParameters());
         _report(
             reporter,
             _evidence(0, _statement(REQUEST_ID + 1, "yes"), 0, _statement(REQUEST_ID + 1, "no"))
         );
-        assertEq(coordinator.operatorOf(signers[0]).unlockAt, slashedAt + UNBONDING, "locked anew");
+        assertEq(ledger.operatorOf(signers[0]).unlockAt, slashedAt + UNBONDING, "locked anew");
         vm.warp(unlockAt);
         vm.expectRevert(
-            abi.encodeWithSelector(ISibylCoordinator.StakeLocked.selector, signers[0], slashedAt + UNBONDING)
+            abi.encodeWithSelector(IOperatorLedger.StakeLocked.selector, signers[0], slashedAt + UNBONDING)
         );
         vm.prank(signers[0]);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
     }
 
     function test_report_afterTheStakeIsWithdrawnThereIsNothingToSlash() public {
         vm.prank(signers[0]);
-        coordinator.requestOperatorExit();
-        vm.warp(coordinator.operatorOf(signers[0]).unlockAt);
+        ledger.requestOperatorExit();
+        vm.warp(ledger.operatorOf(signers[0]).unlockAt);
         vm.prank(signers[0]);
-        coordinator.withdrawStake();
+        ledger.withdrawStake();
         Evidence memory e = _equivocation(0);
         _commit(reporter, e);
         _nextBlock();
         _expectRevealRefused(
             reporter,
             e,
-            abi.encodeWithSelector(ISibylCoordinator.NothingToSlash.selector, signers[0])
+            abi.encodeWithSelector(IOperatorLedger.NothingToSlash.selector, signers[0])
         );
     }
 
@@ -359,7 +363,7 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         _expectRevealRefused(
             reporter,
             e,
-            abi.encodeWithSelector(ISibylCoordinator.NothingToSlash.selector, vm.addr(outsiderKey))
+            abi.encodeWithSelector(IOperatorLedger.NothingToSlash.selector, vm.addr(outsiderKey))
         );
     }
 
@@ -368,14 +372,14 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
     function test_setOperatorParameters_slashShareAboveTheWholeStakeIsRefused() public {
         OperatorParameters memory parameters = _operatorParameters();
         parameters.equivocationSlashBps = 10_001;
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.SlashShareTooHigh.selector, 10_001));
-        coordinator.setOperatorParameters(parameters);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.SlashShareTooHigh.selector, 10_001));
+        ledger.setOperatorParameters(parameters);
 
         parameters.equivocationSlashBps = 10_000;
-        coordinator.setOperatorParameters(parameters);
+        ledger.setOperatorParameters(parameters);
         _report(reporter, _equivocation(0));
-        assertEq(coordinator.operatorOf(signers[0]).stake, 0, "the whole stake at 100%");
-        assertEq(coordinator.balanceOf(reporter), MIN_STAKE, "all of it to the reporter");
+        assertEq(ledger.operatorOf(signers[0]).stake, 0, "the whole stake at 100%");
+        assertEq(reporter.balance, MIN_STAKE, "all of it to the reporter");
     }
 
     // ─── Endpoints ─────────────────────────────────────────────────────────────────────────────────
@@ -384,30 +388,30 @@ contract SibylCoordinatorSlashingTest is QuorumFixture {
         string memory endpoint = "https://node-a.example:8545/cosign";
         vm.recordLogs();
         vm.prank(signers[0]);
-        coordinator.setOperatorEndpoint(endpoint);
+        ledger.setOperatorEndpoint(endpoint);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(logs.length, 1, "one event");
-        assertEq(logs[0].topics[0], ISibylCoordinator.OperatorEndpointSet.selector, "OperatorEndpointSet");
+        assertEq(logs[0].topics[0], IOperatorLedger.OperatorEndpointSet.selector, "OperatorEndpointSet");
         assertEq(address(uint160(uint256(logs[0].topics[1]))), signers[0], "its operator");
         assertEq(bytes(abi.decode(logs[0].data, (string))), bytes(endpoint), "its endpoint");
-        assertEq(bytes(coordinator.operatorEndpoint(signers[0])), bytes(endpoint), "read back");
-        assertEq(bytes(coordinator.operatorEndpoint(signers[1])), "", "nobody else's changed");
+        assertEq(bytes(ledger.operatorEndpoint(signers[0])), bytes(endpoint), "read back");
+        assertEq(bytes(ledger.operatorEndpoint(signers[1])), "", "nobody else's changed");
 
         vm.prank(signers[0]);
-        coordinator.setOperatorEndpoint("");
-        assertEq(bytes(coordinator.operatorEndpoint(signers[0])), "", "cleared");
+        ledger.setOperatorEndpoint("");
+        assertEq(bytes(ledger.operatorEndpoint(signers[0])), "", "cleared");
     }
 
     /// @dev Nodes read every endpoint; an unbounded one would make that read as costly as its writer likes.
     function test_operatorEndpoint_longerThanTheLimitIsRefused() public {
-        uint256 limit = coordinator.MAX_ENDPOINT_BYTES();
+        uint256 limit = ledger.MAX_ENDPOINT_BYTES();
         bytes memory longest = new bytes(limit);
         for (uint256 i; i < limit; ++i) longest[i] = "a";
         vm.prank(signers[0]);
-        coordinator.setOperatorEndpoint(string(longest));
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.EndpointTooLong.selector, limit + 1, limit));
+        ledger.setOperatorEndpoint(string(longest));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.EndpointTooLong.selector, limit + 1, limit));
         vm.prank(signers[0]);
-        coordinator.setOperatorEndpoint(string(bytes.concat(longest, "a")));
-        assertEq(bytes(coordinator.operatorEndpoint(signers[0])), longest, "the last valid one stays");
+        ledger.setOperatorEndpoint(string(bytes.concat(longest, "a")));
+        assertEq(bytes(ledger.operatorEndpoint(signers[0])), longest, "the last valid one stays");
     }
 }

@@ -42,7 +42,7 @@ contract YesNoMarketTest is YesNoMarketFixture {
         vm.expectRevert(abi.encodeWithSelector(YesNoMarket.YesNoMarket__ModelDisabled.selector, MODEL_ID));
         market.create("q", reporter, closesAt + 1);
 
-        YesNoMarket unknown = new YesNoMarket(coordinator, "no-such-model", REPORT_WINDOW, RESOLUTION_WINDOW);
+        YesNoMarket unknown = new YesNoMarket(log, "no-such-model", REPORT_WINDOW, RESOLUTION_WINDOW);
         vm.expectRevert(
             abi.encodeWithSelector(YesNoMarket.YesNoMarket__UnknownModel.selector, bytes32("no-such-model"))
         );
@@ -50,7 +50,7 @@ contract YesNoMarketTest is YesNoMarketFixture {
     }
 
     function test_create_refusesASlowModelALowGasCapABadReporterOrAPastClose() public {
-        YesNoMarket hasty = new YesNoMarket(coordinator, MODEL_ID, REPORT_WINDOW, TIMEOUT);
+        YesNoMarket hasty = new YesNoMarket(log, MODEL_ID, REPORT_WINDOW, TIMEOUT);
         vm.expectRevert(
             abi.encodeWithSelector(YesNoMarket.YesNoMarket__ModelTooSlow.selector, MODEL_ID, TIMEOUT, TIMEOUT)
         );
@@ -78,7 +78,7 @@ contract YesNoMarketTest is YesNoMarketFixture {
         );
         market.create("q", reporter, uint64(block.timestamp));
         vm.expectRevert(abi.encodeWithSelector(YesNoMarket.YesNoMarket__InvalidWindows.selector, 0, 1));
-        new YesNoMarket(coordinator, MODEL_ID, 0, 1);
+        new YesNoMarket(log, MODEL_ID, 0, 1);
     }
 
     // ─── Betting and reporting ─────────────────────────────────────────────────────────────────────

@@ -54,6 +54,7 @@ export async function deploySibyl(viem: Viem) {
   const publicClient = await viem.getPublicClient();
   const [owner, operator, ...users] = await viem.getWalletClients();
   if (owner === undefined || operator === undefined) throw new Error("the network needs two accounts");
+  // The long-lived log and ledger, and the first coordinator version, authorized in the log.
   const log = await viem.deployContract("SibylLog", [owner.account.address]);
   const ledger = await viem.deployContract("OperatorLedger", [
     owner.account.address,
@@ -89,7 +90,7 @@ export async function deploySibyl(viem: Viem) {
     },
   ]);
   await ledger.write.registerOperator({ account: operator.account, value: 10n ** 18n });
-  return { coordinator, log, ledger, publicClient, owner, operator, users };
+  return { log, ledger, coordinator, publicClient, owner, operator, users };
 }
 
 export type Sibyl = Awaited<ReturnType<typeof deploySibyl>>;

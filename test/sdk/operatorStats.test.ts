@@ -172,8 +172,5 @@ async function reportEquivocation(
   const account = reporter.account;
   // Two transactions, so two blocks: a report is only taken from a block after its commitment's.
   await minedIn(sibyl, sibyl.ledger.write.commitEquivocationReport([commitment], { account }));
-  await minedIn(
-    sibyl,
-    sibyl.ledger.write.reportEquivocation([a, signatureA, b, signatureB], { account }),
-  );
+  await minedIn(sibyl, sibyl.ledger.write.reportEquivocation([a, signatureA, b, signatureB], { account }));
 }

@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {OperatorLedger} from "../../../contracts/OperatorLedger.sol";
 import {SibylCoordinator} from "../../../contracts/SibylCoordinator.sol";
+import {SibylLog} from "../../../contracts/SibylLog.sol";
 import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
-import {Fulfillment, RequestCommitment, ResultStatus} from "../../../contracts/interfaces/SibylTypes.sol";
+import {ISibylLog} from "../../../contracts/interfaces/ISibylLog.sol";
+import {
+    Fulfillment,
+    RequestCommitment,
+    ResultStatement,
+    ResultStatus
+} from "../../../contracts/interfaces/SibylTypes.sol";
 import {MockBatchVerifier} from "../../../contracts/mocks/MockBatchVerifier.sol";
 import {PendingLogFixture} from "./PendingLogFixture.sol";
 import {Delivered} from "./SettlementFixture.sol";
@@ -16,8 +24,11 @@ abstract contract CoordinatorBooks is PendingLogFixture {
     /// @dev Proves now and then, and has no other part.
     address public constant STRANGER = address(0xBEEF);
     /// @dev An operator only for the length of a takeover: it joins, takes a late request over,
-    /// delivers it and exits.
-    address public constant TAKER = address(0x7A4E);
+    /// delivers it and exits. Its key signs the equivocations slashTaker reports.
+    uint256 internal constant TAKER_KEY = 0x7A4E;
+    address public immutable TAKER = vm.addr(TAKER_KEY);
+    /// @dev Reports TAKER's equivocations; paid by the ledger in ether, never credited in the coordinator.
+    address public constant REPORTER = address(0x5E1F);
     uint256 internal constant LARGEST_BATCH = 64;
 
     address[3] internal actors = [address(0xA1), address(0xA2), address(0xA3)];
@@ -51,16 +62,27 @@ abstract contract CoordinatorBooks is PendingLogFixture {
     uint256 public answered;
     uint256 public provenResults;
     uint256 public cancellations;
+    /// @dev The stake books: every wei ever staked, and where stake left the stakes by other paths than
+    /// a penalty (which the ledger counts in burned()).
+    uint256 public staked;
+    uint256 public stakeWithdrawn;
+    uint256 public slashedOut;
+    /// @dev Set when an account the log does not authorize appended or penalized.
+    bool public impostorSucceeded;
+    uint256 public impostorAttempts;
 
-    constructor(SibylCoordinator coordinator_, address operator_) {
+    constructor(SibylLog log_, OperatorLedger ledger_, SibylCoordinator coordinator_, address operator_) {
+        log = log_;
+        ledger = ledger_;
         coordinator = coordinator_;
         operator = operator_;
-        expectedRoot = coordinator.root();
+        expectedRoot = log.root();
+        staked = ledger.operatorOf(operator_).stake;
         // A live chain's price until the fuzzer moves it, so charges are not zero from the start.
         chainBaseFee = 7 gwei;
         for (uint256 i; i < 4; ++i) {
             uint256 size = 4 ** i;
-            mockVerifiers[size] = MockBatchVerifier(address(coordinator.verifierFor(size)));
+            mockVerifiers[size] = MockBatchVerifier(address(log.verifierFor(size)));
         }
         for (uint256 i; i < actors.length; ++i) vm.deal(actors[i], 1_000 ether);
     }
@@ -139,7 +161,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
         try coordinator.deliver(batch) {
             backPressureBroken = true;
         } catch (bytes memory reason) {
-            if (bytes4(reason) != ISibylCoordinator.TooManyPendingLeaves.selector) backPressureBroken = true;
+            if (bytes4(reason) != ISibylLog.TooManyPendingLeaves.selector) backPressureBroken = true;
         }
         for (uint256 i; i < batch.length; ++i) {
             RequestCommitment memory commitment = batch[i].commitment;
@@ -153,11 +175,12 @@ abstract contract CoordinatorBooks is PendingLogFixture {
 
     /// @dev TAKER back in the active set, its stake topped up to the minimum.
     function _joinAsTaker() internal {
-        uint256 stake = coordinator.operatorOf(TAKER).stake;
+        uint256 stake = ledger.operatorOf(TAKER).stake;
         uint256 topUp = stake < MIN_STAKE ? MIN_STAKE - stake : 0;
         vm.deal(TAKER, topUp);
+        staked += topUp;
         vm.prank(TAKER);
-        coordinator.registerOperator{value: topUp}();
+        ledger.registerOperator{value: topUp}();
     }
 
     /// @dev Reassigns `late` to TAKER and returns the commitment RequestReassigned reports.
@@ -174,6 +197,36 @@ abstract contract CoordinatorBooks is PendingLogFixture {
             }
         }
         revert AssertionFailed("no RequestReassigned event");
+    }
+
+    /// @dev Reports, as REPORTER, TAKER's two signed answers ("yes", "no") to request `requestId`:
+    /// committed, then revealed a block later.
+    function _reportTakerEquivocation(uint256 requestId) internal {
+        ResultStatement memory a = ResultStatement(requestId, keccak256("yes"), uint8(ResultStatus.Ok));
+        ResultStatement memory b = ResultStatement(requestId, keccak256("no"), uint8(ResultStatus.Ok));
+        bytes memory signatureA = _signByTaker(coordinator.statementDigest(a));
+        bytes memory signatureB = _signByTaker(coordinator.statementDigest(b));
+        vm.prank(REPORTER);
+        ledger.commitEquivocationReport(
+            keccak256(abi.encode(REPORTER, address(coordinator), a, signatureA, b, signatureB))
+        );
+        vm.roll(block.number + 1);
+        vm.prank(REPORTER);
+        ledger.reportEquivocation(address(coordinator), a, signatureA, b, signatureB);
+    }
+
+    function _signByTaker(bytes32 digest) private pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(TAKER_KEY, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev `call` to `target` from STRANGER must revert NotCoordinator; anything else flags the books.
+    function _expectNotCoordinator(bytes memory call, address target) internal {
+        ++impostorAttempts;
+        vm.prank(STRANGER);
+        (bool success, bytes memory reason) = target.call(call);
+        bytes memory expected = abi.encodeWithSelector(ISibylLog.NotCoordinator.selector, STRANGER);
+        if (success || keccak256(reason) != keccak256(expected)) impostorSucceeded = true;
     }
 
     /// @dev How many of the pending deliveries' ends one proof can reach from the queue's head.
@@ -230,7 +283,7 @@ abstract contract CoordinatorBooks is PendingLogFixture {
 
     function _afterAction() internal {
         _gasPrice(0, 0);
-        uint256 current = coordinator.nextIndex();
+        uint256 current = log.nextIndex();
         if (current < lastNextIndex) nextIndexShrank = true;
         lastNextIndex = current;
     }

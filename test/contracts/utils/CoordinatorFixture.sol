@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {OperatorLedger} from "../../../contracts/OperatorLedger.sol";
 import {SibylCoordinator} from "../../../contracts/SibylCoordinator.sol";
+import {SibylLog} from "../../../contracts/SibylLog.sol";
 import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
 import {
     FeeParameters,
@@ -16,8 +18,9 @@ import {MockBatchVerifier} from "../../../contracts/mocks/MockBatchVerifier.sol"
 import {TestBase} from "./TestBase.sol";
 import {Vm} from "./Vm.sol";
 
-/// @notice A coordinator with mock verifiers for batch sizes 1, 4, 16 and 64, one model, one
-/// operator, and helpers that request, fulfil, deliver and prove the way the node does.
+/// @notice A deployment as the deploy script makes it: the log (mock verifiers for batch sizes 1, 4,
+/// 16 and 64), the operators' ledger on it, and a coordinator the log authorizes, with one model and
+/// one operator; helpers that request, fulfil, deliver and prove the way the node does.
 abstract contract CoordinatorFixture is TestBase {
     bytes32 internal constant MODEL_ID = "test-model";
     uint96 internal constant MODEL_FEE = 0.001 ether;
@@ -36,6 +39,8 @@ abstract contract CoordinatorFixture is TestBase {
     uint128 internal constant LIVENESS_PENALTY = 0.01 ether;
     uint16 internal constant EQUIVOCATION_SLASH_BPS = 5_000;
 
+    SibylLog internal log;
+    OperatorLedger internal ledger;
     SibylCoordinator internal coordinator;
     address internal operator = address(0x0123);
     address internal requester = address(0x0456);
@@ -44,17 +49,26 @@ abstract contract CoordinatorFixture is TestBase {
     uint256[] internal pendingLeaves;
 
     function setUp() public virtual {
-        coordinator = new SibylCoordinator(address(this), _feeParameters(), _operatorParameters());
+        log = new SibylLog(address(this));
+        ledger = new OperatorLedger(address(this), log, _operatorParameters());
+        coordinator = _newCoordinator(1);
+        log.authorizeCoordinator(address(coordinator));
         uint256[4] memory sizes = [uint256(1), 4, 16, 64];
         for (uint256 i; i < sizes.length; ++i) {
             mockVerifiers[sizes[i]] = new MockBatchVerifier(sizes[i]);
-            coordinator.setVerifier(sizes[i], address(mockVerifiers[sizes[i]]));
+            log.setVerifier(sizes[i], address(mockVerifiers[sizes[i]]));
         }
-        coordinator.registerModel(MODEL_ID, _model());
         vm.deal(operator, 10 ether);
         vm.prank(operator);
-        coordinator.registerOperator{value: MIN_STAKE}();
+        ledger.registerOperator{value: MIN_STAKE}();
         vm.deal(requester, 100 ether);
+    }
+
+    /// @dev A coordinator version on this deployment's log and ledger, taking ids from `firstRequestId`,
+    /// with the fixture's model registered (not yet authorized).
+    function _newCoordinator(uint256 firstRequestId) internal returns (SibylCoordinator version) {
+        version = new SibylCoordinator(address(this), log, ledger, firstRequestId, _feeParameters());
+        version.registerModel(MODEL_ID, _model());
     }
 
     function _feeParameters() internal pure returns (FeeParameters memory) {
@@ -169,9 +183,9 @@ abstract contract CoordinatorFixture is TestBase {
         uint256 newRoot
     ) internal view returns (uint256[] memory signals) {
         uint256 batchSize = _batchSizeFor(leaves.length);
-        uint256 nextIndex = coordinator.nextIndex();
+        uint256 nextIndex = log.nextIndex();
         signals = new uint256[](batchSize + 3);
-        signals[0] = coordinator.root();
+        signals[0] = log.root();
         signals[1] = newRoot;
         signals[2] = ((nextIndex + batchSize - 1) / batchSize) * batchSize;
         for (uint256 i; i < leaves.length; ++i) signals[3 + i] = leaves[i];
@@ -224,7 +238,7 @@ abstract contract CoordinatorFixture is TestBase {
         uint256[] memory leaves
     ) internal view returns (uint256 newRoot, uint256[8] memory proof) {
         newRoot =
-            uint256(keccak256(abi.encode(coordinator.root(), leaves.length, leaves[0]))) %
+            uint256(keccak256(abi.encode(log.root(), leaves.length, leaves[0]))) %
             SibylEncoding.SNARK_SCALAR_FIELD;
         proof = mockVerifiers[_batchSizeFor(leaves.length)].proofFor(_leafSignals(leaves, newRoot));
     }
@@ -258,7 +272,7 @@ abstract contract CoordinatorFixture is TestBase {
         uint256[8] memory proof;
         (newRoot, proof) = _proveLeaves(leaves);
         vm.prank(prover);
-        coordinator.prove(leaves, newRoot, proof);
+        log.prove(leaves, newRoot, proof);
         _dropPending(count);
     }
 

@@ -20,7 +20,7 @@ abstract contract PendingLogFixture is SettlementFixture {
         }
     }
 
-    /// @dev The queue's hash chain from `start` over `leaves`, as ResultLog documents it.
+    /// @dev The queue's hash chain from `start` over `leaves`, as SibylLog documents it.
     function _chain(bytes32 start, uint256[] memory leaves) internal pure returns (bytes32 chain) {
         chain = start;
         for (uint256 i; i < leaves.length; ++i) chain = keccak256(abi.encode(chain, leaves[i]));
@@ -43,7 +43,7 @@ abstract contract PendingLogFixture is SettlementFixture {
     }
 
     function _assertQueue(uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) internal view {
-        (uint256 provenNow, uint256 deliveredNow, bytes32 headNow, bytes32 tailNow) = coordinator
+        (uint256 provenNow, uint256 deliveredNow, bytes32 headNow, bytes32 tailNow) = log
             .pendingLog();
         assertEq(provenNow, proven, "proven");
         assertEq(deliveredNow, delivered, "delivered");
@@ -59,19 +59,19 @@ abstract contract PendingLogFixture is SettlementFixture {
     /// @dev Writes the log cursor's nextIndex (its low 40 bits), keeping the rest of the cursor.
     function _setNextIndex(uint256 value) internal {
         bytes32 slot = _nextIndexSlot();
-        uint256 packed = uint256(vm.load(address(coordinator), slot));
-        vm.store(address(coordinator), slot, bytes32(((packed >> 40) << 40) | value));
-        assertEq(coordinator.nextIndex(), value, "nextIndex written");
+        uint256 packed = uint256(vm.load(address(log), slot));
+        vm.store(address(log), slot, bytes32(((packed >> 40) << 40) | value));
+        assertEq(log.nextIndex(), value, "nextIndex written");
     }
 
     /// @dev The storage slot whose change changes nextIndex().
     function _nextIndexSlot() private returns (bytes32) {
-        uint256 value = coordinator.nextIndex();
+        uint256 value = log.nextIndex();
         for (uint256 slot; slot < 32; ++slot) {
-            bytes32 original = vm.load(address(coordinator), bytes32(slot));
-            vm.store(address(coordinator), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
-            bool changed = coordinator.nextIndex() != value;
-            vm.store(address(coordinator), bytes32(slot), original);
+            bytes32 original = vm.load(address(log), bytes32(slot));
+            vm.store(address(log), bytes32(slot), bytes32(uint256(original) ^ 0xabcdef));
+            bool changed = log.nextIndex() != value;
+            vm.store(address(log), bytes32(slot), original);
             if (changed) return bytes32(slot);
         }
         revert AssertionFailed("nextIndex slot not found");

@@ -3,9 +3,10 @@ pragma solidity ^0.8.28;
 
 import {ISibylConsumer} from "../../../contracts/interfaces/ISibylConsumer.sol";
 import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../../contracts/interfaces/ISibylLog.sol";
 import {ResultStatus} from "../../../contracts/interfaces/SibylTypes.sol";
 
-/// @notice A consumer that reads the coordinator's log from inside its callback and keeps what it
+/// @notice A consumer that reads the result log from inside its callback and keeps what it
 /// saw, to show what a consumer can rely on while its result is being delivered.
 contract QueueReadingConsumer is ISibylConsumer {
     ISibylCoordinator public immutable coordinator;
@@ -23,7 +24,8 @@ contract QueueReadingConsumer is ISibylConsumer {
     }
 
     function onSibylResult(uint256, ResultStatus, bytes calldata) external {
-        (sawProven, sawDelivered, , sawTail) = coordinator.pendingLog();
-        sawRoot = coordinator.root();
+        ISibylLog log = coordinator.log();
+        (sawProven, sawDelivered, , sawTail) = log.pendingLog();
+        sawRoot = log.root();
     }
 }

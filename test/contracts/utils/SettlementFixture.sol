@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISibylCoordinator} from "../../../contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "../../../contracts/interfaces/ISibylLog.sol";
 import {CallbackOutcome, RequestCommitment, ResultStatus} from "../../../contracts/interfaces/SibylTypes.sol";
 import {CoordinatorFixture} from "./CoordinatorFixture.sol";
 import {Vm} from "./Vm.sol";
@@ -51,7 +52,7 @@ abstract contract SettlementFixture is CoordinatorFixture {
     /// @dev The last BatchAppended in `logs`.
     function _appended(Vm.Log[] memory logs) internal pure returns (Appended memory batch) {
         for (uint256 i = logs.length; i > 0; --i) {
-            if (logs[i - 1].topics[0] != ISibylCoordinator.BatchAppended.selector) continue;
+            if (logs[i - 1].topics[0] != ISibylLog.BatchAppended.selector) continue;
             batch.prover = address(uint160(uint256(logs[i - 1].topics[1])));
             (
                 batch.oldRoot,
@@ -94,7 +95,7 @@ abstract contract SettlementFixture is CoordinatorFixture {
     function _registerOperator(address account) internal {
         vm.deal(account, 10 ether);
         vm.prank(account);
-        coordinator.registerOperator{value: MIN_STAKE}();
+        ledger.registerOperator{value: MIN_STAKE}();
     }
 
     /// @dev Requests until one is assigned to `assignee` (the seed changes with each request id).

@@ -16,7 +16,7 @@ abstract contract YesNoMarketFixture is ExamplesFixture {
 
     function setUp() public virtual override {
         super.setUp();
-        market = new YesNoMarket(coordinator, MODEL_ID, REPORT_WINDOW, RESOLUTION_WINDOW);
+        market = new YesNoMarket(log, MODEL_ID, REPORT_WINDOW, RESOLUTION_WINDOW);
     }
 
     /// @dev alice 1 ether yes, bob 3 ether no, carol 1 ether yes.
