@@ -82,9 +82,8 @@ contract SibylLog is ISibylLog, Ownable2Step {
 
     /// @inheritdoc ISibylLog
     function authorizeCoordinator(address next) external onlyOwner {
-        if (next.code.length == 0 || isCoordinator[next] || address(ISibylLogCoordinator(next).log()) != address(this)) {
+        if (next.code.length == 0 || isCoordinator[next] || !_isBuiltOnThisLog(next))
             revert InvalidCoordinator(next);
-        }
         address previous = coordinator;
         coordinator = next;
         isCoordinator[next] = true;
@@ -96,11 +95,21 @@ contract SibylLog is ISibylLog, Ownable2Step {
             // last one its predecessor can ever give (it is retired now).
             // ... and stakes carry over: one ledger for every version.
             if (
-                ISibylLogCoordinator(next).firstRequestId() < ISibylLogCoordinator(previous).nextRequestId() ||
+                ISibylLogCoordinator(next).firstRequestId() <
+                    ISibylLogCoordinator(previous).nextRequestId() ||
                 ISibylLogCoordinator(next).ledger() != ISibylLogCoordinator(previous).ledger()
             ) {
                 revert InvalidCoordinator(next);
             }
+        }
+    }
+
+    /// @dev A contract without log() (or one that reverts) is no coordinator of this log either.
+    function _isBuiltOnThisLog(address candidate) private view returns (bool) {
+        try ISibylLogCoordinator(candidate).log() returns (ISibylLog itsLog) {
+            return address(itsLog) == address(this);
+        } catch {
+            return false;
         }
     }
 
@@ -190,7 +199,8 @@ contract SibylLog is ISibylLog, Ownable2Step {
         }
         if (verifier != address(0)) {
             uint256 verifierBatchSize = IBatchVerifier(verifier).batchSize();
-            if (verifierBatchSize != batchSize) revert VerifierBatchSizeMismatch(batchSize, verifierBatchSize);
+            if (verifierBatchSize != batchSize)
+                revert VerifierBatchSizeMismatch(batchSize, verifierBatchSize);
         }
         verifierFor[batchSize] = IBatchVerifier(verifier);
         uint40 bit = uint40(1 << _log2Ceil(batchSize));
@@ -207,7 +217,11 @@ contract SibylLog is ISibylLog, Ownable2Step {
     }
 
     /// @inheritdoc ISibylLog
-    function pendingLog() external view returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) {
+    function pendingLog()
+        external
+        view
+        returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail)
+    {
         Cursor memory cursor = _cursor;
         proven = cursor.proven;
         delivered = cursor.delivered;
@@ -255,7 +269,8 @@ contract SibylLog is ISibylLog, Ownable2Step {
         signals[1] = newRoot;
         signals[2] = startIndex;
         for (uint256 i; i < count; ++i) signals[3 + i] = leaves[i];
-        if (!verifier.verifyBatch(proof, signals)) revert InvalidProof(oldRoot, newRoot, startIndex, batchSize);
+        if (!verifier.verifyBatch(proof, signals))
+            revert InvalidProof(oldRoot, newRoot, startIndex, batchSize);
         root = newRoot;
         cursor.nextIndex = uint40(startIndex + batchSize);
         _cursor = cursor;

@@ -99,7 +99,9 @@ contract SibylSeamsTest is PendingLogFixture {
             keccak256(abi.encode(stranger, address(impostor), a, signatureA, b, signatureB))
         );
         vm.roll(block.number + 1);
-        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.UnknownCoordinator.selector, address(impostor)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorLedger.UnknownCoordinator.selector, address(impostor))
+        );
         vm.prank(stranger);
         ledger.reportEquivocation(address(impostor), a, signatureA, b, signatureB);
         assertEq(ledger.operatorOf(signer).stake, MIN_STAKE, "the stake untouched");
@@ -143,7 +145,13 @@ contract SibylSeamsTest is PendingLogFixture {
 
     function test_authorize_coordinatorOfAnotherLogIsRefused() public {
         SibylLog otherLog = new SibylLog(address(this));
-        SibylCoordinator foreign = new SibylCoordinator(address(this), otherLog, ledger, 100, _feeParameters());
+        SibylCoordinator foreign = new SibylCoordinator(
+            address(this),
+            otherLog,
+            ledger,
+            100,
+            _feeParameters()
+        );
         vm.expectRevert(_invalidCoordinator(address(foreign)));
         log.authorizeCoordinator(address(foreign));
         vm.expectRevert(_invalidCoordinator(stranger));
@@ -156,6 +164,12 @@ contract SibylSeamsTest is PendingLogFixture {
 
     /// @dev Request ids name one request of the whole deployment: a successor must start after the
     /// last id its predecessor gave.
+    function test_authorize_contractWithoutLogIsInvalidCoordinator() public {
+        address notACoordinator = address(mockVerifiers[1]);
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.InvalidCoordinator.selector, notACoordinator));
+        log.authorizeCoordinator(notACoordinator);
+    }
+
     function test_authorize_successorStartingBelowThePredecessorsNextIdIsRefused() public {
         for (uint256 i; i < 3; ++i) _request(requester, abi.encodePacked("before ", i), 0);
         uint256 next = coordinator.nextRequestId();
@@ -248,10 +262,15 @@ contract SibylSeamsTest is PendingLogFixture {
 
     // ─── Helpers ───────────────────────────────────────────────────────────────────────────────────
 
-    function _statementDigest(address where, ResultStatement memory statement) internal view returns (bytes32) {
+    function _statementDigest(
+        address where,
+        ResultStatement memory statement
+    ) internal view returns (bytes32) {
         bytes32 domain = keccak256(
             abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
                 keccak256("Sibyl"),
                 keccak256("1"),
                 block.chainid,

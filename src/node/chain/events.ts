@@ -63,8 +63,10 @@ export function applyLogs(logs: readonly WatchedLog[], log: LogMirror, served: R
         update.reassigned.push({ ...entry.args.commitment });
       }
     }
-    // A fulfil's BatchAppended precedes its own ResultDelivered events: queue the leaves first.
-    log.deliver(results);
+    // A fulfil's BatchAppended precedes its own ResultDelivered events: queue the leaves first. In
+    // sequence order, which is the log's even when a callback nested another version's delivery
+    // inside this one (its events come first, its sequences after).
+    log.deliver(results.sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0)));
     for (const entry of group) {
       if (entry.eventName !== "BatchAppended") continue;
       log.append(entry.args);
