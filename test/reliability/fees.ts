@@ -306,12 +306,9 @@ async function fulfilMargins(devnet: Devnet, phase: string, fromBlock: bigint): 
       let modelFees = 0n;
       let results = 0;
       for (const entry of logs) {
-        if (
-          entry.eventName === "BalanceCredited" &&
-          entry.args.account.toLowerCase() === OPERATOR.toLowerCase()
-        )
-          earned += entry.args.amount;
         if (entry.eventName === "ResultDelivered") {
+          // What the operator was credited: each result's fee.
+          if (entry.args.operator.toLowerCase() === OPERATOR.toLowerCase()) earned += entry.args.fee;
           results++;
           modelFees += (await coordinator.read.modelOf([entry.args.modelId])).fee;
         }

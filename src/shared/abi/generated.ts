@@ -126,6 +126,17 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "log",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorNotAuthorized",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -1160,6 +1171,13 @@ export const sibylCoordinatorAbi = [
   {
     "inputs": [],
     "name": "acceptOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "activate",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -4166,6 +4184,17 @@ export const sibylAbi = [
       }
     ],
     "name": "CommitmentMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "log",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorNotAuthorized",
     "type": "error"
   },
   {
