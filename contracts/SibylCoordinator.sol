@@ -164,7 +164,8 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         uint256[8] calldata proof
     ) external nonReentrant {
         uint256 gasAtStart = gasleft();
-        if (!ledger.isActive(msg.sender)) revert NotActiveOperator(msg.sender);
+        // Its own requests need no ledger check (it was drawn from the active set); another's, after
+        // their window, are checked one by one (_consume).
         (uint256[] memory leaves, FulfillmentGas.Delivery memory delivery) = _consumeAll(
             fulfillments,
             gasAtStart,
@@ -393,8 +394,11 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         _checkPending(commitment);
         if (block.timestamp > commitment.deadline) revert RequestExpired(requestId, commitment.deadline);
         bool late = msg.sender != commitment.operator;
-        if (late && (assignedOnly || block.timestamp <= commitment.exclusiveUntil)) {
-            revert NotAssignedOperator(requestId, commitment.operator, commitment.exclusiveUntil);
+        if (late) {
+            if (assignedOnly || block.timestamp <= commitment.exclusiveUntil) {
+                revert NotAssignedOperator(requestId, commitment.operator, commitment.exclusiveUntil);
+            }
+            if (!ledger.isActive(msg.sender)) revert NotActiveOperator(msg.sender);
         }
         bytes calldata output = fulfillment.output;
         bytes calldata metadata = fulfillment.metadata;

@@ -179,8 +179,9 @@ interface ISibylCoordinator {
     /// @notice Appends a batch of results, proven to move the log's root to `newRoot`, delivers each,
     /// and charges each request its measured share of the transaction's gas at the price paid.
     /// @dev The batch uses the smallest verifier that fits; its leaves after the results are empty.
-    /// `proof` is a, b, c as eight words (see IBatchVerifier). The leaves include msg.sender, which must
-    /// be an active operator. Reverts with UnprovenLeavesPending while delivered results wait for their proof.
+    /// `proof` is a, b, c as eight words (see IBatchVerifier). The leaves include msg.sender: the
+    /// requests' assignee (as with deliver), or, for requests whose window passed, any active operator.
+    /// Reverts with UnprovenLeavesPending while delivered results wait for their proof.
     function fulfill(
         Fulfillment[] calldata fulfillments,
         uint256 newRoot,

@@ -123,23 +123,34 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
 
     function test_fulfill_nonOperator() public {
         Fulfillment[] memory batch = _pending(1);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
+        (uint256 newRoot, uint256[8] memory proof) = _prove(batch, requester);
+        RequestCommitment memory commitment = batch[0].commitment;
+        // Inside the window the request is only its assignee's; after it, only an active operator's.
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISibylCoordinator.NotAssignedOperator.selector,
+                commitment.requestId,
+                commitment.operator,
+                commitment.exclusiveUntil
+            )
+        );
+        vm.prank(requester);
+        coordinator.fulfill(batch, newRoot, proof);
+        vm.warp(commitment.exclusiveUntil + 1);
         vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, requester));
         vm.prank(requester);
         coordinator.fulfill(batch, newRoot, proof);
     }
 
+    /// @dev An assignee that left the active set still answers what it was assigned (as with deliver):
+    /// it was drawn while active and its stake stays bonded; it may not take anyone else's.
     function test_fulfill_exitedOperator() public {
         Fulfillment[] memory batch = _pending(1);
-        (uint256 newRoot, uint256[8] memory proof) = _prove(batch);
         vm.prank(operator);
         ledger.requestOperatorExit();
-        _expectRejected(
-            batch,
-            newRoot,
-            proof,
-            abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, operator)
-        );
+        uint256 newRoot = _fulfill(batch);
+        assertEq(log.root(), newRoot, "its own request answered");
+        assertEq(coordinator.commitmentOf(batch[0].commitment.requestId), bytes32(0), "retired");
     }
 
     function test_fulfill_emptyAndOversizedBatches() public {
@@ -151,12 +162,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 0)
         );
         Fulfillment[] memory batch = _pending(65);
-        _expectRejected(
-            batch,
-            1,
-            proof,
-            abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 65)
-        );
+        _expectRejected(batch, 1, proof, abi.encodeWithSelector(ISibylLog.UnsupportedBatchSize.selector, 65));
     }
 
     function test_fulfill_forgedProof() public {
@@ -178,13 +184,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
             batch,
             newRoot + 1,
             proof,
-            abi.encodeWithSelector(
-                ISibylLog.InvalidProof.selector,
-                log.root(),
-                newRoot + 1,
-                0,
-                1
-            )
+            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, log.root(), newRoot + 1, 0, 1)
         );
     }
 
@@ -230,13 +230,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         batch = _pending(1);
         (newRoot, proof) = _prove(batch);
         batch[0].metadata = '{"model":"other"}';
-        invalidProof = abi.encodeWithSelector(
-            ISibylLog.InvalidProof.selector,
-            log.root(),
-            newRoot,
-            0,
-            1
-        );
+        invalidProof = abi.encodeWithSelector(ISibylLog.InvalidProof.selector, log.root(), newRoot, 0, 1);
         _expectRejected(batch, newRoot, proof, invalidProof);
     }
 
@@ -388,12 +382,7 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         assertEq(log.nextIndex(), 2 ** 32, "last slot written");
         Fulfillment[] memory batch = _pending(1);
         uint256[8] memory proof;
-        _expectRejected(
-            batch,
-            1,
-            proof,
-            abi.encodeWithSelector(ISibylLog.TreeFull.selector, 2 ** 32, 1)
-        );
+        _expectRejected(batch, 1, proof, abi.encodeWithSelector(ISibylLog.TreeFull.selector, 2 ** 32, 1));
     }
 
     function _getterValue(bytes4 getter) internal view returns (uint256) {
