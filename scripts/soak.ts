@@ -15,6 +15,7 @@ import { runModelFaults } from "../test/reliability/modelFaults.js";
 import { runOperators } from "../test/reliability/operators.js";
 import { runProving } from "../test/reliability/proving.js";
 import { runQuorum } from "../test/reliability/quorum.js";
+import { runUpgrade } from "../test/reliability/upgrade.js";
 import { printTable, writeResults } from "./lib/report.js";
 
 const scale = Number(process.env.SOAK_SCALE ?? "1");
@@ -119,6 +120,22 @@ await scenario("a network of operators, quorum 2", async () => {
     culpritCharged: String(check.culpritCharged),
   }));
   return checks.map((check) => check.report);
+});
+await scenario("coordinator upgrade under a running node", async () => {
+  const check = await runUpgrade(size(200));
+  const sequences = [...check.sequences].sort((a, b) => (a < b ? -1 : 1));
+  extras.upgrade = {
+    previous: check.previous,
+    current: check.current,
+    requestsPerVersion: [check.ids.previous.length, check.ids.current.length],
+    refusedDuringSwitch: check.refusedDuringSwitch,
+    sequencesUnbroken: sequences.every((sequence, i) => sequence === BigInt(i)),
+    treeMatchesRoot: check.nodeRoot === check.logRoot,
+    unprovenAfter: String(check.unprovenAfter),
+    bothSidesVerify: check.verified.every((verdict) => verdict.valid && verdict.state === "proven"),
+    nodeRanThrough: check.nodeRanThrough,
+  };
+  return [check.report];
 });
 await scenario("load", async () => {
   const check = await runLoad(size(1000));
