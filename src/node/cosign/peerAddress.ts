@@ -78,7 +78,8 @@ for (const [network, prefix] of [
   NOT_PUBLIC.addSubnet(network, prefix, "ipv6");
 
 /** Why `address` (on `port`) may not be called, or undefined when it may. */
-export function refusalOf(address: string, port: number, policy: PeerAddressPolicy): string | undefined {
+export function refusalOf(withZone: string, port: number, policy: PeerAddressPolicy): string | undefined {
+  const address = withZone.replace(/%.*$/, "");
   const v4 = isIPv4(address) ? address : embeddedIpv4(address);
   if (policy.ownPorts().includes(port) && isOwnAddress(address, v4))
     return "this node's own port on its own host";
@@ -134,7 +135,7 @@ function embeddedIpv4(address: string): string | undefined {
 /** An IPv6 address as its eight 16-bit words (a trailing dotted IPv4 part included). */
 function ipv6Words(address: string): number[] | undefined {
   if (!isIPv6(address)) return undefined;
-  let text = address.replace(/%.*$/, "");
+  let text = address;
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {
     const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];

@@ -54,6 +54,7 @@ describe("which published co-signing endpoints a node calls", () => {
       "fc00::1",
       "fd12:3456::1",
       "fe80::1",
+      "fe80::1%eth0",
       "ff02::1",
       "::ffff:127.0.0.1",
       "::ffff:7f00:1",
