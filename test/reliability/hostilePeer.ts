@@ -32,8 +32,10 @@ export interface HostilePeerCheck {
   peakRssMiB: Record<string, number>;
   /** Wall time from request to first delivery of the requests first assigned to honest operators, ms. */
   latencyMs: { p50: number; max: number };
-  /** Liveness penalties by operator name: an honest one here would mean it was held up. */
+  /** Liveness penalties by operator name. */
   penaltiesBy: Record<string, number>;
+  /** Penalties of honest operators on requests first assigned to them: each would mean one was held up. */
+  honestLateOnOwn: number;
   /** Connections and requests that reached what the attacker pointed the nodes at, and its bytes sent. */
   targetConnections: number;
   targetRequests: number;
@@ -46,10 +48,11 @@ export interface HostilePeerCheck {
 
 /** Two honest daemons that call private peers; a third operator's endpoint serves a gzip bomb. */
 export async function bombPeer(size: ScenarioSize): Promise<HostilePeerCheck> {
-  const bomb = await startHostilePeer({ kind: "gzip-bomb", body: await gzipBomb(BOMB_BYTES) });
+  const body = await gzipBomb(BOMB_BYTES);
+  const bomb = await startHostilePeer({ kind: "gzip-bomb", body });
   return attack(size, bomb, {
     scenario: "bomb peer",
-    injected: `an operator's endpoint answers every ask with ${(bomb.bytesSent / 1024).toFixed(0)} KB of gzip that inflates to 400 MiB`,
+    injected: `an operator's endpoint answers every ask with ${(body.length / 1024).toFixed(0)} KB of gzip that inflates to 400 MiB`,
     daemons: [
       { name: "op-a", account: 1, env: {} },
       { name: "op-b", account: 16, env: {} },
@@ -136,6 +139,11 @@ async function attack(size: ScenarioSize, target: HostilePeer, options: AttackOp
           event.args.commitment?.operator.toLowerCase() !== attacker.address.toLowerCase(),
       )
       .map((event) => event.args.requestId as bigint);
+    const honestLateOnOwn = penalties.filter(
+      (event) =>
+        honest.includes(event.args.requestId as bigint) &&
+        String(event.args.operator).toLowerCase() !== attacker.address.toLowerCase(),
+    ).length;
     const wrong: string[] = [];
     for (const [i, id] of ids.entries()) {
       const delivery = result.deliveries.get(id)?.[0];
@@ -161,6 +169,7 @@ async function attack(size: ScenarioSize, target: HostilePeer, options: AttackOp
       peakRssMiB,
       latencyMs: latencyOf(honest, events),
       penaltiesBy,
+      honestLateOnOwn,
       targetConnections: target.connections,
       targetRequests: target.requests,
       targetBytesSent: target.bytesSent,
