@@ -15,7 +15,7 @@ import { gzipBomb, type HostilePeer, startHostilePeer } from "../helpers/hostile
 import { LANGUAGE_ID, registerOperator, sentence } from "./chainFaults.js";
 import { report, type ScenarioReport, type ScenarioSize, settle } from "./harness.js";
 import { watchEvents } from "./load.js";
-import { type Daemon, setWindow, startDaemons, stopDaemons } from "./quorum.js";
+import { type Daemon, setWindow, startDaemons, stopDaemons, windowFor } from "./quorum.js";
 
 const LANGUAGE_ID_MODEL = modelIdFromName(LANGUAGE_ID.name);
 const ATTACKER_ACCOUNT = 18;
@@ -58,9 +58,9 @@ export async function bombPeer(size: ScenarioSize): Promise<HostilePeerCheck> {
       { name: "op-b", account: 16, env: {} },
     ],
     noConsensusAllowed: false,
-    // As the quorum network's: long deadlines, and the attacker's own requests taken over after 30 s.
+    // As the quorum network's: long deadlines, and a window that outlasts the burst's devnet seconds.
     timeout: 3600,
-    window: 30n,
+    window: windowFor(size.requests),
   });
 }
 

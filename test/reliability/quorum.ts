@@ -82,15 +82,16 @@ export interface QuorumCheck {
  * Three daemons on quorum-2 models: op-a and op-b honest, op-tampered serving the yes/no model through
  * a key the model server answers wrongly. Each publishes its co-signing endpoint.
  */
-export async function startQuorumNetwork(): Promise<QuorumNetwork> {
+export async function startQuorumNetwork(exclusiveWindow = 30n): Promise<QuorumNetwork> {
   const fake = new FakeOpenAIServer({
     answer: (_model, _messages, apiKey) => (apiKey === TAMPERED_KEY ? "No." : "Yes."),
   });
   const server = await fake.start();
   const devnet = await startDevnet([LANGUAGE_ID, { ...YES_NO, baseURL: server.url }], { quorum: 2 });
-  // A devnet's clock runs ahead of the wall's (each block at least a second after the last): a window
-  // long enough that honest operators, asking each other first, are never late.
-  await setWindow(devnet, 30n);
+  // A devnet's clock runs ahead of the wall's (each block at least a second after the last, and a burst
+  // of requests is a block each): a window long enough that honest operators are never late (30 s for
+  // the test's sizes, windowFor at soak size).
+  await setWindow(devnet, exclusiveWindow);
   const daemons = await startDaemons(devnet, 19_465, [
     { name: "op-a", account: 1, env: { OPENAI_API_KEY: "test-key" } },
     { name: "op-b", account: 16, env: { OPENAI_API_KEY: "test-key" } },
@@ -277,7 +278,7 @@ export async function crashAndDroppedPeers(size: ScenarioSize): Promise<QuorumCh
 
 /** Every quorum scenario at `size`, for `npm run soak`. */
 export async function runQuorum(size: ScenarioSize): Promise<QuorumCheck[]> {
-  const network = await startQuorumNetwork();
+  const network = await startQuorumNetwork(windowFor(size.requests));
   const checks: QuorumCheck[] = [];
   try {
     checks.push(await honestQuorum(network, size));
@@ -378,6 +379,11 @@ async function check(
     culpritActive: registration?.active ?? false,
     logs: operators.flatMap((operator) => (operator.log ? [operator.log] : [])),
   };
+}
+
+/** An exclusive window that outlasts the devnet seconds a burst of `requests` and its answers take. */
+export function windowFor(requests: number): bigint {
+  return BigInt(Math.max(30, 3 * requests));
 }
 
 export async function setWindow(devnet: Devnet, exclusiveWindow: bigint): Promise<void> {
