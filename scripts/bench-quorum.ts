@@ -127,7 +127,12 @@ async function startDaemons(devnet: Devnet, setup: Setup): Promise<Daemon[]> {
           pollIntervalMs: setup.pollIntervalMs,
         },
         database: { path: path.join(devnet.dir, `${name}.db`) },
-        cosigning: { port, publicUrl: `http://127.0.0.1:${port}`, retryAfterMs: setup.retryAfterMs },
+        cosigning: {
+          port,
+          publicUrl: `http://127.0.0.1:${port}`,
+          retryAfterMs: setup.retryAfterMs,
+          allowPrivatePeers: true,
+        },
         // Debug: the "answered" and "co-signed" lines time the phases.
         log: { level: "debug", format: "json" },
       },

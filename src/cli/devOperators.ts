@@ -63,7 +63,10 @@ export async function startDevOperators(
         database: { path: database },
         // Only the first node's API has a fixed port; the others take free ones.
         api: { port: i === 0 ? options.apiPort : 0 },
-        ...(options.count > 1 ? { cosigning: { port, publicUrl: `http://127.0.0.1:${port}` } } : {}),
+        // Its operators are all on this machine: loopback peers are the point.
+        ...(options.count > 1
+          ? { cosigning: { port, publicUrl: `http://127.0.0.1:${port}`, allowPrivatePeers: true } }
+          : {}),
         // Anyone's pending results are anyone's to prove: the first node proves, the others stand by
         // (proving the same leaves at once would only share two cores three ways and race).
         ...(i > 0 ? { proving: { ...options.config.proving, maxWaitMs: BACKUP_PROVER_WAIT_MS } } : {}),

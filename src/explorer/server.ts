@@ -1,7 +1,7 @@
 /**
- * Serves the prebuilt explorer page and the one thing it cannot know by itself: which chain and
- * coordinator to read (GET /config.json). The page then talks to the RPC directly; this server never
- * touches the chain, so what the page shows is only as trustworthy as the RPC the user picked.
+ * Serves the prebuilt explorer page, the one thing it cannot know by itself: which chain and
+ * coordinator to read (GET /config.json), and a read-only proxy to the RPC (POST /rpc), so the RPC URL
+ * and any key in it stay on this server. What the page shows is only as trustworthy as that RPC.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -10,12 +10,14 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { PACKAGE_ROOT } from "../node/packageRoot.js";
 import { SibylError } from "../shared/errors.js";
+import { proxyRpc } from "./rpcProxy.js";
 
 /** Where `npm run build:explorer` writes the page: the package root, in a clone or installed. */
 export const EXPLORER_DIST = path.join(PACKAGE_ROOT, "dist-explorer");
 
-/** What the page reads at start; the query string (?rpc=…&coordinator=…) can override each field. */
+/** Which chain the page reads; the query string (?rpc=…&coordinator=…) can override each field. */
 export interface ExplorerConfig {
+  /** Never given to the page: it reads the chain through this server's /rpc. */
   rpcUrl: string;
   coordinator: string;
   /** The coordinator's deployment block, where event scans start. */
@@ -54,7 +56,12 @@ export async function startExplorerServer(options: {
     const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
     if (pathname === "/config.json") {
       response.writeHead(200, { "content-type": TYPES[".json"], "cache-control": "no-store" });
-      response.end(JSON.stringify(options.config));
+      // The proxy's address, relative to the page's: the RPC URL itself may carry a key.
+      response.end(JSON.stringify({ ...options.config, rpcUrl: "rpc" }));
+      return;
+    }
+    if (pathname === "/rpc") {
+      proxyRpc(options.config.rpcUrl, request, response).catch(() => response.destroy());
       return;
     }
     const file = path.join(dist, pathname === "/" ? "index.html" : path.normalize(pathname));

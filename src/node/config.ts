@@ -10,6 +10,7 @@ import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { BATCH_SIZES } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
+import { cosignUrlOf } from "./cosign/peerAddress.js";
 import { envVarName } from "./envVarName.js";
 import { modelSpecSchema } from "./models/registry.js";
 import { issueLines } from "./zodIssues.js";
@@ -135,9 +136,27 @@ export const configSchema = z
          * Where other operators reach this node (published onchain at start, setOperatorEndpoint);
          * omitted: none is published, and this node co-signs for nobody.
          */
-        publicUrl: url.optional(),
-        /** How long a peer may take to answer one co-signing request (it runs the model first). */
+        publicUrl: url
+          .refine((value) => {
+            try {
+              return cosignUrlOf(value) !== undefined;
+            } catch {
+              return false;
+            }
+          }, "must be a plain http(s) URL: no credentials, query or fragment (peers refuse those)")
+          .optional(),
+        /**
+         * How long one round of asking peers may take, retries included (a peer runs the model first);
+         * also how long this node works on a peer's request.
+         */
         requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+        /** The most bytes a peer's reply may have (one is a few hundred); a longer one is cut off. */
+        maxReplyBytes: z.number().int().min(1_024).max(1_048_576).default(16_384),
+        /**
+         * Call peers whose endpoints are loopback or private addresses: for a devnet, or operators on
+         * one private network. Off, a published endpoint that resolves to one is never called.
+         */
+        allowPrivatePeers: z.boolean().default(false),
         /** Pause before asking peers again for a request that did not get enough signatures. */
         retryAfterMs: z.number().int().min(10).max(600_000).default(2_000),
         /**

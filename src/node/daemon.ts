@@ -157,6 +157,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       coordinatorOf: (requestId) => coordinatorOfRequest(listener.contracts, requestId),
       ledger: () => listener.contracts.ledger,
     };
+    // Filled once the API and co-signing servers listen: a peer may not point this node at itself.
+    const ownPorts: number[] = [];
     const node = new NodeLoops(context, {
       client,
       store,
@@ -169,6 +171,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         domain,
         self: account.address,
         timeoutMs: config.cosigning.requestTimeoutMs,
+        maxReplyBytes: config.cosigning.maxReplyBytes,
+        policy: { allowPrivatePeers: config.cosigning.allowPrivatePeers, ownPorts: () => ownPorts },
         logger,
         store,
       }),
@@ -199,6 +203,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         })
       : undefined;
     if (peerServer) started.unshift(() => peerServer.close());
+    for (const server of [api, peerServer]) if (server) ownPorts.push(Number(new URL(server.url).port));
     const stopped = node.run().then(async (failure) => {
       abort.abort();
       for (const close of started)

@@ -6,7 +6,6 @@
  * operator with real proofs, shows a result delivered without a proof: pending, then proven.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { get } from "node:http";
 import os from "node:os";
@@ -20,6 +19,7 @@ import { BatchProver } from "../../src/node/prover/prover.js";
 import { getResult, sibylCoordinatorAbi } from "../../src/sdk/index.js";
 import { findChromium, launchBrowser } from "../helpers/browser.js";
 import { type Devnet, startDevnet } from "../helpers/devnet.js";
+import { buildExplorerPage } from "../helpers/explorerPage.js";
 import { type ChildRun, freePort, REPO_ROOT, runSibyl, startSibyl } from "../helpers/processes.js";
 import { ask, okAnswer, TestOperator } from "../helpers/sibyl.js";
 import { until } from "../helpers/wait.js";
@@ -28,24 +28,6 @@ const SCREENSHOTS = path.join(REPO_ROOT, "test-output/explorer");
 // Markup in an input must reach the page as text: a script here would run with the page's origin.
 const REQUESTS = 8;
 const INPUT = `Bonjour tout le monde, comment allez-vous ? <img src=x onerror="window.pwned=1">`;
-
-let pageBuilt = false;
-
-/** The page under test is the one built from this checkout's sources, not a stale build. */
-function buildPage(): void {
-  if (pageBuilt) return;
-  execFileSync(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, "node_modules/vite/bin/vite.js"),
-      "build",
-      "--config",
-      "src/explorer/vite.config.ts",
-    ],
-    { cwd: REPO_ROOT, stdio: "ignore" },
-  );
-  pageBuilt = true;
-}
 
 describe("sibyl explorer in a real browser (sibyl dev as a process)", function () {
   this.timeout(240_000);
@@ -65,7 +47,7 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
       this.skip();
     }
     await mkdir(SCREENSHOTS, { recursive: true });
-    buildPage();
+    buildExplorerPage();
     const stateDir = await mkdtemp(path.join(os.tmpdir(), "sibyl-explorer-"));
     env = { SIBYL_STATE_DIR: stateDir, OPENAI_API_KEY: "" };
     const ports = [await freePort(), await freePort(), await freePort()].map(String);
@@ -272,8 +254,9 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     try {
       await explorer.waitFor(`Sibyl explorer on http://127.0.0.1:${port}`, 30_000);
       const config = await (await fetch(`http://127.0.0.1:${port}/config.json`)).json();
+      // The page reads the chain through the server's read-only proxy, never the RPC itself.
       assert.deepEqual(config, {
-        rpcUrl: deployment.rpcUrl,
+        rpcUrl: "rpc",
         coordinator: deployment.coordinator,
         fromBlock: "0",
       });
@@ -358,7 +341,7 @@ describe("sibyl explorer: a result delivered without a proof, then proven (hardh
       this.skip();
     }
     await mkdir(SCREENSHOTS, { recursive: true });
-    buildPage();
+    buildExplorerPage();
     devnet = await startDevnet([]);
     prover = new BatchProver();
     operator = new TestOperator(devnet.sibyl, prover);

@@ -35,6 +35,8 @@ describe("node config", () => {
     assert.equal(config.chain.confirmations, 0);
     assert.equal(config.batching.maxSize, 64);
     assert.equal(config.database.path, "sibyl-node.db");
+    assert.equal(config.cosigning.allowPrivatePeers, false, "peers on private addresses are not called");
+    assert.equal(config.cosigning.maxReplyBytes, 16_384);
     assert.ok(Object.isFrozen(config));
   });
 
@@ -75,6 +77,21 @@ describe("node config", () => {
       "an unknown field",
       (c) => ({ ...c, chain: { ...c.chain, rpcURL: "x" } }),
       /chain: Unrecognized key.*rpcURL/,
+    ],
+    [
+      "a co-signing URL with a query peers would refuse",
+      (c) => ({ ...c, cosigning: { publicUrl: "https://peer.example/x?path=/admin" } }),
+      /cosigning\.publicUrl: must be a plain http\(s\) URL/,
+    ],
+    [
+      "a co-signing URL with credentials",
+      (c) => ({ ...c, cosigning: { publicUrl: "https://user:pass@peer.example" } }),
+      /cosigning\.publicUrl/,
+    ],
+    [
+      "a reply cap under a reply's size",
+      (c) => ({ ...c, cosigning: { maxReplyBytes: 100 } }),
+      /cosigning\.maxReplyBytes/,
     ],
     [
       "a fee bump nodes would refuse",

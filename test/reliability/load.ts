@@ -91,7 +91,7 @@ function sendBurst(
 }
 
 /** First-seen wall time of each request and each result, polled from the chain. */
-function watchEvents(devnet: Awaited<ReturnType<typeof startDevnet>>, fromBlock: bigint) {
+export function watchEvents(devnet: Awaited<ReturnType<typeof startDevnet>>, fromBlock: bigint) {
   const requested = new Map<bigint, number>();
   const delivered = new Map<bigint, number>();
   let next = fromBlock;

@@ -39,10 +39,11 @@ const YES_NO = {
 /** The tampered operator's API key: the fake server answers it "No." where it answers others "Yes.". */
 const TAMPERED_KEY = "tampered-key";
 const LANGUAGE_ID_MODEL = modelIdFromName(LANGUAGE_ID.name);
-const STEERED_TO_CRASHED = 3;
+/** Requests each scenario steers to the operator it is about. */
+const STEERED = 3;
 const YES_NO_MODEL = modelIdFromName(YES_NO.name);
 
-interface Daemon {
+export interface Daemon {
   name: string;
   address: Hex;
   port: number;
@@ -81,15 +82,16 @@ export interface QuorumCheck {
  * Three daemons on quorum-2 models: op-a and op-b honest, op-tampered serving the yes/no model through
  * a key the model server answers wrongly. Each publishes its co-signing endpoint.
  */
-export async function startQuorumNetwork(): Promise<QuorumNetwork> {
+export async function startQuorumNetwork(exclusiveWindow = 30n): Promise<QuorumNetwork> {
   const fake = new FakeOpenAIServer({
     answer: (_model, _messages, apiKey) => (apiKey === TAMPERED_KEY ? "No." : "Yes."),
   });
   const server = await fake.start();
   const devnet = await startDevnet([LANGUAGE_ID, { ...YES_NO, baseURL: server.url }], { quorum: 2 });
-  // A devnet's clock runs ahead of the wall's (each block at least a second after the last): a window
-  // long enough that honest operators, asking each other first, are never late.
-  await setWindow(devnet, 30n);
+  // A devnet's clock runs ahead of the wall's (each block at least a second after the last, and a burst
+  // of requests is a block each): a window long enough that honest operators are never late (30 s for
+  // the test's sizes, windowFor at soak size).
+  await setWindow(devnet, exclusiveWindow);
   const daemons = await startDaemons(devnet, 19_465, [
     { name: "op-a", account: 1, env: { OPENAI_API_KEY: "test-key" } },
     { name: "op-b", account: 16, env: { OPENAI_API_KEY: "test-key" } },
@@ -132,8 +134,15 @@ export async function tamperedOperator(network: QuorumNetwork, size: ScenarioSiz
   const started = Date.now();
   const { devnet } = network;
   const fromBlock = await devnet.sibyl.publicClient.getBlockNumber();
-  const ids = await sendRequests(devnet, size.requests, YES_NO_MODEL, (i) =>
-    stringToHex(`Is ${i} a number?`),
+  const question = (i: number) => stringToHex(`Is ${i} a number?`);
+  // The tampered operator holds some requests by construction, not by the draw's luck.
+  const tampered = network.daemons.find((daemon) => daemon.name === "op-tampered") as Daemon;
+  const ids = await sendSteered(devnet, tampered.address, STEERED, YES_NO_MODEL, question);
+  const steered = ids.length;
+  ids.push(
+    ...(await sendRequests(devnet, Math.max(0, size.requests - steered), YES_NO_MODEL, (i) =>
+      question(i + steered),
+    )),
   );
   const result = await settle(devnet, ids, fromBlock, 300_000);
   return check(devnet, network.daemons, {
@@ -160,12 +169,14 @@ export async function equivocation(network: QuorumNetwork, size: ScenarioSize): 
   const { coordinator, publicClient } = devnet.sibyl;
   // The tampered operator leaves first: with an endpoint that signs anything in the network, its wrong
   // answers would have their second signature (two colluding operators are a quorum of 2).
+  // At soak size its penalties may already have taken it out of the active set.
   const tampered = daemons.find((daemon) => daemon.name === "op-tampered");
   if (tampered) {
     await tampered.run.stop("SIGTERM");
-    await publicClient.waitForTransactionReceipt({
-      hash: await coordinator.write.requestOperatorExit({ account: privateKeyToAccount(hardhatKey(17)) }),
-    });
+    if ((await coordinator.read.operatorOf([tampered.address])).active)
+      await publicClient.waitForTransactionReceipt({
+        hash: await coordinator.write.requestOperatorExit({ account: privateKeyToAccount(hardhatKey(17)) }),
+      });
   }
   const equivocator = privateKeyToAccount(await registerOperator(devnet, 18));
   const domain = { chainId: await publicClient.getChainId(), coordinator: coordinator.address };
@@ -175,15 +186,28 @@ export async function equivocation(network: QuorumNetwork, size: ScenarioSize): 
       hash: await coordinator.write.setOperatorEndpoint([yesMan.url], { account: equivocator }),
     });
     const fromBlock = await publicClient.getBlockNumber();
-    const ids = await sendRequests(devnet, size.requests, YES_NO_MODEL, (i) => stringToHex(`Is ${i} even?`));
-    const requested = await coordinator.getEvents.InferenceRequested({}, { fromBlock });
+    const question = (i: number) => stringToHex(`Is ${i} even?`);
     const no = stringToHex("no");
-    for (const event of requested) {
-      if (event.args.commitment?.operator.toLowerCase() !== equivocator.address.toLowerCase()) continue;
-      const statement = statementOf(event.args.requestId as bigint, { status: ResultStatus.Ok, output: no });
-      const signature = await signStatement(equivocator, domain, statement);
-      for (const daemon of daemons.slice(0, 2)) await askUntilRead(daemon.port, statement, signature);
-    }
+    // Each of its requests is put to the honest nodes at once, while it is still the equivocator's
+    // alone (its window not yet run out, so nobody has taken it over), and until each has read it.
+    const ids = await sendSteered(
+      devnet,
+      equivocator.address,
+      STEERED,
+      YES_NO_MODEL,
+      question,
+      async (id) => {
+        const statement = statementOf(id, { status: ResultStatus.Ok, output: no });
+        const signature = await signStatement(equivocator, domain, statement);
+        for (const daemon of daemons.slice(0, 2)) await askUntilRead(daemon.port, statement, signature);
+      },
+    );
+    const steered = ids.length;
+    ids.push(
+      ...(await sendRequests(devnet, Math.max(0, size.requests - steered), YES_NO_MODEL, (i) =>
+        question(i + steered),
+      )),
+    );
     const result = await settle(devnet, ids, fromBlock, 300_000);
     const operators = [...daemons, { name: "equivocator", address: equivocator.address }];
     return await check(network.devnet, operators, {
@@ -225,15 +249,14 @@ export async function crashAndDroppedPeers(size: ScenarioSize): Promise<QuorumCh
     const fromBlock = await devnet.sibyl.publicClient.getBlockNumber();
     const languageOf = (i: number) => (i % 2 === 0 ? "en" : "fr");
     // The first few are drawn for the crashed operator (the devnet's draws would repeat every run).
-    const ids: bigint[] = [];
-    for (let i = 0; i < STEERED_TO_CRASHED; i++) {
-      await assignNextRequestTo(devnet.connection, devnet.sibyl, crashed.address);
-      ids.push(...(await sendRequests(devnet, 1, LANGUAGE_ID_MODEL, () => sentence(languageOf(i), i))));
-    }
-    const rest = await sendRequests(devnet, size.requests - STEERED_TO_CRASHED, LANGUAGE_ID_MODEL, (i) =>
-      sentence(languageOf(i + STEERED_TO_CRASHED), i + STEERED_TO_CRASHED),
+    const input = (i: number) => sentence(languageOf(i), i);
+    const ids = await sendSteered(devnet, crashed.address, STEERED, LANGUAGE_ID_MODEL, input);
+    const steered = ids.length;
+    ids.push(
+      ...(await sendRequests(devnet, Math.max(0, size.requests - steered), LANGUAGE_ID_MODEL, (i) =>
+        input(i + steered),
+      )),
     );
-    ids.push(...rest);
     const result = await settle(devnet, ids, fromBlock, 300_000);
     return await check(devnet, daemons, {
       scenario: "quorum 2: a crash, peer traffic dropped",
@@ -255,7 +278,7 @@ export async function crashAndDroppedPeers(size: ScenarioSize): Promise<QuorumCh
 
 /** Every quorum scenario at `size`, for `npm run soak`. */
 export async function runQuorum(size: ScenarioSize): Promise<QuorumCheck[]> {
-  const network = await startQuorumNetwork();
+  const network = await startQuorumNetwork(windowFor(size.requests));
   const checks: QuorumCheck[] = [];
   try {
     checks.push(await honestQuorum(network, size));
@@ -358,7 +381,12 @@ async function check(
   };
 }
 
-async function setWindow(devnet: Devnet, exclusiveWindow: bigint): Promise<void> {
+/** An exclusive window that outlasts the devnet seconds a burst of `requests` and its answers take. */
+export function windowFor(requests: number): bigint {
+  return BigInt(Math.max(30, 3 * requests));
+}
+
+export async function setWindow(devnet: Devnet, exclusiveWindow: bigint): Promise<void> {
   await devnet.sibyl.publicClient.waitForTransactionReceipt({
     hash: await devnet.sibyl.ledger.write.setOperatorParameters([
       { ...TEST_OPERATOR_PARAMETERS, exclusiveWindow },
@@ -366,11 +394,20 @@ async function setWindow(devnet: Devnet, exclusiveWindow: bigint): Promise<void>
   });
 }
 
-/** Stakes the operators (account 1 already is), then starts a daemon for each; `publicUrl` overrides. */
-async function startDaemons(
+/**
+ * Stakes the operators (account 1 already is), then starts a daemon for each; `publicUrl` overrides,
+ * and each calls peers on private addresses (all are on 127.0.0.1) unless `allowPrivatePeers` is false.
+ */
+export async function startDaemons(
   devnet: Devnet,
   firstPort: number,
-  operators: Array<{ name: string; account: number; publicUrl?: string; env: NodeJS.ProcessEnv }>,
+  operators: Array<{
+    name: string;
+    account: number;
+    publicUrl?: string;
+    allowPrivatePeers?: boolean;
+    env: NodeJS.ProcessEnv;
+  }>,
 ): Promise<Daemon[]> {
   for (const operator of operators)
     if (operator.account !== 1) await registerOperator(devnet, operator.account);
@@ -385,6 +422,7 @@ async function startDaemons(
           publicUrl: operator.publicUrl ?? `http://127.0.0.1:${port}`,
           requestTimeoutMs: 2_000,
           retryAfterMs: 500,
+          allowPrivatePeers: operator.allowPrivatePeers ?? true,
         },
       },
       `${operator.name}.json`,
@@ -402,11 +440,40 @@ async function startDaemons(
   return daemons;
 }
 
-async function stopDaemons(daemons: Daemon[]): Promise<void> {
+export async function stopDaemons(daemons: Daemon[]): Promise<void> {
   for (const { run, log } of daemons) {
     await run.stop("SIGTERM");
     await writeFile(log, run.text);
   }
+}
+
+/**
+ * Sends one request at a time, each with the draw steered to `operator`, until `count` of them are its
+ * (a transaction mined first can take the steered block); `then` runs on each of those before the next
+ * is sent. Returns every request sent, in order.
+ */
+async function sendSteered(
+  devnet: Devnet,
+  operator: Hex,
+  count: number,
+  model: Hex,
+  inputOf: (i: number) => Hex,
+  then: (requestId: bigint) => Promise<void> = async () => undefined,
+): Promise<bigint[]> {
+  const { coordinator } = devnet.sibyl;
+  const ids: bigint[] = [];
+  let steered = 0;
+  while (steered < count) {
+    if (ids.length >= count * 5) throw new Error(`could not steer ${count} requests to ${operator}`);
+    await assignNextRequestTo(devnet.connection, devnet.sibyl, operator);
+    const [id] = await sendRequests(devnet, 1, model, () => inputOf(ids.length));
+    ids.push(id as bigint);
+    const [event] = await coordinator.getEvents.InferenceRequested({ requestId: id }, { fromBlock: 0n });
+    if (event?.args.commitment?.operator.toLowerCase() !== operator.toLowerCase()) continue;
+    steered++;
+    await then(id as bigint);
+  }
+  return ids;
 }
 
 /** An operator's co-signing endpoint that signs any answer it is asked about: an equivocator's. */
@@ -434,7 +501,10 @@ async function startYesMan(account: LocalAccount, domain: StatementDomain) {
   };
 }
 
-/** Asks a daemon to co-sign until it has read the request (404 until then); an honest one refuses. */
+/**
+ * Asks a daemon to co-sign until it has read the request and run the model (404 and 503 until then);
+ * an honest one refuses.
+ */
 async function askUntilRead(port: number, statement: ResultStatement, signature: Hex): Promise<void> {
   const body = JSON.stringify({
     requestId: String(statement.requestId),
@@ -445,8 +515,8 @@ async function askUntilRead(port: number, statement: ResultStatement, signature:
   for (let tries = 0; tries < 100; tries++) {
     const response = await fetch(`http://127.0.0.1:${port}/v1/cosign`, { method: "POST", body });
     if (response.status === 409) return;
-    if (response.status !== 404)
-      throw new Error(`the daemon on ${port} answered ${response.status}, not 409`);
+    if (response.status !== 404 && response.status !== 503)
+      throw new Error(`the daemon on ${port} answered ${response.status}, not 409: ${await response.text()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`the daemon on ${port} never read request ${statement.requestId}`);

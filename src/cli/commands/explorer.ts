@@ -1,15 +1,15 @@
-/** `sibyl explorer`: serves the explorer page for any chain and coordinator; the page reads the RPC itself. */
+/** `sibyl explorer`: serves the explorer page for any chain and coordinator, and a read-only proxy to the RPC. */
 import { parseArgs } from "node:util";
 import { startExplorerServer } from "../../explorer/server.js";
+import { redactUrl } from "../../node/observe/redact.js";
 import { UsageError } from "../errors.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 
 export const EXPLORER_USAGE = `usage: sibyl explorer [options]
 
 Serves a web page that shows the coordinator's requests, results, proofs, operators and models live,
-and verifies any result in the browser against the onchain root. The page reads the chain through
-the RPC directly (the RPC must accept requests from the page's origin, as Hardhat's and most public
-endpoints do).
+and verifies any result in the browser against the onchain root. The page reads the chain through a
+read-only proxy on this server: the RPC URL, and any API key in it, never reaches a browser.
 
 Options:
 ${TARGET_HELP}
@@ -42,7 +42,7 @@ export async function explorerCommand(args: string[]): Promise<number> {
     host: values.host,
   });
   process.stdout.write(
-    `Sibyl explorer on ${server.url} (chain ${target.rpcUrl}, coordinator ${target.coordinator}). Ctrl-C to stop.\n`,
+    `Sibyl explorer on ${server.url} (chain ${redactUrl(target.rpcUrl)}, coordinator ${target.coordinator}). Ctrl-C to stop.\n`,
   );
   await new Promise((resolve) => {
     process.once("SIGINT", resolve);

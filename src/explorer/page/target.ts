@@ -22,7 +22,8 @@ export async function loadTarget(): Promise<Target> {
     .then((response) => (response.ok ? (response.json() as Promise<ServedConfig>) : {}))
     .catch(() => ({}));
   const query = new URLSearchParams(location.search);
-  const rpcUrl = query.get("rpc") ?? served.rpcUrl;
+  // The serving command's RPC is its proxy, at an address relative to this page's.
+  const rpcUrl = query.get("rpc") ?? (served.rpcUrl && new URL(served.rpcUrl, location.href).href);
   const coordinator = query.get("coordinator") ?? served.coordinator;
   const fromBlock = query.get("fromBlock") ?? served.fromBlock ?? "0";
   if (!rpcUrl || !coordinator) {

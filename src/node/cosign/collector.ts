@@ -1,17 +1,23 @@
 /**
  * Asks the other active operators to co-sign one of this node's results, at the endpoints they
- * published onchain, and keeps the signatures that really are theirs over exactly this answer.
+ * published onchain, and keeps the signatures that really are theirs over exactly this answer. Peers
+ * are strangers: each call is bounded (see peerCall.ts, peerAddress.ts) and a round of asking ends at
+ * one deadline, whatever the peers do.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import { type Address, type Hex, isHex, type PublicClient } from "viem";
 import { operatorLedgerAbi } from "../../shared/abi/generated.js";
 import type { Logger } from "../observe/logger.js";
 import type { JobStore } from "../store/store.js";
+import { cosignUrlOf, type PeerAddressPolicy, RefusedEndpoint, resolvePeer } from "./peerAddress.js";
+import { postToPeer } from "./peerCall.js";
 import { type CosignRequest, keepStatement } from "./peerServer.js";
 import { type ResultStatement, type StatementDomain, sameAnswer, signerOf } from "./statement.js";
 
 export interface Peer {
   operator: Address;
   endpoint: string;
+  /** Where co-signing requests to it are posted. */
+  url: URL;
 }
 
 export interface Cosignature {
@@ -30,15 +36,23 @@ export class CosignatureCollector {
   readonly #domain: StatementDomain;
   readonly #self: Address;
   readonly #timeoutMs: number;
+  readonly #maxReplyBytes: number;
+  readonly #policy: PeerAddressPolicy;
   readonly #logger: Logger;
   readonly #store: JobStore;
   #peers: { at: number; list: Peer[] } | undefined;
+  /** Endpoints already warned about, so a refused one is said once, not every round. */
+  readonly #warned = new Set<string>();
 
   constructor(options: {
     client: PublicClient;
     domain: StatementDomain;
     self: Address;
+    /** The deadline of one round of asking: every peer's answer, retries included, comes by then. */
     timeoutMs: number;
+    /** The most bytes a peer's reply may have. */
+    maxReplyBytes: number;
+    policy: PeerAddressPolicy;
     logger: Logger;
     store: JobStore;
   }) {
@@ -47,13 +61,16 @@ export class CosignatureCollector {
     this.#domain = options.domain;
     this.#self = options.self;
     this.#timeoutMs = options.timeoutMs;
+    this.#maxReplyBytes = options.maxReplyBytes;
+    this.#policy = options.policy;
     this.#logger = options.logger;
   }
 
   /**
    * Up to `needed` co-signatures of `statement` from distinct other active operators, asked all at
-   * once; returns as soon as `needed` have come (a slow or silent peer holds nothing up), or when every
-   * peer has answered. `signature` is this node's own signature of it, which authenticates the ask.
+   * once; returns as soon as `needed` have come (a slow or silent peer holds nothing up), when every
+   * peer has answered, or at the round's deadline, whichever is first. `signature` is this node's own
+   * signature of it, which authenticates the ask.
    */
   async collect(statement: ResultStatement, signature: Hex, needed: number): Promise<Cosignature[]> {
     const peers = await this.peers();
@@ -63,12 +80,14 @@ export class CosignatureCollector {
       status: statement.status,
       signature,
     };
+    const round = { signal: AbortSignal.timeout(this.#timeoutMs), endsAt: Date.now() + this.#timeoutMs };
     const collected: Cosignature[] = [];
     await new Promise<void>((resolve) => {
       let waiting = peers.length;
-      if (waiting === 0) resolve();
+      if (waiting === 0) return resolve();
+      round.signal.addEventListener("abort", () => resolve(), { once: true });
       for (const peer of peers) {
-        void this.#ask(peer, body, statement).then((answer) => {
+        void this.#ask(peer, body, statement, round).then((answer) => {
           if (answer !== undefined) collected.push(answer);
           waiting--;
           if (collected.length >= needed || waiting === 0) resolve();
@@ -100,64 +119,73 @@ export class CosignatureCollector {
     );
     const list = others.flatMap((operator, i) => {
       const endpoint = endpoints[i];
-      return endpoint ? [{ operator, endpoint }] : [];
+      if (!endpoint) return [];
+      try {
+        return [{ operator, endpoint, url: cosignUrlOf(endpoint) }];
+      } catch (error) {
+        this.#refused(operator, endpoint, error);
+        return [];
+      }
     });
     this.#peers = { at: Date.now(), list };
     return list;
   }
 
-  async #ask(peer: Peer, body: CosignRequest, statement: ResultStatement): Promise<Cosignature | undefined> {
-    const url = `${peer.endpoint.replace(/\/+$/, "")}/v1/cosign`;
-    const giveUpAt = Date.now() + this.#timeoutMs;
+  async #ask(
+    peer: Peer,
+    body: CosignRequest,
+    statement: ResultStatement,
+    round: { signal: AbortSignal; endsAt: number },
+  ): Promise<Cosignature | undefined> {
+    const payload = JSON.stringify(body);
+    const call = { maxReplyBytes: this.#maxReplyBytes, signal: round.signal };
     try {
-      let response: Response;
-      for (;;) {
-        response = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(Math.max(1, giveUpAt - Date.now())),
-        });
-        // Not read the request (or its takeover) from the chain yet: it will have in a moment.
-        if (!NOT_YET.has(response.status) || Date.now() + NOT_YET_RETRY_MS >= giveUpAt) break;
-        await response.body?.cancel();
+      const target = await resolvePeer(peer.url, this.#policy);
+      let reply = await postToPeer(target, payload, call);
+      // Not read the request (or its takeover) from the chain yet: it will have in a moment.
+      while (NOT_YET.has(reply.status) && Date.now() + NOT_YET_RETRY_MS < round.endsAt) {
         await new Promise((resolve) => setTimeout(resolve, NOT_YET_RETRY_MS));
+        reply = await postToPeer(target, payload, call);
       }
-      const reply = (await response.json().catch(() => ({}))) as {
-        outputHash?: Hex;
-        status?: number;
-        signature?: Hex;
+      const { outputHash, status, signature } = (reply.body ?? {}) as {
+        outputHash?: unknown;
+        status?: unknown;
+        signature?: unknown;
       };
-      if (reply.signature === undefined) {
+      if (!isHex(signature) || !isHex(outputHash) || outputHash.length !== 66 || typeof status !== "number") {
         this.#logger.debug(
-          { requestId: body.requestId, peer: peer.operator, status: response.status },
+          { requestId: body.requestId, peer: peer.operator, status: reply.status },
           "peer did not co-sign",
         );
         return undefined;
       }
-      const theirs = { requestId: statement.requestId, outputHash: reply.outputHash, status: reply.status };
-      if (!isStatement(theirs)) return undefined;
-      const signer = await signerOf(this.#domain, theirs, reply.signature);
+      const theirs = { requestId: statement.requestId, outputHash, status };
+      const signer = await signerOf(this.#domain, theirs, signature);
       // A signature by anyone but the peer asked would not count onchain (or would count twice).
       if (signer?.toLowerCase() !== peer.operator.toLowerCase()) return undefined;
       // Kept whatever it says: two different answers from one peer are slashable evidence.
-      keepStatement(this.#store, this.#logger, { signer, statement: theirs, signature: reply.signature });
-      if (response.status !== 200 || !sameAnswer(theirs, statement)) return undefined;
-      return { signer, signature: reply.signature };
+      keepStatement(this.#store, this.#logger, { signer, statement: theirs, signature });
+      if (reply.status !== 200 || !sameAnswer(theirs, statement)) return undefined;
+      return { signer, signature };
     } catch (error) {
-      this.#logger.debug(
-        { requestId: body.requestId, peer: peer.operator, err: error },
-        "peer unreachable for co-signing",
-      );
+      if (error instanceof RefusedEndpoint && !error.retryable)
+        this.#refused(peer.operator, peer.endpoint, error);
+      else
+        this.#logger.debug(
+          { requestId: body.requestId, peer: peer.operator, err: error },
+          "peer unreachable for co-signing",
+        );
       return undefined;
     }
   }
-}
 
-function isStatement(value: {
-  requestId: bigint;
-  outputHash: Hex | undefined;
-  status: number | undefined;
-}): value is ResultStatement {
-  return typeof value.outputHash === "string" && typeof value.status === "number";
+  /** Says once per endpoint why a peer's published endpoint is not called. */
+  #refused(operator: Address, endpoint: string, error: unknown): void {
+    if (this.#warned.has(endpoint)) return;
+    this.#warned.add(endpoint);
+    this.#logger.warn(
+      { peer: operator, reason: error instanceof Error ? error.message : String(error) },
+      "not calling a peer's published co-signing endpoint",
+    );
+  }
 }
