@@ -16,7 +16,13 @@ export default defineConfig({
   solidity: {
     // The classic pipeline: every deployed contract fits EIP-170 with room to spare without the IR
     // pipeline, whose compile of the Solidity tests took minutes of every CI run.
-    compilers: [{ version: solcVersion, path: soljson, settings: { optimizer: { enabled: true, runs: 1000 }, evmVersion: "cancun" } }],
+    compilers: [
+      {
+        version: solcVersion,
+        path: soljson,
+        settings: { optimizer: { enabled: true, runs: 1000 }, evmVersion: "cancun" },
+      },
+    ],
   },
   paths: {
     tests: { mocha: "test", solidity: "test/contracts" },

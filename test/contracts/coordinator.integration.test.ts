@@ -42,7 +42,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
 
   it("answers a dapp and EOAs in one proven batch, and the log can be rebuilt from events alone", async () => {
     const board = await connection.viem.deployContract("PromptBoard", [
-      sibyl.coordinator.address,
+      sibyl.log.address,
       TEST_MODEL.id,
       300_000,
     ]);
@@ -63,11 +63,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     ];
     const { receipt } = await operator.fulfill(answers);
     assert.equal(receipt.status, "success");
-    assert.equal(
-      await sibyl.log.read.root(),
-      operator.tree.root,
-      "contract and TypeScript trees agree",
-    );
+    assert.equal(await sibyl.log.read.root(), operator.tree.root, "contract and TypeScript trees agree");
     assert.equal(await sibyl.log.read.nextIndex(), 4n, "a batch of 3 fills a subtree of 4");
 
     const entry = await board.read.entryOf([boardRequest.requestId]);
@@ -86,7 +82,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
 
     // An auditor with only the events rebuilds the same root and checks one result's inclusion.
     const batches = parseEventLogs({
-      abi: sibyl.coordinator.abi,
+      abi: sibyl.log.abi,
       logs: receipt.logs,
       eventName: "BatchAppended",
     });
@@ -190,11 +186,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
       /PendingLeavesMismatch/,
     );
     await operator.provePending(2, prover.account);
-    assert.equal(
-      await sibyl.log.read.root(),
-      operator.tree.root,
-      "contract and TypeScript trees agree",
-    );
+    assert.equal(await sibyl.log.read.root(), operator.tree.root, "contract and TypeScript trees agree");
     assert.equal(await balanceOf(prover.account.address), proverBefore, "proving paid nobody");
     assert.equal(await balanceOf(copier.account.address), 0n, "nor the copier");
     assert.equal(
@@ -205,14 +197,19 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
 
     // The whole log, fulfilled and delivered alike, rebuilt from events alone: each result sits at
     // startIndex + (sequence - firstSequence) of the BatchAppended that covers it.
-    const events = {
+    const from = { fromBlock: 0n, strict: true } as const;
+    const results = await sibyl.publicClient.getContractEvents({
+      ...from,
       address: sibyl.coordinator.address,
       abi: sibyl.coordinator.abi,
-      fromBlock: 0n,
-      strict: true,
-    } as const;
-    const results = await sibyl.publicClient.getContractEvents({ ...events, eventName: "ResultDelivered" });
-    const batches = await sibyl.publicClient.getContractEvents({ ...events, eventName: "BatchAppended" });
+      eventName: "ResultDelivered",
+    });
+    const batches = await sibyl.publicClient.getContractEvents({
+      ...from,
+      address: sibyl.log.address,
+      abi: sibyl.log.abi,
+      eventName: "BatchAppended",
+    });
     const leafOfSequence = new Map(
       results.map(({ args }) => [
         args.sequence,

@@ -162,10 +162,7 @@ describe("sdk (processes: hardhat node, sibyl node)", function () {
       );
       assert.ok(isAddressEqual(englishResult.operator, devnet.sibyl.operator.account.address));
       assert.ok(englishResult.fee > 0n && englishResult.fee <= commitment.escrow, "charged within escrow");
-      assert.equal(
-        verdict.root,
-        await devnet.sibyl.log.read.root({ blockNumber: verdict.blockNumber }),
-      );
+      assert.equal(verdict.root, await devnet.sibyl.log.read.root({ blockNumber: verdict.blockNumber }));
       assert.equal(verdict.siblings.length, 32);
 
       await until(async () => (byModel.length >= 2 && byRequest.length >= 1 ? true : undefined));
