@@ -182,7 +182,7 @@ describe("SibylCoordinator with real proofs (Hardhat network)", function () {
     assert.ok(copier, "a third user account");
     const original = await sibyl.publicClient.getTransaction({ hash: first.receipt.transactionHash });
     await assert.rejects(
-      copier.sendTransaction({ to: sibyl.coordinator.address, data: original.input }),
+      copier.sendTransaction({ to: sibyl.log.address, data: original.input }),
       /PendingLeavesMismatch/,
     );
     await operator.provePending(2, prover.account);
