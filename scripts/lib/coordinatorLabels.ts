@@ -1,6 +1,6 @@
 /**
  * Names for a deployment's storage slots, events and call targets in a trace, by contract: the
- * coordinator's, the result log's (suffixed "(log)") and the operators' ledger's ("(ledger)"). Each
+ * coordinator's, the result log's (named "log: …") and the operators' ledger's ("ledger: …"). Each
  * contract's first variable is found by probing storage against its getter; the rest follow in the
  * order the contract declares them (after Ownable2Step's two slots, and Pausable's flag in the
  * coordinator), and each is checked against a getter, so a changed layout fails loudly instead of
@@ -204,10 +204,10 @@ export async function coordinatorLabels(sibyl: Sibyl, keys: LabelledKeys): Promi
     logSlots(sibyl),
     ledgerSlots(sibyl, keys.accounts),
   ]);
-  const contracts = new Map<bigint, { suffix: string; slot: (slot: bigint) => string | undefined }>([
-    [BigInt(coordinator.address), { suffix: "", slot: ofCoordinator }],
-    [BigInt(log.address), { suffix: " (log)", slot: ofLog }],
-    [BigInt(ledger.address), { suffix: " (ledger)", slot: ofLedger }],
+  const contracts = new Map<bigint, { prefix: string; slot: (slot: bigint) => string | undefined }>([
+    [BigInt(coordinator.address), { prefix: "", slot: ofCoordinator }],
+    [BigInt(log.address), { prefix: "log: ", slot: ofLog }],
+    [BigInt(ledger.address), { prefix: "ledger: ", slot: ofLedger }],
   ]);
   const events = new Map<bigint, string>(
     [...coordinator.abi, ...log.abi, ...ledger.abi]
@@ -225,7 +225,8 @@ export async function coordinatorLabels(sibyl: Sibyl, keys: LabelledKeys): Promi
   return {
     slot: (contract, slot) => {
       const labels = contracts.get(contract);
-      return `${labels?.slot(slot) ?? `slot ${toHex(slot)}`}${labels?.suffix ?? ` of ${toHex(contract)}`}`;
+      const name = labels?.slot(slot) ?? `slot ${toHex(slot)}`;
+      return labels === undefined ? `${name} of ${toHex(contract, { size: 20 })}` : `${labels.prefix}${name}`;
     },
     event: (topic0) => events.get(topic0) ?? toHex(topic0),
     callee: (address) => callees.get(address) ?? toHex(address, { size: 20 }),

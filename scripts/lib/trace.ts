@@ -49,7 +49,7 @@ function stackWord(step: StructLog, fromTop: number): bigint {
 /** A call frame: the account whose storage it uses (the caller's under DELEGATECALL). */
 interface Frame {
   storage: bigint;
-  /** Appended to the stages no slot, event or callee names: empty for the transaction's own frame. */
+  /** Put before the stages no slot, event or callee names: empty for the transaction's own frame. */
   where: string;
 }
 
@@ -60,7 +60,7 @@ function stageOf(step: StructLog, frame: Frame, labels: TraceLabels): string {
   if (ACCOUNT_ACCESS.has(op)) return `${op} ${labels.callee(stackWord(step, 0))}`;
   if (op.startsWith("LOG") && op !== "LOG0") return `event ${labels.event(stackWord(step, 2))}`;
   if (CALLS.has(op)) return `${op} ${labels.callee(stackWord(step, 1))}`;
-  return `${genericStage(op)}${frame.where}`;
+  return `${frame.where}${genericStage(op)}`;
 }
 
 function genericStage(op: string): string {
@@ -119,7 +119,7 @@ export async function executionStages(
       const callee = CALLS.has(step.op) ? stackWord(step, 1) : undefined;
       if (callee !== undefined && child !== undefined && child.depth > depth && labels.opens(callee)) {
         const storage = CALLS_IN_CALLER_STORAGE.has(step.op) ? frame.storage : callee;
-        const inside = stageFrame(i + 1, { storage, where: ` (in ${labels.callee(callee)})` });
+        const inside = stageFrame(i + 1, { storage, where: `${labels.callee(callee)}: ` });
         add(`${step.op} ${labels.callee(callee)}: the call itself`, gas - inside);
       } else {
         add(stageOf(step, frame, labels), gas);
