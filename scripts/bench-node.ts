@@ -489,7 +489,7 @@ async function runMode(mode: Mode, modelUrl: string): Promise<{ rows: Row[]; lif
     const client = createPublicClient({ chain: hardhat, transport, pollingInterval: WATCH_POLL_MS });
     // Deployed while every transaction still mines at once; the mining mode changes after.
     const board = await devnet.connection.viem.deployContract("PromptBoard", [
-      coordinator,
+      devnet.sibyl.log.address,
       MODEL_ID,
       CONSUMER_CALLBACK_GAS,
     ]);

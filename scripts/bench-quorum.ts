@@ -184,9 +184,9 @@ async function measureRow(setup: Setup): Promise<Row> {
   let daemons: Daemon[] = [];
   let watcher: ChainWatcher | undefined;
   try {
-    const { coordinator } = devnet.sibyl;
+    const { coordinator, ledger } = devnet.sibyl;
     await devnet.sibyl.publicClient.waitForTransactionReceipt({
-      hash: await coordinator.write.setOperatorParameters([
+      hash: await ledger.write.setOperatorParameters([
         { ...TEST_OPERATOR_PARAMETERS, exclusiveWindow: EXCLUSIVE_WINDOW_SECONDS },
       ]),
     });

@@ -57,7 +57,7 @@ export interface Proving {
 
 export async function createGasRuns(connection: Connection, prover: BatchProver) {
   const sibyl = await deploySibyl(connection.viem);
-  const consumer = await connection.viem.deployContract("NoopConsumer", [sibyl.coordinator.address]);
+  const consumer = await connection.viem.deployContract("NoopConsumer", [sibyl.log.address]);
   const runs = new GasRuns(connection, sibyl, new TestOperator(sibyl, prover), consumer.address);
   // Fees are estimated from the latest block: mine one at the held base fee first.
   await runs.holdBaseFee();
@@ -95,12 +95,12 @@ export class GasRuns {
    * delivering one co-signs.
    */
   async addQuorumModels(quorums: number[]) {
-    const { coordinator, owner, users } = this.sibyl;
+    const { coordinator, ledger, owner, users } = this.sibyl;
     const needed = Math.max(...quorums) - 1;
     while (this.#cosigners.length < needed) {
       const account = users[users.length - 1 - this.#cosigners.length];
       if (account === undefined || account === users[0]) throw new Error("not enough accounts to co-sign");
-      await this.#mined(coordinator.write.registerOperator({ account: account.account, value: 10n ** 18n }));
+      await this.#mined(ledger.write.registerOperator({ account: account.account, value: 10n ** 18n }));
       this.#cosigners.push(account);
     }
     for (const quorum of quorums) {

@@ -13,9 +13,7 @@ import { sibylAbi } from "../shared/abi/generated.js";
 
 type AbiError = Extract<Abi[number], { type: "error" }>;
 
-const COORDINATOR_ERRORS = (sibylAbi as Abi).filter(
-  (item): item is AbiError => item.type === "error",
-);
+const COORDINATOR_ERRORS = (sibylAbi as Abi).filter((item): item is AbiError => item.type === "error");
 
 export function withSibylArtifacts(
   artifacts: ArtifactManager,

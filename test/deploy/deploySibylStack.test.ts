@@ -51,9 +51,11 @@ describe("deploySibylStack on the in-process network", () => {
   });
 
   const coordinator = () => connection.viem.getContractAt("SibylCoordinator", deployment.coordinator);
+  const log = () => connection.viem.getContractAt("SibylLog", deployment.log);
+  const ledger = () => connection.viem.getContractAt("OperatorLedger", deployment.ledger);
 
   it("wires an adapter of the right size for every batch size", async () => {
-    const contract = await coordinator();
+    const contract = await log();
     assert.deepEqual(await contract.read.batchSizes(), BATCH_SIZES.map(BigInt));
     for (const batchSize of BATCH_SIZES) {
       const adapter = deployment.verifiers[batchSize];
@@ -80,25 +82,27 @@ describe("deploySibylStack on the in-process network", () => {
     assert.deepEqual(deployment.models, [{ name: "language-id", modelId, configHash }]);
   });
 
-  it("points PromptBoard at language-id with its callback gas", async () => {
+  it("points PromptBoard at language-id with its callback gas, through the log", async () => {
     const board = await connection.viem.getContractAt("PromptBoard", deployment.promptBoard);
     assert.equal(await board.read.modelId(), modelIdFromName("language-id"));
     assert.equal(await board.read.callbackGasLimit(), 300_000);
+    assert.equal(await board.read.sibylLog(), deployment.log);
     assert.equal(await board.read.sibylCoordinator(), deployment.coordinator);
   });
 
-  it("reports the block of the coordinator's deployment and the chain id", async () => {
+  it("reports the block of the log's deployment and the chain id", async () => {
     const client = await connection.viem.getPublicClient();
     assert.equal(deployment.chainId, await client.getChainId());
-    const address = deployment.coordinator;
+    const address = deployment.log;
     assert.equal(await client.getCode({ address, blockNumber: deployment.deploymentBlock - 1n }), undefined);
     assert.ok(await client.getCode({ address, blockNumber: deployment.deploymentBlock }));
   });
 
-  it("owns the coordinator with the first account", async () => {
+  it("owns the log, the ledger and the coordinator with the first account", async () => {
     const [owner] = await connection.viem.getWalletClients();
     assert.ok(owner);
-    assert.equal(await (await coordinator()).read.owner(), getAddress(owner.account.address));
+    for (const contract of [await log(), await ledger(), await coordinator()])
+      assert.equal(await contract.read.owner(), getAddress(owner.account.address));
   });
 
   it("round-trips the deployment through JSON", () => {
@@ -148,8 +152,11 @@ describe("deploySibylStack on the in-process network", () => {
     });
     const keyed = await deploySibylStack({ provider: signingProvider(connection.provider, owner) });
     const coordinator = await connection.viem.getContractAt("SibylCoordinator", keyed.coordinator);
-    assert.equal(getAddress(await coordinator.read.owner()), owner.address);
-    assert.deepEqual(await coordinator.read.batchSizes(), [1n, 4n, 16n, 64n]);
+    const keyedLog = await connection.viem.getContractAt("SibylLog", keyed.log);
+    const keyedLedger = await connection.viem.getContractAt("OperatorLedger", keyed.ledger);
+    for (const contract of [coordinator, keyedLog, keyedLedger])
+      assert.equal(getAddress(await contract.read.owner()), owner.address);
+    assert.deepEqual(await keyedLog.read.batchSizes(), [1n, 4n, 16n, 64n]);
   });
 
   describe("registerModel", () => {
@@ -190,7 +197,7 @@ describe("deploySibylStack on the in-process network", () => {
       const operator = getAddress(wallets[1].account.address);
       const first = await registerOperator(connection, { coordinator: deployment.coordinator, operator: 1 });
       assert.deepEqual(first, { operator, registered: true });
-      const registration = await (await coordinator()).read.operatorOf([operator]);
+      const registration = await (await ledger()).read.operatorOf([operator]);
       assert.equal(registration.active, true);
       assert.equal(registration.stake, 10n ** 18n);
 

@@ -45,8 +45,9 @@ describe("deploySibylStack on hardhat node", () => {
   }
 
   async function assertDeployed(connection: Connection, deployment: SibylDeployment): Promise<void> {
-    const coordinator = await connection.viem.getContractAt("SibylCoordinator", deployment.coordinator);
-    assert.deepEqual(await coordinator.read.batchSizes(), [1n, 4n, 16n, 64n]);
+    const log = await connection.viem.getContractAt("SibylLog", deployment.log);
+    assert.deepEqual(await log.read.batchSizes(), [1n, 4n, 16n, 64n]);
+    assert.equal(await log.read.coordinator(), deployment.coordinator);
     const board = await connection.viem.getContractAt("PromptBoard", deployment.promptBoard);
     assert.equal(await board.read.sibylCoordinator(), deployment.coordinator);
   }

@@ -10,7 +10,7 @@ import path from "node:path";
 import { createPublicClient, createWalletClient, getAddress, type Hex, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhatKey } from "../../src/cli/devAccounts.js";
-import { sibylCoordinatorAbi } from "../../src/shared/abi/generated.js";
+import { operatorLedgerAbi, sibylCoordinatorAbi } from "../../src/shared/abi/generated.js";
 import { type ChildRun, freePort, runSibyl, startSibyl } from "../helpers/processes.js";
 
 const ONE_LINE_ERROR = /^sibyl: [^\n]+\n$/;
@@ -289,14 +289,20 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
       const transport = http(deployment.rpcUrl);
       const wallet = createWalletClient({ account, transport });
       // An endpoint is any text its operator chose: this one would clear the reader's terminal.
-      const hash = await wallet.writeContract({
+      const client = createPublicClient({ transport });
+      const ledger = await client.readContract({
         address: deployment.coordinator as Hex,
         abi: sibylCoordinatorAbi,
+        functionName: "ledger",
+      });
+      const hash = await wallet.writeContract({
+        address: ledger,
+        abi: operatorLedgerAbi,
         functionName: "setOperatorEndpoint",
         args: ["http://10.0.0.7:9470\u001b[2J"],
         chain: null,
       });
-      await createPublicClient({ transport }).waitForTransactionReceipt({ hash });
+      await client.waitForTransactionReceipt({ hash });
       const status = await runSibyl(["status"], env);
       assert.equal(status.code, 0, status.stderr);
       assert.match(status.stdout, /^operators {4}2 registered, 1 active /m);

@@ -17,6 +17,7 @@ import { type ExplorerServer, startExplorerServer } from "../../src/explorer/ser
 import { releaseSnarkjsCurve } from "../../src/node/prover/curve.js";
 import { BatchProver } from "../../src/node/prover/prover.js";
 import { getResult, sibylCoordinatorAbi } from "../../src/sdk/index.js";
+import { sibylLogAbi } from "../../src/shared/abi/generated.js";
 import { findChromium, launchBrowser } from "../helpers/browser.js";
 import { type Devnet, startDevnet } from "../helpers/devnet.js";
 import { buildExplorerPage } from "../helpers/explorerPage.js";
@@ -78,6 +79,15 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
   });
 
   const client = () => createPublicClient({ transport: http(deployment.rpcUrl) });
+  /** The deployment's result log, named by its coordinator. */
+  const log = async () => ({
+    address: await client().readContract({
+      address: deployment.coordinator,
+      abi: sibylCoordinatorAbi,
+      functionName: "log",
+    }),
+    abi: sibylLogAbi,
+  });
   const shoot = (name: string) =>
     page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
@@ -155,11 +165,7 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
       (await verdict.textContent()) ?? "",
       /^VALID, (proven: the delivered answer is leaf \d+ of the log under the onchain root|in the log, proof pending: the delivered answer is committed at sequence \d+)/,
     );
-    const root = await client().readContract({
-      address: deployment.coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "root",
-    });
+    const root = await client().readContract({ ...(await log()), functionName: "root" });
     assert.match((await page.getByTestId("verdict").textContent()) ?? "", new RegExp(`onchain root${root}`));
     await shoot("request-verified");
   });
@@ -187,15 +193,10 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     await page.goto(`${explorerUrl}/#/log`);
     const root = page.getByTestId("root");
     await root.waitFor();
-    const chainRoot = await client().readContract({
-      address: deployment.coordinator,
-      abi: sibylCoordinatorAbi,
-      functionName: "root",
-    });
+    const chainRoot = await client().readContract({ ...(await log()), functionName: "root" });
     assert.equal(await root.textContent(), String(chainRoot));
     const batches = await client().getContractEvents({
-      address: deployment.coordinator,
-      abi: sibylCoordinatorAbi,
+      ...(await log()),
       eventName: "BatchAppended",
       fromBlock: 0n,
     });
@@ -302,8 +303,7 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
     // but the test's own comes while the page is watched.
     await until(async () => {
       const [proven, delivered] = await client().readContract({
-        address: deployment.coordinator,
-        abi: sibylCoordinatorAbi,
+        ...(await log()),
         functionName: "pendingLog",
       });
       return proven === delivered ? true : undefined;

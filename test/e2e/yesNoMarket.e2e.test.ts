@@ -133,11 +133,11 @@ describe("e2e: YesNoMarket resolved or voided through a running node", function 
 
 /** The market deployed on the devnet, and the steps of its timeline as the test's accounts take them. */
 async function deployMarket(devnet: Devnet) {
-  const { coordinator, publicClient, users } = devnet.sibyl;
+  const { coordinator, log, publicClient, users } = devnet.sibyl;
   const [yes, no, reporter, payer] = users.slice(2, 6) as [Wallet, Wallet, Wallet, Wallet];
   type Wallet = (typeof users)[number];
   const contract = await devnet.connection.viem.deployContract("YesNoMarket", [
-    coordinator.address,
+    log.address,
     MODEL_ID,
     REPORT_WINDOW,
     RESOLUTION_WINDOW,

@@ -12,7 +12,12 @@ import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
 import { requestInference } from "../../src/sdk/requestInference.js";
 import { CallbackOutcome } from "../../src/sdk/types.js";
 import { verifyResult } from "../../src/sdk/verifyResult.js";
-import { promptBoardAbi, sibylCoordinatorAbi } from "../../src/shared/abi/generated.js";
+import {
+  operatorLedgerAbi,
+  promptBoardAbi,
+  sibylCoordinatorAbi,
+  sibylLogAbi,
+} from "../../src/shared/abi/generated.js";
 import { type RequestCommitment, ResultStatus } from "../../src/shared/encoding.js";
 import { SibylError } from "../../src/shared/errors.js";
 
@@ -77,8 +82,8 @@ describe("sibyl/hardhat startSibyl: the real node in process", () => {
     assert.ok(!accounts.map((a) => a.toLowerCase()).includes(sibyl.operator.toLowerCase()));
     const client = await connection.viem.getPublicClient();
     const info = await client.readContract({
-      address: sibyl.coordinator,
-      abi: sibylCoordinatorAbi,
+      address: sibyl.deployment.ledger,
+      abi: operatorLedgerAbi,
       functionName: "operatorOf",
       args: [sibyl.operator],
     });
@@ -224,9 +229,10 @@ describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
     const [, , , user, other] = await connection.viem.getWalletClients();
     assert.ok(user && other);
     const coordinator = { address: sibyl.coordinator, abi: sibylCoordinatorAbi } as const;
-    const { minStake } = await client.readContract({ ...coordinator, functionName: "operatorParameters" });
+    const ledger = { address: sibyl.deployment.ledger, abi: operatorLedgerAbi } as const;
+    const { minStake } = await client.readContract({ ...ledger, functionName: "operatorParameters" });
     await client.waitForTransactionReceipt({
-      hash: await other.writeContract({ ...coordinator, functionName: "registerOperator", value: minStake }),
+      hash: await other.writeContract({ ...ledger, functionName: "registerOperator", value: minStake }),
     });
     // Requests are assigned among the active operators: ask until each operator has one.
     let theirs: RequestCommitment | undefined;
@@ -263,7 +269,11 @@ describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
       assert.equal(audit.valid, true, audit.reason);
       assert.equal(audit.state, "proven", `request ${requestId}`);
     }
-    const [proven, delivered] = await client.readContract({ ...coordinator, functionName: "pendingLog" });
+    const [proven, delivered] = await client.readContract({
+      address: sibyl.log,
+      abi: sibylLogAbi,
+      functionName: "pendingLog",
+    });
     assert.equal(proven, delivered, "the queue is empty");
     await connection.provider.request({ method: "evm_revert", params: [snapshot] });
   });

@@ -9,6 +9,7 @@ import { verifierContractName } from "../../src/node/prover/artifacts.js";
 import { toProofWords } from "../../src/node/prover/calldata.js";
 import type { BatchProver } from "../../src/node/prover/prover.js";
 import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
+import { resolveSibylContracts } from "../../src/shared/contracts.js";
 import {
   BATCH_SIZES,
   batchSizeFor,
@@ -94,6 +95,11 @@ export async function deploySibyl(viem: Viem) {
 }
 
 export type Sibyl = Awaited<ReturnType<typeof deploySibyl>>;
+
+/** The deployment's addresses as the node and the SDK find them, from its log. */
+export function contractsOf(sibyl: Pick<Sibyl, "log" | "publicClient">) {
+  return resolveSibylContracts(sibyl.publicClient, sibyl.log.address);
+}
 
 /** The commitments of every InferenceRequested event in a transaction, and its receipt. */
 export async function requestedIn(sibyl: Sibyl, hash: Hex) {

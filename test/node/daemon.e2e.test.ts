@@ -60,7 +60,7 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
   it("answers a consumer contract's request with a proof, and the consumer gets its callback", async () => {
     const { viem } = devnet.connection;
     const board = await viem.deployContract("PromptBoard", [
-      devnet.sibyl.coordinator.address,
+      devnet.sibyl.log.address,
       modelIdFromName("chat-echo"),
       300_000,
     ]);
@@ -136,7 +136,7 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
       sequence >= (batch.args.firstSequence as bigint) &&
       sequence < (batch.args.firstSequence as bigint) + (batch.args.count as bigint);
     const batches = await until(async () => {
-      const events = await coordinator.getEvents.BatchAppended({}, { fromBlock });
+      const events = await devnet.sibyl.log.getEvents.BatchAppended({}, { fromBlock });
       return sequences.every((sequence) => events.some((batch) => covers(batch, sequence)))
         ? events
         : undefined;
@@ -144,7 +144,7 @@ describe("sibyl node (processes: hardhat node, daemon, OpenAI-protocol server)",
     const ours = batches.filter((batch) => sequences.some((sequence) => covers(batch, sequence)));
     assert.ok(ours.length < 50, `${ours.length} batches for 50 results`);
 
-    const onchainRoot = await coordinator.read.root();
+    const onchainRoot = await devnet.sibyl.log.read.root();
     const nodeRoot = await until(async () => {
       const tree = nodeTree(path.join(devnet.dir, "node.db"));
       return tree && BigInt(tree.root) === onchainRoot ? tree.root : undefined;

@@ -76,12 +76,12 @@ export async function proofByAnotherOperator(devnet: Devnet, size: ScenarioSize)
     const ids = await sendRequests(devnet, size.requests, MODEL_ID, (i) => sentence("en", i));
     const result = await settle(devnet, ids, fromBlock);
     const unproven = await waitForProofs(devnet);
-    const { coordinator } = devnet.sibyl;
+    const { coordinator, log } = devnet.sibyl;
     const delivered = await coordinator.getEvents.ResultDelivered({}, { fromBlock });
     const lazySequences = delivered
       .filter((event) => String(event.args.operator).toLowerCase() === lazyAddress)
       .map((event) => event.args.sequence as bigint);
-    const batches = await coordinator.getEvents.BatchAppended({}, { fromBlock });
+    const batches = await log.getEvents.BatchAppended({}, { fromBlock });
     const provenForLazyBy = new Set(
       batches
         .filter((batch) => {
@@ -179,7 +179,7 @@ export async function reorgBetweenDeliveryAndProof(devnet: Devnet, size: Scenari
     ),
   );
   const nodes: Daemon[] = [{ name: "node", run: node, database: "reorg-proofs.db" }];
-  const { coordinator, publicClient } = devnet.sibyl;
+  const { log, publicClient } = devnet.sibyl;
   try {
     await node.waitFor("sibyl node started", 120_000);
     const fromBlock = (await publicClient.getBlockNumber()) + 1n;
@@ -187,16 +187,16 @@ export async function reorgBetweenDeliveryAndProof(devnet: Devnet, size: Scenari
     // 1. Deliveries land, a snapshot, the proof lands; revert: the proof is gone, the deliveries stay.
     const first = await sendRequests(devnet, size.requests, MODEL_ID, (i) => sentence("fr", i));
     await settle(devnet, first, fromBlock);
-    const [provenAtSnapshot] = await coordinator.read.pendingLog();
+    const [provenAtSnapshot] = await log.read.pendingLog();
     const beforeProof = await rpc(devnet, "evm_snapshot");
     await until(async () => {
-      const [proven, delivered] = await coordinator.read.pendingLog();
+      const [proven, delivered] = await log.read.pendingLog();
       return proven === delivered && proven > provenAtSnapshot ? true : undefined;
     });
     await caughtUp(devnet, "reorg-proofs.db");
     const rewindsBefore = countLogged(node, "chain reorganised");
     await rpc(devnet, "evm_revert", [beforeProof]);
-    const proofRemoved = (await coordinator.read.pendingLog())[0] === provenAtSnapshot;
+    const proofRemoved = (await log.read.pendingLog())[0] === provenAtSnapshot;
     await rpc(devnet, "hardhat_mine", ["0x3"]);
     await until(() => (countLogged(node, "chain reorganised") > rewindsBefore ? true : undefined), 60_000);
 
@@ -276,16 +276,16 @@ export async function queueFullUnderBurst(devnet: Devnet, size: ScenarioSize, ma
 
 /** The largest number of unproven results after any transaction since `fromBlock`, from the events. */
 async function mostPending(devnet: Devnet, fromBlock: bigint): Promise<number> {
-  const { coordinator } = devnet.sibyl;
+  const { coordinator, log } = devnet.sibyl;
   const [delivered, batches] = await Promise.all([
     coordinator.getEvents.ResultDelivered({}, { fromBlock }),
-    coordinator.getEvents.BatchAppended({}, { fromBlock }),
+    log.getEvents.BatchAppended({}, { fromBlock }),
   ]);
   const steps = [
     ...delivered.map((event) => ({ at: order(event), change: 1 })),
     ...batches.map((event) => ({ at: order(event), change: -Number(event.args.count) })),
   ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  const [provenAtStart, deliveredAtStart] = await coordinator.read.pendingLog({
+  const [provenAtStart, deliveredAtStart] = await log.read.pendingLog({
     blockNumber: fromBlock - 1n,
   });
   let pending = Number(deliveredAtStart - provenAtStart);

@@ -166,24 +166,28 @@ export async function tamperedOperator(network: QuorumNetwork, size: ScenarioSiz
 export async function equivocation(network: QuorumNetwork, size: ScenarioSize): Promise<QuorumCheck> {
   const started = Date.now();
   const { devnet, daemons } = network;
-  const { coordinator, publicClient } = devnet.sibyl;
+  const { coordinator, ledger, publicClient } = devnet.sibyl;
   // The tampered operator leaves first: with an endpoint that signs anything in the network, its wrong
   // answers would have their second signature (two colluding operators are a quorum of 2).
   // At soak size its penalties may already have taken it out of the active set.
   const tampered = daemons.find((daemon) => daemon.name === "op-tampered");
   if (tampered) {
     await tampered.run.stop("SIGTERM");
-    if ((await coordinator.read.operatorOf([tampered.address])).active)
+    if ((await ledger.read.operatorOf([tampered.address])).active)
       await publicClient.waitForTransactionReceipt({
-        hash: await coordinator.write.requestOperatorExit({ account: privateKeyToAccount(hardhatKey(17)) }),
+        hash: await ledger.write.requestOperatorExit({ account: privateKeyToAccount(hardhatKey(17)) }),
       });
   }
   const equivocator = privateKeyToAccount(await registerOperator(devnet, 18));
-  const domain = { chainId: await publicClient.getChainId(), coordinator: coordinator.address };
+  const domain: StatementDomain = {
+    chainId: await publicClient.getChainId(),
+    coordinatorOf: () => coordinator.address,
+    ledger: () => ledger.address,
+  };
   const yesMan = await startYesMan(equivocator, domain);
   try {
     await publicClient.waitForTransactionReceipt({
-      hash: await coordinator.write.setOperatorEndpoint([yesMan.url], { account: equivocator }),
+      hash: await ledger.write.setOperatorEndpoint([yesMan.url], { account: equivocator }),
     });
     const fromBlock = await publicClient.getBlockNumber();
     const question = (i: number) => stringToHex(`Is ${i} even?`);
@@ -310,7 +314,7 @@ async function check(
   operators: ReadonlyArray<{ name: string; address: Hex; log?: string }>,
   options: CheckOptions,
 ): Promise<QuorumCheck> {
-  const { coordinator } = devnet.sibyl;
+  const { coordinator, ledger } = devnet.sibyl;
   const { ids, result } = options;
   // The scenario's requests were all made after `fromBlock`, which may hold the last scenario's work.
   const fromBlock = options.fromBlock + 1n;
@@ -337,11 +341,11 @@ async function check(
     return counts;
   };
   const requested = await coordinator.getEvents.InferenceRequested({}, { fromBlock });
-  const penalties = (await coordinator.getEvents.OperatorPenalized({}, { fromBlock })).filter(ofScenario);
+  const penalties = (await ledger.getEvents.OperatorPenalized({}, { fromBlock })).filter(ofScenario);
   const delivered = (await coordinator.getEvents.ResultDelivered({}, { fromBlock })).filter(ofScenario);
   const culprit = operators.find((operator) => operator.name === options.culprit);
   const slashEvents = culprit
-    ? (await coordinator.getEvents.OperatorSlashed({ operator: culprit.address }, { fromBlock })).filter(
+    ? (await ledger.getEvents.OperatorSlashed({ operator: culprit.address }, { fromBlock })).filter(
         ofScenario,
       )
     : [];
@@ -349,9 +353,9 @@ async function check(
     .filter((event) => event.args.operator?.toLowerCase() === culprit?.address.toLowerCase())
     .reduce((sum, event) => sum + (event.args.amount as bigint), 0n);
   const stakeAt = async (blockNumber: bigint | undefined) =>
-    culprit ? (await coordinator.read.operatorOf([culprit.address], { blockNumber })).stake : 0n;
+    culprit ? (await ledger.read.operatorOf([culprit.address], { blockNumber })).stake : 0n;
   const first = slashEvents[0];
-  const registration = culprit ? await coordinator.read.operatorOf([culprit.address]) : undefined;
+  const registration = culprit ? await ledger.read.operatorOf([culprit.address]) : undefined;
   const stakeBefore = await stakeAt(options.fromBlock);
   return {
     report: report(options.scenario, options.injected, ids.length, result, Date.now() - options.started),

@@ -32,8 +32,8 @@ describe("SDK: getOperatorStats", () => {
       throw new Error("the network needs user accounts");
     const punctual = sibyl.operator;
     const mined = (hash: Promise<Hex>) => minedIn(sibyl, hash);
-    await mined(coordinator.write.registerOperator({ account: late.account, value: 2n * ETH }));
-    await mined(coordinator.write.setOperatorEndpoint([ENDPOINT], { account: late.account }));
+    await mined(sibyl.ledger.write.registerOperator({ account: late.account, value: 2n * ETH }));
+    await mined(sibyl.ledger.write.setOperatorEndpoint([ENDPOINT], { account: late.account }));
     const askOf = async (operator: Address, input: string) => {
       await assignNextRequestTo(connection, sibyl, operator);
       const { commitment } = await ask(sibyl, input);
@@ -166,11 +166,17 @@ async function reportEquivocation(
   const signatureB = await signStatement(signer, sibyl.coordinator.address, chainId, b);
   const commitment = equivocationCommitment(
     reporter.account.address,
+    sibyl.coordinator.address,
     { statement: a, signature: signatureA },
     { statement: b, signature: signatureB },
   );
   const account = reporter.account;
   // Two transactions, so two blocks: a report is only taken from a block after its commitment's.
   await minedIn(sibyl, sibyl.ledger.write.commitEquivocationReport([commitment], { account }));
-  await minedIn(sibyl, sibyl.ledger.write.reportEquivocation([a, signatureA, b, signatureB], { account }));
+  await minedIn(
+    sibyl,
+    sibyl.ledger.write.reportEquivocation([sibyl.coordinator.address, a, signatureA, b, signatureB], {
+      account,
+    }),
+  );
 }

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {SibylConsumer} from "sibyl/contracts/consumer/SibylConsumer.sol";
-import {ISibylCoordinator} from "sibyl/contracts/interfaces/ISibylCoordinator.sol";
+import {ISibylLog} from "sibyl/contracts/interfaces/ISibylLog.sol";
 import {ResultStatus} from "sibyl/contracts/interfaces/SibylTypes.sol";
 
 /// @notice Asks a model about a greeting and keeps each answer.
@@ -12,7 +12,8 @@ contract Greeter is SibylConsumer {
     mapping(uint256 requestId => bytes answer) public answers;
     mapping(uint256 requestId => ResultStatus status) public statuses;
 
-    constructor(ISibylCoordinator coordinator) SibylConsumer(coordinator) {}
+    /// @param log The Sibyl deployment's result log: it names the coordinator requests go to, across upgrades.
+    constructor(ISibylLog log) SibylConsumer(log) {}
 
     /// @notice msg.value is the request's escrow: quote it with the SDK's estimateFee (at least
     /// sibylCoordinator.estimateFee(model, CALLBACK_GAS, block.basefee)); what the answer does not cost

@@ -13,13 +13,16 @@ import { type Address, BaseError, ContractFunctionRevertedError, hexToString, pa
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
 
-/** Deploys a Greeter wired to `coordinator` and returns a function that asks it and gives the request id. */
-async function greeterOn(connection: Connection, coordinator: Address) {
-  const greeter = await connection.viem.deployContract("Greeter", [coordinator]);
+/**
+ * Deploys a Greeter built on the deployment's result `log` and returns a function that asks it and gives
+ * the request id.
+ */
+async function greeterOn(connection: Connection, log: Address) {
+  const greeter = await connection.viem.deployContract("Greeter", [log]);
   const client = await connection.viem.getPublicClient();
   const model = modelIdFromName("language-id");
   async function ask(greeting: string): Promise<bigint> {
-    const fee = await estimateFee(client, { coordinator, model, callbackGasLimit: 100_000 });
+    const fee = await estimateFee(client, { coordinator: log, model, callbackGasLimit: 100_000 });
     const hash = await greeter.write.ask([model, greeting], { value: fee });
     const receipt = await client.waitForTransactionReceipt({ hash });
     const [event] = parseEventLogs({
@@ -37,7 +40,7 @@ describe("Greeter with Sibyl's mock (no node, no proof)", () => {
   it("stores the answer it is given", async () => {
     const connection = await network.create();
     const sibyl = await mockSibyl(connection);
-    const { greeter, ask } = await greeterOn(connection, sibyl.coordinator);
+    const { greeter, ask } = await greeterOn(connection, sibyl.log);
     const requestId = await ask("Bonjour tout le monde");
     await sibyl.fulfill(requestId, { output: "fr 0.9900" });
     assert.equal(hexToString(await greeter.read.answers([requestId])), "fr 0.9900");
@@ -47,7 +50,7 @@ describe("Greeter with Sibyl's mock (no node, no proof)", () => {
   it("records an error status and stores no answer", async () => {
     const connection = await network.create();
     const sibyl = await mockSibyl(connection);
-    const { greeter, ask } = await greeterOn(connection, sibyl.coordinator);
+    const { greeter, ask } = await greeterOn(connection, sibyl.log);
     const requestId = await ask("Hello");
     await sibyl.fulfill(requestId, { status: ResultStatus.ModelError });
     assert.equal(await greeter.read.statuses([requestId]), ResultStatus.ModelError);
@@ -90,7 +93,7 @@ describe("Greeter with Sibyl's real node in process", () => {
     const connection = await network.create();
     const sibyl = await startSibyl(connection);
     try {
-      const { greeter, client, ask } = await greeterOn(connection, sibyl.coordinator);
+      const { greeter, client, ask } = await greeterOn(connection, sibyl.log);
       const requestId = await ask("Guten Morgen, wie geht es dir?");
       const result = await sibyl.waitForResult(requestId);
       assert.match(result.outputText ?? "", /^de 0\.\d{4}$/);

@@ -6,7 +6,15 @@ import { releaseSnarkjsCurve } from "../../../src/node/prover/curve.js";
 import { BatchProver } from "../../../src/node/prover/prover.js";
 import { SqliteJobStore } from "../../../src/node/store/sqliteStore.js";
 import { testContext } from "../../helpers/nodeContext.js";
-import { ask, deploySibyl, okAnswer, type Sibyl, TEST_MODEL, TestOperator } from "../../helpers/sibyl.js";
+import {
+  ask,
+  contractsOf,
+  deploySibyl,
+  okAnswer,
+  type Sibyl,
+  TEST_MODEL,
+  TestOperator,
+} from "../../helpers/sibyl.js";
 
 describe("ChainListener (Hardhat network)", function () {
   this.timeout(120_000);
@@ -15,11 +23,11 @@ describe("ChainListener (Hardhat network)", function () {
 
   const rpc = (method: string, params: unknown[] = []) => connection.provider.request({ method, params });
 
-  function listenerOn(store: SqliteJobStore) {
+  async function listenerOn(store: SqliteJobStore) {
     return new ChainListener(testContext(sibyl.coordinator.address), {
       client: sibyl.publicClient,
       store,
-      coordinator: sibyl.coordinator.address,
+      contracts: await contractsOf(sibyl),
       deploymentBlock: 0n,
       confirmations: 0,
       maxLogRange: 1_000,
@@ -44,10 +52,10 @@ describe("ChainListener (Hardhat network)", function () {
 
   it("stores each request once, by request id, however often a range is read", async () => {
     const store = new SqliteJobStore(":memory:");
-    const listener = listenerOn(store);
+    const listener = await listenerOn(store);
     const { commitment } = await ask(sibyl, "first");
     await catchUp(listener);
-    await catchUp(listenerOn(store));
+    await catchUp(await listenerOn(store));
     assert.equal(store.job(commitment.requestId)?.state, "received");
     assert.equal(store.job(commitment.requestId)?.input, toHex("first"));
     assert.equal(store.countByState().received, 1);
@@ -55,7 +63,7 @@ describe("ChainListener (Hardhat network)", function () {
 
   it("drops a request that a reorg removed, and reads the replacing chain", async () => {
     const store = new SqliteJobStore(":memory:");
-    const listener = listenerOn(store);
+    const listener = await listenerOn(store);
     const snapshot = await rpc("evm_snapshot");
     const { commitment } = await ask(sibyl, "on the losing fork");
     await catchUp(listener);
@@ -85,7 +93,7 @@ describe("ChainListener (Hardhat network)", function () {
 
   it("rewinds when the chain gets shorter than its checkpoint (evm_revert), and reads new requests", async () => {
     const store = new SqliteJobStore(":memory:");
-    const listener = listenerOn(store);
+    const listener = await listenerOn(store);
     const snapshot = await rpc("evm_snapshot");
     const { commitment } = await ask(sibyl, "reverted away");
     await ask(sibyl, "reverted away too");
@@ -120,7 +128,7 @@ describe("ChainListener (Hardhat network)", function () {
       const pending = await ask(sibyl, "still pending");
 
       const store = new SqliteJobStore(":memory:");
-      const listener = listenerOn(store);
+      const listener = await listenerOn(store);
       await catchUp(listener);
       assert.equal(listener.log.tree.root, await sibyl.log.read.root());
       assert.equal(listener.log.tree.nextIndex, await sibyl.log.read.nextIndex());
@@ -138,7 +146,7 @@ describe("ChainListener (Hardhat network)", function () {
       const operator = new TestOperator(sibyl, prover);
       const { commitment } = await ask(sibyl, "answered, then un-answered");
       const store = new SqliteJobStore(":memory:");
-      const listener = listenerOn(store);
+      const listener = await listenerOn(store);
       await catchUp(listener);
       const emptyRoot = listener.log.tree.root;
       const snapshot = await rpc("evm_snapshot");

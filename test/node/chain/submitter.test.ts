@@ -69,13 +69,12 @@ describe("Submitter with late receipts", function () {
     const submitter = new Submitter(testContext(sibyl.coordinator.address), {
       client,
       account: privateKeyToAccount(hardhatKey(1)),
-      coordinator: sibyl.coordinator.address,
       store,
       receiptPollMs: 20,
     });
     await submitter.init();
     // A lone result with no callback: far under this bound.
-    return submitter.submit(batch.id, fulfillData(args), 1_000_000n);
+    return submitter.submit(batch.id, sibyl.coordinator.address, fulfillData(args), 1_000_000n);
   }
 
   it("waits for a receipt served a few polls after the nonce moved, and reports the fulfil mined", async () => {
