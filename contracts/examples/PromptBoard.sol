@@ -26,11 +26,7 @@ contract PromptBoard is SibylConsumer {
 
     mapping(uint256 requestId => Entry entry) private _entries;
 
-    constructor(
-        ISibylLog log,
-        bytes32 modelId_,
-        uint32 callbackGasLimit_
-    ) SibylConsumer(log) {
+    constructor(ISibylLog log, bytes32 modelId_, uint32 callbackGasLimit_) SibylConsumer(log) {
         modelId = modelId_;
         callbackGasLimit = callbackGasLimit_;
     }

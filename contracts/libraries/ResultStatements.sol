@@ -10,10 +10,12 @@ import {ResultStatement} from "../interfaces/SibylTypes.sol";
 /// coordinator the request was made to}. The coordinator checks co-signatures with it; the operators'
 /// ledger checks equivocation evidence with it, for any coordinator version.
 library ResultStatements {
-    bytes32 private constant RESULT_STATEMENT_TYPEHASH =
-        keccak256("ResultStatement(uint256 requestId,bytes32 outputHash,uint8 status)");
-    bytes32 private constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant RESULT_STATEMENT_TYPEHASH = keccak256(
+        "ResultStatement(uint256 requestId,bytes32 outputHash,uint8 status)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
 
     /// @notice The digest signed for an answer to `coordinator`'s request, computed each time (a few
     /// hundred gas) so a signature for one chain never passes on a fork of it.

@@ -54,11 +54,16 @@ contract ExamplesTest is ExamplesFixture {
         vm.prank(retired);
         board.onSibylResult(1, ResultStatus.Ok, "a retired coordinator still delivers what it took");
         log.revokeCoordinator(retired);
-        vm.expectRevert(abi.encodeWithSelector(SibylConsumer.SibylConsumer__OnlyCoordinator.selector, retired));
+        vm.expectRevert(
+            abi.encodeWithSelector(SibylConsumer.SibylConsumer__OnlyCoordinator.selector, retired)
+        );
         vm.prank(retired);
         board.onSibylResult(2, ResultStatus.Ok, "revoked");
         vm.expectRevert(
-            abi.encodeWithSelector(SibylConsumer.SibylConsumer__OnlyCoordinator.selector, address(unauthorized))
+            abi.encodeWithSelector(
+                SibylConsumer.SibylConsumer__OnlyCoordinator.selector,
+                address(unauthorized)
+            )
         );
         vm.prank(address(unauthorized));
         board.onSibylResult(3, ResultStatus.Ok, "never authorized");

@@ -185,9 +185,7 @@ contract SibylCoordinatorAssignmentTest is SettlementFixture {
         // Past the window the copier may deliver, but not with the honest operator's proof.
         vm.warp(commitment.exclusiveUntil + 1);
         uint256 oldRoot = log.root();
-        vm.expectRevert(
-            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, oldRoot, newRoot, 0, 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.InvalidProof.selector, oldRoot, newRoot, 0, 1));
         vm.prank(copier);
         coordinator.fulfill(batch, newRoot, proof);
         assertEq(coordinator.balanceOf(copier), 0, "the copier takes nothing");

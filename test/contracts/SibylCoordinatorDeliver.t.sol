@@ -134,11 +134,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
         _provePending(63, second);
         _provePending(2, second);
         _assertQueue(bound_ + 1, bound_ + 1, bytes32(bound_ + 1), bytes32(bound_ + 1));
-        assertEq(
-            log.nextIndex(),
-            bound_ + 4,
-            "every delivered leaf in the tree, the last two in a 4"
-        );
+        assertEq(log.nextIndex(), bound_ + 4, "every delivered leaf in the tree, the last two in a 4");
     }
 
     function test_deliver_noneOrMoreThanTheLargestBatchSizeReverts() public {

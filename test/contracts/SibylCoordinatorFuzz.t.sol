@@ -171,13 +171,7 @@ contract SibylCoordinatorFuzzTest is PendingLogFixture {
         if (field == 2) batch[which].status = uint8(ResultStatus.ModelError);
         uint256 root = log.root();
         vm.expectRevert(
-            abi.encodeWithSelector(
-                ISibylLog.InvalidProof.selector,
-                root,
-                newRoot,
-                0,
-                _batchSizeFor(count)
-            )
+            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, root, newRoot, 0, _batchSizeFor(count))
         );
         vm.prank(operator);
         coordinator.fulfill(batch, newRoot, proof);

@@ -94,7 +94,10 @@ contract SibylCoordinatorInvariantTest is CoordinatorFixture {
     }
 
     function invariant_lateAssigneePaysAPenaltyThatIsBurned() public view {
-        assertTrue(!handler.penaltyBroken(), "a takeover's penalty was not taken once, or not burned, or paid");
+        assertTrue(
+            !handler.penaltyBroken(),
+            "a takeover's penalty was not taken once, or not burned, or paid"
+        );
     }
 
     function invariant_chargesAreCappedAndPaidToTheDeliverer() public view {

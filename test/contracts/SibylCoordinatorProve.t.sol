@@ -194,10 +194,7 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
             abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 0, 3, 2)
         );
         _provePending(2, stranger);
-        _expectProveRejected(
-            pair,
-            abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 2, 2, 0)
-        );
+        _expectProveRejected(pair, abi.encodeWithSelector(ISibylLog.NotPendingLeaves.selector, 2, 2, 0));
     }
 
     function test_prove_invalidProofOrRootIsRejected() public {
@@ -208,9 +205,7 @@ contract SibylCoordinatorProveTest is PendingLogFixture {
         vm.expectRevert(abi.encodeWithSelector(ISibylLog.InvalidProof.selector, root, newRoot, 0, 1));
         log.prove(leaves, newRoot, proof);
         proof[0] ^= 1;
-        vm.expectRevert(
-            abi.encodeWithSelector(ISibylLog.InvalidProof.selector, root, newRoot + 1, 0, 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ISibylLog.InvalidProof.selector, root, newRoot + 1, 0, 1));
         log.prove(leaves, newRoot + 1, proof);
         uint256 outside = SibylEncoding.SNARK_SCALAR_FIELD;
         vm.expectRevert(abi.encodeWithSelector(ISibylLog.RootOutOfField.selector, outside));

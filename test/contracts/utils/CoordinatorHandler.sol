@@ -188,7 +188,8 @@ contract CoordinatorHandler is CoordinatorBooks {
         Delivered[] memory results = _delivered(vm.getRecordedLogs());
         uint256 penalty = lateStake < LIVENESS_PENALTY ? lateStake : LIVENESS_PENALTY;
         if (ledger.operatorOf(operator).stake != lateStake - penalty) penaltyBroken = true;
-        if (coordinator.balanceOf(TAKER) != takerBalance + _checkResults(batch, results)) penaltyBroken = true;
+        if (coordinator.balanceOf(TAKER) != takerBalance + _checkResults(batch, results))
+            penaltyBroken = true;
         if (ledger.burned() != burnedBefore + penalty) penaltyBroken = true;
         for (uint256 i = index; i + 1 < pending.length; ++i) pending[i] = pending[i + 1];
         pending.pop();
@@ -278,7 +279,8 @@ contract CoordinatorHandler is CoordinatorBooks {
         uint256 before = TAKER.balance;
         vm.prank(TAKER);
         ledger.withdrawStake();
-        if (TAKER.balance != before + taker.stake || ledger.operatorOf(TAKER).stake != 0) stakeBooksBroken = true;
+        if (TAKER.balance != before + taker.stake || ledger.operatorOf(TAKER).stake != 0)
+            stakeBooksBroken = true;
         stakeWithdrawn += taker.stake;
         _afterAction();
     }
@@ -294,7 +296,10 @@ contract CoordinatorHandler is CoordinatorBooks {
             abi.encodeCall(ISibylLog.appendProven, (leaves, newRoot, proof, STRANGER)),
             address(log)
         );
-        _expectNotCoordinator(abi.encodeCall(IOperatorLedger.penalize, (operator, leafSeed)), address(ledger));
+        _expectNotCoordinator(
+            abi.encodeCall(IOperatorLedger.penalize, (operator, leafSeed)),
+            address(ledger)
+        );
         _afterAction();
     }
 

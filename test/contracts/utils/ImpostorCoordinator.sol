@@ -24,7 +24,11 @@ contract ImpostorCoordinator {
         return log.appendDelivered(leaves);
     }
 
-    function appendProven(uint256[] calldata leaves, uint256 newRoot, uint256[8] calldata proof) external returns (uint256) {
+    function appendProven(
+        uint256[] calldata leaves,
+        uint256 newRoot,
+        uint256[8] calldata proof
+    ) external returns (uint256) {
         return log.appendProven(leaves, newRoot, proof, address(this));
     }
 

@@ -43,8 +43,7 @@ abstract contract PendingLogFixture is SettlementFixture {
     }
 
     function _assertQueue(uint256 proven, uint256 delivered, bytes32 head, bytes32 tail) internal view {
-        (uint256 provenNow, uint256 deliveredNow, bytes32 headNow, bytes32 tailNow) = log
-            .pendingLog();
+        (uint256 provenNow, uint256 deliveredNow, bytes32 headNow, bytes32 tailNow) = log.pendingLog();
         assertEq(provenNow, proven, "proven");
         assertEq(deliveredNow, delivered, "delivered");
         assertEq(headNow, head, "head of the chain");

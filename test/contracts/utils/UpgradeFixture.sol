@@ -37,13 +37,20 @@ abstract contract UpgradeFixture is PendingLogFixture {
     }
 
     /// @dev Requests on `version` until one is assigned to `assignee`.
-    function _requestOn(SibylCoordinator version, address assignee) internal returns (RequestCommitment memory) {
+    function _requestOn(
+        SibylCoordinator version,
+        address assignee
+    ) internal returns (RequestCommitment memory) {
         _use(version);
         return _requestAssignedTo(assignee);
     }
 
     /// @dev Delivers `commitment` without a proof on `version` as its assignee, recording the sequence.
-    function _deliverOn(SibylCoordinator version, RequestCommitment memory commitment, bytes memory output) internal {
+    function _deliverOn(
+        SibylCoordinator version,
+        RequestCommitment memory commitment,
+        bytes memory output
+    ) internal {
         _use(version);
         vm.recordLogs();
         _deliverAs(_single(_fulfillment(commitment, output)), commitment.operator);
@@ -51,7 +58,11 @@ abstract contract UpgradeFixture is PendingLogFixture {
     }
 
     /// @dev Fulfils `commitment` with a proof on `version` as its assignee, recording the sequence.
-    function _fulfillOn(SibylCoordinator version, RequestCommitment memory commitment, bytes memory output) internal {
+    function _fulfillOn(
+        SibylCoordinator version,
+        RequestCommitment memory commitment,
+        bytes memory output
+    ) internal {
         _use(version);
         vm.recordLogs();
         _fulfillAs(_single(_fulfillment(commitment, output)), commitment.operator);
