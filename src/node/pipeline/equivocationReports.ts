@@ -20,14 +20,14 @@ const COMMIT_GAS = 100_000n;
 const REPORT_GAS = 400_000n;
 
 /** The next report transaction due, if any: a found equivocation's commit, or a committed one's report. */
-export function nextReportStep(store: JobStore, reporter: Address): ReportStep | undefined {
-  const found = store.equivocationsIn("found")[0];
+export async function nextReportStep(store: JobStore, reporter: Address): Promise<ReportStep | undefined> {
+  const found = (await store.equivocationsIn("found"))[0];
   if (found !== undefined) {
     const commitment = equivocationCommitment(reporter, found.a, found.b);
     return { equivocation: found, step: "commit", data: commitReportData(commitment), gas: COMMIT_GAS };
   }
   // Sent after its commit was mined, so it lands in a later block.
-  const committed = store.equivocationsIn("committed")[0];
+  const committed = (await store.equivocationsIn("committed"))[0];
   if (committed !== undefined) {
     const data = reportEquivocationData(committed.a, committed.b);
     return { equivocation: committed, step: "report", data, gas: REPORT_GAS };
@@ -36,7 +36,7 @@ export function nextReportStep(store: JobStore, reporter: Address): ReportStep |
 }
 
 /** Moves the equivocation on once its step's transaction was mined (or refused for good). */
-export function settleReportStep(store: JobStore, step: ReportStep, mined: boolean): void {
-  if (step.step === "commit") store.markEquivocation(step.equivocation, mined ? "committed" : "failed");
-  else store.markEquivocation(step.equivocation, mined ? "reported" : "failed");
+export async function settleReportStep(store: JobStore, step: ReportStep, mined: boolean): Promise<void> {
+  if (step.step === "commit") await store.markEquivocation(step.equivocation, mined ? "committed" : "failed");
+  else await store.markEquivocation(step.equivocation, mined ? "reported" : "failed");
 }
