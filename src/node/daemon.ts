@@ -229,7 +229,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       const holding = new AbortController();
       const lost = leadership.hold(AbortSignal.any([abort.signal, holding.signal])).then((error) => {
         // Deposed (or cut off from the store): stop every loop before another replica may start.
-        if (error) abort.abort();
+        if (error) {
+          logger.error({ err: error }, "standing down: no longer the leader");
+          abort.abort();
+        }
         return error;
       });
       const failure = await loops.run();

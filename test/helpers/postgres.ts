@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { PostgresJobStore } from "../../src/node/store/postgres/pgStore.js";
 import { freePort } from "./processes.js";
 
 const run = promisify(execFile);
@@ -108,5 +109,21 @@ export class PostgresCluster {
     const file = path.join(this.#bin, tool);
     if (this.#asUser === undefined) await run(file, args);
     else await run("runuser", ["-u", this.#asUser, "--", file, ...args]);
+  }
+}
+
+/** The shared store's tree root once it equals `contractRoot` (or whatever it is after 20 s). */
+export async function sharedRootWhenSynced(url: string, contractRoot: bigint): Promise<bigint | undefined> {
+  const store = await PostgresJobStore.open(url);
+  try {
+    const started = Date.now();
+    for (;;) {
+      const tree = (await store.checkpoint())?.tree;
+      const root = tree && BigInt(tree.root);
+      if (root === contractRoot || Date.now() - started > 20_000) return root;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await store.close();
   }
 }

@@ -5,5 +5,7 @@ import { SqliteJobStore } from "./sqliteStore.js";
 import type { JobStore } from "./store.js";
 
 export async function openStore(spec: StoreSpec): Promise<JobStore> {
-  return spec.kind === "postgres" ? PostgresJobStore.open(spec.url) : new SqliteJobStore(spec.path);
+  return spec.kind === "postgres"
+    ? PostgresJobStore.open(spec.url, { leaseMs: spec.leaseMs })
+    : new SqliteJobStore(spec.path);
 }

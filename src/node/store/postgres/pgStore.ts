@@ -57,6 +57,8 @@ const types = {
 export interface PostgresStoreOptions {
   /** For tests that play an older replica: the schema version this code knows. */
   schemaVersion?: number;
+  /** The leader's lease (ms): bounds how long a dead replica's locks can hold a takeover up. */
+  leaseMs?: number;
 }
 
 type Client = pg.PoolClient;
@@ -87,6 +89,17 @@ export class PostgresJobStore implements JobStore {
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on("error", () => undefined);
+    // A replica that dies (or loses the network) inside a transaction leaves its backend holding the
+    // lease row's share lock until the server notices: a transaction idle this long is ended, so a
+    // takeover waits for it at most that; no statement waits for a lock longer than a lease.
+    const leaseMs = options.leaseMs ?? 5_000;
+    pool.on("connect", (client) => {
+      client
+        .query(
+          `SET idle_in_transaction_session_timeout = ${Math.ceil(leaseMs / 2)}; SET lock_timeout = ${leaseMs}`,
+        )
+        .catch(() => undefined);
+    });
     try {
       const client = await pool.connect();
       try {
