@@ -155,7 +155,11 @@ async function reportIfPossible(devnet: Devnet, attacker: LocalAccount, signed: 
   if (a === undefined || b === undefined) return 0n;
   const { publicClient, coordinator } = devnet.sibyl;
   const wallet = createWalletClient({ account: attacker, transport: http(devnet.chain.url) });
-  const before = await publicClient.getBalance({ address: attacker.address });
+  // Its wallet pays the gas; the slash is credited to its withdrawable balance in the coordinator.
+  const worth = async () =>
+    (await publicClient.getBalance({ address: attacker.address })) +
+    (await coordinator.read.balanceOf([attacker.address]));
+  const before = await worth();
   const send = async (data: Hex) =>
     publicClient.waitForTransactionReceipt({
       hash: await wallet.sendTransaction({ to: coordinator.address, data, chain: null }),
@@ -163,8 +167,5 @@ async function reportIfPossible(devnet: Devnet, attacker: LocalAccount, signed: 
   await send(commitReportData(equivocationCommitment(attacker.address, a, b)));
   await devnet.connection.networkHelpers.mine(1);
   await send(reportEquivocationData(a, b));
-  const after = await publicClient.getBalance({ address: attacker.address });
-  // A reward may also be credited to the attacker's stake rather than its balance.
-  const stake = (await coordinator.read.operatorOf([attacker.address])).stake;
-  return after - before + (stake - 10n ** 18n);
+  return (await worth()) - before;
 }
