@@ -53,6 +53,7 @@ import { Wakeup } from "./pipeline/wakeup.js";
 import { BatchProver } from "./prover/prover.js";
 import { JOB_STATES } from "./store/jobState.js";
 import { openStore } from "./store/openStore.js";
+import { FencedError } from "./store/postgres/pgStore.js";
 import type { Job, JobStore } from "./store/store.js";
 
 export class StartupError extends SibylError {
@@ -198,8 +199,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const health = (): HealthReport => {
       const role = { role: leadership.role, since: new Date(leadership.since).toISOString() };
       if (node) return { ...node.health(), ...role };
-      // A standby does no work: not ready for it until it leads.
-      return { ready: false, checks: { leader: { ok: false, detail: "standby" } }, ...role };
+      // A standby does no work: not ready for it until it leads (and has resumed the jobs).
+      const detail = leadership.role === "leader" ? "resuming" : "standby";
+      return { ready: false, checks: { leader: { ok: false, detail } }, ...role };
     };
     const api = config.api.enabled
       ? await startApiServer({ ...config.api, metrics: context.metrics, health, logger })
@@ -615,5 +617,6 @@ class NodeLoops {
 }
 
 function isFatal(error: unknown): boolean {
-  return error instanceof TreeMismatchError;
+  // Fenced: another replica leads now; this one must stop at once, not retry.
+  return error instanceof TreeMismatchError || error instanceof FencedError;
 }

@@ -83,7 +83,8 @@ export class Leadership {
   async hold(signal: AbortSignal): Promise<LeadershipLostError | undefined> {
     const { leaseMs, store, logger } = this.#options;
     if (leaseMs === undefined) {
-      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      if (!signal.aborted)
+        await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
       return undefined;
     }
     const renewEveryMs = leaseMs / 5;

@@ -31,6 +31,15 @@ describe("reliability: two replicas on PostgreSQL, the leader dies, the standby 
       assert.ok(check.leaderStopped, `${check.report.scenario}: leader did not stop`);
   });
 
+  it("says standby, then leader, in /readyz and the metrics", () => {
+    for (const check of checks.filter((c) => c.roles.length > 0))
+      assert.deepEqual(
+        [check.roles[0], check.roles[1]?.replace(/^\d+ /, "")],
+        ["503 standby leader=0", "leader leader=1"],
+        check.report.scenario,
+      );
+  });
+
   it("answers every request exactly once across the takeover", () => {
     for (const { report } of checks) {
       assert.equal(report.lost, 0, `${report.scenario}: ${report.lost} lost`);

@@ -28,6 +28,8 @@ export interface FailoverCheck {
   tookOver: boolean;
   /** From the kill (or the cut) to the standby's "leading" line, ms. */
   takeoverMs: number;
+  /** The standby's /readyz and sibyl_leader before and after it took over (failover() only). */
+  roles: string[];
   revertedFulfils: number;
   unproven: bigint;
   nodeRoot: bigint | undefined;
@@ -88,6 +90,7 @@ export async function killLeaderAt(
       started,
       leaderStopped: exit.signal === "SIGKILL",
       takeoverMs,
+      roles: [],
     });
   } finally {
     await standby.stop("SIGTERM");
@@ -122,6 +125,7 @@ export async function failover(
     const leader = runs[leading] as ChildRun;
     const standby = runs[1 - leading] as ChildRun;
     const bothLed = runs.every((run) => run.text.includes('"msg":"leading"'));
+    const roles = [await roleOf(standby)];
     const ids = await sendRequests(devnet, requests, modelIdFromName(MODEL.name), inputOf);
     // In flight: some answered, not all delivered.
     await leader.waitFor(/"msg":"batch (delivered|fulfilled)"/, 60_000);
@@ -130,6 +134,7 @@ export async function failover(
     else await (proxies[leading] as TcpProxy).blackhole();
     await standby.waitFor('"msg":"leading"', 60_000);
     const takeoverMs = Date.now() - cutAt;
+    roles.push(await roleOf(standby));
     // Cut off from the database, the leader must stand down within its lease (before the takeover).
     const leaderStopped =
       cut === "kill" || leader.text.includes('"msg":"standing down: no longer the leader"');
@@ -146,6 +151,7 @@ export async function failover(
       started,
       leaderStopped: leaderStopped && !bothLed,
       takeoverMs,
+      roles,
     });
   } finally {
     for (const run of runs) await run.stop("SIGKILL");
@@ -165,6 +171,7 @@ async function check(
     started: number;
     leaderStopped: boolean;
     takeoverMs: number;
+    roles: string[];
   },
 ): Promise<FailoverCheck> {
   const unproven = await waitForProofs(devnet);
@@ -174,6 +181,7 @@ async function check(
     leaderStopped: run.leaderStopped,
     tookOver: true,
     takeoverMs: run.takeoverMs,
+    roles: run.roles,
     revertedFulfils: (await revertedTransactions(devnet, [OPERATOR], run.fromBlock)).get(OPERATOR) ?? 0,
     unproven,
     nodeRoot: await sharedRootWhenSynced(url, contractRoot),
@@ -189,6 +197,16 @@ const SENTENCES = [
 
 function inputOf(i: number): Hex {
   return stringToHex(`${SENTENCES[i % SENTENCES.length]} (failover ${i})`);
+}
+
+/** "<readyz status> <role> leader=<sibyl_leader>" from a replica's API (its URL is in its start line). */
+async function roleOf(replica: ChildRun): Promise<string> {
+  const api = /"api":"([^"]+)"/.exec(replica.text)?.[1];
+  if (api === undefined) return "no api";
+  const ready = await fetch(`${api}/readyz`);
+  const { role } = (await ready.json()) as { role?: string };
+  const leader = /^sibyl_leader (\d)/m.exec(await (await fetch(`${api}/metrics`)).text())?.[1];
+  return `${ready.status} ${role} leader=${leader}`;
 }
 
 function sleep(ms: number): Promise<void> {
