@@ -6,6 +6,7 @@
  *
  *   npm run bench:node                  # ~5 minutes on 2 cores
  *   BENCH_QUICK=1 npm run bench:node    # smoke run with small sizes
+ *   BENCH_STORES=sqlite npm run bench:node   # SQLite only (default: SQLite, then PostgreSQL if installed)
  *
  * Two mining modes, each on a fresh chain and node: automine (one block per transaction, Hardhat's
  * default) and one-second blocks (evm_setAutomine false, evm_setIntervalMining 1000), closer to a real
@@ -52,11 +53,13 @@ import { sibylCoordinatorAbi } from "../src/shared/abi/generated.js";
 import { modelIdFromName } from "../src/shared/encoding.js";
 import { type Devnet, hardhatKey, startDevnet } from "../test/helpers/devnet.js";
 import { FakeOpenAIServer } from "../test/helpers/openaiServer.js";
+import { findPostgres, PostgresCluster } from "../test/helpers/postgres.js";
 import type { ChildRun } from "../test/helpers/processes.js";
 import { ChainWatcher, percentile, WATCH_POLL_MS } from "./lib/chainWatcher.js";
 import { printTable, writeResults } from "./lib/report.js";
 
 type Mode = "automine" | "1s blocks";
+type StoreKind = "sqlite" | "postgres";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const SIZES = QUICK
@@ -276,6 +279,7 @@ function nodeLogSince(node: ChildRun, offset: number) {
 
 interface Row {
   mode: Mode;
+  store?: StoreKind;
   scenario: string;
   requests: number;
   p50Ms: number;
@@ -475,7 +479,12 @@ async function stopNode(node: ChildRun): Promise<void> {
   }
 }
 
-async function runMode(mode: Mode, modelUrl: string): Promise<{ rows: Row[]; lifetime: object }> {
+/** `postgresUrl`: the node keeps its state in that database instead of SQLite. */
+async function runMode(
+  mode: Mode,
+  modelUrl: string,
+  postgresUrl?: string,
+): Promise<{ rows: Row[]; lifetime: object }> {
   const models: ModelSpecInput[] = [
     { provider: "openai", name: MODEL, model: "instant-1", baseURL: modelUrl },
   ];
@@ -506,6 +515,7 @@ async function runMode(mode: Mode, modelUrl: string): Promise<{ rows: Row[]; lif
     const config = await devnet.writeConfig({
       chain: { rpcUrl: devnet.chain.url, coordinator, pollIntervalMs: 100 },
       ...NODE_CONFIG,
+      ...(postgresUrl ? { store: { kind: "postgres" as const, url: postgresUrl } } : {}),
     });
     node = devnet.startNode(config);
     await node.waitFor("sibyl node started", 120_000);
@@ -536,7 +546,11 @@ async function runMode(mode: Mode, modelUrl: string): Promise<{ rows: Row[]; lif
       await singles(bench, "single (PromptBoard)", SIZES.consumerSingles, true),
     ];
     for (const count of SIZES.bursts) rows.push(await burst(bench, count));
-    return { rows, lifetime: { mode, vmHwmMiB: sampler.lifetimePeakMiB() } };
+    const store: StoreKind = postgresUrl ? "postgres" : "sqlite";
+    return {
+      rows: rows.map((row) => ({ ...row, store })),
+      lifetime: { mode, store, vmHwmMiB: sampler.lifetimePeakMiB() },
+    };
   } finally {
     await watcher?.stop();
     sampler?.stop();
@@ -558,19 +572,34 @@ const began = performance.now();
 const { url: modelUrl, close: closeModel } = await new FakeOpenAIServer().start();
 const rows: Row[] = [];
 const lifetimes: object[] = [];
+const stores = (process.env.BENCH_STORES ?? "sqlite,postgres").split(",") as StoreKind[];
+const postgres = findPostgres();
+const cluster =
+  stores.includes("postgres") && !("missing" in postgres) ? await PostgresCluster.start(postgres) : undefined;
+if (stores.includes("postgres") && cluster === undefined)
+  process.stderr.write(`postgres: skipped (${"missing" in postgres ? postgres.missing : ""})\n`);
 try {
-  for (const mode of ["automine", "1s blocks"] as const) {
-    const result = await runMode(mode, modelUrl);
-    rows.push(...result.rows);
-    lifetimes.push(result.lifetime);
+  for (const store of stores) {
+    if (store === "postgres" && cluster === undefined) continue;
+    for (const mode of ["automine", "1s blocks"] as const) {
+      const result = await runMode(
+        mode,
+        modelUrl,
+        store === "postgres" ? await cluster?.createDatabase() : undefined,
+      );
+      rows.push(...result.rows);
+      lifetimes.push(result.lifetime);
+    }
   }
 } finally {
   await closeModel();
+  await cluster?.stop();
 }
 
 const fixed = (value: number | undefined, digits = 0) => (value === undefined ? "" : value.toFixed(digits));
 printTable(
   [
+    "store",
     "mode",
     "scenario",
     "requests",
@@ -584,6 +613,7 @@ printTable(
     "other load %",
   ],
   rows.map((row) => [
+    row.store ?? "sqlite",
     row.mode,
     row.scenario,
     row.requests,
@@ -601,7 +631,18 @@ printTable(
 const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
 const lines: string[] = [];
 for (const mode of ["automine", "1s blocks"] as const) {
-  const ofMode = rows.filter((row) => row.mode === mode);
+  const ofMode = rows.filter((row) => row.mode === mode && row.store !== "postgres");
+  const sustained = (store: StoreKind) =>
+    rows
+      .filter((row) => row.mode === mode && row.store === store && row.requestsPerSecond !== undefined)
+      .at(-1);
+  const [onSqlite, onPostgres] = [sustained("sqlite"), sustained("postgres")];
+  if (onSqlite?.requestsPerSecond && onPostgres?.requestsPerSecond) {
+    const share = onPostgres.requestsPerSecond / onSqlite.requestsPerSecond;
+    lines.push(
+      `${mode}: PostgreSQL sustains ${fixed(onPostgres.requestsPerSecond, 1)} req/s (p50 ${fixed(onPostgres.p50Ms)} ms), ${fixed(share * 100)}% of SQLite's ${fixed(onSqlite.requestsPerSecond, 1)} (p50 ${fixed(onSqlite.p50Ms)} ms; target ≥ 80%): ${verdict(share >= 0.8)}`,
+    );
+  }
   const single = ofMode.find((row) => row.scenario === "single (EOA)");
   const largest = ofMode.filter((row) => row.requestsPerSecond !== undefined).at(-1);
   const peakMiB = Math.max(...ofMode.map((row) => row.peakRssMiB.combined));

@@ -7,9 +7,13 @@
  * go to bench/results/soak-partial.json).
  * Rows about attacks print the attacker's net gain (target: ≤ 0) and fail the soak when it is not.
  */
+
+import { CRASH_POINTS } from "../src/node/crashPoints.js";
+import { findPostgres, PostgresCluster } from "../test/helpers/postgres.js";
 import { runAdversaries } from "../test/reliability/adversaries.js";
 import { runChainFaults } from "../test/reliability/chainFaults.js";
 import { runCrashes } from "../test/reliability/crash.js";
+import { failover, killLeaderAt, startReplicas } from "../test/reliability/failover.js";
 import { feeReports, runFees } from "../test/reliability/fees.js";
 import type { ScenarioReport } from "../test/reliability/harness.js";
 import { runHostileConsumers } from "../test/reliability/hostile.js";
@@ -20,6 +24,7 @@ import {
   ssrfEndpoint,
 } from "../test/reliability/hostilePeer.js";
 import { runLoad } from "../test/reliability/load.js";
+import { lostDatabaseCosigner } from "../test/reliability/lostDatabase.js";
 import { runModelFaults } from "../test/reliability/modelFaults.js";
 import { runOperators } from "../test/reliability/operators.js";
 import { runProving } from "../test/reliability/proving.js";
@@ -202,6 +207,73 @@ await scenario("load", async () => {
   extras.load = { latencyMs: check.latencyMs, peakRssMiB: check.peakRssMiB };
   return [check.report];
 });
+
+await scenario("lost database co-signer", async () => {
+  const check = await lostDatabaseCosigner();
+  const second = check.answersSigned > 1;
+  process.stdout.write(
+    `  attacker (slashing reporter) net gain ${check.attackerNetGain} wei; ${second ? "A SECOND SIGNATURE" : "no second signature"}; victim stake change ${check.victimStakeChange}\n`,
+  );
+  extras.lostDatabase = { ...check, secondSignature: second };
+  return [
+    {
+      scenario: "lost database co-signer",
+      injected: "co-signer's database wiped; asked again, its model answering differently",
+      sent: 1,
+      answeredOk: second ? 0 : 1,
+      answeredError: 0,
+      // A second signature (or any gain) is a failure of this row.
+      lost: second || check.attackerNetGain > 0n ? 1 : 0,
+      doubleAnswered: second ? 1 : 0,
+      durationMs: 0,
+    },
+  ];
+});
+const postgres = findPostgres();
+if ("missing" in postgres) {
+  process.stdout.write(`▸ postgres, failover: skipped (${postgres.missing})\n`);
+} else {
+  const cluster = await PostgresCluster.start(postgres);
+  try {
+    await scenario("postgres", async () => {
+      const crashes = await runCrashes(size(30), { postgres: cluster });
+      extras.postgresCrash = crashes.map(({ report, revertedFulfils, nodeRoot, contractRoot, crashed }) => ({
+        scenario: report.scenario,
+        crashed,
+        revertedFulfils,
+        treeMatches: nodeRoot === contractRoot,
+      }));
+      const load = await runLoad(size(1000), await cluster.createDatabase());
+      extras.postgresLoad = { latencyMs: load.latencyMs, peakRssMiB: load.peakRssMiB };
+      return [
+        ...crashes.map((check) => ({ ...check.report, scenario: `postgres: ${check.report.scenario}` })),
+        { ...load.report, scenario: `postgres: ${load.report.scenario}` },
+      ];
+    });
+    await scenario("failover", async () => {
+      const replicas = await startReplicas();
+      try {
+        const checks = [];
+        for (const point of CRASH_POINTS)
+          checks.push(await killLeaderAt(replicas, cluster, point, size(10).requests));
+        checks.push(await failover(replicas, cluster, "kill", size(40).requests));
+        checks.push(await failover(replicas, cluster, "database", size(40).requests));
+        extras.failover = checks.map((check) => ({
+          scenario: check.report.scenario,
+          leaderStopped: check.leaderStopped,
+          takeoverMs: check.takeoverMs,
+          revertedFulfils: check.revertedFulfils,
+          treeMatches: check.nodeRoot === check.contractRoot,
+        }));
+        return checks.map((check) => check.report);
+      } finally {
+        await replicas.stop();
+      }
+    });
+  } finally {
+    await cluster.stop();
+  }
+}
 
 printTable(
   ["scenario", "injected", "sent", "answered ok", "answered error", "lost", "double-answered", "duration s"],

@@ -59,6 +59,26 @@ export const configSchema = z
       .object({ path: z.string().min(1).default("sibyl-node.db") })
       .strict()
       .default({}),
+    /**
+     * Where the node keeps its state: SQLite (the default: `database.path`, one node) or a PostgreSQL
+     * server shared by the operator's replicas, one of which leads (a lease of `leaseMs`).
+     */
+    store: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("sqlite"), path: z.string().min(1) }).strict(),
+        z
+          .object({
+            kind: z.literal("postgres"),
+            url: z.string().refine((value) => /^postgres(ql)?:\/\/[^/]/.test(value), {
+              // Never the value: it may hold the password.
+              message: "must be a postgres:// or postgresql:// URL",
+            }),
+            /** How long a leader's lease lasts without renewal: a standby takes over within about this. */
+            leaseMs: z.number().int().min(1_000).max(60_000).default(5_000),
+          })
+          .strict(),
+      ])
+      .optional(),
     models: z
       .array(modelSpecSchema)
       .min(1, "serve at least one model")
@@ -194,13 +214,15 @@ export class ConfigError extends SibylError {
 
 /**
  * Environment overrides for what differs between machines, so one config file serves every deployment:
- * SIBYL_RPC_URL, SIBYL_COORDINATOR, SIBYL_DEPLOYMENT_BLOCK, SIBYL_DATABASE, SIBYL_API_PORT, SIBYL_LOG_LEVEL.
+ * SIBYL_RPC_URL, SIBYL_COORDINATOR, SIBYL_DEPLOYMENT_BLOCK, SIBYL_DATABASE, SIBYL_STORE_URL (a postgres://
+ * URL), SIBYL_API_PORT, SIBYL_LOG_LEVEL.
  */
 const ENV_OVERRIDES: Record<string, { path: string[]; parse?: (value: string) => unknown }> = {
   SIBYL_RPC_URL: { path: ["chain", "rpcUrl"] },
   SIBYL_COORDINATOR: { path: ["chain", "coordinator"] },
   SIBYL_DEPLOYMENT_BLOCK: { path: ["chain", "deploymentBlock"] },
   SIBYL_DATABASE: { path: ["database", "path"] },
+  SIBYL_STORE_URL: { path: ["store"], parse: (url) => ({ kind: "postgres", url }) },
   SIBYL_API_PORT: { path: ["api", "port"], parse: Number },
   SIBYL_LOG_LEVEL: { path: ["log", "level"] },
 };
@@ -231,7 +253,18 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const config = parseConfig(input, env);
   // A relative database path belongs next to the config file, not wherever the node was started.
   const database = path.resolve(path.dirname(file), config.database.path);
-  return Object.freeze({ ...config, database: { path: database } });
+  const store =
+    config.store?.kind === "sqlite"
+      ? { ...config.store, path: path.resolve(path.dirname(file), config.store.path) }
+      : config.store;
+  return Object.freeze({ ...config, database: { path: database }, store });
+}
+
+export type StoreSpec = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; leaseMs: number };
+
+/** The store the node uses: `store` when given, else SQLite at `database.path`. */
+export function storeSpecOf(config: NodeConfig): StoreSpec {
+  return config.store ?? { kind: "sqlite", path: config.database.path };
 }
 
 function withEnvOverrides(input: unknown, env: NodeJS.ProcessEnv): unknown {

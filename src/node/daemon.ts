@@ -22,13 +22,14 @@ import { SibylError } from "../shared/errors.js";
 import { ChainListener } from "./chain/listener.js";
 import { TreeMismatchError } from "./chain/logMirror.js";
 import { Submitter, sleep } from "./chain/submitter.js";
-import type { NodeConfig } from "./config.js";
+import { type NodeConfig, storeSpecOf } from "./config.js";
 import type { NodeContext } from "./context.js";
 import { CosignatureCollector } from "./cosign/collector.js";
 import { publishEndpoint } from "./cosign/endpoint.js";
 import { startPeerServer } from "./cosign/peerServer.js";
 import type { StatementDomain } from "./cosign/statement.js";
 import { crashPointsFrom } from "./crashPoints.js";
+import { Leadership, LeadershipLostError } from "./leadership.js";
 import { ModelAvailability } from "./models/availability.js";
 import { configHashOf } from "./models/configHash.js";
 import {
@@ -53,7 +54,8 @@ import { CosigningLoop } from "./pipeline/cosigning.js";
 import { Wakeup } from "./pipeline/wakeup.js";
 import { BatchProver } from "./prover/prover.js";
 import { JOB_STATES } from "./store/jobState.js";
-import { SqliteJobStore } from "./store/sqliteStore.js";
+import { openStore } from "./store/openStore.js";
+import { FencedError } from "./store/postgres/pgStore.js";
 import type { Job, JobStore } from "./store/store.js";
 
 export class StartupError extends SibylError {
@@ -132,15 +134,18 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     );
   }
   for (const { provider } of served.values()) started.push(() => provider.close());
-  const store = new SqliteJobStore(config.database.path);
-  started.push(async () => store.close());
+  const storeSpec = storeSpecOf(config);
+  const store = await openStore(storeSpec).catch(async (error) => {
+    await closeStarted();
+    throw error;
+  });
+  started.push(() => store.close());
   try {
     // Bound to the log, which outlives every coordinator version: an upgrade keeps the database.
-    store.bindDeployment(`chain ${chainId} log ${contracts.log}`);
+    await store.bindDeployment(`chain ${chainId} log ${contracts.log}`, await client.getBlockNumber());
     const prover = new BatchProver();
     started.unshift(() => prover.close());
     await prover.warmUp(BATCH_SIZES.filter((size) => size <= batchSizeFor(config.batching.maxSize)));
-    await publishEndpoint(client, account, config, contracts.ledger, options.transport);
     const listener = new ChainListener(context, {
       client,
       store,
@@ -159,38 +164,62 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     };
     // Filled once the API and co-signing servers listen: a peer may not point this node at itself.
     const ownPorts: number[] = [];
-    const node = new NodeLoops(context, {
-      client,
+    const leadership = new Leadership({
       store,
-      prover,
-      served,
-      account,
-      domain,
-      collector: new CosignatureCollector({
-        client,
-        domain,
-        self: account.address,
-        timeoutMs: config.cosigning.requestTimeoutMs,
-        maxReplyBytes: config.cosigning.maxReplyBytes,
-        policy: { allowPrivatePeers: config.cosigning.allowPrivatePeers, ownPorts: () => ownPorts },
-        logger,
-        store,
-      }),
-      listener,
-      submitter: new Submitter(context, {
-        client,
-        account,
-        store,
-        receiptPollMs: Math.min(config.chain.pollIntervalMs, 250),
-      }),
-      stopAll: () => abort.abort(),
+      leaseMs: storeSpec.kind === "postgres" ? storeSpec.leaseMs : undefined,
+      logger,
+      metrics: context.metrics,
     });
-    await node.recover();
+    let node: NodeLoops | undefined;
+    /** Once this replica leads: the loops, resumed from the store where the last leader left them. */
+    const lead = async (): Promise<NodeLoops> => {
+      // Sent by the leader alone, before its submitter reads its nonce, so the two never race.
+      await publishEndpoint(client, account, config, contracts.ledger, options.transport);
+      const loops = new NodeLoops(context, {
+        client,
+        store,
+        prover,
+        served,
+        account,
+        domain,
+        collector: new CosignatureCollector({
+          client,
+          domain,
+          self: account.address,
+          timeoutMs: config.cosigning.requestTimeoutMs,
+          maxReplyBytes: config.cosigning.maxReplyBytes,
+          policy: { allowPrivatePeers: config.cosigning.allowPrivatePeers, ownPorts: () => ownPorts },
+          logger,
+          store,
+        }),
+        listener,
+        submitter: new Submitter(context, {
+          client,
+          account,
+          store,
+          receiptPollMs: Math.min(config.chain.pollIntervalMs, 250),
+        }),
+        stopAll: () => abort.abort(),
+      });
+      await loops.recover();
+      node = loops;
+      return loops;
+    };
+    // Leading at once (always, with SQLite): recovered before the node says it started.
+    const ledAtStart = (await leadership.tryNow()) ? await lead() : undefined;
+    const health = (): HealthReport => {
+      const role = { role: leadership.role, since: new Date(leadership.since).toISOString() };
+      if (node) return { ...node.health(), ...role };
+      // A standby does no work: not ready for it until it leads (and has resumed the jobs).
+      const detail = leadership.role === "leader" ? "resuming" : "standby";
+      return { ready: false, checks: { leader: { ok: false, detail } }, ...role };
+    };
     const api = config.api.enabled
-      ? await startApiServer({ ...config.api, metrics: context.metrics, health: () => node.health(), logger })
+      ? await startApiServer({ ...config.api, metrics: context.metrics, health, logger })
       : undefined;
     if (api) started.unshift(() => api.close());
     // Other operators reach it only at a published endpoint; without one this node co-signs for nobody.
+    // A standby answers too, from the shared record: an answer the leader has, signed at most once.
     const peerServer = config.cosigning.publicUrl
       ? await startPeerServer({
           host: config.cosigning.host,
@@ -198,14 +227,36 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           account,
           domain,
           store,
-          ownAnswer: (requestId) => node.ownAnswer(requestId),
+          ownAnswer: async (requestId) =>
+            node ? node.ownAnswer(requestId) : (await store.job(requestId))?.result,
           logger,
         })
       : undefined;
     if (peerServer) started.unshift(() => peerServer.close());
     for (const server of [api, peerServer]) if (server) ownPorts.push(Number(new URL(server.url).port));
-    const stopped = node.run().then(async (failure) => {
+    const runAsLeader = async (): Promise<Error | undefined> => {
+      if (ledAtStart === undefined) {
+        logger.info({ holder: leadership.holder }, "standby: waiting for the lead");
+        if (!(await leadership.acquire(abort.signal))) return undefined;
+      }
+      const loops = ledAtStart ?? (await lead());
+      const holding = new AbortController();
+      const lost = leadership.hold(AbortSignal.any([abort.signal, holding.signal])).then((error) => {
+        // Deposed (or cut off from the store): stop every loop before another replica may start.
+        if (error) {
+          logger.error({ err: error }, "standing down: no longer the leader");
+          abort.abort();
+        }
+        return error;
+      });
+      const failure = await loops.run();
+      holding.abort();
+      return (await lost) ?? failure;
+    };
+    const stopped = runAsLeader().then(async (failure) => {
       abort.abort();
+      if (!(failure instanceof LeadershipLostError))
+        await leadership.resign().catch((error) => logger.warn({ err: error }, "resigning the lead failed"));
       for (const close of started)
         await close().catch((error) => logger.warn({ err: error }, "close failed"));
       if (failure) throw failure;
@@ -219,6 +270,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         chainId,
         models: config.models.map((m) => m.name),
         api: api?.url,
+        store: storeSpec.kind,
+        role: leadership.role,
       },
       "sibyl node started",
     );
@@ -323,8 +376,11 @@ class NodeLoops {
   #chainTime = 0n;
   /** Wall-clock ms when #chainTime was first seen. */
   #chainTimeSeenAt = 0;
-  /** `<loop>: <fixed category>`, never error text: it is served by /readyz. */
-  #lastError: string | undefined;
+  /**
+   * Loops whose latest attempt failed, with a fixed category (never error text: it is served by
+   * /readyz); a loop's next success clears its entry.
+   */
+  readonly #failing = new Map<string, string>();
 
   constructor(context: NodeContext, parts: Parts) {
     this.#context = context;
@@ -341,6 +397,7 @@ class NodeLoops {
         nextBlockTime: () => this.#nextBlockTime(),
         expireNearDeadline: () => this.#expireNearDeadline(),
         recordError: (kind, error) => this.#recordError(kind, error),
+        recovered: (kind) => this.#failing.delete(kind),
         isFatal,
       },
     );
@@ -365,13 +422,13 @@ class NodeLoops {
     const { shutdown, config } = this.#context;
     const giveUpAt = Date.now() + config.cosigning.requestTimeoutMs;
     while (!shutdown.aborted && Date.now() < giveUpAt) {
-      const job = store.job(requestId);
+      const job = await store.job(requestId);
       if (job === undefined) return undefined;
       if (job.result !== undefined) return job.result;
       if (job.state === "received" && served.has(job.commitment.modelId)) {
-        store.transition(requestId, "received", "running", "asked to co-sign");
+        await store.transition(requestId, "received", "running", "asked to co-sign");
         await this.#runJob(job, false);
-        return store.job(requestId)?.result;
+        return (await store.job(requestId))?.result;
       }
       if (job.state !== "running") return undefined;
       await sleep(100, shutdown);
@@ -382,9 +439,9 @@ class NodeLoops {
   /** Puts work a crash interrupted back where it can safely start again. */
   async recover(): Promise<void> {
     const { store, submitter } = this.#parts;
-    for (const job of store.jobsIn("running"))
-      store.transition(job.requestId, "running", "received", "restarted");
-    for (const batch of store.batchesIn("proving")) store.abandonBatch(batch.id);
+    for (const job of await store.jobsIn("running"))
+      await store.transition(job.requestId, "running", "received", "restarted");
+    for (const batch of await store.batchesIn("proving")) await store.abandonBatch(batch.id);
     await submitter.init();
   }
 
@@ -392,12 +449,15 @@ class NodeLoops {
     const checks = {
       chain: { ok: this.#caughtUp, detail: this.#caughtUp ? "caught up" : "syncing" },
       pipeline: {
-        ok: this.#lastError === undefined,
-        ...(this.#lastError ? { detail: this.#lastError } : {}),
+        ok: this.#failing.size === 0,
+        ...(this.#failing.size > 0
+          ? { detail: [...this.#failing].map(([kind, category]) => `${kind}: ${category}`).join("; ") }
+          : {}),
       },
       models: this.#availability.check(),
     };
-    return { ready: checks.chain.ok && checks.models.ok, checks };
+    // A failing pipeline is not ready: a load balancer or a standby can act on it.
+    return { ready: checks.chain.ok && checks.models.ok && checks.pipeline.ok, checks };
   }
 
   /** Runs until shutdown; resolves with the error that stopped it, if one did. */
@@ -420,6 +480,7 @@ class NodeLoops {
       let caughtUp = false;
       try {
         const result = await listener.poll();
+        this.#failing.delete("listener");
         caughtUp = result.caughtUp;
         this.#caughtUp ||= caughtUp;
         // The listener already fetched the block it read; no block read, no time passed on the chain.
@@ -435,7 +496,7 @@ class NodeLoops {
         this.#recordError("listener", error);
         await sleep(BACKOFF_MS, shutdown);
       }
-      const counts = store.countByState();
+      const counts = await store.countByState();
       for (const state of JOB_STATES) metrics.jobsByState.set({ state }, counts[state]);
       if (caughtUp) await sleep(config.chain.pollIntervalMs, shutdown);
       else logger.debug({ block: String(listener.lastBlock) }, "catching up");
@@ -448,7 +509,7 @@ class NodeLoops {
     const availability = this.#availability;
     const running = new Set<Promise<void>>();
     while (!shutdown.aborted) {
-      this.#expireNearDeadline();
+      await this.#expireNearDeadline();
       // Only this operator's requests, and others' once their exclusive window is over.
       const turn = { operator: this.#parts.submitter.address, chainTime: this.#nextBlockTime() };
       // A stopped model gets one request at a time, as its probe, once its pause is over: one that has
@@ -457,16 +518,17 @@ class NodeLoops {
       for (const modelId of availability.dueProbes()) {
         if (running.size + probes.length >= config.execution.concurrency) break;
         const probe =
-          store.claimForRun([modelId], 1, turn, availability.probeSkips(modelId))[0] ??
-          store.claimForRun([modelId], 1, turn)[0];
+          (await store.claimForRun([modelId], 1, turn, availability.probeSkips(modelId)))[0] ??
+          (await store.claimForRun([modelId], 1, turn))[0];
         if (probe === undefined) continue;
         availability.probeStarted(modelId);
         probes.push(probe);
       }
       const free = config.execution.concurrency - running.size - probes.length;
-      const claimed = store
-        .claimForRun(availability.serving(), free, turn)
-        .map((job) => ({ job, probe: false }));
+      const claimed = (await store.claimForRun(availability.serving(), free, turn)).map((job) => ({
+        job,
+        probe: false,
+      }));
       for (const { job, probe } of [...probes.map((job) => ({ job, probe: true })), ...claimed]) {
         const run: Promise<void> = this.#runJob(job, probe)
           .catch((error) => this.#recordError("runner", error))
@@ -511,7 +573,7 @@ class NodeLoops {
         if (verdict === "stopped") throw error;
         outcome = isolatedFaultAnswer(provider, error, policy);
       }
-      const recorded = store.recordAnswer(job.requestId, {
+      const recorded = await store.recordAnswer(job.requestId, {
         status: outcome.status,
         output: stringToHex(outcome.output),
         metadata: encodeMetadata(outcome.metadata),
@@ -520,6 +582,7 @@ class NodeLoops {
         { model: spec.name, status: String(outcome.status) },
         outcome.latencyMs / 1000,
       );
+      this.#failing.delete("runner");
       if (recorded) {
         this.#context.crashAt("after-answer");
         this.#answersWaiting.notify();
@@ -541,8 +604,8 @@ class NodeLoops {
       if (error instanceof OperatorFaultError) note = `operator fault: ${error.fault}`;
       else if (error instanceof ShutdownError) note = "interrupted by shutdown";
       else this.#recordError("runner", error);
-      if (store.job(job.requestId)?.state === "running")
-        store.transition(job.requestId, "running", "received", note);
+      if ((await store.job(job.requestId))?.state === "running")
+        await store.transition(job.requestId, "running", "received", note);
     } finally {
       if (probe) this.#availability.probeEnded(modelId);
     }
@@ -559,21 +622,22 @@ class NodeLoops {
     return this.#chainTime + BigInt(Math.floor((Date.now() - this.#chainTimeSeenAt) / 1000));
   }
 
-  #expireNearDeadline(): void {
+  async #expireNearDeadline(): Promise<void> {
     if (this.#chainTime === 0n) return;
     const margin = BigInt(this.#context.config.submission.deadlineMarginSeconds);
-    const expired = this.#parts.store.expireBefore(this.#chainTime + margin);
+    const expired = await this.#parts.store.expireBefore(this.#chainTime + margin);
     if (expired.length > 0)
       this.#context.logger.warn({ requestIds: expired.map(String) }, "skipped: deadline too close");
   }
 
   #recordError(kind: string, error: unknown): void {
-    this.#lastError = `${kind}: ${errorCategory(error)}`;
+    this.#failing.set(kind, errorCategory(error));
     this.#context.metrics.errors.inc({ kind });
     this.#context.logger.error({ err: error }, `${kind} error`);
   }
 }
 
 function isFatal(error: unknown): boolean {
-  return error instanceof TreeMismatchError;
+  // Fenced: another replica leads now; this one must stop at once, not retry.
+  return error instanceof TreeMismatchError || error instanceof FencedError;
 }

@@ -22,6 +22,8 @@ export type Fault =
   | { kind: "malformed" }
   | { kind: "emptyChoices" }
   | { kind: "nullContent" }
+  /** 200 with content "" (or only whitespace): the model said nothing, as with null. */
+  | { kind: "emptyContent"; content: string }
   /** A 200 whose message is a refusal (`content: null`, `refusal` set), as OpenAI models refuse. */
   | { kind: "refusal" }
   /** A normal answer of `bytes` characters. */
@@ -193,6 +195,11 @@ export class FakeOpenAIServer {
           ...completion,
           choices: [{ index: 0, message: { role: "assistant", content: null }, finish_reason: "stop" }],
         });
+        return;
+      }
+      case "emptyContent": {
+        const completion = this.#completion(model, messages, fault.content);
+        sendJson(response, 200, completion);
         return;
       }
       case "refusal": {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { encryptKeystoreJson } from "ethers";
 import { privateKeyToAccount } from "viem/accounts";
-import { ConfigError, loadConfig, parseConfig } from "../../src/node/config.js";
+import { ConfigError, loadConfig, parseConfig, storeSpecOf } from "../../src/node/config.js";
 import { loadOperatorAccount } from "../../src/node/operatorKey.js";
 
 const COORDINATOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -26,6 +26,19 @@ function errorOf(run: () => unknown): ConfigError {
 }
 
 describe("node config", () => {
+  it("takes a PostgreSQL store from the config or SIBYL_STORE_URL, SQLite otherwise, never echoing the URL", () => {
+    assert.equal(storeSpecOf(parseConfig(valid())).kind, "sqlite");
+    const url = "postgres://sibyl:hunter2@db.internal:5432/sibyl";
+    assert.deepEqual(storeSpecOf(parseConfig(valid(), { SIBYL_STORE_URL: url })), {
+      kind: "postgres",
+      url,
+      leaseMs: 5_000,
+    });
+    const error = errorOf(() => parseConfig(valid(), { SIBYL_STORE_URL: "sibyl:hunter2@db" }));
+    assert.match(error.message, /store\.url/);
+    assert.ok(!error.message.includes("hunter2"), error.message);
+  });
+
   it("fills defaults and checksums the coordinator address", () => {
     const config = parseConfig({
       ...valid(),
@@ -58,6 +71,21 @@ describe("node config", () => {
     ],
     ["a batch above the largest circuit", (c) => ({ ...c, batching: { maxSize: 65 } }), /batching\.maxSize/],
     ["no models", (c) => ({ ...c, models: [] }), /models: serve at least one model/],
+    [
+      "a store of no known kind",
+      (c) => ({ ...c, store: { kind: "mysql", url: "mysql://x" } }),
+      /store\.kind/,
+    ],
+    [
+      "a postgres store with a non-postgres URL",
+      (c) => ({ ...c, store: { kind: "postgres", url: "http://user:hunter2@db/x" } }),
+      /store\.url: must be a postgres:\/\/ or postgresql:\/\/ URL/,
+    ],
+    [
+      "a lease too short to renew",
+      (c) => ({ ...c, store: { kind: "postgres", url: "postgres://db/x", leaseMs: 10 } }),
+      /store\.leaseMs/,
+    ],
     [
       "a duplicate model",
       (c) => ({ ...c, models: [c.models[0], c.models[0]] }),

@@ -8,7 +8,7 @@
 import path from "node:path";
 import { type Hex, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { CRASH_POINTS } from "../../src/node/crashPoints.js";
+import { CRASH_POINTS, type CrashPoint } from "../../src/node/crashPoints.js";
 import { modelIdFromName } from "../../src/shared/encoding.js";
 import {
   type Devnet,
@@ -17,6 +17,7 @@ import {
   sendRequests,
   startDevnet,
 } from "../helpers/devnet.js";
+import { type PostgresCluster, sharedRootWhenSynced } from "../helpers/postgres.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { seededRandom } from "../helpers/random.js";
 import {
@@ -47,32 +48,57 @@ export interface CrashCheck {
   unproven: bigint;
 }
 
-export async function runCrashes(size: ScenarioSize): Promise<CrashCheck[]> {
+/**
+ * `postgres`: the node keeps its state in a database of that cluster (one per crash point) instead
+ * of SQLite; `points` narrows the crash points (the fast PostgreSQL variant takes a few).
+ */
+export async function runCrashes(
+  size: ScenarioSize,
+  options: { postgres?: PostgresCluster; points?: readonly CrashPoint[] } = {},
+): Promise<CrashCheck[]> {
   const devnet = await startDevnet([MODEL]);
-  // Proofs wait a little, so kills between a delivery and its proof happen.
-  const config = await devnet.writeConfig({
-    batching: { maxSize: 16, maxWaitMs: 100 },
-    proving: { maxWaitMs: 1_000 },
-  });
-  // A batch proven before it is sent (fulfil) is this small load's way only when every batch is.
-  const fulfilConfig = await devnet.writeConfig(
-    { batching: { maxSize: 16, maxWaitMs: 100 }, proving: { fulfilWithProofFrom: 1 } },
-    "fulfil.json",
-  );
   const checks: CrashCheck[] = [];
   try {
-    for (const point of CRASH_POINTS) {
-      const pointConfig = point === "during-proving" ? fulfilConfig : config;
-      checks.push(await crashAt(devnet, pointConfig, point, size.requests));
+    for (const point of options.points ?? CRASH_POINTS) {
+      const url = options.postgres && (await options.postgres.createDatabase());
+      const store = url ? { store: { kind: "postgres" as const, url } } : {};
+      // Proofs wait a little, so kills between a delivery and its proof happen; a batch proven
+      // before it is sent (fulfil) is this small load's way only when every batch is.
+      const config = await devnet.writeConfig(
+        point === "during-proving"
+          ? { ...store, batching: { maxSize: 16, maxWaitMs: 100 }, proving: { fulfilWithProofFrom: 1 } }
+          : { ...store, batching: { maxSize: 16, maxWaitMs: 100 }, proving: { maxWaitMs: 1_000 } },
+        `crash-${point}.json`,
+      );
+      const root = url
+        ? (contractRoot: bigint) => sharedRootWhenSynced(url, contractRoot)
+        : (contractRoot: bigint) => nodeRootWhenSynced(path.join(devnet.dir, "node.db"), contractRoot);
+      checks.push(await crashAt(devnet, config, point, size.requests, root));
     }
-    if (size.soak) checks.push(await randomKills(devnet, config, size.requests * 4));
+    if (size.soak && options.postgres === undefined) {
+      const config = await devnet.writeConfig({
+        batching: { maxSize: 16, maxWaitMs: 100 },
+        proving: { maxWaitMs: 1_000 },
+      });
+      const root = (contractRoot: bigint) =>
+        nodeRootWhenSynced(path.join(devnet.dir, "node.db"), contractRoot);
+      checks.push(await randomKills(devnet, config, size.requests * 4, root));
+    }
   } finally {
     await devnet.stop();
   }
   return checks;
 }
 
-async function crashAt(devnet: Devnet, config: string, point: string, requests: number): Promise<CrashCheck> {
+type RootOf = (contractRoot: bigint) => Promise<bigint | undefined>;
+
+async function crashAt(
+  devnet: Devnet,
+  config: string,
+  point: string,
+  requests: number,
+  root: RootOf,
+): Promise<CrashCheck> {
   const started = Date.now();
   const fromBlock = (await devnet.sibyl.publicClient.getBlockNumber()) + 1n;
   const node = devnet.startNode(config, { SIBYL_CRASH_AT: point });
@@ -92,6 +118,7 @@ async function crashAt(devnet: Devnet, config: string, point: string, requests: 
       fromBlock,
       started,
       crashed,
+      root,
     );
   } finally {
     await restarted.stop("SIGTERM");
@@ -99,7 +126,12 @@ async function crashAt(devnet: Devnet, config: string, point: string, requests: 
 }
 
 /** Soak: several kills from outside at random moments while a larger load is served. */
-async function randomKills(devnet: Devnet, config: string, requests: number): Promise<CrashCheck> {
+async function randomKills(
+  devnet: Devnet,
+  config: string,
+  requests: number,
+  root: RootOf,
+): Promise<CrashCheck> {
   const started = Date.now();
   const random = seededRandom(0x5ba7);
   const fromBlock = (await devnet.sibyl.publicClient.getBlockNumber()) + 1n;
@@ -130,6 +162,7 @@ async function randomKills(devnet: Devnet, config: string, requests: number): Pr
       fromBlock,
       started,
       true,
+      root,
     );
   } finally {
     await node.stop("SIGTERM");
@@ -145,6 +178,7 @@ async function check(
   fromBlock: bigint,
   started: number,
   crashed: boolean,
+  root: RootOf,
 ): Promise<CrashCheck> {
   const unproven = await waitForProofs(devnet);
   const contractRoot = await devnet.sibyl.log.read.root();
@@ -152,7 +186,7 @@ async function check(
     unproven,
     report: report(scenario, injected, ids.length, result, Date.now() - started),
     revertedFulfils: (await revertedTransactions(devnet, [OPERATOR], fromBlock)).get(OPERATOR) ?? 0,
-    nodeRoot: await nodeRootWhenSynced(path.join(devnet.dir, "node.db"), contractRoot),
+    nodeRoot: await root(contractRoot),
     contractRoot,
     crashed,
   };

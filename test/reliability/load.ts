@@ -20,7 +20,8 @@ export interface LoadCheck {
 
 const MODELS = ["language-id", "chat-echo", "chat-upper"];
 
-export async function runLoad(size: ScenarioSize): Promise<LoadCheck> {
+/** `postgresUrl`: the node keeps its state there instead of SQLite. */
+export async function runLoad(size: ScenarioSize, postgresUrl?: string): Promise<LoadCheck> {
   const started = Date.now();
   const server = new FakeOpenAIServer();
   const { url, close } = await server.start();
@@ -30,7 +31,11 @@ export async function runLoad(size: ScenarioSize): Promise<LoadCheck> {
     { provider: "openai", name: "chat-upper", model: "upper-1", baseURL: url },
   ]);
   const node = devnet.startNode(
-    await devnet.writeConfig({ batching: { maxSize: 64, maxWaitMs: 200 }, execution: { concurrency: 32 } }),
+    await devnet.writeConfig({
+      ...(postgresUrl ? { store: { kind: "postgres" as const, url: postgresUrl } } : {}),
+      batching: { maxSize: 64, maxWaitMs: 200 },
+      execution: { concurrency: 32 },
+    }),
   );
   try {
     await node.waitFor("sibyl node started", 120_000);

@@ -142,10 +142,13 @@ describe("reliability: the operator key never leaks", function () {
   it("keeps the RPC key out of /readyz, /metrics, the log and the chain while the RPC is down", async () => {
     await proxy.down("refuse");
     // The listener fails against the keyed URL; /readyz says what failed, in a fixed category.
-    const ready = await until(async () => {
-      const body = await (await fetch(`${api}/readyz`)).text();
-      return body.includes("listener: rpc unreachable") ? body : undefined;
+    const { status, body: ready } = await until(async () => {
+      const response = await fetch(`${api}/readyz`);
+      const body = await response.text();
+      return body.includes("listener: rpc unreachable") ? { status: response.status, body } : undefined;
     }, 60_000);
+    assert.equal(status, 503, `a failing pipeline is not ready: ${ready}`);
+    assert.equal((JSON.parse(ready) as { ready: boolean }).ready, false);
     assertNoKey("/readyz during the outage", ready);
     assertNoKey("/metrics during the outage", await (await fetch(`${api}/metrics`)).text());
     await until(() => (node.text.includes('"msg":"listener error"') ? true : undefined), 30_000);
@@ -154,6 +157,8 @@ describe("reliability: the operator key never leaks", function () {
     assertNoKey("daemon output during the outage", node.text);
 
     await proxy.up();
+    // The listener's next success clears its failure: ready again without a restart.
+    await until(async () => ((await fetch(`${api}/readyz`)).status === 200 ? true : undefined), 30_000);
     const fromBlock = (await devnet.sibyl.publicClient.getBlockNumber()) + 1n;
     const ids = await sendRequests(devnet, 2, modelIdFromName("chat-echo"), (i) => toHex(`after ${i}`));
     const result = await settle(devnet, ids, fromBlock, 120_000);

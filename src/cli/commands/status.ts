@@ -144,5 +144,13 @@ async function nodeJobs(api: string): Promise<string> {
   const counts = [...text.matchAll(/^sibyl_jobs\{state="(\w+)"\} (\d+)/gm)]
     .filter(([, , n]) => n !== "0")
     .map(([, state, n]) => `${state} ${n}`);
-  return `${api}: jobs ${counts.length > 0 ? counts.join(", ") : "none"}`;
+  return `${api}: jobs ${counts.length > 0 ? counts.join(", ") : "none"}${roleText(text)}`;
+}
+
+/** "; leader since …" or "; standby since …" from `sibyl_leader` and `sibyl_role_since_seconds`. */
+function roleText(metrics: string): string {
+  const leader = /^sibyl_leader (\d+)/m.exec(metrics)?.[1];
+  const since = /^sibyl_role_since_seconds (\d+)/m.exec(metrics)?.[1];
+  if (leader === undefined || since === undefined) return "";
+  return `; ${leader === "1" ? "leader" : "standby"} since ${new Date(Number(since) * 1000).toISOString()}`;
 }

@@ -45,13 +45,20 @@ export class ChainListener {
   #rewinds = 0;
   #rootChecked = false;
   #contracts: SibylContracts;
+  #resumed = false;
 
   constructor(context: NodeContext, options: ListenerOptions) {
     this.#context = context;
     this.#options = options;
     this.#contracts = options.contracts;
-    this.#checkpoint = options.store.checkpoint();
+    this.#log = new LogMirror();
+  }
+
+  /** Resumes from the store's last checkpoint, if it has one (read at the first poll: when this node leads). */
+  async #resume(): Promise<void> {
+    this.#checkpoint = await this.#options.store.checkpoint();
     this.#log = this.#checkpoint ? LogMirror.fromSnapshot(this.#checkpoint.tree) : new LogMirror();
+    this.#resumed = true;
   }
 
   /** A copy of the result log (tree and pending queue) as of the last block read. */
@@ -76,6 +83,7 @@ export class ChainListener {
   /** Reads the next range (or detects a reorg and rewinds); safe to call in a loop. */
   async poll(): Promise<PollResult> {
     const { client, confirmations, maxLogRange } = this.#options;
+    if (!this.#resumed) await this.#resume();
     const head = await client.getBlockNumber({ cacheTime: 0 });
     const { rewoundTo, checkpointTime } = await this.#rewindIfReorged();
     const target = head - BigInt(confirmations);
@@ -120,7 +128,7 @@ export class ChainListener {
     const log = this.log;
     const update = applyLogs(logs, log, this.#options.servedModels);
     const checkpoint = { block: to, hash: after.hash, tree: log.snapshot() };
-    const { inserted } = this.#options.store.commitRange({
+    const { inserted } = await this.#options.store.commitRange({
       ...update,
       checkpoint,
       keep: this.#options.reorgDepth,
@@ -160,7 +168,7 @@ export class ChainListener {
     if (current?.hash === this.#checkpoint.hash) return { checkpointTime: current.timestamp };
     const { store, reorgDepth, deploymentBlock } = this.#options;
     let ancestor: Checkpoint | undefined;
-    for (const checkpoint of store.recentCheckpoints(reorgDepth)) {
+    for (const checkpoint of await store.recentCheckpoints(reorgDepth)) {
       const block = await this.#blockAt(checkpoint.block);
       if (block?.hash === checkpoint.hash) {
         ancestor = checkpoint;
@@ -169,7 +177,7 @@ export class ChainListener {
     }
     // Deeper than every hash kept: start over from the deployment block.
     const rewindBlock = ancestor?.block ?? deploymentBlock - 1n;
-    const { dropped, reopened } = store.rewindTo(rewindBlock);
+    const { dropped, reopened } = await store.rewindTo(rewindBlock);
     this.#rewinds++;
     this.#checkpoint = ancestor;
     this.#log = ancestor ? LogMirror.fromSnapshot(ancestor.tree) : new LogMirror();

@@ -107,7 +107,7 @@ export class Submitter {
 
   /** A batch left `submitted` (by a restart or an RPC outage): finds its transaction or re-sends it. */
   async resume(batchId: number): Promise<SubmitOutcome> {
-    if (this.#options.store.transactionsOf(batchId).length === 0) return { kind: "dropped" };
+    if ((await this.#options.store.transactionsOf(batchId)).length === 0) return { kind: "dropped" };
     return this.#follow(batchId);
   }
 
@@ -149,7 +149,7 @@ export class Submitter {
       sentAt: Date.now(),
     };
     // Stored before it is sent: after a crash the node knows this transaction may be out there.
-    this.#options.store.recordTransaction(tx);
+    await this.#options.store.recordTransaction(tx);
     return tx;
   }
 
@@ -189,7 +189,7 @@ export class Submitter {
     const { client } = this.#options;
     const receipt = await this.#minedReceipt(batchId);
     if (receipt) return this.#settle(receipt);
-    const latest = this.#options.store.transactionsOf(batchId).at(-1);
+    const latest = (await this.#options.store.transactionsOf(batchId)).at(-1);
     if (latest === undefined) return { kind: "dropped" };
     const [used, pending] = await Promise.all([
       client.getTransactionCount({ address: this.address, blockTag: "latest" }),
@@ -241,7 +241,7 @@ export class Submitter {
   }
 
   async #minedReceipt(batchId: number): Promise<TransactionReceipt | undefined> {
-    for (const tx of this.#options.store.transactionsOf(batchId).reverse()) {
+    for (const tx of (await this.#options.store.transactionsOf(batchId)).reverse()) {
       const receipt = await this.#options.client
         .getTransactionReceipt({ hash: tx.hash })
         .catch(() => undefined);

@@ -164,7 +164,7 @@ export class CosignatureCollector {
       // A signature by anyone but the peer asked would not count onchain (or would count twice).
       if (signer?.toLowerCase() !== peer.operator.toLowerCase()) return undefined;
       // Kept whatever it says: two different answers from one peer are slashable evidence.
-      keepStatement(this.#store, this.#logger, { signer, statement: theirs, signature });
+      await keepStatement(this.#store, this.#logger, { signer, statement: theirs, signature });
       if (reply.status !== 200 || !sameAnswer(theirs, statement)) return undefined;
       return { signer, signature };
     } catch (error) {

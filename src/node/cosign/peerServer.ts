@@ -77,14 +77,14 @@ async function handle(options: PeerServerOptions, request: IncomingMessage, resp
   if (body === undefined) return send(response, 400, { error: "malformed co-signing request" });
   const requestId = BigInt(body.requestId);
   const asked = { requestId, outputHash: body.outputHash, status: body.status };
-  const job = options.store.job(requestId);
+  const job = await options.store.job(requestId);
   // Only what this node read from the chain itself: an unknown id may be one it has not read yet.
   if (job === undefined) return send(response, 404, { error: "request not read from the chain" });
   const asker = await signerOf(options.domain, asked, body.signature);
   if (asker === undefined || asker.toLowerCase() !== job.commitment.operator.toLowerCase()) {
     return send(response, 403, { error: "not signed by the request's assignee" });
   }
-  keepStatement(options.store, options.logger, {
+  await keepStatement(options.store, options.logger, {
     signer: asker,
     statement: asked,
     signature: body.signature,
@@ -92,8 +92,11 @@ async function handle(options: PeerServerOptions, request: IncomingMessage, resp
   const answer = await options.ownAnswer(requestId);
   if (answer === undefined) return send(response, 503, { error: "no answer of its own yet" });
   const mine = statementOf(requestId, answer);
-  if (!options.store.markSigned(requestId, answerKey(mine))) {
-    return send(response, 409, { error: "signed another answer to this request" });
+  const verdict = await options.store.markSigned(requestId, answerKey(mine));
+  if (verdict === "another") return send(response, 409, { error: "signed another answer to this request" });
+  if (verdict === "unknown") {
+    // Its database is newer than the request: it may have signed it before, with a record now lost.
+    return send(response, 409, { error: "cannot rule out having signed this request before" });
   }
   const signature = await signStatement(options.account, options.domain, mine);
   const reply = { outputHash: mine.outputHash, status: mine.status, signature };
@@ -108,8 +111,8 @@ async function handle(options: PeerServerOptions, request: IncomingMessage, resp
 }
 
 /** Keeps another operator's signed statement, and says so loudly when it proves an equivocation. */
-export function keepStatement(store: JobStore, logger: Logger, signed: SignedStatement): void {
-  const equivocation = store.recordStatement(signed);
+export async function keepStatement(store: JobStore, logger: Logger, signed: SignedStatement): Promise<void> {
+  const equivocation = await store.recordStatement(signed);
   if (equivocation === undefined) return;
   logger.warn(
     {

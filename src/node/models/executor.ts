@@ -276,9 +276,17 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * "The model said nothing" is one case whatever its shape: no answer, no text, or text that is empty or
+ * only whitespace all become the ModelError "model returned no answer", never an Ok with empty output.
+ */
 function checked(answer: unknown): ModelAnswer {
   const candidate = answer as Partial<ModelAnswer> | null | undefined;
-  if (typeof candidate?.output !== "string" || typeof candidate.modelVersion !== "string") {
+  if (
+    typeof candidate?.output !== "string" ||
+    candidate.output.trim() === "" ||
+    typeof candidate.modelVersion !== "string"
+  ) {
     throw new ModelCallError("provider returned no answer text", { request: "model returned no answer" });
   }
   return candidate as ModelAnswer;

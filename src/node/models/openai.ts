@@ -103,7 +103,8 @@ function answerOf(completion: unknown): ModelAnswer {
   const { choices, model, usage } = completion as Partial<OpenAI.Chat.Completions.ChatCompletion>;
   const choice = choices?.[0];
   const content = choice?.message?.content;
-  if (typeof content !== "string") {
+  // Empty text is the same non-answer as none (see executor.ts): said nothing, whatever the shape.
+  if (typeof content !== "string" || content.trim() === "") {
     // A refusal (OpenAI's `refusal` field, or a content filter stopping the answer) is about this input.
     const refused = choice?.finish_reason === "content_filter" || Boolean(choice?.message?.refusal);
     throw new ModelCallError(choices?.length ? "model returned no text" : "model returned no choices", {

@@ -14,6 +14,10 @@ import type { Metrics } from "./metrics.js";
 export interface HealthReport {
   ready: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;
+  /** Of an operator's replicas sharing one store, the one that leads does the work; the others stand by. */
+  role?: "leader" | "standby";
+  /** Since when (ISO time) this replica has had its role. */
+  since?: string;
 }
 
 export interface ApiServerOptions {

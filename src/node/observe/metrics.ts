@@ -27,6 +27,10 @@ export interface Metrics {
   submittedBatches: Counter<"outcome">;
   /** 1 while a model is stopped on this node by an operator fault, else 0. */
   modelUnavailable: Gauge<"model">;
+  /** 1 while this replica leads (sends), 0 while it stands by. */
+  leader: Gauge;
+  /** Unix time (s) since which this replica has had its current role. */
+  roleSince: Gauge;
   /** Model calls that failed for a reason that is the operator's, by model and fixed fault category. */
   operatorFaults: Counter<"model" | "fault">;
 }
@@ -108,6 +112,16 @@ export function createMetrics(): Metrics {
       name: "sibyl_model_unavailable",
       help: "1 while the model is stopped on this node by an operator fault (key, quota, server down)",
       labelNames: ["model"],
+      registers,
+    }),
+    leader: new Gauge({
+      name: "sibyl_leader",
+      help: "1 while this replica leads (it alone sends), 0 while it stands by",
+      registers,
+    }),
+    roleSince: new Gauge({
+      name: "sibyl_role_since_seconds",
+      help: "Unix time since which this replica has been leader or standby (see sibyl_leader)",
       registers,
     }),
     operatorFaults: new Counter({

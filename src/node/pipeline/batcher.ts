@@ -55,8 +55,10 @@ export interface BatcherHooks {
   caughtUp(): boolean;
   /** The time the next block will have, as the node reckons it (a quiet chain makes no blocks). */
   nextBlockTime(): bigint;
-  expireNearDeadline(): void;
+  expireNearDeadline(): Promise<void>;
   recordError(kind: string, error: unknown): void;
+  /** The loop of that kind works again. */
+  recovered(kind: string): void;
   isFatal(error: unknown): boolean;
 }
 
@@ -86,6 +88,7 @@ export class Batcher {
     while (!shutdown.aborted) {
       try {
         const waitMs = await this.#batchOnce();
+        this.#hooks.recovered("batcher");
         if (waitMs > 0) await this.#hooks.answersWaiting.wait(waitMs, shutdown);
       } catch (error) {
         if (this.#hooks.isFatal(error)) throw error;
@@ -101,16 +104,16 @@ export class Batcher {
     const { config, metrics } = this.#context;
     if (!this.#hooks.caughtUp()) return config.chain.pollIntervalMs;
     // A transaction left submitted (a restart, an RPC outage) is settled before anything new is sent.
-    const unsettled = store.batchesIn("submitted")[0];
+    const unsettled = (await store.batchesIn("submitted"))[0];
     if (unsettled) {
       await this.#settle(unsettled, await submitter.resume(unsettled.id));
       return 0;
     }
-    this.#hooks.expireNearDeadline();
+    await this.#hooks.expireNearDeadline();
     const log = listener.log;
     metrics.pendingLeaves.set(log.pending.length);
     // An equivocation report before anything else: it takes a cheating operator out of the set.
-    const report = nextReportStep(store, submitter.address, listener.contracts);
+    const report = await nextReportStep(store, submitter.address, listener.contracts);
     if (report) {
       await this.#sendReport(report);
       return 0;
@@ -147,13 +150,11 @@ export class Batcher {
     // have been taken over again meanwhile); until then it waits.
     const me = this.#parts.submitter.address.toLowerCase();
     const quorums = this.#parts.quorums;
-    const ready = store
-      .jobsIn("answered")
-      .filter((job) =>
-        job.commitment.operator.toLowerCase() === me
-          ? (quorums.get(job.commitment.modelId) ?? 1) <= 1 || job.cosignatures !== undefined
-          : job.commitment.exclusiveUntil < chainTime,
-      );
+    const ready = (await store.jobsIn("answered")).filter((job) =>
+      job.commitment.operator.toLowerCase() === me
+        ? (quorums.get(job.commitment.modelId) ?? 1) <= 1 || job.cosignatures !== undefined
+        : job.commitment.exclusiveUntil < chainTime,
+    );
     if (ready.length === 0) return config.chain.pollIntervalMs;
     // One transaction goes to one coordinator version: the oldest version's requests first, so a
     // retired version finishes its own after an upgrade.
@@ -204,7 +205,7 @@ export class Batcher {
    * new commitments, they are delivered like this node's own.
    */
   async #reassign(coordinator: Address, jobs: Job[]): Promise<number> {
-    const batch = this.#batchWithoutResults();
+    const batch = await this.#batchWithoutResults();
     const commitments = jobs.map((job) => job.commitment);
     await this.#submitAndSettle(
       batch,
@@ -219,7 +220,7 @@ export class Batcher {
   /** Sends `jobs` without a proof: their leaves join the log's queue, proven later. */
   async #deliver(coordinator: Address, jobs: Job[], log: LogMirror): Promise<number> {
     const { store } = this.#parts;
-    const batch = store.createBatch({
+    const batch = await store.createBatch({
       requestIds: jobs.map((job) => job.requestId),
       oldRoot: log.tree.root,
       newRoot: log.tree.root,
@@ -251,7 +252,7 @@ export class Batcher {
     if (root !== log.tree.root || proven !== delivered) return config.chain.pollIntervalMs;
 
     const witness = batchWitness(jobs, log.tree, submitter.address);
-    const batch = store.createBatch({
+    const batch = await store.createBatch({
       requestIds: jobs.map((job) => job.requestId),
       oldRoot: witness.oldRoot,
       newRoot: witness.newRoot,
@@ -264,7 +265,7 @@ export class Batcher {
       this.#context.crashAt("during-proving");
       proof = await proving;
     } catch (error) {
-      store.abandonBatch(batch.id);
+      await store.abandonBatch(batch.id);
       throw error;
     }
     metrics.proofSeconds.observe(
@@ -292,7 +293,7 @@ export class Batcher {
   }
 
   /** A batch record for a transaction that carries no results (a takeover, a report step). */
-  #batchWithoutResults(): Batch {
+  #batchWithoutResults(): Promise<Batch> {
     return this.#parts.store.createBatch({
       requestIds: [],
       oldRoot: 0n,
@@ -305,7 +306,7 @@ export class Batcher {
   /** Sends one step of an equivocation report; a refused one is given up (slashed by someone else). */
   async #sendReport(report: ReportStep): Promise<void> {
     const { store } = this.#parts;
-    const batch = this.#batchWithoutResults();
+    const batch = await this.#batchWithoutResults();
     const outcome = await this.#submitAndSettle(
       batch,
       report.to,
@@ -314,7 +315,8 @@ export class Batcher {
       `${report.step} of an equivocation report`,
     );
     // Dropped or parked: sent again on the next look.
-    if (outcome === "mined" || outcome === "rejected") settleReportStep(store, report, outcome === "mined");
+    if (outcome === "mined" || outcome === "rejected")
+      await settleReportStep(store, report, outcome === "mined");
   }
 
   /** Sends a finished proof of the queue's first results; anyone's, so others may have been first. */
@@ -335,7 +337,7 @@ export class Batcher {
       },
       "pending results proved",
     );
-    const batch = store.createBatch({
+    const batch = await store.createBatch({
       requestIds: [],
       oldRoot: witness.oldRoot,
       newRoot: witness.newRoot,
@@ -364,7 +366,7 @@ export class Batcher {
       outcome = await submitter.submit(batch.id, to, data, gas);
     } catch (error) {
       // Not yet signed: nothing can be out there, so the answers go back to be batched again.
-      if (store.batch(batch.id)?.state === "proving") store.abandonBatch(batch.id);
+      if ((await store.batch(batch.id))?.state === "proving") await store.abandonBatch(batch.id);
       throw error;
     }
     await this.#settle(batch, outcome, done);
@@ -378,7 +380,7 @@ export class Batcher {
     switch (outcome.kind) {
       case "mined": {
         this.#context.crashAt("after-receipt");
-        store.markBatchMined(batch.id);
+        await store.markBatchMined(batch.id);
         metrics.submittedBatches.inc({ outcome: "success" });
         metrics.batchSize.observe(batch.requestIds.length);
         logger.info(
@@ -409,7 +411,7 @@ export class Batcher {
           // A proof or a takeover: another operator was first, or the queue moved; the next look
           // sees the chain as it is now and does what is left.
           logger.info({ batchId: batch.id, error: outcome.rejection.errorName }, `not ${done} any more`);
-          store.abandonBatch(batch.id);
+          await store.abandonBatch(batch.id);
           return;
         }
         metrics.errors.inc({ kind: `revert:${outcome.rejection.errorName}` });
@@ -422,13 +424,13 @@ export class Batcher {
           },
           "batch rejected",
         );
-        store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection, batch));
-        endRepeatedFailures(batch, store, this.#context);
+        await store.abandonBatch(batch.id, rejectionOutcomes(outcome.rejection, batch));
+        await endRepeatedFailures(batch, store, this.#context);
         return;
       }
       case "dropped":
         logger.warn({ batchId: batch.id }, "batch transaction dropped: re-batching");
-        store.abandonBatch(batch.id);
+        await store.abandonBatch(batch.id);
         return;
       case "parked":
         return;

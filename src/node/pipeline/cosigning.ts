@@ -48,24 +48,22 @@ export class CosigningLoop {
   async run(): Promise<void> {
     const { shutdown, config } = this.#context;
     while (!shutdown.aborted) {
-      const due = this.#due().slice(0, CONCURRENCY);
+      const due = (await this.#due()).slice(0, CONCURRENCY);
       await Promise.all(due.map((job) => this.#cosign(job)));
       if (due.length === 0) await this.#hooks.cosignWaiting.wait(config.cosigning.retryAfterMs, shutdown);
     }
   }
 
-  #due(): Job[] {
+  async #due(): Promise<Job[]> {
     const me = this.#parts.account.address.toLowerCase();
     const now = Date.now();
-    return this.#parts.store
-      .jobsIn("answered")
-      .filter(
-        (job) =>
-          job.commitment.operator.toLowerCase() === me &&
-          (this.#parts.quorums.get(job.commitment.modelId) ?? 1) > 1 &&
-          job.cosignatures === undefined &&
-          (this.#retryAt.get(job.requestId) ?? 0) <= now,
-      );
+    return (await this.#parts.store.jobsIn("answered")).filter(
+      (job) =>
+        job.commitment.operator.toLowerCase() === me &&
+        (this.#parts.quorums.get(job.commitment.modelId) ?? 1) > 1 &&
+        job.cosignatures === undefined &&
+        (this.#retryAt.get(job.requestId) ?? 0) <= now,
+    );
   }
 
   async #cosign(job: Job): Promise<void> {
@@ -85,11 +83,17 @@ export class CosigningLoop {
     const needed = (quorums.get(job.commitment.modelId) ?? 1) - 1;
     const statement = statementOf(requestId, result);
     // Its own signature authenticates the ask; one answer per request, or it could be slashed.
-    if (store.markSigned(requestId, answerKey(statement))) {
+    const verdict = await store.markSigned(requestId, answerKey(statement));
+    if (verdict === "unknown" && !this.#retryAt.has(requestId))
+      logger.warn(
+        { requestId: String(requestId) },
+        "not signing: the store is newer than the request, so an earlier signature cannot be ruled out",
+      );
+    if (verdict === "signed") {
       const signature = await signStatement(account, domain, statement);
       const cosignatures = await collector.collect(statement, signature, needed);
       if (cosignatures.length >= needed) {
-        store.recordCosignatures(requestId, packSignatures(cosignatures));
+        await store.recordCosignatures(requestId, packSignatures(cosignatures));
         this.#retryAt.delete(requestId);
         logger.debug(
           { requestId: String(requestId), signers: cosignatures.map((c) => c.signer) },
@@ -107,12 +111,12 @@ export class CosigningLoop {
   }
 
   /** Answers NoConsensus: no output, no signatures, no model fee; the request ends in time. */
-  #noConsensus(job: Job): void {
+  async #noConsensus(job: Job): Promise<void> {
     const { store } = this.#parts;
     const result = job.result;
     if (result === undefined) return;
     if (result.status !== ResultStatus.NoConsensus) {
-      store.reanswer(
+      await store.reanswer(
         job.requestId,
         { ...result, status: ResultStatus.NoConsensus, output: "0x" },
         "no consensus",
@@ -122,7 +126,7 @@ export class CosigningLoop {
         "no consensus before the deadline margin",
       );
     }
-    store.recordCosignatures(job.requestId, "0x");
+    await store.recordCosignatures(job.requestId, "0x");
     this.#retryAt.delete(job.requestId);
     this.#hooks.answersWaiting.notify();
   }

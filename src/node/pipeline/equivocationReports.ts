@@ -23,20 +23,20 @@ const COMMIT_GAS = 100_000n;
 const REPORT_GAS = 400_000n;
 
 /** The next report transaction due, if any: a found equivocation's commit, or a committed one's report. */
-export function nextReportStep(
+export async function nextReportStep(
   store: JobStore,
   reporter: Address,
   contracts: SibylContracts,
-): ReportStep | undefined {
+): Promise<ReportStep | undefined> {
   const to = contracts.ledger;
-  const found = store.equivocationsIn("found")[0];
+  const found = (await store.equivocationsIn("found"))[0];
   if (found !== undefined) {
     const coordinator = coordinatorOfRequest(contracts, found.a.statement.requestId);
     const commitment = equivocationCommitment(reporter, coordinator, found.a, found.b);
     return { equivocation: found, step: "commit", to, data: commitReportData(commitment), gas: COMMIT_GAS };
   }
   // Sent after its commit was mined, so it lands in a later block.
-  const committed = store.equivocationsIn("committed")[0];
+  const committed = (await store.equivocationsIn("committed"))[0];
   if (committed !== undefined) {
     const coordinator = coordinatorOfRequest(contracts, committed.a.statement.requestId);
     const data = reportEquivocationData(coordinator, committed.a, committed.b);
@@ -46,7 +46,7 @@ export function nextReportStep(
 }
 
 /** Moves the equivocation on once its step's transaction was mined (or refused for good). */
-export function settleReportStep(store: JobStore, step: ReportStep, mined: boolean): void {
-  if (step.step === "commit") store.markEquivocation(step.equivocation, mined ? "committed" : "failed");
-  else store.markEquivocation(step.equivocation, mined ? "reported" : "failed");
+export async function settleReportStep(store: JobStore, step: ReportStep, mined: boolean): Promise<void> {
+  if (step.step === "commit") await store.markEquivocation(step.equivocation, mined ? "committed" : "failed");
+  else await store.markEquivocation(step.equivocation, mined ? "reported" : "failed");
 }

@@ -72,20 +72,24 @@ function undeliverableResult(): ResultPayload {
  * is what the chain may be refusing); if even that keeps failing, it is given up loudly rather than
  * retried forever. Either way the request ends: answered with an error, or refunded at its deadline.
  */
-export function endRepeatedFailures(batch: Batch, store: JobStore, context: NodeContext): void {
+export async function endRepeatedFailures(
+  batch: Batch,
+  store: JobStore,
+  context: NodeContext,
+): Promise<void> {
   const { logger, metrics } = context;
   for (const requestId of batch.requestIds) {
-    const job = store.job(requestId);
+    const job = await store.job(requestId);
     if (job?.state !== "answered") continue;
     if (job.attempts >= GIVE_UP_AFTER_ATTEMPTS) {
-      store.transition(requestId, "answered", "failed", "undeliverable: every delivery was rejected");
+      await store.transition(requestId, "answered", "failed", "undeliverable: every delivery was rejected");
       metrics.errors.inc({ kind: "undeliverable" });
       logger.error(
         { requestId: String(requestId), attempts: job.attempts },
         "request undeliverable: given up",
       );
     } else if (job.attempts === ERROR_RESULT_AFTER_ATTEMPTS) {
-      store.reanswer(requestId, undeliverableResult(), "delivering an error result instead");
+      await store.reanswer(requestId, undeliverableResult(), "delivering an error result instead");
       logger.warn({ requestId: String(requestId) }, "deliveries rejected: sending an error result instead");
     }
   }

@@ -6,10 +6,20 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { Hex } from "viem";
-import type { RequestCommitment, ResultStatus } from "../../shared/encoding.js";
+import type { ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
 import type { LogSnapshot } from "../chain/logMirror.js";
 import { assertTransition, JOB_STATES, type JobState } from "./jobState.js";
+import {
+  type BatchRow,
+  type JobRow,
+  StoreMismatchError,
+  stringifyCommitment,
+  type TransactionRow,
+  toBatch,
+  toJob,
+  toTransaction,
+} from "./rows.js";
 import { LEDGER_SCHEMA, StatementLedger } from "./statementLedger.js";
 import type {
   Batch,
@@ -24,6 +34,7 @@ import type {
   RangeUpdate,
   SentTransaction,
   SignedStatement,
+  SignVerdict,
   Turn,
 } from "./store.js";
 
@@ -48,7 +59,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   exclusive_until INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   cosignatures TEXT,
-  signed TEXT,
+  signed TEXT, -- superseded by signed_answers (kept: older databases have it)
   received_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
@@ -65,48 +76,11 @@ CREATE TABLE IF NOT EXISTS transactions (
   raw TEXT NOT NULL,
   max_fee TEXT NOT NULL, priority_fee TEXT NOT NULL,
   sent_at INTEGER NOT NULL);
+-- The answers this operator signed, one per request, never deleted (a rewind keeps them).
+CREATE TABLE IF NOT EXISTS signed_answers (request_id TEXT PRIMARY KEY, answer TEXT NOT NULL);
+INSERT OR IGNORE INTO signed_answers (request_id, answer)
+  SELECT request_id, signed FROM jobs WHERE signed IS NOT NULL;
 `;
-
-export class StoreMismatchError extends SibylError {
-  override name = "StoreMismatchError";
-}
-
-interface JobRow {
-  request_id: string;
-  commitment: string;
-  input: string;
-  request_block: number;
-  state: JobState;
-  status: number | null;
-  output: string | null;
-  metadata: string | null;
-  batch_id: number | null;
-  received_at: number;
-  note: string | null;
-  attempts: number;
-  cosignatures: string | null;
-}
-
-interface BatchRow {
-  id: number;
-  state: BatchState;
-  request_ids: string;
-  old_root: string;
-  new_root: string;
-  start_index: string;
-  batch_size: number;
-  created_at: number;
-}
-
-interface TransactionRow {
-  hash: Hex;
-  batch_id: number;
-  nonce: number;
-  raw: Hex;
-  max_fee: string;
-  priority_fee: string;
-  sent_at: number;
-}
 
 export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
@@ -128,8 +102,17 @@ export class SqliteJobStore implements JobStore {
     this.#ledger = new StatementLedger(this.#db);
   }
 
-  bindDeployment(deployment: string): void {
-    this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('deployment', ?)").run(deployment);
+  async bindDeployment(deployment: string, headBlock: bigint): Promise<void> {
+    this.#db.transaction(() => {
+      const fresh = this.#db
+        .prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('deployment', ?)")
+        .run(deployment).changes;
+      // A database that already held a deployment before floors existed holds every signature it made.
+      const floor = fresh === 1 ? headBlock : 0n;
+      this.#db
+        .prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('signing_floor', ?)")
+        .run(String(floor));
+    })();
     const { value } = this.#db.prepare("SELECT value FROM meta WHERE key = 'deployment'").get() as {
       value: string;
     };
@@ -140,11 +123,11 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  checkpoint(): Checkpoint | undefined {
-    return this.recentCheckpoints(1)[0];
+  async checkpoint(): Promise<Checkpoint | undefined> {
+    return (await this.recentCheckpoints(1))[0];
   }
 
-  recentCheckpoints(limit: number): Checkpoint[] {
+  async recentCheckpoints(limit: number): Promise<Checkpoint[]> {
     const rows = this.#db
       .prepare("SELECT block, hash, tree FROM checkpoints ORDER BY block DESC LIMIT ?")
       .all(limit) as Array<{ block: number; hash: Hex; tree: string }>;
@@ -155,12 +138,12 @@ export class SqliteJobStore implements JobStore {
     }));
   }
 
-  commitRange(update: RangeUpdate): { inserted: number } {
+  async commitRange(update: RangeUpdate): Promise<{ inserted: number }> {
     return this.#db.transaction(() => {
       let inserted = 0;
       for (const job of update.requested) inserted += this.#insertJob(job);
       for (const { requestId, block } of update.delivered) {
-        const job = this.job(requestId);
+        const job = this.#job(requestId);
         if (job === undefined || job.state === "confirmed" || job.state === "cancelled") continue;
         assertTransition(requestId, job.state, "confirmed");
         this.#db
@@ -170,9 +153,9 @@ export class SqliteJobStore implements JobStore {
           .run(Number(block), Date.now(), String(requestId));
       }
       for (const requestId of update.cancelled) {
-        const job = this.job(requestId);
+        const job = this.#job(requestId);
         if (job === undefined || job.state === "cancelled") continue;
-        this.transition(requestId, job.state, "cancelled");
+        this.#transition(requestId, job.state, "cancelled");
       }
       for (const commitment of update.reassigned) {
         this.#db
@@ -200,7 +183,7 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  rewindTo(block: bigint): { dropped: number; reopened: number } {
+  async rewindTo(block: bigint): Promise<{ dropped: number; reopened: number }> {
     return this.#db.transaction(() => {
       const at = Number(block);
       this.#db.prepare("DELETE FROM checkpoints WHERE block > ?").run(at);
@@ -209,7 +192,7 @@ export class SqliteJobStore implements JobStore {
       const vanished = this.#db
         .prepare("SELECT DISTINCT batch_id FROM jobs WHERE request_block > ? AND batch_id IS NOT NULL")
         .all(at) as Array<{ batch_id: number }>;
-      for (const { batch_id } of vanished) this.abandonBatch(batch_id);
+      for (const { batch_id } of vanished) this.#abandonBatch(batch_id);
       // The request may come back with another commitment (even under the same id): read it afresh.
       const dropped = this.#db.prepare("DELETE FROM jobs WHERE request_block > ?").run(at).changes;
       const reopened = this.#db
@@ -229,21 +212,25 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  job(requestId: bigint): Job | undefined {
+  async job(requestId: bigint): Promise<Job | undefined> {
+    return this.#job(requestId);
+  }
+
+  #job(requestId: bigint): Job | undefined {
     const row = this.#db.prepare("SELECT * FROM jobs WHERE request_id = ?").get(String(requestId)) as
       | JobRow
       | undefined;
     return row && toJob(row);
   }
 
-  jobsIn(state: JobState, limit = -1): Job[] {
+  async jobsIn(state: JobState, limit = -1): Promise<Job[]> {
     const rows = this.#db
       .prepare("SELECT * FROM jobs WHERE state = ? ORDER BY seq LIMIT ?")
       .all(state, limit) as JobRow[];
     return rows.map(toJob);
   }
 
-  countByState(): Record<JobState, number> {
+  async countByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
     const rows = this.#db.prepare("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").all() as Array<{
       state: JobState;
@@ -253,7 +240,11 @@ export class SqliteJobStore implements JobStore {
     return counts;
   }
 
-  transition(requestId: bigint, from: JobState, to: JobState, note?: string): void {
+  async transition(requestId: bigint, from: JobState, to: JobState, note?: string): Promise<void> {
+    this.#transition(requestId, from, to, note);
+  }
+
+  #transition(requestId: bigint, from: JobState, to: JobState, note?: string): void {
     assertTransition(requestId, from, to);
     const { changes } = this.#db
       .prepare(
@@ -263,7 +254,12 @@ export class SqliteJobStore implements JobStore {
     if (changes !== 1) throw new Error(`job ${requestId} is not in state ${from}`);
   }
 
-  claimForRun(modelIds: readonly Hex[], limit: number, turn: Turn, skip: readonly bigint[] = []): Job[] {
+  async claimForRun(
+    modelIds: readonly Hex[],
+    limit: number,
+    turn: Turn,
+    skip: readonly bigint[] = [],
+  ): Promise<Job[]> {
     if (modelIds.length === 0 || limit <= 0) return [];
     return this.#db.transaction(() => {
       const placeholders = modelIds.map(() => "?").join(",");
@@ -288,7 +284,10 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  recordAnswer(requestId: bigint, result: { status: ResultStatus; output: Hex; metadata: Hex }): boolean {
+  async recordAnswer(
+    requestId: bigint,
+    result: { status: ResultStatus; output: Hex; metadata: Hex },
+  ): Promise<boolean> {
     const { changes } = this.#db
       .prepare(
         `UPDATE jobs SET state = 'answered', status = ?, output = ?, metadata = ?, updated_at = ?
@@ -298,7 +297,7 @@ export class SqliteJobStore implements JobStore {
     return changes === 1;
   }
 
-  expireBefore(deadline: bigint): bigint[] {
+  async expireBefore(deadline: bigint): Promise<bigint[]> {
     const rows = this.#db
       .prepare(
         `UPDATE jobs SET state = 'expired', note = 'deadline too close', updated_at = ?
@@ -308,7 +307,7 @@ export class SqliteJobStore implements JobStore {
     return rows.map((row) => BigInt(row.request_id));
   }
 
-  createBatch(batch: Omit<Batch, "id" | "state" | "createdAt">): Batch {
+  async createBatch(batch: Omit<Batch, "id" | "state" | "createdAt">): Promise<Batch> {
     return this.#db.transaction(() => {
       const createdAt = Date.now();
       const { lastInsertRowid } = this.#db
@@ -326,31 +325,38 @@ export class SqliteJobStore implements JobStore {
         );
       const id = Number(lastInsertRowid);
       for (const requestId of batch.requestIds) {
-        this.transition(requestId, "answered", "proving");
+        this.#transition(requestId, "answered", "proving");
         this.#db.prepare("UPDATE jobs SET batch_id = ? WHERE request_id = ?").run(id, String(requestId));
       }
       return { ...batch, id, state: "proving" as const, createdAt };
     })();
   }
 
-  batch(id: number): Batch | undefined {
+  async batch(id: number): Promise<Batch | undefined> {
+    return this.#batch(id);
+  }
+
+  #batch(id: number): Batch | undefined {
     const row = this.#db.prepare("SELECT * FROM batches WHERE id = ?").get(id) as BatchRow | undefined;
     return row && toBatch(row);
   }
 
-  batchesIn(state: BatchState): Batch[] {
+  async batchesIn(state: BatchState): Promise<Batch[]> {
     const rows = this.#db
       .prepare("SELECT * FROM batches WHERE state = ? ORDER BY id")
       .all(state) as BatchRow[];
     return rows.map(toBatch);
   }
 
-  recordTransaction(tx: SentTransaction): void {
+  async recordTransaction(tx: SentTransaction): Promise<void> {
     this.#db.transaction(() => {
       this.#db
         .prepare(
+          // A transaction rebuilt byte for byte (a reorg removed the delivery; the same calldata, nonce
+          // and fees at the base-fee floor) is the same transaction: it now carries this batch.
           `INSERT INTO transactions (hash, batch_id, nonce, raw, max_fee, priority_fee, sent_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (hash) DO UPDATE SET batch_id = excluded.batch_id, sent_at = excluded.sent_at`,
         )
         .run(
           tx.hash,
@@ -361,7 +367,7 @@ export class SqliteJobStore implements JobStore {
           String(tx.maxPriorityFeePerGas),
           tx.sentAt,
         );
-      const batch = this.batch(tx.batchId);
+      const batch = this.#batch(tx.batchId);
       if (batch?.state !== "proving") return; // a replacement of a transaction already recorded
       this.#db.prepare("UPDATE batches SET state = 'submitted' WHERE id = ?").run(tx.batchId);
       this.#db
@@ -372,30 +378,22 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  transactionsOf(batchId: number): SentTransaction[] {
+  async transactionsOf(batchId: number): Promise<SentTransaction[]> {
     const rows = this.#db
       .prepare("SELECT * FROM transactions WHERE batch_id = ? ORDER BY sent_at")
       .all(batchId) as TransactionRow[];
-    return rows.map((row) => ({
-      hash: row.hash,
-      batchId: row.batch_id,
-      nonce: row.nonce,
-      raw: row.raw,
-      maxFeePerGas: BigInt(row.max_fee),
-      maxPriorityFeePerGas: BigInt(row.priority_fee),
-      sentAt: row.sent_at,
-    }));
+    return rows.map(toTransaction);
   }
 
-  markBatchMined(batchId: number): void {
+  async markBatchMined(batchId: number): Promise<void> {
     this.#db.prepare("UPDATE batches SET state = 'mined' WHERE id = ?").run(batchId);
   }
 
-  reanswer(
+  async reanswer(
     requestId: bigint,
     result: { status: ResultStatus; output: Hex; metadata: Hex },
     note: string,
-  ): void {
+  ): Promise<void> {
     const { changes } = this.#db
       .prepare(
         `UPDATE jobs SET status = ?, output = ?, metadata = ?, note = ?, cosignatures = NULL, updated_at = ?
@@ -405,32 +403,68 @@ export class SqliteJobStore implements JobStore {
     if (changes !== 1) throw new Error(`job ${requestId} is not in state answered`);
   }
 
-  recordCosignatures(requestId: bigint, signatures: Hex): void {
+  async recordCosignatures(requestId: bigint, signatures: Hex): Promise<void> {
     this.#db
       .prepare("UPDATE jobs SET cosignatures = ?, updated_at = ? WHERE request_id = ? AND state = 'answered'")
       .run(signatures, Date.now(), String(requestId));
   }
 
-  markSigned(requestId: bigint, answer: string): boolean {
-    const { changes } = this.#db
-      .prepare("UPDATE jobs SET signed = ? WHERE request_id = ? AND (signed IS NULL OR signed = ?)")
-      .run(answer, String(requestId), answer);
-    return changes === 1;
+  async markSigned(requestId: bigint, answer: string): Promise<SignVerdict> {
+    return this.#db.transaction((): SignVerdict => {
+      const id = String(requestId);
+      const signed = this.#db.prepare("SELECT answer FROM signed_answers WHERE request_id = ?").get(id) as
+        | { answer: string }
+        | undefined;
+      if (signed !== undefined) return signed.answer === answer ? "signed" : "another";
+      const job = this.#db.prepare("SELECT request_block FROM jobs WHERE request_id = ?").get(id) as
+        | { request_block: number }
+        | undefined;
+      if (job === undefined || BigInt(job.request_block) <= this.#signingFloor()) return "unknown";
+      this.#db.prepare("INSERT INTO signed_answers (request_id, answer) VALUES (?, ?)").run(id, answer);
+      return "signed";
+    })();
   }
 
-  recordStatement(signed: SignedStatement): Equivocation | undefined {
+  /** The head block when this database was first bound; before that, nothing may be signed. */
+  #signingFloor(): bigint {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'signing_floor'").get() as
+      | { value: string }
+      | undefined;
+    return row === undefined ? BigInt(Number.MAX_SAFE_INTEGER) : BigInt(row.value);
+  }
+
+  /** One process on one file: it always leads. */
+  async tryLead(): Promise<number> {
+    return 1;
+  }
+
+  async resign(): Promise<void> {}
+
+  async leader(): Promise<undefined> {
+    return undefined;
+  }
+
+  async recordStatement(signed: SignedStatement): Promise<Equivocation | undefined> {
     return this.#ledger.record(signed);
   }
 
-  equivocationsIn(state: EquivocationState): Equivocation[] {
+  async equivocationsIn(state: EquivocationState): Promise<Equivocation[]> {
     return this.#ledger.equivocationsIn(state);
   }
 
-  markEquivocation(equivocation: Equivocation, state: EquivocationState, committedBlock?: bigint): void {
+  async markEquivocation(
+    equivocation: Equivocation,
+    state: EquivocationState,
+    committedBlock?: bigint,
+  ): Promise<void> {
     this.#ledger.mark(equivocation, state, committedBlock);
   }
 
-  abandonBatch(batchId: number, outcomes = new Map<bigint, JobOutcome>()): void {
+  async abandonBatch(batchId: number, outcomes?: Map<bigint, JobOutcome>): Promise<void> {
+    this.#abandonBatch(batchId, outcomes);
+  }
+
+  #abandonBatch(batchId: number, outcomes = new Map<bigint, JobOutcome>()): void {
     this.#db.transaction(() => {
       this.#db.prepare("UPDATE batches SET state = 'abandoned' WHERE id = ?").run(batchId);
       const rows = this.#db
@@ -439,7 +473,7 @@ export class SqliteJobStore implements JobStore {
       for (const row of rows) {
         const requestId = BigInt(row.request_id);
         const outcome = outcomes.get(requestId) ?? { state: "answered" as const, note: "re-batched" };
-        this.transition(requestId, row.state, outcome.state, outcome.note);
+        this.#transition(requestId, row.state, outcome.state, outcome.note);
         this.#db
           .prepare(
             `UPDATE jobs SET batch_id = NULL, attempts = attempts + ?,
@@ -450,7 +484,7 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
 
@@ -475,57 +509,4 @@ export class SqliteJobStore implements JobStore {
         Number(commitment.exclusiveUntil),
       ).changes;
   }
-}
-
-function toJob(row: JobRow): Job {
-  return {
-    requestId: BigInt(row.request_id),
-    commitment: parseCommitment(row.commitment),
-    input: row.input as Hex,
-    requestBlock: BigInt(row.request_block),
-    state: row.state,
-    result:
-      row.status === null
-        ? undefined
-        : { status: row.status as ResultStatus, output: row.output as Hex, metadata: row.metadata as Hex },
-    batchId: row.batch_id ?? undefined,
-    receivedAt: row.received_at,
-    note: row.note ?? undefined,
-    attempts: row.attempts,
-    cosignatures: (row.cosignatures as Hex | null) ?? undefined,
-  };
-}
-
-function toBatch(row: BatchRow): Batch {
-  return {
-    id: row.id,
-    state: row.state,
-    requestIds: (JSON.parse(row.request_ids) as string[]).map(BigInt),
-    oldRoot: BigInt(row.old_root),
-    newRoot: BigInt(row.new_root),
-    startIndex: BigInt(row.start_index),
-    batchSize: row.batch_size,
-    createdAt: row.created_at,
-  };
-}
-
-function stringifyCommitment(commitment: RequestCommitment): string {
-  return JSON.stringify({
-    ...commitment,
-    requestId: String(commitment.requestId),
-    escrow: String(commitment.escrow),
-    deadline: String(commitment.deadline),
-    exclusiveUntil: String(commitment.exclusiveUntil),
-  });
-}
-
-function parseCommitment(text: string): RequestCommitment {
-  const raw = JSON.parse(text);
-  return {
-    ...raw,
-    requestId: BigInt(raw.requestId),
-    escrow: BigInt(raw.escrow),
-    deadline: BigInt(raw.deadline),
-    exclusiveUntil: BigInt(raw.exclusiveUntil),
-  };
 }

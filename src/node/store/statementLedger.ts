@@ -90,7 +90,7 @@ export class StatementLedger {
 }
 
 /** The evidence as stored: both signed statements, the request id as a decimal string. */
-function stringifyEvidence(equivocation: Equivocation): string {
+export function stringifyEvidence(equivocation: Equivocation): string {
   const plain = (signed: SignedStatement) => ({
     ...signed,
     statement: { ...signed.statement, requestId: String(signed.statement.requestId) },
@@ -98,7 +98,7 @@ function stringifyEvidence(equivocation: Equivocation): string {
   return JSON.stringify({ signer: equivocation.signer, a: plain(equivocation.a), b: plain(equivocation.b) });
 }
 
-function parseEvidence(text: string): Pick<Equivocation, "signer" | "a" | "b"> {
+export function parseEvidence(text: string): Pick<Equivocation, "signer" | "a" | "b"> {
   const raw = JSON.parse(text) as { signer: Address; a: SignedStatement; b: SignedStatement };
   const typed = (signed: SignedStatement) => ({
     ...signed,

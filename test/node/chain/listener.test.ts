@@ -56,9 +56,9 @@ describe("ChainListener (Hardhat network)", function () {
     const { commitment } = await ask(sibyl, "first");
     await catchUp(listener);
     await catchUp(await listenerOn(store));
-    assert.equal(store.job(commitment.requestId)?.state, "received");
-    assert.equal(store.job(commitment.requestId)?.input, toHex("first"));
-    assert.equal(store.countByState().received, 1);
+    assert.equal((await store.job(commitment.requestId))?.state, "received");
+    assert.equal((await store.job(commitment.requestId))?.input, toHex("first"));
+    assert.equal((await store.countByState()).received, 1);
   });
 
   it("drops a request that a reorg removed, and reads the replacing chain", async () => {
@@ -67,7 +67,7 @@ describe("ChainListener (Hardhat network)", function () {
     const snapshot = await rpc("evm_snapshot");
     const { commitment } = await ask(sibyl, "on the losing fork");
     await catchUp(listener);
-    assert.equal(store.job(commitment.requestId)?.state, "received");
+    assert.equal((await store.job(commitment.requestId))?.state, "received");
     const forkPoint = (await sibyl.publicClient.getBlockNumber()) - 1n;
 
     await rpc("evm_revert", [snapshot]);
@@ -85,10 +85,10 @@ describe("ChainListener (Hardhat network)", function () {
       true,
       `rewound to ${result.rewoundTo}`,
     );
-    const job = store.job(commitment.requestId);
+    const job = await store.job(commitment.requestId);
     assert.equal(job?.input, toHex("on the winning fork"), "the vanished request was dropped, not kept");
     assert.deepEqual(job?.commitment, replacement.commitment);
-    assert.equal(store.countByState().received, 1);
+    assert.equal((await store.countByState()).received, 1);
   });
 
   it("rewinds when the chain gets shorter than its checkpoint (evm_revert), and reads new requests", async () => {
@@ -108,12 +108,12 @@ describe("ChainListener (Hardhat network)", function () {
       rewound.rewoundTo !== undefined && rewound.rewoundTo <= forkPoint,
       `rewound to ${rewound.rewoundTo}`,
     );
-    assert.equal(store.job(commitment.requestId), undefined, "the reverted request is forgotten");
+    assert.equal(await store.job(commitment.requestId), undefined, "the reverted request is forgotten");
 
     // A request on the shorter chain is seen at once, not after the chain grows back past the old head.
     const replacement = await ask(sibyl, "after the revert");
     await catchUp(listener);
-    assert.equal(store.job(replacement.commitment.requestId)?.input, toHex("after the revert"));
+    assert.equal((await store.job(replacement.commitment.requestId))?.input, toHex("after the revert"));
   });
 
   it("rebuilds the result log from events into an empty store and matches the contract's root", async () => {
@@ -132,8 +132,8 @@ describe("ChainListener (Hardhat network)", function () {
       await catchUp(listener);
       assert.equal(listener.log.tree.root, await sibyl.log.read.root());
       assert.equal(listener.log.tree.nextIndex, await sibyl.log.read.nextIndex());
-      assert.equal(store.countByState().confirmed, 3);
-      assert.equal(store.job(pending.commitment.requestId)?.state, "received");
+      assert.equal((await store.countByState()).confirmed, 3);
+      assert.equal((await store.job(pending.commitment.requestId))?.state, "received");
     } finally {
       await prover.close();
       await releaseSnarkjsCurve();
@@ -152,14 +152,14 @@ describe("ChainListener (Hardhat network)", function () {
       const snapshot = await rpc("evm_snapshot");
       await operator.fulfill([okAnswer(commitment, "x")]);
       await catchUp(listener);
-      assert.equal(store.job(commitment.requestId)?.state, "confirmed");
+      assert.equal((await store.job(commitment.requestId))?.state, "confirmed");
 
       await rpc("evm_revert", [snapshot]);
       await rpc("evm_mine");
       await rpc("evm_mine");
       await catchUp(listener);
       // Confirmed by someone else, so the node has no answer of its own: it runs the model again.
-      assert.equal(store.job(commitment.requestId)?.state, "received");
+      assert.equal((await store.job(commitment.requestId))?.state, "received");
       assert.equal(listener.log.tree.root, emptyRoot);
       assert.equal(listener.log.tree.root, await sibyl.log.read.root());
     } finally {

@@ -58,7 +58,7 @@ describe("Submitter with late receipts", function () {
     const { commitment } = await ask(sibyl, "late receipt");
     const { args } = await new TestOperator(sibyl, prover).prove([okAnswer(commitment, "answer")]);
     const store = new SqliteJobStore(":memory:");
-    const batch = store.createBatch({
+    const batch = await store.createBatch({
       requestIds: [],
       oldRoot: 0n,
       newRoot: 0n,

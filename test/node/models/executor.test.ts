@@ -248,6 +248,16 @@ describe("executeModel", () => {
         "model returned no answer",
       ],
       ["a non-promise", () => "plain", "model returned no answer"],
+      [
+        "an empty answer",
+        () => Promise.resolve({ output: "", modelVersion: "v" }),
+        "model returned no answer",
+      ],
+      [
+        "a whitespace-only answer",
+        () => Promise.resolve({ output: " \n ", modelVersion: "v" }),
+        "model returned no answer",
+      ],
     ];
     for (const [label, behaviour, reason] of cases) {
       it(label, async () => {

@@ -243,6 +243,16 @@ describe("OpenAIProvider", () => {
         { kind: "nullContent" },
         { failure: request("model returned no answer"), retryable: false, message: /no text/ },
       ],
+      [
+        "empty content (said nothing, as null)",
+        { kind: "emptyContent", content: "" },
+        { failure: request("model returned no answer"), retryable: false, message: /no text/ },
+      ],
+      [
+        "whitespace-only content (said nothing, as null)",
+        { kind: "emptyContent", content: " \n\t " },
+        { failure: request("model returned no answer"), retryable: false, message: /no text/ },
+      ],
     ];
     for (const [label, fault, expected] of cases) {
       const kind = "operator" in expected.failure ? "operator fault" : "request error";
