@@ -387,3 +387,13 @@ await writeResults("gas", [
     stages.map((row) => ({ path: `lone delivery stage, quorum ${quorum}`, ...row })),
   ),
 ]);
+
+// The one line a reader (or a script) takes away: a quorum-1 request's delivery plus its 1/64 share of
+// a 64-leaf proof (256-byte answer, empty callback), alone and in deliveries of 4, 16 and 64.
+const quorum1 = (count: number) =>
+  quorumRows.find(
+    (row) => row.path === "quorum deliver+prove" && row.quorum === 1 && row.requestsPerTransaction === count,
+  )?.perRequest;
+process.stdout.write(
+  `summary deliver+proof/64 per request: ${[1, 4, 16, 64].map((count) => `${count === 1 ? "alone" : count}=${quorum1(count)}`).join(" ")}\n`,
+);
