@@ -144,17 +144,23 @@ async function ledgerSlots(sibyl: Sibyl, accounts: Record<string, Hex>) {
   return (slot: bigint) => named.get(slot);
 }
 
-/** The coordinator's slots: nextRequestId, successor, fees, balances, models, commitments. */
+/** The coordinator's slots: its version (next request id, current, successor), fees, balances, models, commitments. */
 async function coordinatorSlots(sibyl: Sibyl, keys: LabelledKeys) {
   const { coordinator } = sibyl;
   const read = readerOf(sibyl, coordinator.address);
-  const nextRequestIdAt = await findSlot(read, await coordinator.read.nextRequestId(), "nextRequestId");
-  const [successorAt, feesAt, balanceAt, modelsAt, commitmentsAt] = [1n, 2n, 3n, 4n, 5n].map(
-    (offset) => nextRequestIdAt + offset,
-  ) as [bigint, bigint, bigint, bigint, bigint];
+  // nextRequestId in the low 88 bits, then `current`, then the successor's address.
+  const versionAt = await findSlot(
+    read,
+    await coordinator.read.nextRequestId(),
+    "the version (nextRequestId)",
+    (1n << 88n) - 1n,
+  );
+  const [feesAt, balanceAt, modelsAt, commitmentsAt] = [1n, 2n, 3n, 4n].map(
+    (offset) => versionAt + offset,
+  ) as [bigint, bigint, bigint, bigint];
   const operator = sibyl.operator.account.address;
   const [modelId] = keys.modelIds;
-  await expectAt(read, successorAt, BigInt(await coordinator.read.successor()), "successor");
+  await expectAt(read, versionAt, BigInt(await coordinator.read.successor()) << 96n, "successor", -1n << 96n);
   await expectAt(
     read,
     feesAt,
@@ -182,8 +188,7 @@ async function coordinatorSlots(sibyl: Sibyl, keys: LabelledKeys) {
     "a commitment",
   );
   const named = new Map<bigint, string>([
-    [nextRequestIdAt, "nextRequestId"],
-    [successorAt, "successor"],
+    [versionAt, "the version (next request id)"],
     [feesAt, "fee parameters"],
   ]);
   for (const [role, address] of Object.entries(keys.accounts))
