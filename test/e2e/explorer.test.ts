@@ -223,7 +223,7 @@ describe("sibyl explorer in a real browser (sibyl dev as a process)", function (
         "coordinator=0x000000000000000000000000000000000000dEaD",
         /^No contract at 0x000000000000000000000000000000000000dEaD on chain \d+/,
       ],
-      [`coordinator=${deployment.promptBoard}`, /is not a Sibyl coordinator/],
+      [`coordinator=${deployment.promptBoard}`, /is not a Sibyl log or coordinator/],
       ["coordinator=0x1234", /"0x1234" is not an address/],
       ["rpc=http://127.0.0.1:1", /^Cannot reach the RPC at http:\/\/127\.0\.0\.1:1/],
     ];
