@@ -18,11 +18,11 @@ import { REPO_ROOT } from "../helpers/processes.js";
 
 type Connection = Awaited<ReturnType<HardhatRuntimeEnvironment["network"]["create"]>>;
 
-/** Deploys a PromptBoard (a SibylConsumer) on the mock's coordinator and asks it with 1 wei. */
+/** Deploys a PromptBoard (a SibylConsumer) on the mock's log and asks it with 1 wei. */
 async function askWithOneWei(connection: Connection): Promise<unknown> {
   const sibyl = await mockSibyl(connection);
   const board = await connection.viem.deployContract("PromptBoard", [
-    sibyl.coordinator,
+    sibyl.log,
     modelIdFromName("language-id"),
     100_000,
   ]);
