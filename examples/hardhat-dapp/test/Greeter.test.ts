@@ -60,7 +60,7 @@ describe("Greeter with Sibyl's mock (no node, no proof)", () => {
   it("records a callback that ran out of gas: the answer is in Sibyl's log, not in the Greeter", async () => {
     const connection = await network.create();
     const sibyl = await mockSibyl(connection);
-    const { greeter, ask } = await greeterOn(connection, sibyl.coordinator);
+    const { greeter, ask } = await greeterOn(connection, sibyl.log);
     const requestId = await ask("Hi");
     // 256 bytes cost more to store than the Greeter's 100,000 callback gas.
     const result = await sibyl.fulfill(requestId, { output: "x".repeat(256) });
@@ -71,7 +71,7 @@ describe("Greeter with Sibyl's mock (no node, no proof)", () => {
   it("names the coordinator's error when the Greeter asks with too little", async () => {
     const connection = await network.create();
     const sibyl = await mockSibyl(connection);
-    const { greeter } = await greeterOn(connection, sibyl.coordinator);
+    const { greeter } = await greeterOn(connection, sibyl.log);
     const error = await greeter.write.ask([modelIdFromName("language-id"), "Hi"], { value: 1n }).then(
       () => assert.fail("asked with 1 wei"),
       (error: unknown) => error,
