@@ -4,7 +4,7 @@
  * current one. A coordinator names its log. So a node, the SDK or the explorer can be pointed at the
  * log or at any coordinator version and find the rest, and follow an upgrade by asking again.
  */
-import { type Address, type Chain, type Client, getAddress, isAddressEqual, type Transport } from "viem";
+import { type Address, type Chain, type Client, getAddress, type Transport } from "viem";
 import { readContract } from "viem/actions";
 import { sibylCoordinatorAbi, sibylLogAbi } from "./abi/generated.js";
 import { SibylError } from "./errors.js";
@@ -100,8 +100,4 @@ export function coordinatorOfRequest(contracts: SibylContracts, requestId: bigin
 /** Every address whose events make up the deployment's history: its coordinators, log and ledger. */
 export function eventSources(contracts: SibylContracts): Address[] {
   return [...contracts.coordinators.map((version) => version.address), contracts.log, contracts.ledger];
-}
-
-export function isCoordinatorOf(contracts: SibylContracts, address: Address): boolean {
-  return contracts.coordinators.some((version) => isAddressEqual(version.address, address));
 }
