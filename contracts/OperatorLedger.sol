@@ -20,6 +20,9 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
     uint64 public constant MAX_OPERATOR_DELAY = 90 days;
     /// @notice Longest co-signing endpoint an operator may publish.
     uint256 public constant MAX_ENDPOINT_BYTES = 256;
+    /// @notice Most models one operator may declare: joining or leaving the active set walks them all,
+    /// inside a penalty's transaction too.
+    uint256 public constant MAX_MODELS_PER_OPERATOR = 16;
 
     /// @notice The log whose coordinators this ledger answers to.
     ISibylLog public immutable log;
@@ -32,6 +35,11 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
     /// @dev 1 + the operator's index in _active; 0 when it is not in the set.
     mapping(address operator => uint256 position) private _activePosition;
     mapping(address operator => string endpoint) private _endpoints;
+    mapping(address operator => bytes32[] modelIds) private _declared;
+    /// @dev The active operators that declared each model: what its requests are drawn from.
+    mapping(bytes32 modelId => address[] operators) private _serving;
+    /// @dev 1 + the operator's index in _serving[modelId]; 0 when it is not there.
+    mapping(bytes32 modelId => mapping(address operator => uint256 position)) private _servingPosition;
     /// @dev Block a report was committed in, by keccak256(abi.encode(reporter, coordinator, evidence)).
     mapping(bytes32 commitment => uint256 blockNumber) private _reportCommittedAt;
     /// @dev Set for keccak256(abi.encode(operator, coordinator, requestId)) once slashed for it.
@@ -63,8 +71,7 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         operator.stake = SafeCast.toUint128(stake);
         operator.active = true;
         operator.unlockAt = 0;
-        _active.push(msg.sender);
-        _activePosition[msg.sender] = _active.length;
+        _enterActiveSet(msg.sender);
         emit OperatorRegistered(msg.sender, stake);
     }
 
@@ -91,6 +98,29 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IOperatorLedger
+    function declareModel(bytes32 modelId) external {
+        bytes32[] storage declared = _declared[msg.sender];
+        if (_indexOf(declared, modelId) != type(uint256).max) revert ModelAlreadyDeclared(msg.sender, modelId);
+        if (declared.length >= MAX_MODELS_PER_OPERATOR) {
+            revert TooManyModels(msg.sender, MAX_MODELS_PER_OPERATOR);
+        }
+        declared.push(modelId);
+        if (_operators[msg.sender].active) _startServing(modelId, msg.sender);
+        emit ModelDeclared(msg.sender, modelId);
+    }
+
+    /// @inheritdoc IOperatorLedger
+    function withdrawModel(bytes32 modelId) external {
+        bytes32[] storage declared = _declared[msg.sender];
+        uint256 index = _indexOf(declared, modelId);
+        if (index == type(uint256).max) revert ModelNotDeclared(msg.sender, modelId);
+        declared[index] = declared[declared.length - 1];
+        declared.pop();
+        if (_operators[msg.sender].active) _stopServing(modelId, msg.sender);
+        emit ModelWithdrawn(msg.sender, modelId);
+    }
+
+    /// @inheritdoc IOperatorLedger
     function setOperatorEndpoint(string calldata endpoint) external {
         if (bytes(endpoint).length > MAX_ENDPOINT_BYTES) {
             revert EndpointTooLong(bytes(endpoint).length, MAX_ENDPOINT_BYTES);
@@ -107,13 +137,14 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         bytes32 modelId,
         uint8 quorum
     ) external view returns (address operator, uint64 exclusiveUntil) {
-        uint256 count = _active.length;
-        if (count == 0) revert NoActiveOperator();
+        address[] storage serving = _serving[modelId];
+        uint256 count = serving.length;
+        if (count == 0) revert NoOperatorForModel(modelId);
         if (count < quorum) revert NotEnoughOperators(modelId, count, quorum);
         // A seed no requester sets on its own: the beacon's randomness for this block, mixed with the
         // request id so each request draws anew.
         uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, requestId)));
-        operator = _active[seed % count];
+        operator = serving[seed % count];
         exclusiveUntil = exclusiveUntilNow();
     }
 
@@ -189,6 +220,21 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IOperatorLedger
+    function declaredModels(address operator) external view returns (bytes32[] memory) {
+        return _declared[operator];
+    }
+
+    /// @inheritdoc IOperatorLedger
+    function operatorsFor(bytes32 modelId) external view returns (address[] memory) {
+        return _serving[modelId];
+    }
+
+    /// @inheritdoc IOperatorLedger
+    function serves(address operator, bytes32 modelId) external view returns (bool) {
+        return _servingPosition[modelId][operator] != 0;
+    }
+
+    /// @inheritdoc IOperatorLedger
     function operatorParameters() external view returns (OperatorParameters memory) {
         return _parameters;
     }
@@ -241,6 +287,15 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         emit OperatorDeactivated(operator, unlockAt);
     }
 
+    /// @dev Into the active set, and into the draw of every model it declared.
+    function _enterActiveSet(address operator) private {
+        _active.push(operator);
+        _activePosition[operator] = _active.length;
+        bytes32[] storage declared = _declared[operator];
+        for (uint256 i; i < declared.length; ++i) _startServing(declared[i], operator);
+    }
+
+    /// @dev Out of the active set, and out of the draw of every model it declared.
     function _leaveActiveSet(address operator) private {
         uint256 index = _activePosition[operator] - 1;
         address last = _active[_active.length - 1];
@@ -248,6 +303,31 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
         _activePosition[last] = index + 1;
         _active.pop();
         delete _activePosition[operator];
+        bytes32[] storage declared = _declared[operator];
+        for (uint256 i; i < declared.length; ++i) _stopServing(declared[i], operator);
+    }
+
+    function _startServing(bytes32 modelId, address operator) private {
+        address[] storage serving = _serving[modelId];
+        serving.push(operator);
+        _servingPosition[modelId][operator] = serving.length;
+    }
+
+    function _stopServing(bytes32 modelId, address operator) private {
+        address[] storage serving = _serving[modelId];
+        mapping(address => uint256) storage position = _servingPosition[modelId];
+        uint256 index = position[operator] - 1;
+        address last = serving[serving.length - 1];
+        serving[index] = last;
+        position[last] = index + 1;
+        serving.pop();
+        delete position[operator];
+    }
+
+    /// @dev Where `modelId` is in `modelIds`, or type(uint256).max when it is not.
+    function _indexOf(bytes32[] storage modelIds, bytes32 modelId) private view returns (uint256) {
+        for (uint256 i; i < modelIds.length; ++i) if (modelIds[i] == modelId) return i;
+        return type(uint256).max;
     }
 
     function _send(address to, uint256 amount) private {

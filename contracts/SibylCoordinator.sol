@@ -45,6 +45,8 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     /// @notice Most operators a model may ask to agree.
     uint8 public constant MAX_QUORUM = 16;
     uint256 private constant SIGNATURE_BYTES = 65;
+    /// @dev A signed statement in NoConsensus evidence: outputHash (32), status (1), signature (65).
+    uint256 private constant STATEMENT_BYTES = 98;
 
     /// @inheritdoc ISibylCoordinator
     ISibylLog public immutable log;
@@ -164,8 +166,8 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         uint256[8] calldata proof
     ) external nonReentrant {
         uint256 gasAtStart = gasleft();
-        // Its own requests need no ledger check (it was drawn from the active set); another's, after
-        // their window, are checked one by one (_consume).
+        // Its own requests need no ledger check (it was drawn from the model's operators); another's,
+        // after their window, are checked one by one (_consume).
         (uint256[] memory leaves, FulfillmentGas.Delivery memory delivery) = _consumeAll(
             fulfillments,
             gasAtStart,
@@ -180,7 +182,8 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     /// @inheritdoc ISibylCoordinator
     function deliver(Fulfillment[] calldata fulfillments) external nonReentrant {
         uint256 gasAtStart = gasleft();
-        // Only the assignee may deliver, and it was drawn from the active set: the ledger need not be asked.
+        // Only the assignee may deliver, and it was drawn from the model's operators: the ledger need not
+        // be asked.
         (uint256[] memory leaves, FulfillmentGas.Delivery memory delivery) = _consumeAll(
             fulfillments,
             gasAtStart,
@@ -195,12 +198,12 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
 
     /// @inheritdoc ISibylCoordinator
     function reassign(RequestCommitment[] calldata commitments) external {
-        if (!ledger.isActive(msg.sender)) revert NotActiveOperator(msg.sender);
         uint64 exclusiveUntil = ledger.exclusiveUntilNow();
         for (uint256 i; i < commitments.length; ++i) {
             RequestCommitment calldata old = commitments[i];
             uint256 requestId = old.requestId;
             _checkPending(old);
+            _checkServes(msg.sender, old.modelId);
             if (block.timestamp > old.deadline) revert RequestExpired(requestId, old.deadline);
             if (block.timestamp <= old.exclusiveUntil) {
                 revert NotAssignedOperator(requestId, old.operator, old.exclusiveUntil);
@@ -398,7 +401,7 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             if (assignedOnly || block.timestamp <= commitment.exclusiveUntil) {
                 revert NotAssignedOperator(requestId, commitment.operator, commitment.exclusiveUntil);
             }
-            if (!ledger.isActive(msg.sender)) revert NotActiveOperator(msg.sender);
+            _checkServes(msg.sender, commitment.modelId);
         }
         bytes calldata output = fulfillment.output;
         bytes calldata metadata = fulfillment.metadata;
@@ -455,29 +458,78 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         );
     }
 
-    /// @dev Checks the co-signatures a result's model asks for and returns the model fee it earns:
-    /// NoConsensus (only for quorum models) needs none and earns none.
+    /// @dev Checks the co-signatures a result's model asks for and returns the model fee it earns;
+    /// NoConsensus (quorum models only) earns none and must be proven (_checkNoConsensus).
     function _checkAgreement(
         Fulfillment calldata fulfillment,
         uint256 requestId,
         bytes32 outputHash,
         uint8 status
     ) private view returns (uint256 modelFee) {
-        Model storage model = _models[fulfillment.commitment.modelId];
+        bytes32 modelId = fulfillment.commitment.modelId;
+        Model storage model = _models[modelId];
         uint256 quorum = model.quorum;
         if (status == uint8(ResultStatus.NoConsensus)) {
             if (quorum <= 1) revert InvalidStatus(requestId, status);
-            _checkCosigners(requestId, outputHash, status, fulfillment.signatures, 0);
+            _checkNoConsensus(fulfillment, requestId, modelId);
             return 0;
         }
-        _checkCosigners(requestId, outputHash, status, fulfillment.signatures, quorum - 1);
+        _checkCosigners(requestId, modelId, outputHash, status, fulfillment.signatures, quorum - 1);
         return model.fee;
     }
 
-    /// @dev Checks that `signatures` are `needed` distinct active operators' signatures of the answer,
-    /// none the deliverer's (msg.sender), signers ascending.
+    /// @dev A NoConsensus has no output and is proven: by two other operators' signed statements of
+    /// different answers, or, without evidence, from halfway through the assignee's window on, so the
+    /// one operator that may deliver cannot end a request as NoConsensus at a moment of its choosing,
+    /// and one refused its co-signatures still ends the request inside its window.
+    function _checkNoConsensus(Fulfillment calldata fulfillment, uint256 requestId, bytes32 modelId) private view {
+        if (fulfillment.output.length != 0) {
+            revert NoConsensusWithOutput(requestId, fulfillment.output.length);
+        }
+        bytes calldata evidence = fulfillment.signatures;
+        if (evidence.length == 0) {
+            uint64 provableFrom = fulfillment.commitment.exclusiveUntil -
+                ledger.operatorParameters().exclusiveWindow /
+                2;
+            if (block.timestamp < provableFrom) revert NoConsensusTooEarly(requestId, provableFrom);
+            return;
+        }
+        if (evidence.length != 2 * STATEMENT_BYTES) revert MalformedDisagreement(requestId, evidence.length);
+        (address signerA, bytes32 answerA) = _statementSigner(requestId, evidence[:STATEMENT_BYTES]);
+        (address signerB, bytes32 answerB) = _statementSigner(requestId, evidence[STATEMENT_BYTES:]);
+        bool valid = signerA != address(0) &&
+            signerB != address(0) &&
+            signerA != signerB &&
+            signerA != msg.sender &&
+            signerB != msg.sender &&
+            answerA != answerB &&
+            ledger.serves(signerA, modelId) &&
+            ledger.serves(signerB, modelId);
+        if (!valid) revert NotDisagreement(requestId, signerA, signerB);
+    }
+
+    /// @dev Who signed a 98-byte statement (zero if unreadable), and the answer it names.
+    function _statementSigner(
+        uint256 requestId,
+        bytes calldata statement
+    ) private view returns (address signer, bytes32 answer) {
+        bytes32 outputHash = bytes32(statement[:32]);
+        uint8 status = uint8(statement[32]);
+        bytes32 digest = ResultStatements.digest(address(this), requestId, outputHash, status);
+        (signer, , ) = ECDSA.tryRecoverCalldata(digest, statement[33:STATEMENT_BYTES]);
+        answer = keccak256(abi.encode(outputHash, status));
+    }
+
+    /// @dev Reverts unless `operator` is active and declared `modelId` in the ledger.
+    function _checkServes(address operator, bytes32 modelId) private view {
+        if (!ledger.serves(operator, modelId)) revert NotServingModel(operator, modelId);
+    }
+
+    /// @dev Checks that `signatures` are `needed` distinct signatures of the answer by operators that
+    /// serve the model, none the deliverer's (msg.sender), signers ascending.
     function _checkCosigners(
         uint256 requestId,
+        bytes32 modelId,
         bytes32 outputHash,
         uint8 status,
         bytes calldata signatures,
@@ -497,7 +549,7 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             if (error != ECDSA.RecoverError.NoError || signer <= previous || signer == msg.sender) {
                 revert InvalidCosigner(requestId, signer);
             }
-            if (!ledger.isActive(signer)) revert InvalidCosigner(requestId, signer);
+            if (!ledger.serves(signer, modelId)) revert InvalidCosigner(requestId, signer);
             previous = signer;
         }
     }

@@ -14,6 +14,9 @@ import {YesNo, YesNoAnswer} from "./YesNoAnswer.sol";
 /// result, a document) until `closesAt + reportWindow`; anyone pays for the model to judge the
 /// question against that evidence until `closesAt + reportWindow + resolutionWindow`. No report in
 /// time, no answer in time, an error, or an answer other than a plain yes or no voids the market.
+/// NoConsensus (the model's operators did not agree, proven onchain) decides nothing: the market
+/// stays open to `resolve` until the resolution deadline, so a request drawn to an operator that
+/// bets against the truth can only delay the market, never void it.
 ///
 /// What a bettor trusts: (1) the reporter, named at creation, to post true evidence in time (a
 /// silent reporter only voids the market; a lying one decides it, and the evidence is text the model
@@ -84,6 +87,9 @@ contract YesNoMarket is SibylConsumer {
     event EvidenceReported(uint256 indexed marketId, string evidence);
     event ResolutionRequested(uint256 indexed marketId, uint256 indexed requestId, address indexed payer);
     event MarketResolved(uint256 indexed marketId, bool outcome);
+    /// @notice The operators did not agree on request `requestId`: the market stays Reported, and
+    /// anyone may ask again (`resolve`) until the resolution deadline.
+    event ResolutionInconclusive(uint256 indexed marketId, uint256 indexed requestId);
     /// @dev The answer itself is not repeated here: it is in the coordinator's ResultDelivered, and
     /// copying an answer of any length would make the callback's gas depend on it.
     event MarketVoided(uint256 indexed marketId, VoidReason reason);
@@ -286,6 +292,8 @@ contract YesNoMarket is SibylConsumer {
         // After the deadline anyone may void: an answer landing then must not race that call.
         if (block.timestamp > _resolutionDeadline(market)) {
             _void(marketId, market, VoidReason.AnswerAfterDeadline);
+        } else if (status == ResultStatus.NoConsensus) {
+            emit ResolutionInconclusive(marketId, requestId);
         } else if (status != ResultStatus.Ok) {
             _void(marketId, market, VoidReason.ModelFailed);
         } else if (answer == YesNo.Unknown) {

@@ -4,8 +4,9 @@ pragma solidity ^0.8.28;
 import {Operator, OperatorParameters, ResultStatement} from "./SibylTypes.sol";
 
 /// @title IOperatorLedger
-/// @notice The operators' ledger, outliving every coordinator version: stakes, the active set requests
-/// are assigned from, co-signing endpoints, liveness penalties and equivocation slashes. Stake moves
+/// @notice The operators' ledger, outliving every coordinator version: stakes, the active set, the
+/// models each operator declares it serves (requests are assigned only among those), co-signing
+/// endpoints, liveness penalties and equivocation slashes. Stake moves
 /// only by its operator (stake, exit, withdraw), on the word of a coordinator the log authorizes (a
 /// liveness penalty, which is burned), or on evidence the ledger checks itself (an equivocation).
 /// @dev Its ether is exactly the operators' stakes plus what penalties burned.
@@ -14,10 +15,17 @@ interface IOperatorLedger {
     error NotCoordinator(address caller);
     /// @notice The caller is not an active operator.
     error NotActiveOperator(address caller);
-    /// @notice Requests need at least one active operator to be assigned to.
-    error NoActiveOperator();
-    /// @notice Fewer operators are active than the model's quorum needs: no request could be answered.
-    error NotEnoughOperators(bytes32 modelId, uint256 active, uint8 quorum);
+    /// @notice No active operator declared the model: a request for it could not be assigned.
+    error NoOperatorForModel(bytes32 modelId);
+    /// @notice Fewer active operators declared the model than its quorum needs: no request could be
+    /// answered.
+    error NotEnoughOperators(bytes32 modelId, uint256 serving, uint8 quorum);
+    /// @notice The operator already declared the model.
+    error ModelAlreadyDeclared(address operator, bytes32 modelId);
+    /// @notice The operator never declared the model, or withdrew it.
+    error ModelNotDeclared(address operator, bytes32 modelId);
+    /// @notice An operator declares at most MAX_MODELS_PER_OPERATOR models.
+    error TooManyModels(address operator, uint256 limit);
     /// @notice The operator is already registered and active.
     error OperatorAlreadyActive(address operator);
     /// @notice The stake is below the minimum.
@@ -49,6 +57,12 @@ interface IOperatorLedger {
     event OperatorRegistered(address indexed operator, uint256 stake);
     event OperatorExitRequested(address indexed operator, uint64 unlockAt);
     event StakeWithdrawn(address indexed operator, uint256 amount);
+    /// @notice `operator` serves `modelId`: while active, it is drawn for the model's requests and may
+    /// co-sign or take over their results.
+    event ModelDeclared(address indexed operator, bytes32 indexed modelId);
+    /// @notice `operator` no longer serves `modelId` (e.g. its node stopped it on an operator fault):
+    /// it is not drawn for the model's new requests.
+    event ModelWithdrawn(address indexed operator, bytes32 indexed modelId);
     /// @notice `operator` publishes where its node takes co-signing requests from other operators.
     event OperatorEndpointSet(address indexed operator, string endpoint);
     /// @notice `operator` let request `requestId`'s exclusive window pass and lost `amount` of its
@@ -67,8 +81,26 @@ interface IOperatorLedger {
     event OperatorDeactivated(address indexed operator, uint64 unlockAt);
 
     /// @notice Registers msg.sender as an operator, staking msg.value (added to any stake left); it
-    /// joins the active set requests are assigned from.
+    /// joins the active set, and is drawn for the models it declared.
     function registerOperator() external payable;
+
+    /// @notice msg.sender serves `modelId`: while it is active, the model's requests may be assigned
+    /// to it. Declarations outlive an exit: an operator that registers again serves them again.
+    function declareModel(bytes32 modelId) external;
+
+    /// @notice msg.sender stops serving `modelId`: it is not drawn for the model's new requests (those
+    /// already assigned to it stay its own until their window passes).
+    function withdrawModel(bytes32 modelId) external;
+
+    /// @notice The models `operator` declared.
+    function declaredModels(address operator) external view returns (bytes32[] memory);
+
+    /// @notice The active operators that declared `modelId`: the ones its requests are drawn from.
+    function operatorsFor(bytes32 modelId) external view returns (address[] memory);
+
+    /// @notice Whether `operator` is active and declared `modelId`: it may be drawn for, co-sign and
+    /// take over the model's requests.
+    function serves(address operator, bytes32 modelId) external view returns (bool);
 
     /// @notice Stops msg.sender being assigned; its stake unlocks after the unbonding delay.
     function requestOperatorExit() external;
@@ -94,8 +126,9 @@ interface IOperatorLedger {
     /// @notice Owner only.
     function setOperatorParameters(OperatorParameters calldata parameters) external;
 
-    /// @notice The operator request `requestId` for `modelId` is assigned to, drawn from the active set
-    /// with this block's beacon randomness, and when its exclusive window closes.
+    /// @notice The operator request `requestId` for `modelId` is assigned to, drawn from the active
+    /// operators that declared the model with this block's beacon randomness, and when its exclusive
+    /// window closes.
     function assign(
         uint256 requestId,
         bytes32 modelId,

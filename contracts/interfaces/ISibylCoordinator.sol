@@ -79,9 +79,20 @@ interface ISibylCoordinator {
     error QuorumLowered(bytes32 modelId, uint8 quorum, uint8 proposed);
     /// @notice A result carries `count` co-signatures where its model's quorum needs `needed`.
     error WrongSignatureCount(uint256 requestId, uint256 count, uint256 needed);
-    /// @notice A co-signature is invalid, or its signer is not active, is the deliverer, or is not
-    /// above the previous signer (signers ascend, so none counts twice). Zero for an unreadable one.
+    /// @notice A co-signature is invalid, or its signer does not serve the model (active, declared),
+    /// is the deliverer, or is not above the previous signer (signers ascend, so none counts twice).
+    /// Zero for an unreadable one.
     error InvalidCosigner(uint256 requestId, address signer);
+    /// @notice NoConsensus carries no output: there was no agreed answer to give.
+    error NoConsensusWithOutput(uint256 requestId, uint256 outputLength);
+    /// @notice NoConsensus without evidence is accepted only from `provableFrom` on (halfway through
+    /// the assignee's exclusive window), a time the deliverer does not choose.
+    error NoConsensusTooEarly(uint256 requestId, uint64 provableFrom);
+    /// @notice NoConsensus evidence is two 98-byte signed statements (outputHash, status, signature).
+    error MalformedDisagreement(uint256 requestId, uint256 length);
+    /// @notice The evidence does not show two operators serving the model, neither the deliverer,
+    /// signing different answers.
+    error NotDisagreement(uint256 requestId, address signerA, address signerB);
     /// @notice This coordinator version takes no new requests: `successor` does (it still delivers,
     /// cancels and refunds the requests it took).
     error RetiredCoordinator(address successor);
@@ -89,8 +100,8 @@ interface ISibylCoordinator {
     error NotLog(address caller);
     /// @notice The log has not authorized this version (yet): nodes would not see its requests.
     error CoordinatorNotAuthorized(address log);
-    /// @notice The caller is not an active operator in the ledger.
-    error NotActiveOperator(address caller);
+    /// @notice The caller does not serve the request's model (is not active, or did not declare it).
+    error NotServingModel(address caller, bytes32 modelId);
 
     // ─── Events ────────────────────────────────────────────────────────────────────────────────────
 
@@ -180,7 +191,8 @@ interface ISibylCoordinator {
     /// and charges each request its measured share of the transaction's gas at the price paid.
     /// @dev The batch uses the smallest verifier that fits; its leaves after the results are empty.
     /// `proof` is a, b, c as eight words (see IBatchVerifier). The leaves include msg.sender: the
-    /// requests' assignee (as with deliver), or, for requests whose window passed, any active operator.
+    /// requests' assignee (as with deliver), or, for requests whose window passed, any operator that
+    /// serves their model.
     /// Reverts with UnprovenLeavesPending while delivered results wait for their proof.
     function fulfill(
         Fulfillment[] calldata fulfillments,
@@ -197,8 +209,8 @@ interface ISibylCoordinator {
     /// call, and at most its MAX_PENDING_LEAVES pending in all.
     function deliver(Fulfillment[] calldata fulfillments) external;
 
-    /// @notice Takes over requests whose exclusive window has passed: msg.sender (an active operator)
-    /// becomes their assigned operator with a new exclusive window, so it may deliver them without a
+    /// @notice Takes over requests whose exclusive window has passed: msg.sender (an operator serving
+    /// their models) becomes their assigned operator with a new exclusive window, so it may deliver them without a
     /// proof. The late assignee's liveness penalty is burned by the ledger: nobody is paid for causing it.
     function reassign(RequestCommitment[] calldata commitments) external;
 

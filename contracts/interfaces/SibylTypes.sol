@@ -9,7 +9,9 @@ enum ResultStatus {
     ModelError,
     ModelTimeout,
     OutputTooLarge,
-    /// @dev A quorum model's operators could not agree before the deadline: no answer, no model fee.
+    /// @dev A quorum model's operators did not agree: no answer (empty output), no model fee. Proven,
+    /// never claimed: two other operators' disagreeing signed statements, or no quorum by halfway
+    /// through the assignee's exclusive window (a time the deliverer does not choose).
     NoConsensus
 }
 
@@ -81,8 +83,8 @@ struct OperatorParameters {
     uint64 unbondingDelay;
     /// @dev Seconds after a request during which only its assigned operator may deliver it.
     uint64 exclusiveWindow;
-    /// @dev Taken from the stake of an assignee that lets its window pass, paid to the operator that
-    /// takes the request over.
+    /// @dev Taken from the stake of an assignee that lets its window pass, and burned: paid to nobody,
+    /// so nobody gains by causing it.
     uint128 livenessPenalty;
     /// @dev Share of its stake, in basis points, an operator loses to whoever proves it equivocated.
     uint16 equivocationSlashBps;
@@ -96,7 +98,9 @@ struct Fulfillment {
     bytes output;
     bytes metadata;
     /// @dev For a quorum model: quorum − 1 co-signers' 65-byte EIP-712 signatures of the ResultStatement
-    /// (r, s, v each), in ascending order of signer; empty otherwise and for NoConsensus.
+    /// (r, s, v each), in ascending order of signer; empty otherwise. For NoConsensus: empty (accepted
+    /// halfway through the assignee's window), or evidence of disagreement: two other operators' signed
+    /// statements, each 98 bytes (outputHash, status, 65-byte signature), for different answers.
     bytes signatures;
 }
 

@@ -17,6 +17,7 @@ export {
   deploySibylStack,
   PARAMETERS_DIR,
 } from "./deploySibylStack.js";
+export { type DeclareModelsParameters, declareModels } from "./declareModels.js";
 export { modelConfigHash } from "./modelConfigHash.js";
 export {
   MODEL_DEFAULTS,

@@ -1,9 +1,14 @@
-/** Stakes and registers an operator, so a devnet's node can fulfil requests as soon as it starts. */
+/**
+ * Stakes and registers an operator, and declares the models it serves, so a devnet's node can fulfil
+ * requests as soon as it starts.
+ */
 import type { Address, LocalAccount } from "viem";
 import { operatorLedgerAbi } from "../shared/abi/generated.js";
 import { resolveSibylContracts } from "../shared/contracts.js";
 import { SibylError } from "../shared/errors.js";
+import type { ModelReference } from "../sdk/utils.js";
 import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
+import { declareModels } from "./declareModels.js";
 
 export interface RegisterOperatorParameters {
   /** The deployment's log or any of its coordinators. */
@@ -12,6 +17,11 @@ export interface RegisterOperatorParameters {
   operator: Address | number | LocalAccount;
   /** Wei to stake. Default: the coordinator's minStake. */
   stake?: bigint;
+  /**
+   * Models it serves (names or ids), declared unless already: requests are drawn only among an
+   * operator's declared models. A node declares the models it runs when it starts, too.
+   */
+  models?: readonly ModelReference[];
 }
 
 export interface RegisterOperatorReturnType {
@@ -26,7 +36,7 @@ export interface RegisterOperatorReturnType {
  */
 export async function registerOperator(
   connection: SibylConnection,
-  { coordinator, operator, stake }: RegisterOperatorParameters,
+  { coordinator, operator, stake, models = [] }: RegisterOperatorParameters,
 ): Promise<RegisterOperatorReturnType> {
   const wallet = await walletFor(connection, operator);
   const address = wallet.account.address;
@@ -38,7 +48,10 @@ export async function registerOperator(
     functionName: "operatorOf",
     args: [address],
   });
-  if (active) return { operator: address, registered: false };
+  if (active) {
+    await declareModels(connection, { coordinator, operator, models });
+    return { operator: address, registered: false };
+  }
   const value =
     stake ??
     (
@@ -57,5 +70,6 @@ export async function registerOperator(
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success")
     throw new SibylError(`registering operator ${address} reverted (${hash})`);
+  await declareModels(connection, { coordinator, operator, models });
   return { operator: address, registered: true };
 }

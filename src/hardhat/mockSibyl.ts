@@ -109,7 +109,13 @@ export async function mockSibyl(
     functionName: "operatorParameters",
   });
   const operator = privateKeyToAccount(await fundedKey(connection, minStake + OPERATOR_FUNDS));
-  await registerOperator(connection, { coordinator, operator, stake: minStake });
+  // It serves the deployment's models; a model a test registers later needs declareModels too.
+  await registerOperator(connection, {
+    coordinator,
+    operator,
+    stake: minStake,
+    models: deployment.models.map((model) => model.modelId),
+  });
   const operatorWallet = await walletFor(connection, operator);
 
   // Every tree state seen, by root: after an evm_revert (Hardhat's loadFixture) the chain's root is an

@@ -79,7 +79,8 @@ export async function startSibyl(
   });
   const deployment = await deploySibylStack(connection, { parameters: options.parameters });
   const { coordinator } = deployment;
-  for (const spec of extraModels) await registerModel(connection, { coordinator, spec });
+  const served = deployment.models.map((model) => model.modelId);
+  for (const spec of extraModels) served.push((await registerModel(connection, { coordinator, spec })).modelId);
   const { minStake } = await publicClientOf(connection, 50).readContract({
     address: deployment.ledger,
     abi: operatorLedgerAbi,
@@ -87,7 +88,7 @@ export async function startSibyl(
   });
   const operatorKey = await fundedKey(connection, minStake + OPERATOR_FUNDS);
   const operator = privateKeyToAccount(operatorKey);
-  await registerOperator(connection, { coordinator, operator, stake: minStake });
+  await registerOperator(connection, { coordinator, operator, stake: minStake, models: served });
 
   const dir = await mkdtemp(path.join(os.tmpdir(), "sibyl-fixture-"));
   const config = parseConfig({

@@ -97,7 +97,7 @@ contract SibylCoordinatorAdminTest is SettlementFixture {
     }
 
     function test_requestOperatorExit_notOperator() public {
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.NotActiveOperator.selector, stranger));
         vm.prank(stranger);
         ledger.requestOperatorExit();
     }

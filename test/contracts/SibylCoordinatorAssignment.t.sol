@@ -150,7 +150,7 @@ contract SibylCoordinatorAssignmentTest is SettlementFixture {
         ledger.requestOperatorExit();
         assertEq(ledger.activeOperators().length, 0, "empty set");
         uint256 escrow = _escrowNow(0);
-        vm.expectRevert(IOperatorLedger.NoActiveOperator.selector);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.NoOperatorForModel.selector, MODEL_ID));
         vm.prank(requester);
         coordinator.request{value: escrow}(MODEL_ID, "hi", 0, requester);
         _registerOperator(third);

@@ -310,7 +310,7 @@ contract SibylCoordinatorDeliverTest is PendingLogFixture {
     function test_deliver_callbackReenteringDeliverFailsOnlyTheCallback() public {
         ReenteringConsumer consumer = new ReenteringConsumer(coordinator);
         // Staked, so a nested deliver fails only for re-entering.
-        consumer.registerOperator{value: MIN_STAKE}();
+        consumer.registerOperator{value: MIN_STAKE}(MODEL_ID);
         // Each delivered by its own assignee, so the nested deliver would succeed on its own.
         RequestCommitment memory other = _requestAssignedTo(address(consumer));
         RequestCommitment memory asked;

@@ -256,6 +256,11 @@ contract SibylCoordinatorQuorumTest is QuorumFixture {
         uint256 active = ledger.activeOperators().length;
         coordinator.registerModel("all", _quorumModel(uint8(active)));
         coordinator.registerModel("more", _quorumModel(uint8(active + 1)));
+        address[] memory operators = ledger.activeOperators();
+        for (uint256 i; i < operators.length; ++i) {
+            _declare(operators[i], "all");
+            _declare(operators[i], "more");
+        }
         uint256 escrow = coordinator.estimateFee("more", 0, block.basefee);
         vm.expectRevert(
             abi.encodeWithSelector(

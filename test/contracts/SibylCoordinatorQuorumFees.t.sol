@@ -29,13 +29,20 @@ contract SibylCoordinatorQuorumFeesTest is QuorumFixture {
         );
     }
 
-    /// @dev NoConsensus is vouched for by nobody, so there is nothing to attach: bytes would only be
-    /// charged to the requester.
-    function test_noConsensus_withSignaturesIsRefused() public {
+    /// @dev NoConsensus is vouched for by nobody: a co-signature of it is not evidence of anything.
+    function test_noConsensus_withACosignatureIsRefused() public {
         Fulfillment memory answer = _answer(QUORUM_2);
         answer.status = uint8(ResultStatus.NoConsensus);
+        answer.output = "";
         answer.signatures = _cosign(answer, _indices(0));
-        _expectRefused(answer, _wrongCount(answer.commitment.requestId, 1, 0));
+        _expectRefused(
+            answer,
+            abi.encodeWithSelector(
+                ISibylCoordinator.MalformedDisagreement.selector,
+                answer.commitment.requestId,
+                65
+            )
+        );
     }
 
     function test_noConsensus_chargesGasOnlyAndCreditsTheRestBack() public {
@@ -48,6 +55,7 @@ contract SibylCoordinatorQuorumFeesTest is QuorumFixture {
 
         _gasPrice(0, 0);
         assertEq(_deliverOne(agreed).fee, MODEL_FEE, "an agreed answer: the model fee at no gas price");
+        _warpToNoConsensus(undecided.commitment);
         Delivered memory result = _deliverOne(undecided);
         assertEq(uint256(result.status), uint256(ResultStatus.NoConsensus), "delivered as NoConsensus");
         assertEq(result.fee, 0, "no model fee, and gas was free");
@@ -59,6 +67,8 @@ contract SibylCoordinatorQuorumFeesTest is QuorumFixture {
 
         Fulfillment memory priced = _answer(QUORUM_2);
         priced.status = uint8(ResultStatus.NoConsensus);
+        priced.output = "";
+        _warpToNoConsensus(priced.commitment);
         _gasPrice(1 gwei, 0);
         result = _deliverOne(priced);
         assertTrue(result.fee != 0 && result.fee < MODEL_FEE, "the gas, well below a model fee");

@@ -190,14 +190,14 @@ contract SibylCoordinatorReassignTest is PendingLogFixture {
         _expectReassignRejected(
             stranger,
             old,
-            abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, stranger)
+            abi.encodeWithSelector(ISibylCoordinator.NotServingModel.selector, stranger, MODEL_ID)
         );
         vm.prank(third);
         ledger.requestOperatorExit();
         _expectReassignRejected(
             third,
             old,
-            abi.encodeWithSelector(ISibylCoordinator.NotActiveOperator.selector, third)
+            abi.encodeWithSelector(ISibylCoordinator.NotServingModel.selector, third, MODEL_ID)
         );
         _assertPendingAs(old, "unchanged");
     }

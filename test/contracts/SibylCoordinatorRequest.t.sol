@@ -148,7 +148,7 @@ contract SibylCoordinatorRequestTest is CoordinatorFixture {
     function test_request_noActiveOperator() public {
         vm.prank(operator);
         ledger.requestOperatorExit();
-        vm.expectRevert(IOperatorLedger.NoActiveOperator.selector);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.NoOperatorForModel.selector, MODEL_ID));
         vm.prank(requester);
         coordinator.request{value: 1 ether}(MODEL_ID, "hi", 0, requester);
     }

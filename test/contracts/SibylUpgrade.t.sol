@@ -136,7 +136,7 @@ contract SibylUpgradeTest is UpgradeFixture {
         SibylCoordinator next = _newCoordinator(v1.nextRequestId() + 1_000);
         ReenteringConsumer consumer = new ReenteringConsumer(next);
         vm.deal(address(this), 10 ether);
-        consumer.registerOperator{value: MIN_STAKE}();
+        consumer.registerOperator{value: MIN_STAKE}(MODEL_ID);
         RequestCommitment memory onV1 = _requestOn(v1, address(consumer));
         v1.pause();
         log.authorizeCoordinator(address(next));

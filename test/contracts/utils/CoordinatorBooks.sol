@@ -181,6 +181,10 @@ abstract contract CoordinatorBooks is PendingLogFixture {
         staked += topUp;
         vm.prank(TAKER);
         ledger.registerOperator{value: topUp}();
+        if (ledger.declaredModels(TAKER).length == 0) {
+            vm.prank(TAKER);
+            ledger.declareModel(MODEL_ID);
+        }
     }
 
     /// @dev Reassigns `late` to TAKER and returns the commitment RequestReassigned reports.

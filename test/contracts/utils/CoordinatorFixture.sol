@@ -61,7 +61,14 @@ abstract contract CoordinatorFixture is TestBase {
         vm.deal(operator, 10 ether);
         vm.prank(operator);
         ledger.registerOperator{value: MIN_STAKE}();
+        _declare(operator, MODEL_ID);
         vm.deal(requester, 100 ether);
+    }
+
+    /// @dev `account` serves `modelId` in the ledger.
+    function _declare(address account, bytes32 modelId) internal {
+        vm.prank(account);
+        ledger.declareModel(modelId);
     }
 
     /// @dev A coordinator version on this deployment's log and ledger, taking ids from `firstRequestId`,

@@ -33,7 +33,13 @@ abstract contract QuorumFixture is PendingLogFixture {
             signers[i] = vm.addr(keys[i]);
         }
         _sortSigners();
-        for (uint256 i; i < SIGNERS; ++i) _registerOperator(signers[i]);
+        for (uint256 i; i < SIGNERS; ++i) {
+            _registerOperator(signers[i]);
+            _declare(signers[i], QUORUM_2);
+            _declare(signers[i], QUORUM_3);
+        }
+        _declare(operator, QUORUM_2);
+        _declare(operator, QUORUM_3);
         coordinator.registerModel(QUORUM_2, _quorumModel(2));
         coordinator.registerModel(QUORUM_3, _quorumModel(3));
     }
@@ -139,6 +145,27 @@ abstract contract QuorumFixture is PendingLogFixture {
                 outputHash: keccak256(fulfillment.output),
                 status: fulfillment.status
             });
+    }
+
+    /// @dev The first moment NoConsensus needs no evidence: halfway through the assignee's window.
+    function _warpToNoConsensus(RequestCommitment memory commitment) internal {
+        vm.warp(commitment.exclusiveUntil - EXCLUSIVE_WINDOW / 2);
+    }
+
+    /// @dev NoConsensus evidence: signer `index`'s signed statement that request `requestId`'s answer is
+    /// (`output`, `status`), as 98 bytes (outputHash, status, signature).
+    function _signedAnswer(
+        uint256 index,
+        uint256 requestId,
+        bytes memory output,
+        uint8 status
+    ) internal view returns (bytes memory) {
+        ResultStatement memory statement = ResultStatement({
+            requestId: requestId,
+            outputHash: keccak256(output),
+            status: status
+        });
+        return abi.encodePacked(statement.outputHash, status, _signStatement(keys[index], statement));
     }
 
     /// @dev A 65-byte signature (r, s, v) of `digest`.

@@ -21,8 +21,10 @@ contract ReenteringConsumer is ISibylConsumer {
         coordinator = coordinator_;
     }
 
-    function registerOperator() external payable {
+    /// @notice Stakes msg.value and serves `modelId`, so requests for it may be drawn to this contract.
+    function registerOperator(bytes32 modelId) external payable {
         coordinator.ledger().registerOperator{value: msg.value}();
+        coordinator.ledger().declareModel(modelId);
     }
 
     /// @notice The call the next callback makes to the coordinator; with `bubble`, its failure fails

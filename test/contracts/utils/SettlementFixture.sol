@@ -96,6 +96,7 @@ abstract contract SettlementFixture is CoordinatorFixture {
         vm.deal(account, 10 ether);
         vm.prank(account);
         ledger.registerOperator{value: MIN_STAKE}();
+        _declare(account, MODEL_ID);
     }
 
     /// @dev Requests until one is assigned to `assignee` (the seed changes with each request id).
