@@ -103,10 +103,13 @@ export class GasRuns {
       await this.#mined(ledger.write.registerOperator({ account: account.account, value: 10n ** 18n }));
       this.#cosigners.push(account);
     }
+    const servers = [this.sibyl.operator, ...this.#cosigners];
     for (const quorum of quorums) {
       const modelId = modelIdFromName(`test-model-q${quorum}`);
       const model = { ...(await coordinator.read.modelOf([TEST_MODEL.id])), quorum };
       await this.#mined(coordinator.write.registerModel([modelId, model], { account: owner.account }));
+      for (const server of servers)
+        await this.#mined(ledger.write.declareModel([modelId], { account: server.account }));
       this.#models.set(quorum, modelId);
     }
   }
@@ -117,7 +120,7 @@ export class GasRuns {
    */
   async request(input: string, viaConsumer: boolean, quorum = 1) {
     const modelId = this.modelOf(quorum);
-    await assignNextRequestTo(this.connection, this.sibyl, this.sibyl.operator.account.address);
+    await assignNextRequestTo(this.connection, this.sibyl, this.sibyl.operator.account.address, modelId);
     await this.holdBaseFee();
     if (!viaConsumer) return ask(this.sibyl, input, modelId);
     const [user] = this.sibyl.users;

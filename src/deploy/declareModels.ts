@@ -1,9 +1,9 @@
 /** Declares in the operators' ledger which models an operator serves: only those are drawn for it. */
 import type { Address, Hex, LocalAccount } from "viem";
+import { type ModelReference, resolveModelId } from "../sdk/utils.js";
 import { operatorLedgerAbi } from "../shared/abi/generated.js";
 import { resolveSibylContracts } from "../shared/contracts.js";
 import { SibylError } from "../shared/errors.js";
-import { type ModelReference, resolveModelId } from "../sdk/utils.js";
 import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
 
 export interface DeclareModelsParameters {

@@ -4,6 +4,7 @@
  */
 
 export type { SibylConnection } from "./connection.js";
+export { type DeclareModelsParameters, declareModels } from "./declareModels.js";
 export {
   type DeployedModel,
   deploymentFromJson,
@@ -17,7 +18,6 @@ export {
   deploySibylStack,
   PARAMETERS_DIR,
 } from "./deploySibylStack.js";
-export { type DeclareModelsParameters, declareModels } from "./declareModels.js";
 export { modelConfigHash } from "./modelConfigHash.js";
 export {
   MODEL_DEFAULTS,

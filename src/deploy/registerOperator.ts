@@ -3,10 +3,10 @@
  * requests as soon as it starts.
  */
 import type { Address, LocalAccount } from "viem";
+import type { ModelReference } from "../sdk/utils.js";
 import { operatorLedgerAbi } from "../shared/abi/generated.js";
 import { resolveSibylContracts } from "../shared/contracts.js";
 import { SibylError } from "../shared/errors.js";
-import type { ModelReference } from "../sdk/utils.js";
 import { publicClientOf, type SibylConnection, walletFor } from "./connection.js";
 import { declareModels } from "./declareModels.js";
 

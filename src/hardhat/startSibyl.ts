@@ -80,7 +80,8 @@ export async function startSibyl(
   const deployment = await deploySibylStack(connection, { parameters: options.parameters });
   const { coordinator } = deployment;
   const served = deployment.models.map((model) => model.modelId);
-  for (const spec of extraModels) served.push((await registerModel(connection, { coordinator, spec })).modelId);
+  for (const spec of extraModels)
+    served.push((await registerModel(connection, { coordinator, spec })).modelId);
   const { minStake } = await publicClientOf(connection, 50).readContract({
     address: deployment.ledger,
     abi: operatorLedgerAbi,

@@ -7,6 +7,7 @@ import { type Address, createPublicClient, type Hex, http, type PublicClient, ty
 import { coordinatorOfRequest, type SibylContracts } from "../shared/contracts.js";
 import { BATCH_SIZES, batchSizeFor } from "../shared/encoding.js";
 import { SibylError } from "../shared/errors.js";
+import { declareServedModels } from "./chain/declarations.js";
 import { ChainListener } from "./chain/listener.js";
 import { Submitter } from "./chain/submitter.js";
 import { type NodeConfig, storeSpecOf } from "./config.js";
@@ -134,6 +135,14 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const lead = async (): Promise<NodeLoops> => {
       // Sent by the leader alone, before its submitter reads its nonce, so the two never race.
       await publishEndpoint(client, account, config, contracts.ledger, options.transport);
+      const declared = await declareServedModels(
+        client,
+        account,
+        contracts.ledger,
+        [...served.keys()],
+        options.transport ?? http(config.chain.rpcUrl),
+      );
+      if (declared.length > 0) logger.info({ models: declared }, "declared the models it serves onchain");
       const loops = new NodeLoops(context, {
         client,
         store,

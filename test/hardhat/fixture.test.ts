@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { type Hex, hexToString, isAddressEqual, parseEventLogs, toHex } from "viem";
+import { declareModels } from "../../src/deploy/index.js";
 import { mockSibyl, type SibylFixture, type SibylMock, startSibyl } from "../../src/hardhat/index.js";
 import { estimateFee } from "../../src/sdk/estimateFee.js";
 import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
@@ -233,6 +234,11 @@ describe("sibyl/hardhat mockSibyl: chosen answers, no node, no proof", () => {
     const { minStake } = await client.readContract({ ...ledger, functionName: "operatorParameters" });
     await client.waitForTransactionReceipt({
       hash: await other.writeContract({ ...ledger, functionName: "registerOperator", value: minStake }),
+    });
+    await declareModels(connection, {
+      coordinator: sibyl.coordinator,
+      operator: other.account.address,
+      models: sibyl.deployment.models.map((model) => model.modelId),
     });
     // Requests are assigned among the active operators: ask until each operator has one.
     let theirs: RequestCommitment | undefined;

@@ -45,6 +45,11 @@ export async function startDevnet(
         configHash: configHashOf(createProvider(parsed, { OPENAI_API_KEY: "test-key" })),
       },
     ]);
+    await sibyl.publicClient.waitForTransactionReceipt({
+      hash: await sibyl.ledger.write.declareModel([modelIdFromName(parsed.name)], {
+        account: sibyl.operator.account,
+      }),
+    });
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), "sibyl-node-"));
   return {
@@ -52,6 +57,8 @@ export async function startDevnet(
     connection,
     sibyl,
     dir,
+    /** The ids of the models registered here; the default operator serves them all. */
+    modelIds: models.map((spec) => modelIdFromName(modelSpecSchema.parse(spec).name)),
     /** Writes a node config for this deployment (overridable per test). */
     async writeConfig(overrides: Partial<NodeConfigInput> = {}, name = "node.json"): Promise<string> {
       const config: NodeConfigInput = {

@@ -14,7 +14,7 @@ import {
   keccak256,
   type WalletClient,
 } from "viem";
-import type { Sibyl } from "./sibyl.js";
+import { type Sibyl, TEST_MODEL } from "./sibyl.js";
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
 
@@ -34,12 +34,17 @@ export const RESULT_STATEMENT_TYPES = {
 
 /**
  * Sets the next block's prevrandao so the coordinator assigns the next request (made in that block) to
- * `operator`, as its draw does: activeOperators[keccak256(abi.encode(prevrandao, requestId)) % count].
+ * `operator`, as its draw does: operatorsFor(modelId)[keccak256(abi.encode(prevrandao, requestId)) % count].
  */
-export async function assignNextRequestTo(connection: Connection, sibyl: Sibyl, operator: Address) {
-  const active = await sibyl.ledger.read.activeOperators();
+export async function assignNextRequestTo(
+  connection: Connection,
+  sibyl: Sibyl,
+  operator: Address,
+  modelId: Hex = TEST_MODEL.id,
+) {
+  const active = await sibyl.ledger.read.operatorsFor([modelId]);
   const index = active.findIndex((address) => address.toLowerCase() === operator.toLowerCase());
-  if (index < 0) throw new Error(`${operator} is not an active operator`);
+  if (index < 0) throw new Error(`${operator} does not serve model ${modelId}`);
   const requestId = await sibyl.coordinator.read.nextRequestId();
   const count = BigInt(active.length);
   for (let prevRandao = 1n; ; prevRandao++) {

@@ -4,7 +4,7 @@
  * TypeScript, real Groth16 proofs from the prover library.
  */
 import type { network } from "hardhat";
-import { type Hex, parseEventLogs, stringToHex, toHex } from "viem";
+import { type Account, type Hex, parseEventLogs, stringToHex, toHex } from "viem";
 import { verifierContractName } from "../../src/node/prover/artifacts.js";
 import { toProofWords } from "../../src/node/prover/calldata.js";
 import type { BatchProver } from "../../src/node/prover/prover.js";
@@ -91,7 +91,21 @@ export async function deploySibyl(viem: Viem) {
     },
   ]);
   await ledger.write.registerOperator({ account: operator.account, value: 10n ** 18n });
+  await ledger.write.declareModel([TEST_MODEL.id], { account: operator.account });
   return { log, ledger, coordinator, publicClient, owner, operator, users };
+}
+
+/** Stakes `account` as an operator that serves `modelIds` (the test model by default). */
+export async function stakeOperator(
+  sibyl: Pick<Sibyl, "ledger" | "publicClient">,
+  account: Account,
+  modelIds: readonly Hex[] = [TEST_MODEL.id],
+  stake = 10n ** 18n,
+): Promise<void> {
+  const mined = async (hash: Promise<Hex>) =>
+    sibyl.publicClient.waitForTransactionReceipt({ hash: await hash });
+  await mined(sibyl.ledger.write.registerOperator({ account, value: stake }));
+  for (const modelId of modelIds) await mined(sibyl.ledger.write.declareModel([modelId], { account }));
 }
 
 export type Sibyl = Awaited<ReturnType<typeof deploySibyl>>;

@@ -13,7 +13,7 @@ import { modelIdFromName } from "../../src/shared/encoding.js";
 import { type Devnet, hardhatKey, sendRequests, startDevnet } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 import { type OutageMode, RpcProxy } from "../helpers/rpcProxy.js";
-import { quoteEscrow } from "../helpers/sibyl.js";
+import { quoteEscrow, stakeOperator } from "../helpers/sibyl.js";
 import { until } from "../helpers/wait.js";
 import { report, type ScenarioReport, type ScenarioSize, settle, tally } from "./harness.js";
 
@@ -391,15 +391,19 @@ async function wrongAnswers(devnet: Devnet, fromBlock: bigint): Promise<string[]
   return wrong;
 }
 
-/** Stakes Hardhat account `index` as an operator; returns its private key for the daemon. */
-export async function registerOperator(devnet: Devnet, index: number): Promise<Hex> {
+/**
+ * Stakes Hardhat account `index` as an operator serving `modelIds` (by default every model of the
+ * devnet; its node declares what it runs at start, declared here too so requests can be drawn to it
+ * before then); returns its key.
+ */
+export async function registerOperator(
+  devnet: Devnet,
+  index: number,
+  modelIds: readonly Hex[] = devnet.modelIds,
+): Promise<Hex> {
   const wallet = (await devnet.connection.viem.getWalletClients())[index];
   if (wallet === undefined) throw new Error(`no Hardhat account ${index}`);
-  const hash = await devnet.sibyl.ledger.write.registerOperator({
-    account: wallet.account,
-    value: 10n ** 18n,
-  });
-  await devnet.sibyl.publicClient.waitForTransactionReceipt({ hash });
+  await stakeOperator(devnet.sibyl, wallet.account, modelIds);
   return hardhatKey(index);
 }
 

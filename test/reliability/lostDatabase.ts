@@ -80,7 +80,12 @@ export async function lostDatabaseCosigner(): Promise<LostDatabaseCheck> {
     );
     let daemon = devnet.startNode(config);
     await daemon.waitFor("sibyl node started", 180_000);
-    await assignNextRequestTo(devnet.connection, devnet.sibyl, attacker.address);
+    await assignNextRequestTo(
+      devnet.connection,
+      devnet.sibyl,
+      attacker.address,
+      modelIdFromName(YES_NO.name),
+    );
     const [requestId] = await sendRequests(devnet, 1, modelIdFromName(YES_NO.name), () =>
       stringToHex("Is the sky blue?"),
     );

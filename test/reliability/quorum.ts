@@ -469,7 +469,7 @@ async function sendSteered(
   let steered = 0;
   while (steered < count) {
     if (ids.length >= count * 5) throw new Error(`could not steer ${count} requests to ${operator}`);
-    await assignNextRequestTo(devnet.connection, devnet.sibyl, operator);
+    await assignNextRequestTo(devnet.connection, devnet.sibyl, operator, model);
     const [id] = await sendRequests(devnet, 1, model, () => inputOf(ids.length));
     ids.push(id as bigint);
     const [event] = await coordinator.getEvents.InferenceRequested({ requestId: id }, { fromBlock: 0n });

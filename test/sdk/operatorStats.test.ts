@@ -14,6 +14,7 @@ import {
   ask,
   deploySibyl,
   type Sibyl,
+  stakeOperator,
   TEST_METADATA,
   TEST_MODEL,
   TEST_OPERATOR_PARAMETERS,
@@ -32,7 +33,7 @@ describe("SDK: getOperatorStats", () => {
       throw new Error("the network needs user accounts");
     const punctual = sibyl.operator;
     const mined = (hash: Promise<Hex>) => minedIn(sibyl, hash);
-    await mined(sibyl.ledger.write.registerOperator({ account: late.account, value: 2n * ETH }));
+    await stakeOperator(sibyl, late.account, undefined, 2n * ETH);
     await mined(sibyl.ledger.write.setOperatorEndpoint([ENDPOINT], { account: late.account }));
     const askOf = async (operator: Address, input: string) => {
       await assignNextRequestTo(connection, sibyl, operator);

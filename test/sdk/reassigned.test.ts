@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { cancelRequest, getRequest } from "../../src/sdk/index.js";
-import { ask, deploySibyl, TEST_MODEL, TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
+import { ask, deploySibyl, stakeOperator, TEST_MODEL, TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
 
 describe("SDK: a reassigned request", () => {
   it("reads the takeover's commitment, and cancels with it after the deadline, refunding in full", async () => {
@@ -13,7 +13,7 @@ describe("SDK: a reassigned request", () => {
     const sibyl = await deploySibyl(connection.viem);
     const [other, user] = sibyl.users;
     if (other === undefined || user === undefined) throw new Error("the network needs user accounts");
-    await sibyl.ledger.write.registerOperator({ account: other.account, value: 10n ** 18n });
+    await stakeOperator(sibyl, other.account);
     const { commitment } = await ask(sibyl, "taken over, then expired");
     // The window passes; whichever operator was not assigned takes the request over.
     await connection.provider.request({ method: "evm_increaseTime", params: [60] });

@@ -40,7 +40,8 @@ export class CosignatureCollector {
   readonly #policy: PeerAddressPolicy;
   readonly #logger: Logger;
   readonly #store: JobStore;
-  #peers: { at: number; list: Peer[] } | undefined;
+  /** Each model's peers, as last read. */
+  readonly #peers = new Map<Hex, { at: number; list: Peer[] }>();
   /** Endpoints already warned about, so a refused one is said once, not every round. */
   readonly #warned = new Set<string>();
 
@@ -67,13 +68,18 @@ export class CosignatureCollector {
   }
 
   /**
-   * Up to `needed` co-signatures of `statement` from distinct other active operators, asked all at
-   * once; returns as soon as `needed` have come (a slow or silent peer holds nothing up), when every
+   * Up to `needed` co-signatures of `statement` from distinct other operators serving `modelId`,
+   * asked all at once; returns as soon as `needed` have come (a slow or silent peer holds nothing up), when every
    * peer has answered, or at the round's deadline, whichever is first. `signature` is this node's own
    * signature of it, which authenticates the ask.
    */
-  async collect(statement: ResultStatement, signature: Hex, needed: number): Promise<Cosignature[]> {
-    const peers = await this.peers();
+  async collect(
+    modelId: Hex,
+    statement: ResultStatement,
+    signature: Hex,
+    needed: number,
+  ): Promise<Cosignature[]> {
+    const peers = await this.peers(modelId);
     const body: CosignRequest = {
       requestId: String(statement.requestId),
       outputHash: statement.outputHash,
@@ -97,14 +103,19 @@ export class CosignatureCollector {
     return collected.slice(0, needed);
   }
 
-  /** The other active operators that published an endpoint. */
-  async peers(): Promise<Peer[]> {
-    if (this.#peers && Date.now() - this.#peers.at < PEERS_TTL_MS) return this.#peers.list;
+  /**
+   * The other operators serving `modelId` (active, declared it) that published an endpoint: only their
+   * signatures count onchain.
+   */
+  async peers(modelId: Hex): Promise<Peer[]> {
+    const known = this.#peers.get(modelId);
+    if (known && Date.now() - known.at < PEERS_TTL_MS) return known.list;
     const ledger = this.#domain.ledger();
     const active = await this.#client.readContract({
       address: ledger,
       abi: operatorLedgerAbi,
-      functionName: "activeOperators",
+      functionName: "operatorsFor",
+      args: [modelId],
     });
     const others = active.filter((operator) => operator.toLowerCase() !== this.#self.toLowerCase());
     const endpoints = await Promise.all(
@@ -127,7 +138,7 @@ export class CosignatureCollector {
         return [];
       }
     });
-    this.#peers = { at: Date.now(), list };
+    this.#peers.set(modelId, { at: Date.now(), list });
     return list;
   }
 

@@ -91,7 +91,7 @@ export class CosigningLoop {
       );
     if (verdict === "signed") {
       const signature = await signStatement(account, domain, statement);
-      const cosignatures = await collector.collect(statement, signature, needed);
+      const cosignatures = await collector.collect(job.commitment.modelId, statement, signature, needed);
       if (cosignatures.length >= needed) {
         await store.recordCosignatures(requestId, packSignatures(cosignatures));
         this.#retryAt.delete(requestId);

@@ -16,7 +16,7 @@ import { createLogger } from "../../../src/node/observe/logger.js";
 import { SqliteJobStore } from "../../../src/node/store/sqliteStore.js";
 import { ResultStatus } from "../../../src/shared/encoding.js";
 import { gzipBomb, type HostilePeer, startHostilePeer } from "../../helpers/hostilePeers.js";
-import { deploySibyl, type Sibyl } from "../../helpers/sibyl.js";
+import { deploySibyl, type Sibyl, stakeOperator, TEST_MODEL } from "../../helpers/sibyl.js";
 
 const MiB = 1 << 20;
 /** What a bounded ask may add to the process; each attack below would take several times this. */
@@ -37,9 +37,7 @@ describe("asking a hostile peer to co-sign: it costs the asker at most its timeo
     connection = await network.create();
     sibyl = await deploySibyl(connection.viem);
     attacker = (await connection.viem.getWalletClients())[2] as WalletClient & { account: Account };
-    await sibyl.publicClient.waitForTransactionReceipt({
-      hash: await sibyl.ledger.write.registerOperator({ account: attacker.account, value: 10n ** 18n }),
-    });
+    await stakeOperator(sibyl, attacker.account);
   });
   afterEach(async () => {
     for (const peer of peers.splice(0)) await peer.close();
@@ -76,7 +74,7 @@ describe("asking a hostile peer to co-sign: it costs the asker at most its timeo
     });
     const statement = statementOf(1n, { status: ResultStatus.Ok, output: toHex("yes") });
     const signature = await signStatement(asker, domain, statement);
-    return measured(() => collector.collect(statement, signature, 1));
+    return measured(() => collector.collect(TEST_MODEL.id, statement, signature, 1));
   }
 
   it("stops reading a reply at its byte cap: 256 MiB sent, memory bounded", async () => {
