@@ -100,7 +100,8 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
     /// @inheritdoc IOperatorLedger
     function declareModel(bytes32 modelId) external {
         bytes32[] storage declared = _declared[msg.sender];
-        if (_indexOf(declared, modelId) != type(uint256).max) revert ModelAlreadyDeclared(msg.sender, modelId);
+        if (_indexOf(declared, modelId) != type(uint256).max)
+            revert ModelAlreadyDeclared(msg.sender, modelId);
         if (declared.length >= MAX_MODELS_PER_OPERATOR) {
             revert TooManyModels(msg.sender, MAX_MODELS_PER_OPERATOR);
         }

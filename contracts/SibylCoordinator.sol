@@ -482,29 +482,33 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     /// different answers, or, without evidence, from halfway through the assignee's window on, so the
     /// one operator that may deliver cannot end a request as NoConsensus at a moment of its choosing,
     /// and one refused its co-signatures still ends the request inside its window.
-    function _checkNoConsensus(Fulfillment calldata fulfillment, uint256 requestId, bytes32 modelId) private view {
+    function _checkNoConsensus(
+        Fulfillment calldata fulfillment,
+        uint256 requestId,
+        bytes32 modelId
+    ) private view {
         if (fulfillment.output.length != 0) {
             revert NoConsensusWithOutput(requestId, fulfillment.output.length);
         }
         bytes calldata evidence = fulfillment.signatures;
         if (evidence.length == 0) {
-            uint64 provableFrom = fulfillment.commitment.exclusiveUntil -
-                ledger.operatorParameters().exclusiveWindow /
-                2;
+            uint64 provableFrom =
+                fulfillment.commitment.exclusiveUntil - ledger.operatorParameters().exclusiveWindow / 2;
             if (block.timestamp < provableFrom) revert NoConsensusTooEarly(requestId, provableFrom);
             return;
         }
         if (evidence.length != 2 * STATEMENT_BYTES) revert MalformedDisagreement(requestId, evidence.length);
         (address signerA, bytes32 answerA) = _statementSigner(requestId, evidence[:STATEMENT_BYTES]);
         (address signerB, bytes32 answerB) = _statementSigner(requestId, evidence[STATEMENT_BYTES:]);
-        bool valid = signerA != address(0) &&
-            signerB != address(0) &&
-            signerA != signerB &&
-            signerA != msg.sender &&
-            signerB != msg.sender &&
-            answerA != answerB &&
-            ledger.serves(signerA, modelId) &&
-            ledger.serves(signerB, modelId);
+        bool valid =
+            signerA != address(0) &&
+                signerB != address(0) &&
+                signerA != signerB &&
+                signerA != msg.sender &&
+                signerB != msg.sender &&
+                answerA != answerB &&
+                ledger.serves(signerA, modelId) &&
+                ledger.serves(signerB, modelId);
         if (!valid) revert NotDisagreement(requestId, signerA, signerB);
     }
 

@@ -63,7 +63,9 @@ contract OperatorModelsTest is SettlementFixture {
     }
 
     function test_declareModel_refusesTwiceAndTooMany() public {
-        vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.ModelAlreadyDeclared.selector, second, OTHER_MODEL));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorLedger.ModelAlreadyDeclared.selector, second, OTHER_MODEL)
+        );
         vm.prank(second);
         ledger.declareModel(OTHER_MODEL);
         vm.expectRevert(abi.encodeWithSelector(IOperatorLedger.ModelNotDeclared.selector, second, MODEL_ID));

@@ -137,7 +137,9 @@ contract SibylCoordinatorFulfillTest is SettlementFixture {
         vm.prank(requester);
         coordinator.fulfill(batch, newRoot, proof);
         vm.warp(commitment.exclusiveUntil + 1);
-        vm.expectRevert(abi.encodeWithSelector(ISibylCoordinator.NotServingModel.selector, requester, MODEL_ID));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISibylCoordinator.NotServingModel.selector, requester, MODEL_ID)
+        );
         vm.prank(requester);
         coordinator.fulfill(batch, newRoot, proof);
     }

@@ -73,13 +73,37 @@ contract SibylNoConsensusTest is QuorumFixture {
         Fulfillment memory undecided = _undecided(QUORUM_3);
         uint256 id = undecided.commitment.requestId;
         // The same answer twice.
-        _expectNotDisagreement(undecided, _signedAnswer(0, id, "yes", OK), _signedAnswer(2, id, "yes", OK), 0, 2);
+        _expectNotDisagreement(
+            undecided,
+            _signedAnswer(0, id, "yes", OK),
+            _signedAnswer(2, id, "yes", OK),
+            0,
+            2
+        );
         // One operator's two answers: an equivocation (slashable in the ledger), not a disagreement.
-        _expectNotDisagreement(undecided, _signedAnswer(0, id, "yes", OK), _signedAnswer(0, id, "no", OK), 0, 0);
+        _expectNotDisagreement(
+            undecided,
+            _signedAnswer(0, id, "yes", OK),
+            _signedAnswer(0, id, "no", OK),
+            0,
+            0
+        );
         // The deliverer disagreeing with one peer: what a lying assignee could always show.
-        _expectNotDisagreement(undecided, _signedAnswer(1, id, "no", OK), _signedAnswer(2, id, "yes", OK), 1, 2);
+        _expectNotDisagreement(
+            undecided,
+            _signedAnswer(1, id, "no", OK),
+            _signedAnswer(2, id, "yes", OK),
+            1,
+            2
+        );
         // Another request's statement.
-        _expectNotDisagreement(undecided, _signedAnswer(0, id + 1, "no", OK), _signedAnswer(2, id, "yes", OK), 9, 2);
+        _expectNotDisagreement(
+            undecided,
+            _signedAnswer(0, id + 1, "no", OK),
+            _signedAnswer(2, id, "yes", OK),
+            9,
+            2
+        );
     }
 
     function test_evidenceFromAnOperatorNotServingTheModel_refused() public {
@@ -87,7 +111,13 @@ contract SibylNoConsensusTest is QuorumFixture {
         uint256 id = undecided.commitment.requestId;
         vm.prank(signers[2]);
         ledger.withdrawModel(QUORUM_3);
-        _expectNotDisagreement(undecided, _signedAnswer(0, id, "yes", OK), _signedAnswer(2, id, "no", OK), 0, 2);
+        _expectNotDisagreement(
+            undecided,
+            _signedAnswer(0, id, "yes", OK),
+            _signedAnswer(2, id, "no", OK),
+            0,
+            2
+        );
     }
 
     function test_malformedEvidence_refused() public {
