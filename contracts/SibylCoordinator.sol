@@ -214,7 +214,7 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             commitment.exclusiveUntil = exclusiveUntil;
             _commitments[requestId] = keccak256(abi.encode(commitment));
             emit RequestReassigned(requestId, msg.sender, commitment);
-            ledger.penalize(old.operator, requestId);
+            _penalizeLate(old);
         }
     }
 
@@ -419,9 +419,8 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         delivery.modelFees[i] = _checkAgreement(fulfillment, requestId, outputHash, status);
         FulfillmentGas.addOwnGas(delivery, i, gasBefore - gasleft());
         delete _commitments[requestId];
-        // Another operator's fulfil after the window: the assignee was late, and the ledger burns its
-        // penalty (paying it to the deliverer would pay whoever can cause it).
-        if (late) ledger.penalize(commitment.operator, requestId);
+        // Another operator's fulfil after the window: the assignee was late.
+        if (late) _penalizeLate(commitment);
         _holdEscrow(fulfillment, delivery, i);
         leaf = SibylEncoding.leafOf(
             requestId,
@@ -432,6 +431,17 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
             status,
             msg.sender
         );
+    }
+
+    /// @dev Has the ledger burn a late assignee's penalty (paying it to the taker would pay whoever can
+    /// cause it), unless the request's escrow does not pay for its delivery at today's price (base fee
+    /// plus the most tip it may be charged): nodes may leave such a request waiting, so letting it pass
+    /// is no fault, and a requester cannot make an assignee late by escrowing too little.
+    function _penalizeLate(RequestCommitment calldata commitment) private {
+        uint256 price = block.basefee + _feeParameters.maxPriorityFeePerGas;
+        uint256 needed = _escrowNeeded(_models[commitment.modelId], commitment.callbackGasLimit, price);
+        if (commitment.escrow < needed) return;
+        ledger.penalize(commitment.operator, commitment.requestId);
     }
 
     /// @dev Holds a result's whole escrow for its refundTo until settlement and records its sizes.

@@ -180,10 +180,11 @@ export const configSchema = z
         /** Pause before asking peers again for a request that did not get enough signatures. */
         retryAfterMs: z.number().int().min(10).max(600_000).default(2_000),
         /**
-         * Seconds before a request's deadline (on top of submission.deadlineMarginSeconds) at which a
-         * quorum request still short of co-signatures is delivered as NoConsensus.
+         * Seconds before its exclusive window ends at which a quorum request still short of
+         * co-signatures is delivered as NoConsensus (never before halfway through the window, when the
+         * coordinator first takes one without evidence), so the assignee is never late for it.
          */
-        noConsensusMarginSeconds: z.number().int().min(0).default(60),
+        noConsensusMarginSeconds: z.number().int().min(0).default(20),
       })
       .strict()
       .default({}),

@@ -3,9 +3,11 @@
  * model answers), the co-signing loop and the batcher (answers → proof → fulfil). One loop ending
  * (shutdown or failure) stops the others.
  */
+
 import type { Hex, PublicClient } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import type { ResultPayload } from "../shared/encoding.js";
+import { exclusiveWindowReader } from "./chain/exclusiveWindow.js";
 import type { ChainListener } from "./chain/listener.js";
 import type { Submitter } from "./chain/submitter.js";
 import type { NodeContext } from "./context.js";
@@ -100,7 +102,12 @@ export class NodeLoops {
     this.#cosigning = new CosigningLoop(
       context,
       { ...parts, quorums },
-      { answersWaiting, cosignWaiting, nextBlockTime },
+      {
+        answersWaiting,
+        cosignWaiting,
+        nextBlockTime,
+        exclusiveWindow: exclusiveWindowReader(parts.client, () => parts.listener.contracts.ledger),
+      },
     );
   }
 

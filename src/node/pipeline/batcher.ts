@@ -468,9 +468,13 @@ export class Batcher {
       return { maxGas, affordable: () => false };
     }
     this.#aboveFeeCap = false;
+    // Priced as the coordinator prices a late assignee's penalty (base fee + its tip cap, at most): a
+    // request this node leaves waiting is then one whose takeover costs it nothing.
+    const tipCap = (block.baseFeePerGas ?? 0n) + terms.maxPriorityFeePerGas;
+    const price = gasPrice < tipCap ? gasPrice : tipCap;
     return {
       maxGas,
-      affordable: (job: Job) => affordable(job, gasPrice, terms, modelFees.get(job.commitment.modelId) ?? 0n),
+      affordable: (job: Job) => affordable(job, price, terms, modelFees.get(job.commitment.modelId) ?? 0n),
     };
   }
 

@@ -1,8 +1,10 @@
 /**
  * The co-signing loop: each answered result of a quorum model that this node is to deliver waits here
- * until q − 1 other operators have signed the same answer; one that cannot get them before its deadline
- * margin is answered NoConsensus instead (delivered without signatures, no model fee), so every request
- * still ends.
+ * until q − 1 other operators have signed the same answer. One that cannot get them is answered
+ * NoConsensus (no output, no signatures, no model fee) before its exclusive window ends, so every request
+ * still ends and the assignee is never late for what its peers refused: at `noConsensusMarginSeconds`
+ * before the window's end, and never before halfway through it, when the coordinator first accepts a
+ * NoConsensus without evidence.
  */
 import type { Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
@@ -27,6 +29,8 @@ export interface CosigningHooks {
   answersWaiting: Wakeup;
   cosignWaiting: Wakeup;
   nextBlockTime(): bigint;
+  /** The ledger's exclusive window now, in seconds. */
+  exclusiveWindow(): Promise<bigint>;
 }
 
 /** Results asked for at once. */
@@ -72,12 +76,9 @@ export class CosigningLoop {
     const result = job.result;
     if (result === undefined) return;
     const requestId = job.requestId;
-    const margin = BigInt(
-      config.submission.deadlineMarginSeconds + config.cosigning.noConsensusMarginSeconds,
-    );
     if (
       result.status === ResultStatus.NoConsensus ||
-      this.#hooks.nextBlockTime() + margin >= job.commitment.deadline
+      this.#hooks.nextBlockTime() >= (await this.#noConsensusAt(job))
     )
       return this.#noConsensus(job);
     const needed = (quorums.get(job.commitment.modelId) ?? 1) - 1;
@@ -110,6 +111,21 @@ export class CosigningLoop {
     this.#retryAt.set(requestId, Date.now() + config.cosigning.retryAfterMs);
   }
 
+  /**
+   * When a result still short of co-signatures is answered NoConsensus: `noConsensusMarginSeconds`
+   * before its window ends (or its deadline margin, if nearer), but not before the coordinator takes
+   * one without evidence (halfway through the window; a second later, for the node's clock).
+   */
+  async #noConsensusAt(job: Job): Promise<bigint> {
+    const { config } = this.#context;
+    const { exclusiveUntil, deadline } = job.commitment;
+    const provableFrom = exclusiveUntil - (await this.#hooks.exclusiveWindow()) / 2n + 1n;
+    const beforeWindowEnds = exclusiveUntil - BigInt(config.cosigning.noConsensusMarginSeconds);
+    const beforeDeadline = deadline - BigInt(config.submission.deadlineMarginSeconds);
+    const latest = beforeWindowEnds < beforeDeadline ? beforeWindowEnds : beforeDeadline;
+    return latest > provableFrom ? latest : provableFrom;
+  }
+
   /** Answers NoConsensus: no output, no signatures, no model fee; the request ends in time. */
   async #noConsensus(job: Job): Promise<void> {
     const { store } = this.#parts;
@@ -123,7 +139,7 @@ export class CosigningLoop {
       );
       this.#context.logger.warn(
         { requestId: String(job.requestId) },
-        "no consensus before the deadline margin",
+        "no consensus: answered NoConsensus inside its window",
       );
     }
     await store.recordCosignatures(job.requestId, "0x");
