@@ -102,6 +102,11 @@ export const configSchema = z
         probeAfterMs: z.number().int().min(10).max(3_600_000).default(30_000),
         /** ...up to this one. */
         maxProbeAfterMs: z.number().int().min(10).max(86_400_000).default(600_000),
+        /**
+         * A model stopped this long is withdrawn onchain (not drawn for new requests, so not made late
+         * on them) and declared again once it works; a shorter blip is not worth two transactions.
+         */
+        withdrawStoppedAfterMs: z.number().int().min(0).max(86_400_000).default(60_000),
       })
       .strict()
       .default({}),

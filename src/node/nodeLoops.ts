@@ -21,6 +21,7 @@ import { ChainClock } from "./pipeline/chainClock.js";
 import { CosigningLoop } from "./pipeline/cosigning.js";
 import { ListenLoop } from "./pipeline/listenLoop.js";
 import { isFatal, LoopFailures } from "./pipeline/loopFailures.js";
+import { ModelDeclarations } from "./pipeline/modelDeclarations.js";
 import { ModelRunner } from "./pipeline/runner.js";
 import { Wakeup } from "./pipeline/wakeup.js";
 import type { BatchProver } from "./prover/prover.js";
@@ -86,9 +87,16 @@ export class NodeLoops {
         expireNearDeadline,
       },
     );
+    const declarations = new ModelDeclarations({
+      client: parts.client,
+      operator: parts.submitter.address,
+      ledger: () => parts.listener.contracts.ledger,
+      served: [...parts.served.keys()],
+      serving: () => this.#availability.keepDeclared(context.config.execution.withdrawStoppedAfterMs),
+    });
     this.#batcher = new Batcher(
       context,
-      { ...parts, modelFees, quorums },
+      { ...parts, modelFees, quorums, declarations },
       {
         answersWaiting,
         caughtUp: () => this.#listening.caughtUp,

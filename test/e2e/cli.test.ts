@@ -267,10 +267,20 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
       );
     });
 
-    it("registers, exits, and keeps the stake locked through the unbonding delay", async () => {
+    it("registers, declares and withdraws a model, exits, and keeps the stake locked through the unbonding delay", async () => {
       const registered = await runSibyl(["operator", "register"], operatorEnv());
       assert.equal(registered.code, 0, registered.stderr);
       assert.match(registered.stdout, /^0x[0-9a-fA-F]{40} is now an active operator, stake 1 ETH/);
+      const served = await runSibyl(["operator", "serve", "--model", "language-id"], operatorEnv());
+      assert.equal(served.code, 0, served.stderr);
+      assert.match(served.stdout, /serves language-id \(1 newly declared\)/);
+      const unserved = await runSibyl(["operator", "unserve", "--model", "language-id"], operatorEnv());
+      assert.equal(unserved.code, 0, unserved.stderr);
+      assert.match(unserved.stdout, /no longer serves language-id/);
+      const again = await runSibyl(["operator", "unserve", "--model", "language-id"], operatorEnv());
+      assert.equal(again.code, 1, again.stdout);
+      assert.match(again.stderr, ONE_LINE_ERROR);
+      assert.match(again.stderr, /withdrawModel reverted: ModelNotDeclared\(operator: 0x[0-9a-fA-F]{40}, modelId: /);
       const exited = await runSibyl(["operator", "exit"], operatorEnv());
       assert.equal(exited.code, 0, exited.stderr);
       assert.match(exited.stdout, /left the active set; its stake unlocks at \d{4}-/);

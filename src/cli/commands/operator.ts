@@ -1,16 +1,24 @@
-/** `sibyl operator register|exit|withdraw`: an operator's stake in the ledger and its earnings, from its own key. */
+/**
+ * `sibyl operator register|serve|unserve|exit|withdraw`: an operator's stake in the ledger, the models
+ * it declares it serves, and its earnings, from its own key.
+ */
 import { parseArgs } from "node:util";
 import { formatEther, type Hex, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { registerOperator } from "../../deploy/index.js";
+import { declareModels, registerOperator } from "../../deploy/index.js";
+import { resolveModelId } from "../../sdk/utils.js";
 import { operatorLedgerAbi, sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { CliError, rejected, UsageError } from "../errors.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 import { walletOn } from "../wallet.js";
 
-export const OPERATOR_USAGE = `usage: sibyl operator <register|exit|withdraw> [options]
+export const OPERATOR_USAGE = `usage: sibyl operator <register|serve|unserve|exit|withdraw> [options]
 
-  register            stake and become an active operator (--amount <eth>, default the ledger's minStake)
+  register            stake and become an active operator (--amount <eth>, default the ledger's minStake);
+                      with --model, declare the models it serves
+  serve               declare the --model(s) it serves: only operators that declared a model are drawn
+                      for its requests (a node declares the models it runs when it starts)
+  unserve             withdraw the --model(s): not drawn for their new requests from now on
   exit                stop taking requests; the stake unlocks after the ledger's unbonding delay
   withdraw            withdraw earned fees from the current coordinator; with --stake, the unlocked
                       stake after an exit (from the ledger)
@@ -18,12 +26,13 @@ export const OPERATOR_USAGE = `usage: sibyl operator <register|exit|withdraw> [o
 Options:
 ${TARGET_HELP}
   --key-env <NAME>        environment variable with the operator's key (default SIBYL_OPERATOR_KEY)
+  --model <name>          register, serve, unserve: a model's name or id (repeat for several)
   --amount <eth>          register: how much to stake
   --stake                 withdraw: the unlocked stake instead of earned fees
   -h, --help              show this help
 `;
 
-const ACTIONS = ["register", "exit", "withdraw"] as const;
+const ACTIONS = ["register", "serve", "unserve", "exit", "withdraw"] as const;
 type Action = (typeof ACTIONS)[number];
 
 export async function operatorCommand(args: string[]): Promise<number> {
@@ -34,6 +43,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
       ...TARGET_OPTIONS,
       "key-env": { type: "string", default: "SIBYL_OPERATOR_KEY" },
       amount: { type: "string" },
+      model: { type: "string", multiple: true },
       stake: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -44,7 +54,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
   }
   const action = positionals[0] as Action | undefined;
   if (positionals.length !== 1 || !ACTIONS.includes(action as Action)) {
-    throw new UsageError("sibyl operator takes one of: register, exit, withdraw", OPERATOR_USAGE);
+    throw new UsageError(`sibyl operator takes one of: ${ACTIONS.join(", ")}`, OPERATOR_USAGE);
   }
   const keyEnv = values["key-env"] as string;
   const key = process.env[keyEnv];
@@ -55,12 +65,44 @@ export async function operatorCommand(args: string[]): Promise<number> {
   const account = privateKeyToAccount(key as Hex);
   const ledger = { address: target.contracts.ledger, abi: operatorLedgerAbi } as const;
 
+  const models = values.model ?? [];
+  if ((action === "serve" || action === "unserve") && models.length === 0)
+    throw new UsageError(`sibyl operator ${action} needs at least one --model`, OPERATOR_USAGE);
+  const connection = { provider: http(target.rpcUrl)({}) };
+  if (action === "serve") {
+    const declared = await declareModels(connection, {
+      coordinator: target.coordinator,
+      operator: account,
+      models,
+    }).catch((error) => {
+      throw rejected("declareModel", error);
+    });
+    process.stdout.write(
+      `${account.address} serves ${models.join(", ")} (${declared.length} newly declared)\n`,
+    );
+    return 0;
+  }
+  if (action === "unserve") {
+    const wallet = walletOn(target.rpcUrl, await target.client.getChainId(), key as Hex);
+    for (const model of models) {
+      const hash = await wallet
+        .writeContract({ ...ledger, functionName: "withdrawModel", args: [resolveModelId(model)] })
+        .catch((error) => {
+          throw rejected("withdrawModel", error);
+        });
+      const receipt = await target.client.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new CliError(`withdrawModel reverted in ${hash}`);
+    }
+    process.stdout.write(`${account.address} no longer serves ${models.join(", ")}\n`);
+    return 0;
+  }
+
   if (action === "register") {
     const stake = values.amount === undefined ? undefined : etherOf(values.amount);
-    const connection = { provider: http(target.rpcUrl)({}) };
     const { registered } = await registerOperator(connection, {
       coordinator: target.coordinator,
       operator: account,
+      models,
       ...(stake === undefined ? {} : { stake }),
     }).catch((error) => {
       throw rejected("registerOperator", error);

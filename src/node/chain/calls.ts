@@ -50,3 +50,11 @@ export function reportEquivocationData(
     args: [coordinator, a.statement, a.signature, b.statement, b.signature],
   });
 }
+
+export function declareModelData(modelId: Hex): Hex {
+  return encodeFunctionData({ abi: operatorLedgerAbi, functionName: "declareModel", args: [modelId] });
+}
+
+export function withdrawModelData(modelId: Hex): Hex {
+  return encodeFunctionData({ abi: operatorLedgerAbi, functionName: "withdrawModel", args: [modelId] });
+}

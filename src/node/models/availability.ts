@@ -91,6 +91,18 @@ export class ModelAvailability {
     return [...this.#names.keys()].filter((modelId) => !this.#stopped.has(modelId));
   }
 
+  /**
+   * The models to keep declared onchain: serving, or stopped for less than `graceMs` (a blip is not
+   * worth withdrawing the model and declaring it again).
+   */
+  keepDeclared(graceMs: number): Hex[] {
+    const now = this.#now();
+    return [...this.#names.keys()].filter((modelId) => {
+      const stopped = this.#stopped.get(modelId);
+      return stopped === undefined || now - stopped.since < graceMs;
+    });
+  }
+
   /** Stopped models whose next probe is due and not yet in flight. */
   dueProbes(): Hex[] {
     const now = this.#now();

@@ -33,6 +33,7 @@ import {
   TRANSACTION_GAS_CAP,
 } from "./deliveryGas.js";
 import { nextReportStep, type ReportStep, settleReportStep } from "./equivocationReports.js";
+import type { DeclarationStep, ModelDeclarations } from "./modelDeclarations.js";
 import { PendingProver, type ReadyProof } from "./pendingProver.js";
 import { endRepeatedFailures, rejectionOutcomes } from "./rejections.js";
 import type { Wakeup } from "./wakeup.js";
@@ -47,6 +48,8 @@ export interface BatcherParts {
   modelFees: ReadonlyMap<Hex, bigint>;
   /** Each served model's quorum: above 1, a result goes out only with its co-signatures. */
   quorums: ReadonlyMap<Hex, number>;
+  /** The models declared onchain, kept in step with the ones this node can serve now. */
+  declarations: ModelDeclarations;
 }
 
 /** What the batcher shares with the other loops of the node. */
@@ -112,7 +115,13 @@ export class Batcher {
     await this.#hooks.expireNearDeadline();
     const log = listener.log;
     metrics.pendingLeaves.set(log.pending.length);
-    // An equivocation report before anything else: it takes a cheating operator out of the set.
+    // Withdrawing a model it cannot serve first: until then it may be drawn for requests it leaves late.
+    const declaration = await this.#parts.declarations.next();
+    if (declaration) {
+      await this.#sendDeclaration(declaration);
+      return 0;
+    }
+    // An equivocation report next: it takes a cheating operator out of the set.
     const report = await nextReportStep(store, submitter.address, listener.contracts);
     if (report) {
       await this.#sendReport(report);
@@ -301,6 +310,15 @@ export class Batcher {
       startIndex: 0n,
       batchSize: 0,
     });
+  }
+
+  /** Declares or withdraws one model onchain. */
+  async #sendDeclaration(step: DeclarationStep): Promise<void> {
+    const batch = await this.#batchWithoutResults();
+    const label = step.declare ? "model declared" : "model withdrawn";
+    const outcome = await this.#submitAndSettle(batch, step.to, step.data, step.gas, label);
+    if (outcome === "mined" || outcome === "rejected")
+      this.#parts.declarations.settled(step, outcome === "mined");
   }
 
   /** Sends one step of an equivocation report; a refused one is given up (slashed by someone else). */

@@ -1,7 +1,9 @@
 /**
  * The runner loop (jobs → model answers): claims received jobs, runs their models and records the
  * answers. A model whose calls fail through the operator's fault is stopped instead, and probed with
- * one request at a time until it works again (see models/availability.ts).
+ * one request at a time until it works again (see models/availability.ts); with no request of its own
+ * to try (a stopped model is withdrawn onchain, so none are drawn to it), with PROBE_INPUT, whose
+ * answer goes nowhere.
  */
 import { type Address, type Hex, hexToBytes, stringToHex } from "viem";
 import type { ResultPayload } from "../../shared/encoding.js";
@@ -21,6 +23,11 @@ import type { Served } from "../models/served.js";
 import type { Job, JobStore } from "../store/store.js";
 import type { LoopFailures } from "./loopFailures.js";
 import type { Wakeup } from "./wakeup.js";
+
+/** What a stopped model is asked when no request of it waits: any answer shows the model works. */
+export const PROBE_INPUT = "ping";
+/** Not a request id (they start at 1): the probe's strikes are its own. */
+const PROBE_ID = 0n;
 
 export interface RunnerParts {
   store: JobStore;
@@ -92,9 +99,15 @@ export class ModelRunner {
         const probe =
           (await store.claimForRun([modelId], 1, turn, availability.probeSkips(modelId)))[0] ??
           (await store.claimForRun([modelId], 1, turn))[0];
-        if (probe === undefined) continue;
         availability.probeStarted(modelId);
-        probes.push(probe);
+        if (probe !== undefined) {
+          probes.push(probe);
+          continue;
+        }
+        const run: Promise<void> = this.#probeWithoutRequest(modelId)
+          .catch((error) => failures.record("runner", error))
+          .finally(() => running.delete(run));
+        running.add(run);
       }
       const free = config.execution.concurrency - running.size - probes.length;
       const claimed = (await store.claimForRun(availability.serving(), free, turn)).map((job) => ({
@@ -113,6 +126,34 @@ export class ModelRunner {
       await jobsWaiting.wait(config.chain.pollIntervalMs, shutdown);
     }
     await Promise.allSettled(running);
+  }
+
+  /** Probes a stopped model with PROBE_INPUT: no request, nothing recorded, only whether it works. */
+  async #probeWithoutRequest(modelId: Hex): Promise<void> {
+    const { served, availability } = this.#parts;
+    const entry = served.get(modelId);
+    if (entry === undefined) return;
+    const policy = {
+      timeoutMs: entry.spec.timeoutMs,
+      maxAttempts: 1,
+      ...NODE_BACKOFF,
+      maxOutputBytes: 256,
+    };
+    try {
+      await executeModel(
+        entry.provider,
+        new TextEncoder().encode(PROBE_INPUT),
+        policy,
+        this.#context.shutdown,
+      );
+      availability.succeeded(modelId, PROBE_ID);
+    } catch (error) {
+      if (error instanceof OperatorFaultError)
+        availability.failed(modelId, PROBE_ID, error.fault, error, true);
+      else if (!(error instanceof ShutdownError)) throw error;
+    } finally {
+      availability.probeEnded(modelId);
+    }
   }
 
   /** Runs one claimed job; a `probe` is the call that tells whether a stopped model works again. */
