@@ -280,7 +280,10 @@ describe("sibyl CLI end to end (sibyl dev as a process)", function () {
       const again = await runSibyl(["operator", "unserve", "--model", "language-id"], operatorEnv());
       assert.equal(again.code, 1, again.stdout);
       assert.match(again.stderr, ONE_LINE_ERROR);
-      assert.match(again.stderr, /withdrawModel reverted: ModelNotDeclared\(operator: 0x[0-9a-fA-F]{40}, modelId: /);
+      assert.match(
+        again.stderr,
+        /withdrawModel reverted: ModelNotDeclared\(operator: 0x[0-9a-fA-F]{40}, modelId: /,
+      );
       const exited = await runSibyl(["operator", "exit"], operatorEnv());
       assert.equal(exited.code, 0, exited.stderr);
       assert.match(exited.stdout, /left the active set; its stake unlocks at \d{4}-/);
