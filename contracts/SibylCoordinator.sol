@@ -434,12 +434,15 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     }
 
     /// @dev Has the ledger burn a late assignee's penalty (paying it to the taker would pay whoever can
-    /// cause it), unless the request's escrow does not pay for its delivery at today's price (base fee
-    /// plus the most tip it may be charged): nodes may leave such a request waiting, so letting it pass
-    /// is no fault, and a requester cannot make an assignee late by escrowing too little.
+    /// cause it), unless the request's escrow no longer pays for its delivery at today's base fee (the
+    /// price request() asks for): the base fee rose since, and a node may leave such a request waiting
+    /// rather than deliver at a loss. Anything request() would take today, the assignee must serve.
     function _penalizeLate(RequestCommitment calldata commitment) private {
-        uint256 price = block.basefee + _feeParameters.maxPriorityFeePerGas;
-        uint256 needed = _escrowNeeded(_models[commitment.modelId], commitment.callbackGasLimit, price);
+        uint256 needed = _escrowNeeded(
+            _models[commitment.modelId],
+            commitment.callbackGasLimit,
+            block.basefee
+        );
         if (commitment.escrow < needed) return;
         ledger.penalize(commitment.operator, commitment.requestId);
     }

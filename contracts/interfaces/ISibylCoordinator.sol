@@ -212,8 +212,8 @@ interface ISibylCoordinator {
     /// @notice Takes over requests whose exclusive window has passed: msg.sender (an operator serving
     /// their models) becomes their assigned operator with a new exclusive window, so it may deliver them
     /// without a proof. The late assignee's liveness penalty is burned by the ledger (nobody is paid for
-    /// causing it), and waived when the request's escrow does not pay for its delivery at today's price
-    /// (base fee + maxPriorityFeePerGas): nodes may leave such a request waiting.
+    /// causing it), and waived when the request's escrow no longer pays for its delivery at today's base
+    /// fee (what request() would ask for now): nodes may leave such a request waiting.
     function reassign(RequestCommitment[] calldata commitments) external;
 
     /// @notice The EIP-712 digest an operator signs to vouch for `statement` (this coordinator's domain).

@@ -37,7 +37,7 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
                 requester,
                 abi.encodePacked("question ", asked.length),
                 0,
-                _quote(0),
+                _escrowNow(0),
                 refundee
             );
             asked.push(commitment);
@@ -140,34 +140,37 @@ contract SibylCoordinatorLivenessTest is PendingLogFixture {
         _assertEtherConserved();
     }
 
-    /// @dev Penalty farming, route (a): escrow exactly at request()'s floor, priced at the base fee with
-    /// no tip, which nodes leave waiting as unpaid. Its takeover costs the assignee nothing, so a staked
-    /// attacker gains nothing by making such requests and taking them over; one that pays for delivery
-    /// at today's price (base fee + the tip cap) is the assignee's to serve, and costs it the penalty.
-    function test_reassign_ofARequestThatDoesNotPayTodaysPriceCostsNoPenalty() public {
-        vm.fee(1 gwei);
-        RequestCommitment memory atFloor = _requestWith(requester, "floor", 0, _escrowNow(0), refundee);
-        asked.push(atFloor);
-        vm.warp(atFloor.exclusiveUntil + 1);
+    /// @dev Penalty farming, route (a): an escrow exactly at request()'s floor. While the base fee
+    /// stays, it pays for its delivery, nodes serve it (their tip from the fee), and an assignee that
+    /// lets it pass pays the penalty. Once the base fee rose past what it pays, a node may leave it
+    /// waiting rather than deliver at a loss, and its takeover costs the assignee nothing: a requester
+    /// cannot make an assignee late by escrowing too little.
+    function test_reassign_ofARequestNoLongerPaidAtTodaysBaseFeeCostsNoPenalty() public {
+        vm.fee(10 gwei);
+        RequestCommitment memory stale = _requestWith(requester, "floor", 0, _escrowNow(0), refundee);
+        asked.push(stale);
+        RequestCommitment memory paid = _requestWith(requester, "floor too", 0, _escrowNow(0), refundee);
+        asked.push(paid);
+
+        vm.warp(paid.exclusiveUntil + 1);
+        address taker = paid.operator == second ? third : second;
+        (, uint256 penalty) = _takeOver(taker, paid);
+        assertEq(penalty, LIVENESS_PENALTY, "at the same base fee: the assignee's to serve");
+
+        vm.fee(12 gwei);
+        uint256 stakeBefore = _stake(stale.operator);
+        uint256 burnedBefore = ledger.burned();
         RequestCommitment[] memory list = new RequestCommitment[](1);
-        list[0] = atFloor;
+        list[0] = stale;
         vm.recordLogs();
-        vm.prank(atFloor.operator == second ? third : second);
+        vm.prank(stale.operator == second ? third : second);
         coordinator.reassign(list);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             assertTrue(logs[i].topics[0] != IOperatorLedger.OperatorPenalized.selector, "no penalty");
         }
-        assertEq(_stake(atFloor.operator), MIN_STAKE, "the assignee's stake whole");
-        assertEq(ledger.burned(), 0, "nothing burned");
-
-        uint256 paid = coordinator.estimateFee(MODEL_ID, 0, block.basefee + MAX_TIP);
-        RequestCommitment memory priced = _requestWith(requester, "priced", 0, paid, refundee);
-        asked.push(priced);
-        vm.warp(priced.exclusiveUntil + 1);
-        address taker = priced.operator == second ? third : second;
-        (, uint256 penalty) = _takeOver(taker, priced);
-        assertEq(penalty, LIVENESS_PENALTY, "paid at today's price: the assignee's to serve");
+        assertEq(_stake(stale.operator), stakeBefore, "the assignee's stake untouched");
+        assertEq(ledger.burned(), burnedBefore, "nothing more burned");
     }
 
     function test_fulfil_byAnotherOperatorAfterTheWindowBurnsThePenaltyToo() public {

@@ -486,13 +486,23 @@ export class Batcher {
       return { maxGas, affordable: () => false };
     }
     this.#aboveFeeCap = false;
-    // Priced as the coordinator prices a late assignee's penalty (base fee + its tip cap, at most): a
-    // request this node leaves waiting is then one whose takeover costs it nothing.
-    const tipCap = (block.baseFeePerGas ?? 0n) + terms.maxPriorityFeePerGas;
-    const price = gasPrice < tipCap ? gasPrice : tipCap;
+    const baseFee = block.baseFeePerGas ?? 0n;
+    const tipCap = baseFee + terms.maxPriorityFeePerGas;
+    const takeoverPrice = gasPrice < tipCap ? gasPrice : tipCap;
+    const me = submitter.address.toLowerCase();
+    const chainTime = this.#hooks.nextBlockTime();
     return {
       maxGas,
-      affordable: (job: Job) => affordable(job, price, terms, modelFees.get(job.commitment.modelId) ?? 0n),
+      // Its own request, inside its window, is served if it pays today's base fee (what request() asks
+      // for now, and what the coordinator's penalty is waived below), the tip paid from the fee: one it
+      // left waiting could be taken over and cost it the penalty. Taking others' over is a choice, made
+      // only when their escrow pays the whole price.
+      affordable: (job: Job) => {
+        const own =
+          job.commitment.operator.toLowerCase() === me && job.commitment.exclusiveUntil >= chainTime;
+        const modelFee = modelFees.get(job.commitment.modelId) ?? 0n;
+        return affordable(job, own ? baseFee : takeoverPrice, terms, modelFee);
+      },
     };
   }
 

@@ -114,19 +114,13 @@ abstract contract CoordinatorFixture is TestBase {
             });
     }
 
-    /// @dev Requests as `from`, escrowing what the SDK quotes (_quote), refunds to `from`.
+    /// @dev Requests as `from`, escrowing the least the coordinator takes now, refunds to `from`.
     function _request(
         address from,
         bytes memory input,
         uint32 callbackGasLimit
     ) internal returns (RequestCommitment memory) {
-        return _requestWith(from, input, callbackGasLimit, _quote(callbackGasLimit), from);
-    }
-
-    /// @dev The escrow the SDK sends: at twice the base fee plus the tip, which pays for delivery at
-    /// today's price, so a late assignee of it is penalized. `_escrowNow` is the least request() takes.
-    function _quote(uint32 callbackGasLimit) internal view returns (uint256) {
-        return coordinator.estimateFee(MODEL_ID, callbackGasLimit, 2 * block.basefee + MAX_TIP);
+        return _requestWith(from, input, callbackGasLimit, _escrowNow(callbackGasLimit), from);
     }
 
     function _escrowNow(uint32 callbackGasLimit) internal view returns (uint256) {

@@ -168,8 +168,8 @@ contract CoordinatorHandler is CoordinatorBooks {
 
     /// @dev TAKER joins, takes over a live request whose window passed (warping past it when it still
     /// runs), delivers it and leaves again, so every other action still finds the operator the only
-    /// assignee: the operator pays one liveness penalty, burned (unless the escrow does not pay for
-    /// delivery at today's price), and TAKER is paid its fee alone.
+    /// assignee: the operator pays one liveness penalty, burned (unless the escrow no longer pays for
+    /// delivery at today's base fee), and TAKER is paid its fee alone.
     function takeOver(uint256 indexSeed) external {
         if (_dropExpired() == 0) request(indexSeed, indexSeed, 0, 0);
         uint256 index = pending.length - 1 - (indexSeed % _dropExpired());
@@ -181,9 +181,9 @@ contract CoordinatorHandler is CoordinatorBooks {
         uint256 lateStake = ledger.operatorOf(operator).stake;
         uint256 takerBalance = coordinator.balanceOf(TAKER);
         uint256 burnedBefore = ledger.burned();
-        // Waived when the escrow does not pay for delivery at today's price: the assignee may leave it.
-        bool owed =
-            late.escrow >= coordinator.estimateFee(MODEL_ID, late.callbackGasLimit, block.basefee + MAX_TIP);
+        // Waived when the escrow no longer pays for delivery at today's base fee: the assignee may
+        // leave it.
+        bool owed = late.escrow >= coordinator.estimateFee(MODEL_ID, late.callbackGasLimit, block.basefee);
         Fulfillment[] memory batch = _single(_fulfillment(_reassignToTaker(late), "taken over"));
         _gasPrice(chainBaseFee, chainTip);
         vm.recordLogs();
