@@ -25,6 +25,8 @@ export interface Cosignature {
   signature: Hex;
 }
 
+/** Requests whose peers' other answers are remembered; the oldest are forgotten past this. */
+const MAX_REMEMBERED_REQUESTS = 10_000;
 /** How long the list of peers and their endpoints is reused before it is read again. */
 const PEERS_TTL_MS = 10_000;
 /** A peer that has not read the request, its takeover or its own answer yet is asked again this soon. */
@@ -44,6 +46,8 @@ export class CosignatureCollector {
   readonly #peers = new Map<Hex, { at: number; list: Peer[] }>();
   /** Endpoints already warned about, so a refused one is said once, not every round. */
   readonly #warned = new Set<string>();
+  /** By request: the answers peers signed that differ from this node's, by signer. */
+  readonly #otherAnswers = new Map<bigint, Map<Address, string>>();
 
   constructor(options: {
     client: PublicClient;
@@ -176,6 +180,7 @@ export class CosignatureCollector {
       if (signer?.toLowerCase() !== peer.operator.toLowerCase()) return undefined;
       // Kept whatever it says: two different answers from one peer are slashable evidence.
       await keepStatement(this.#store, this.#logger, { signer, statement: theirs, signature });
+      if (!sameAnswer(theirs, statement)) this.#rememberOtherAnswer(theirs, signer);
       if (reply.status !== 200 || !sameAnswer(theirs, statement)) return undefined;
       return { signer, signature };
     } catch (error) {
@@ -187,6 +192,27 @@ export class CosignatureCollector {
           "peer unreachable for co-signing",
         );
       return undefined;
+    }
+  }
+
+  /**
+   * The most peers that signed one same answer to `requestId` other than this node's: when it reaches
+   * the quorum, the others agree without this node, whose answer is likely the wrong one.
+   */
+  largestOtherAgreement(requestId: bigint): number {
+    const counts = new Map<string, number>();
+    for (const answer of this.#otherAnswers.get(requestId)?.values() ?? [])
+      counts.set(answer, (counts.get(answer) ?? 0) + 1);
+    return Math.max(0, ...counts.values());
+  }
+
+  #rememberOtherAnswer(statement: ResultStatement, signer: Address): void {
+    const answers = this.#otherAnswers.get(statement.requestId) ?? new Map<Address, string>();
+    answers.set(signer.toLowerCase() as Address, `${statement.outputHash}:${statement.status}`);
+    this.#otherAnswers.set(statement.requestId, answers);
+    if (this.#otherAnswers.size > MAX_REMEMBERED_REQUESTS) {
+      const [oldest] = this.#otherAnswers.keys();
+      if (oldest !== undefined) this.#otherAnswers.delete(oldest);
     }
   }
 

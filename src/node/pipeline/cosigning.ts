@@ -4,7 +4,9 @@
  * NoConsensus (no output, no signatures, no model fee) before its exclusive window ends, so every request
  * still ends and the assignee is never late for what its peers refused: at `noConsensusMarginSeconds`
  * before the window's end, and never before halfway through it, when the coordinator first accepts a
- * NoConsensus without evidence.
+ * NoConsensus without evidence. Unless a quorum of peers signed one other answer: then this node's is
+ * the odd one out (its model misbehaves), and it leaves the request to them to take over, at the cost
+ * of its liveness penalty, rather than deny the requester the answer they agree on.
  */
 import type { Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
@@ -42,6 +44,8 @@ export class CosigningLoop {
   readonly #hooks: CosigningHooks;
   /** When a result short of signatures is asked for again (ms). */
   readonly #retryAt = new Map<bigint, number>();
+  /** Requests left to the peers that agree on another answer. */
+  readonly #yielded = new Set<bigint>();
 
   constructor(context: NodeContext, parts: CosigningParts, hooks: CosigningHooks) {
     this.#context = context;
@@ -66,6 +70,7 @@ export class CosigningLoop {
         job.commitment.operator.toLowerCase() === me &&
         (this.#parts.quorums.get(job.commitment.modelId) ?? 1) > 1 &&
         job.cosignatures === undefined &&
+        !this.#yielded.has(job.requestId) &&
         (this.#retryAt.get(job.requestId) ?? 0) <= now,
     );
   }
@@ -76,12 +81,14 @@ export class CosigningLoop {
     const result = job.result;
     if (result === undefined) return;
     const requestId = job.requestId;
+    const quorum = quorums.get(job.commitment.modelId) ?? 1;
+    if (collector.largestOtherAgreement(requestId) >= quorum) return this.#yieldToPeers(job, quorum);
     if (
       result.status === ResultStatus.NoConsensus ||
       this.#hooks.nextBlockTime() >= (await this.#noConsensusAt(job))
     )
       return this.#noConsensus(job);
-    const needed = (quorums.get(job.commitment.modelId) ?? 1) - 1;
+    const needed = quorum - 1;
     const statement = statementOf(requestId, result);
     // Its own signature authenticates the ask; one answer per request, or it could be slashed.
     const verdict = await store.markSigned(requestId, answerKey(statement));
@@ -124,6 +131,16 @@ export class CosigningLoop {
     const beforeDeadline = deadline - BigInt(config.submission.deadlineMarginSeconds);
     const latest = beforeWindowEnds < beforeDeadline ? beforeWindowEnds : beforeDeadline;
     return latest > provableFrom ? latest : provableFrom;
+  }
+
+  /** Leaves the request to the peers that agree on another answer: they take it over after the window. */
+  #yieldToPeers(job: Job, quorum: number): void {
+    this.#yielded.add(job.requestId);
+    this.#retryAt.delete(job.requestId);
+    this.#context.logger.warn(
+      { requestId: String(job.requestId), model: job.commitment.modelId, quorum },
+      "a quorum of peers signed another answer: leaving the request to them (its takeover costs the liveness penalty)",
+    );
   }
 
   /** Answers NoConsensus: no output, no signatures, no model fee; the request ends in time. */
