@@ -179,6 +179,20 @@ describe("a public testnet walk-through on a local chain with Sepolia's chain id
     );
   });
 
+  it("sibyl deploy --network with --rpc or --owner-key-env: one line, before anything starts", async () => {
+    for (const extra of [
+      ["--rpc", url],
+      ["--owner-key-env", "SIBYL_OWNER_KEY"],
+    ]) {
+      const { code, output } = await sibyl(["deploy", "--network", "sepolia", ...extra]);
+      assert.equal(code, 1, output);
+      assert.equal(
+        output,
+        "sibyl: --network names both the chain and the key, so it goes without --rpc, --owner-key-env and --upgrade\n",
+      );
+    }
+  });
+
   it("the operator: a raw key is refused off a devnet; a keystore file registers", async () => {
     const chainEnv = { SIBYL_RPC_URL: url };
     const raw = await sibyl(["operator", "register"], { ...chainEnv, SIBYL_OPERATOR_KEY: hardhatKey(5) });

@@ -69,7 +69,7 @@ export async function deployCommand(args: string[]): Promise<number> {
   const alsoGiven = values.rpc !== undefined || values["owner-key-env"] !== undefined || values.upgrade;
   if (values.network !== undefined && alsoGiven) {
     throw new CliError(
-      "--network names the chain and the key: it goes without --rpc, --owner-key-env and --upgrade",
+      "--network names both the chain and the key, so it goes without --rpc, --owner-key-env and --upgrade",
     );
   }
   if (values.upgrade) return upgrade({ ...values, "owner-key-env": ownerKeyEnv });
