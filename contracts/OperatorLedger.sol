@@ -22,7 +22,7 @@ contract OperatorLedger is IOperatorLedger, Ownable2Step, ReentrancyGuardTransie
     uint256 public constant MAX_ENDPOINT_BYTES = 256;
     /// @notice Most models one operator may declare: joining or leaving the active set walks them all,
     /// inside a penalty's transaction too.
-    uint256 public constant MAX_MODELS_PER_OPERATOR = 16;
+    uint256 public constant MAX_MODELS_PER_OPERATOR = 32;
 
     /// @notice The log whose coordinators this ledger answers to.
     ISibylLog public immutable log;

@@ -22,7 +22,10 @@ export const DEPLOYMENT_FILE = path.join(STATE_DIR, "deployment.json");
 
 /** What the CLI remembers about a deployment between commands. */
 export interface DeploymentRecord {
-  rpcUrl: string;
+  /** Absent for a deployment to a named network (its URL may carry an API key): see `network`. */
+  rpcUrl?: string;
+  /** The Hardhat config's network `sibyl deploy --network` deployed to. */
+  network?: string;
   chainId: number;
   coordinator: Address;
   deploymentBlock: string;
@@ -78,6 +81,11 @@ export async function resolveTarget(flags: {
   const record = readDeploymentRecord();
   const rpcUrl = flags.rpc ?? process.env.SIBYL_RPC_URL ?? record?.rpcUrl;
   const coordinatorText = flags.coordinator ?? process.env.SIBYL_COORDINATOR ?? record?.coordinator;
+  if (rpcUrl === undefined && record?.network !== undefined) {
+    throw new CliError(
+      `${DEPLOYMENT_FILE} is a deployment to network ${record.network}, whose URL is not written down (it may carry an API key): pass --rpc <url> or set SIBYL_RPC_URL`,
+    );
+  }
   if (rpcUrl === undefined || coordinatorText === undefined) {
     throw new CliError(`no deployment: pass --rpc and --coordinator, or start one with \`sibyl dev\``);
   }

@@ -1,10 +1,18 @@
 /** A signing wallet for CLI commands: a key from an environment variable, or the devnet's test key. */
-import { type Chain, createWalletClient, type Hex, http, type Transport, type WalletClient } from "viem";
-import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import {
+  type Chain,
+  createWalletClient,
+  type Hex,
+  http,
+  type LocalAccount,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { CliError } from "./errors.js";
 import type { Target } from "./target.js";
 
-type KeyWallet = WalletClient<Transport, Chain, PrivateKeyAccount>;
+type KeyWallet = WalletClient<Transport, Chain, LocalAccount>;
 
 export async function walletFor(target: Target, keyEnv: string, role: "user" | "owner"): Promise<KeyWallet> {
   const key = process.env[keyEnv] || target.record?.devKeys?.[role];
@@ -15,10 +23,10 @@ export async function walletFor(target: Target, keyEnv: string, role: "user" | "
   return walletOn(target.rpcUrl, await target.client.getChainId(), key as Hex);
 }
 
-/** A wallet client signing with `key` on the chain at `rpcUrl`. */
-export function walletOn(rpcUrl: string, chainId: number, key: Hex): KeyWallet {
+/** A wallet client signing with `key` (a raw key or an account, e.g. from a keystore) on the chain at `rpcUrl`. */
+export function walletOn(rpcUrl: string, chainId: number, key: Hex | LocalAccount): KeyWallet {
   return createWalletClient({
-    account: privateKeyToAccount(key),
+    account: typeof key === "string" ? privateKeyToAccount(key) : key,
     chain: {
       id: chainId,
       name: `chain ${chainId}`,

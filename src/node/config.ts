@@ -45,13 +45,26 @@ export const configSchema = z
       .strict(),
     operator: z
       .object({
-        /** Environment variable that holds the hex private key. */
+        /** Environment variable that holds the hex private key (devnets only, unless allowRawKey). */
         privateKeyEnv: envVarName.default("SIBYL_OPERATOR_KEY"),
-        /** Or an encrypted JSON keystore (Web3 Secret Storage v3) and the variable holding its password. */
+        /**
+         * Or an encrypted JSON keystore (Web3 Secret Storage v3), its password read from a file or an
+         * environment variable; with neither, typed at a prompt when the node starts on a terminal.
+         */
         keystore: z
-          .object({ path: z.string().min(1), passwordEnv: envVarName })
+          .object({
+            path: z.string().min(1),
+            passwordEnv: envVarName.optional(),
+            passwordFile: z.string().min(1).optional(),
+          })
           .strict()
+          .refine((keystore) => keystore.passwordEnv === undefined || keystore.passwordFile === undefined, {
+            message: "give passwordFile or passwordEnv, not both",
+            path: ["passwordFile"],
+          })
           .optional(),
+        /** A raw key off a devnet is refused unless the operator says they mean it. */
+        allowRawKey: z.boolean().default(false),
       })
       .strict()
       .default({}),
@@ -257,13 +270,31 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     throw new ConfigError(`config file ${file} is not valid JSON`, { cause: error });
   }
   const config = parseConfig(input, env);
-  // A relative database path belongs next to the config file, not wherever the node was started.
-  const database = path.resolve(path.dirname(file), config.database.path);
+  // A relative path in the file (database, keystore) belongs next to it, not wherever the node started.
+  const besideConfig = (relative: string) => path.resolve(path.dirname(file), relative);
   const store =
     config.store?.kind === "sqlite"
-      ? { ...config.store, path: path.resolve(path.dirname(file), config.store.path) }
+      ? { ...config.store, path: besideConfig(config.store.path) }
       : config.store;
-  return Object.freeze({ ...config, database: { path: database }, store });
+  const { keystore } = config.operator;
+  const operator = keystore
+    ? {
+        ...config.operator,
+        keystore: {
+          ...keystore,
+          path: besideConfig(keystore.path),
+          ...(keystore.passwordFile === undefined
+            ? {}
+            : { passwordFile: besideConfig(keystore.passwordFile) }),
+        },
+      }
+    : config.operator;
+  return Object.freeze({
+    ...config,
+    operator,
+    database: { path: besideConfig(config.database.path) },
+    store,
+  });
 }
 
 export type StoreSpec = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; leaseMs: number };

@@ -26,7 +26,7 @@ import { errorCategory } from "./observe/errorCategory.js";
 import { createLogger, type Logger } from "./observe/logger.js";
 import { createMetrics } from "./observe/metrics.js";
 import { redact, redactUrl } from "./observe/redact.js";
-import { loadOperatorAccount } from "./operatorKey.js";
+import { assertKeyAllowedOnChain, loadOperatorAccount } from "./operatorKey.js";
 import { BatchProver } from "./prover/prover.js";
 import { openStore } from "./store/openStore.js";
 import type { JobStore } from "./store/store.js";
@@ -76,6 +76,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       details: redact(error instanceof Error ? error.message : String(error)),
     });
   });
+  // A raw key in an environment variable is for devnets; elsewhere the operator must say it means it.
+  assertKeyAllowedOnChain(config.operator, chainId);
   const served = new Map<Hex, Served>();
   const started: Array<() => Promise<void>> = [];
   const closeStarted = async () => {

@@ -2,13 +2,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { encryptKeystoreJson } from "ethers";
-import { privateKeyToAccount } from "viem/accounts";
 import { ConfigError, loadConfig, parseConfig, storeSpecOf } from "../../src/node/config.js";
-import { loadOperatorAccount } from "../../src/node/operatorKey.js";
 
 const COORDINATOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
-const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 const valid = () => ({
   chain: { rpcUrl: "http://127.0.0.1:8545", coordinator: COORDINATOR },
@@ -154,46 +150,5 @@ describe("node config", () => {
       errorOf(() => loadConfig(path.join(dir, "missing.json"), {})).shortMessage,
       /cannot read config file/,
     );
-  });
-});
-
-describe("operator key", () => {
-  const operator = parseConfig(valid()).operator;
-
-  it("comes from the named environment variable", async () => {
-    const account = await loadOperatorAccount(operator, { SIBYL_OPERATOR_KEY: KEY });
-    assert.equal(account.address, privateKeyToAccount(KEY).address);
-  });
-
-  it("is refused with the variable's name when missing or malformed, without echoing it", async () => {
-    await assert.rejects(
-      loadOperatorAccount(operator, {}),
-      /operator\.privateKeyEnv: environment variable SIBYL_OPERATOR_KEY is not set/,
-    );
-    const malformed = `${KEY.slice(0, -2)}zz`;
-    await assert.rejects(loadOperatorAccount(operator, { SIBYL_OPERATOR_KEY: malformed }), (error: Error) => {
-      assert.match(error.message, /not a 0x-prefixed 32-byte hex key/);
-      assert.ok(!error.message.includes(malformed.slice(2, 20)));
-      return true;
-    });
-  });
-
-  it("comes from an encrypted keystore with its password, and a wrong password is one clear error", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "sibyl-keystore-"));
-    const file = path.join(dir, "operator.json");
-    const address = privateKeyToAccount(KEY).address;
-    // Light scrypt parameters keep the test fast; real keystores use the default (much slower) ones.
-    await writeFile(
-      file,
-      await encryptKeystoreJson({ address, privateKey: KEY }, "s3cret", { scrypt: { N: 1024 } }),
-    );
-    const withKeystore = { ...operator, keystore: { path: file, passwordEnv: "SIBYL_KEYSTORE_PASSWORD" } };
-    const account = await loadOperatorAccount(withKeystore, { SIBYL_KEYSTORE_PASSWORD: "s3cret" });
-    assert.equal(account.address, address);
-    await assert.rejects(
-      loadOperatorAccount(withKeystore, { SIBYL_KEYSTORE_PASSWORD: "wrong" }),
-      /operator\.keystore: cannot decrypt .* \(wrong password or not a keystore file\)/,
-    );
-    await assert.rejects(loadOperatorAccount(withKeystore, {}), /SIBYL_KEYSTORE_PASSWORD is not set/);
   });
 });

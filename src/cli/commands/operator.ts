@@ -3,16 +3,18 @@
  * it declares it serves, and its earnings, from its own key.
  */
 import { parseArgs } from "node:util";
-import { formatEther, type Hex, http, parseEther } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { formatEther, http, parseEther } from "viem";
 import { declareModels, registerOperator } from "../../deploy/index.js";
 import { resolveModelId } from "../../sdk/utils.js";
 import { operatorLedgerAbi, sibylCoordinatorAbi } from "../../shared/abi/generated.js";
 import { CliError, rejected, UsageError } from "../errors.js";
+import { OPERATOR_KEY_HELP, OPERATOR_KEY_OPTIONS, operatorAccountFor } from "../operatorAccount.js";
 import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from "../target.js";
 import { walletOn } from "../wallet.js";
+import { operatorKeystoreCommand } from "./operatorKeystore.js";
 
 export const OPERATOR_USAGE = `usage: sibyl operator <register|serve|unserve|exit|withdraw> [options]
+       sibyl operator keystore <new|import> --out <file> [options]   (sibyl operator keystore --help)
 
   register            stake and become an active operator (--amount <eth>, default the ledger's minStake);
                       with --model, declare the models it serves
@@ -22,10 +24,11 @@ export const OPERATOR_USAGE = `usage: sibyl operator <register|serve|unserve|exi
   exit                stop taking requests; the stake unlocks after the ledger's unbonding delay
   withdraw            withdraw earned fees from the current coordinator; with --stake, the unlocked
                       stake after an exit (from the ledger)
+  keystore            make the encrypted keystore file the node and these commands sign with
 
 Options:
 ${TARGET_HELP}
-  --key-env <NAME>        environment variable with the operator's key (default SIBYL_OPERATOR_KEY)
+${OPERATOR_KEY_HELP}
   --model <name>          register, serve, unserve: a model's name or id (repeat for several)
   --amount <eth>          register: how much to stake
   --stake                 withdraw: the unlocked stake instead of earned fees
@@ -36,12 +39,13 @@ const ACTIONS = ["register", "serve", "unserve", "exit", "withdraw"] as const;
 type Action = (typeof ACTIONS)[number];
 
 export async function operatorCommand(args: string[]): Promise<number> {
+  if (args[0] === "keystore") return operatorKeystoreCommand(args.slice(1));
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       ...TARGET_OPTIONS,
-      "key-env": { type: "string", default: "SIBYL_OPERATOR_KEY" },
+      ...OPERATOR_KEY_OPTIONS,
       amount: { type: "string" },
       model: { type: "string", multiple: true },
       stake: { type: "boolean" },
@@ -54,15 +58,11 @@ export async function operatorCommand(args: string[]): Promise<number> {
   }
   const action = positionals[0] as Action | undefined;
   if (positionals.length !== 1 || !ACTIONS.includes(action as Action)) {
-    throw new UsageError(`sibyl operator takes one of: ${ACTIONS.join(", ")}`, OPERATOR_USAGE);
+    throw new UsageError(`sibyl operator takes one of: ${ACTIONS.join(", ")}, keystore`, OPERATOR_USAGE);
   }
-  const keyEnv = values["key-env"] as string;
-  const key = process.env[keyEnv];
-  if (!key)
-    throw new CliError(`${keyEnv} is not set: export the operator's private key (0x + 64 hex digits)`);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`${keyEnv} is not a 0x-prefixed 32-byte hex key`);
   const target = await resolveTarget(values);
-  const account = privateKeyToAccount(key as Hex);
+  const chainId = await target.client.getChainId();
+  const account = await operatorAccountFor(values, chainId);
   const ledger = { address: target.contracts.ledger, abi: operatorLedgerAbi } as const;
 
   const models = values.model ?? [];
@@ -83,7 +83,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (action === "unserve") {
-    const wallet = walletOn(target.rpcUrl, await target.client.getChainId(), key as Hex);
+    const wallet = walletOn(target.rpcUrl, chainId, account);
     for (const model of models) {
       const hash = await wallet
         .writeContract({ ...ledger, functionName: "withdrawModel", args: [resolveModelId(model)] })
@@ -118,7 +118,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
     return 0;
   }
 
-  const wallet = walletOn(target.rpcUrl, await target.client.getChainId(), key as Hex);
+  const wallet = walletOn(target.rpcUrl, chainId, account);
   const functionName =
     action === "exit" ? "requestOperatorExit" : values.stake ? "withdrawStake" : "withdraw";
   const call =
