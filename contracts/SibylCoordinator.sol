@@ -492,7 +492,8 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
     }
 
     /// @dev A NoConsensus has no output and is proven: by two other operators' signed statements of
-    /// different answers, or, without evidence, from halfway through the assignee's window on, so the
+    /// different answers, or, without evidence, from halfway through the assignee's window on (see
+    /// _noConsensusFrom), so the
     /// one operator that may deliver cannot end a request as NoConsensus at a moment of its choosing,
     /// and one refused its co-signatures still ends the request inside its window.
     function _checkNoConsensus(
@@ -505,8 +506,7 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
         }
         bytes calldata evidence = fulfillment.signatures;
         if (evidence.length == 0) {
-            uint64 provableFrom =
-                fulfillment.commitment.exclusiveUntil - ledger.operatorParameters().exclusiveWindow / 2;
+            uint64 provableFrom = _noConsensusFrom(fulfillment.commitment);
             if (block.timestamp < provableFrom) revert NoConsensusTooEarly(requestId, provableFrom);
             return;
         }
@@ -523,6 +523,16 @@ contract SibylCoordinator is ISibylCoordinator, Ownable2Step, Pausable, Reentran
                 ledger.serves(signerA, modelId) &&
                 ledger.serves(signerB, modelId);
         if (!valid) revert NotDisagreement(requestId, signerA, signerB);
+    }
+
+    /// @dev When a NoConsensus without evidence is first taken: halfway through the assignee's window,
+    /// or one window before the deadline if sooner (a taken-over request's new window may run to its
+    /// deadline). Both are fixed by the request, not by the deliverer.
+    function _noConsensusFrom(RequestCommitment calldata commitment) private view returns (uint64) {
+        uint64 window = ledger.operatorParameters().exclusiveWindow;
+        uint64 halfway = commitment.exclusiveUntil - window / 2;
+        uint64 beforeDeadline = commitment.deadline - window;
+        return beforeDeadline < halfway ? beforeDeadline : halfway;
     }
 
     /// @dev Who signed a 98-byte statement (zero if unreadable), and the answer it names.

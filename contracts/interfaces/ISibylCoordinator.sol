@@ -86,7 +86,8 @@ interface ISibylCoordinator {
     /// @notice NoConsensus carries no output: there was no agreed answer to give.
     error NoConsensusWithOutput(uint256 requestId, uint256 outputLength);
     /// @notice NoConsensus without evidence is accepted only from `provableFrom` on (halfway through
-    /// the assignee's exclusive window), a time the deliverer does not choose.
+    /// the assignee's exclusive window, or one window before the deadline if sooner), a time the
+    /// deliverer does not choose.
     error NoConsensusTooEarly(uint256 requestId, uint64 provableFrom);
     /// @notice NoConsensus evidence is two 98-byte signed statements (outputHash, status, signature).
     error MalformedDisagreement(uint256 requestId, uint256 length);

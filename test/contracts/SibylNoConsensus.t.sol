@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ISibylCoordinator} from "../../contracts/interfaces/ISibylCoordinator.sol";
-import {Fulfillment, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
+import {Fulfillment, Model, RequestCommitment, ResultStatus} from "../../contracts/interfaces/SibylTypes.sol";
 import {YesNoMarket} from "../../contracts/examples/YesNoMarket.sol";
 import {QuorumFixture} from "./utils/QuorumFixture.sol";
 import {Delivered} from "./utils/SettlementFixture.sol";
@@ -33,6 +33,34 @@ contract SibylNoConsensusTest is QuorumFixture {
         assertEq(uint256(result.status), NO_CONSENSUS, "ended inside the assignee's window");
         assertTrue(block.timestamp <= undecided.commitment.exclusiveUntil, "before anyone may take over");
         assertEq(ledger.operatorOf(signers[1]).stake, MIN_STAKE, "the assignee pays no penalty");
+    }
+
+    /// @dev A request whose deadline comes before its window's halfway mark plus a window (a short
+    /// timeout, or a taken-over request whose new window runs to the deadline): provable one window
+    /// before the deadline, so it can still end in time.
+    function test_withoutEvidence_provableOneWindowBeforeAnEarlyDeadline() public {
+        Model memory short = _quorumModel(2);
+        short.timeout = uint32(EXCLUSIVE_WINDOW + EXCLUSIVE_WINDOW / 4);
+        coordinator.registerModel("short", short);
+        for (uint256 i; i < SIGNERS; ++i) _declare(signers[i], "short");
+        Fulfillment memory undecided = _fulfillment(_requestFor("short", signers[1]), "");
+        undecided.status = NO_CONSENSUS;
+        uint64 provableFrom = undecided.commitment.deadline - EXCLUSIVE_WINDOW;
+        assertTrue(
+            provableFrom < undecided.commitment.exclusiveUntil - EXCLUSIVE_WINDOW / 2,
+            "before halfway"
+        );
+        vm.warp(provableFrom - 1);
+        _expectRefused(
+            undecided,
+            abi.encodeWithSelector(
+                ISibylCoordinator.NoConsensusTooEarly.selector,
+                undecided.commitment.requestId,
+                provableFrom
+            )
+        );
+        vm.warp(provableFrom);
+        assertEq(uint256(_deliverOne(undecided).status), NO_CONSENSUS, "ended before its deadline");
     }
 
     function test_withOutput_refusedEvenWhenProvable() public {

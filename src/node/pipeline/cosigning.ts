@@ -120,15 +120,19 @@ export class CosigningLoop {
 
   /**
    * When a result still short of co-signatures is answered NoConsensus: `noConsensusMarginSeconds`
-   * before its window ends (or its deadline margin, if nearer), but not before the coordinator takes
-   * one without evidence (halfway through the window; a second later, for the node's clock).
+   * before its window ends (or before its deadline margin, if nearer), but not before the coordinator
+   * takes one without evidence (halfway through the window, or one window before the deadline if
+   * sooner; a second later, for the node's clock).
    */
   async #noConsensusAt(job: Job): Promise<bigint> {
     const { config } = this.#context;
     const { exclusiveUntil, deadline } = job.commitment;
-    const provableFrom = exclusiveUntil - (await this.#hooks.exclusiveWindow()) / 2n + 1n;
-    const beforeWindowEnds = exclusiveUntil - BigInt(config.cosigning.noConsensusMarginSeconds);
-    const beforeDeadline = deadline - BigInt(config.submission.deadlineMarginSeconds);
+    const window = await this.#hooks.exclusiveWindow();
+    const halfway = exclusiveUntil - window / 2n;
+    const provableFrom = (deadline - window < halfway ? deadline - window : halfway) + 1n;
+    const margin = BigInt(config.cosigning.noConsensusMarginSeconds);
+    const beforeWindowEnds = exclusiveUntil - margin;
+    const beforeDeadline = deadline - BigInt(config.submission.deadlineMarginSeconds) - margin;
     const latest = beforeWindowEnds < beforeDeadline ? beforeWindowEnds : beforeDeadline;
     return latest > provableFrom ? latest : provableFrom;
   }
