@@ -15,17 +15,9 @@ import { equivocationCommitment, modelIdFromName, ResultStatus } from "../../src
 import { askToCosign, type SignedAnswer } from "../helpers/cosignAsk.js";
 import { type Devnet, OPERATOR_KEY, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
-import { assignNextRequestTo } from "../helpers/quorum.js";
+import { assignNextRequestTo, YES_NO } from "../helpers/quorum.js";
 import { TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
 import { registerOperator } from "./chainFaults.js";
-
-const YES_NO = {
-  provider: "openai",
-  name: "yes-no",
-  model: "fake-yes-no",
-  apiKeyEnv: "OPENAI_API_KEY",
-  answer: { kind: "yes-no" },
-} as const;
 
 export interface LostDatabaseCheck {
   /** Signatures the honest operator gave for the request, by answer (output hash and status). */

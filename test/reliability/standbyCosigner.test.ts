@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { findPostgres, PostgresCluster } from "../helpers/postgres.js";
-import { type StandbyCosignCheck, standbyCosigner } from "./standbyCosigner.js";
+import { type Replica, type StandbyCosignCheck, standbyCosigner } from "./standbyCosigner.js";
 
 describe("reliability: a standby's co-signing endpoint answers from the shared never-sign-twice record", function () {
   this.timeout(600_000);
@@ -22,28 +22,18 @@ describe("reliability: a standby's co-signing endpoint answers from the shared n
   });
 
   it("the standby refuses answer B (409) after the leader signed A, and co-signs A", () => {
-    assert.deepEqual(
-      check.asks
-        .filter((ask) => ask.replica === "standby")
-        .map(({ asked, status, signed }) => ({ asked, status, signed })),
-      [
-        { asked: "B", status: 409, signed: "A" },
-        { asked: "A", status: 200, signed: "A" },
-      ],
-    );
+    assert.deepEqual(asksOf(check, "standby"), [
+      { asked: "B", status: 409, signed: "A" },
+      { asked: "A", status: 200, signed: "A" },
+    ]);
   });
 
   it("after the leader is killed, the replica that took over does the same", () => {
     assert.ok(check.tookOver, "the standby never led");
-    assert.deepEqual(
-      check.asks
-        .filter((ask) => ask.replica === "new leader")
-        .map(({ asked, status, signed }) => ({ asked, status, signed })),
-      [
-        { asked: "B", status: 409, signed: "A" },
-        { asked: "A", status: 200, signed: "A" },
-      ],
-    );
+    assert.deepEqual(asksOf(check, "new leader"), [
+      { asked: "B", status: 409, signed: "A" },
+      { asked: "A", status: 200, signed: "A" },
+    ]);
   });
 
   it("signs one answer in all, the one the shared record holds, without running the model again", () => {
@@ -55,14 +45,16 @@ describe("reliability: a standby's co-signing endpoint answers from the shared n
   it("after a reorg dropped the job's answer, refuses both answers though its own model now says B", () => {
     assert.equal(check.answerAfterReorg, "B", "the leading replica's own answer after the reorg");
     assert.equal(check.modelCalls, 2, "model runs in all");
-    assert.deepEqual(
-      check.asks
-        .filter((ask) => ask.replica === "new leader after the reorg")
-        .map(({ asked, status, signed }) => ({ asked, status, signed })),
-      [
-        { asked: "B", status: 409, signed: undefined },
-        { asked: "A", status: 409, signed: undefined },
-      ],
-    );
+    assert.deepEqual(asksOf(check, "new leader after the reorg"), [
+      { asked: "B", status: 409, signed: undefined },
+      { asked: "A", status: 409, signed: undefined },
+    ]);
   });
 });
+
+/** What the replica in that role was asked and answered, in order. */
+function asksOf(check: StandbyCosignCheck, replica: Replica) {
+  return check.asks
+    .filter((ask) => ask.replica === replica)
+    .map(({ asked, status, signed }) => ({ asked, status, signed }));
+}

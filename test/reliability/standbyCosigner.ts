@@ -21,18 +21,11 @@ import { type Devnet, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import type { PostgresCluster } from "../helpers/postgres.js";
 import { type ChildRun, freePort } from "../helpers/processes.js";
-import { assignNextRequestTo } from "../helpers/quorum.js";
+import { assignNextRequestTo, YES_NO } from "../helpers/quorum.js";
 import { TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
 import { until } from "../helpers/wait.js";
 import { countLogged, registerOperator, rpc } from "./chainFaults.js";
 
-const YES_NO = {
-  provider: "openai",
-  name: "yes-no",
-  model: "fake-yes-no",
-  apiKeyEnv: "OPENAI_API_KEY",
-  answer: { kind: "yes-no" },
-} as const;
 /** Short, so the takeover is quick; the default is 5 s. */
 const LEASE_MS = 2_000;
 
