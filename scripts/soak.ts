@@ -29,6 +29,7 @@ import { runModelFaults } from "../test/reliability/modelFaults.js";
 import { runOperators } from "../test/reliability/operators.js";
 import { runProving } from "../test/reliability/proving.js";
 import { runQuorum } from "../test/reliability/quorum.js";
+import { REDELIVERY_BLOCKS, runReorgRedelivery } from "../test/reliability/reorgRedelivery.js";
 import { runUpgrade } from "../test/reliability/upgrade.js";
 import { printTable, writeResults } from "./lib/report.js";
 
@@ -82,6 +83,29 @@ await scenario("crash anywhere", async () => {
 });
 await scenario("model faults", async () => (await runModelFaults(size(20))).map((row) => ({ ...row })));
 await scenario("chain faults", () => runChainFaults(size(40)));
+await scenario("reorg re-delivery", async () => {
+  const checks = await runReorgRedelivery(size(15));
+  extras.reorgRedelivery = checks.map((check) => ({
+    chain: check.chain,
+    blocksToRedeliver: check.blocksToRedeliver,
+    sameTransaction: check.sameTransaction,
+    uniqueErrors: check.uniqueErrors.length,
+  }));
+  for (const check of checks) {
+    const late = check.blocksToRedeliver.filter(
+      (blocks) => !(blocks !== undefined && blocks <= REDELIVERY_BLOCKS),
+    );
+    if (late.length > 0)
+      missed.push(
+        `reorg re-delivery (${check.chain}): ${late.length} rounds not delivered again within ${REDELIVERY_BLOCKS} blocks`,
+      );
+    if (check.uniqueErrors.length > 0)
+      missed.push(
+        `reorg re-delivery (${check.chain}): ${check.uniqueErrors.length} unique-constraint errors`,
+      );
+  }
+  return checks.map((check) => check.report);
+});
 await scenario("competing operators and lost database", () => runOperators(size(150)));
 await scenario("hostile consumers", async () => {
   const check = await runHostileConsumers(size(100));

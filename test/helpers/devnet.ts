@@ -1,6 +1,7 @@
 /**
- * A whole Sibyl deployment for process-level tests: `hardhat node` in its own process, the contracts
- * deployed to it, models registered with the hashes of the node's own specs, and a node config file.
+ * A whole Sibyl deployment for process-level tests: `hardhat node` (or anvil) in its own process, the
+ * contracts deployed to it, models registered with the hashes of the node's own specs, and a node
+ * config file.
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -23,12 +24,19 @@ export { hardhatKey };
 /** The coordinator's operator in deploySibyl is Hardhat's second account. */
 export const OPERATOR_KEY = hardhatKey(1);
 
-/** A devnet with `models` registered, each with `options.quorum` (1) and `options.timeout` (3600 s). */
+/**
+ * A devnet with `models` registered, each with `options.quorum` (1) and `options.timeout` (3600 s), on
+ * `hardhat node` or the chain `options.chain` starts (e.g. anvil, with the same accounts).
+ */
 export async function startDevnet(
   models: ModelSpecInput[],
-  options: { quorum?: number; timeout?: number } = {},
+  options: {
+    quorum?: number;
+    timeout?: number;
+    chain?: () => Promise<{ url: string; run: ChildRun }>;
+  } = {},
 ) {
-  const chain = await startHardhatNode();
+  const chain = await (options.chain ?? startHardhatNode)();
   const connection = await network.create({ network: "localhost", override: { url: chain.url } });
   const sibyl = await deploySibyl(connection.viem);
   for (const spec of models) {

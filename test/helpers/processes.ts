@@ -1,9 +1,11 @@
 /**
- * Real processes for tests about processes: a `hardhat node` on a free port and the `sibyl` CLI, each a
- * child whose output is kept for the failure message and which is killed when the test is done.
+ * Real processes for tests about processes: a `hardhat node` (or anvil) on a free port and the `sibyl`
+ * CLI, each a child whose output is kept for the failure message and which is killed when the test is
+ * done.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,6 +77,32 @@ export async function startHardhatNode(): Promise<{ url: string; run: ChildRun }
   const url = `http://127.0.0.1:${port}`;
   await run.waitFor(url, 60_000);
   return { url, run };
+}
+
+/** The anvil binary from npm (`@foundry-rs/anvil-linux-amd64`), or why there is none. */
+export function findAnvil(): { binary: string } | { missing: string } {
+  if (process.platform !== "linux" || process.arch !== "x64")
+    return { missing: `anvil ships on npm for linux-x64 only, not ${process.platform}-${process.arch}` };
+  try {
+    return { binary: createRequire(import.meta.url).resolve("@foundry-rs/anvil-linux-amd64/bin/anvil") };
+  } catch {
+    return { missing: "@foundry-rs/anvil-linux-amd64 is not installed (npm ci installs it)" };
+  }
+}
+
+/**
+ * Foundry's anvil as its own process on a free port, with Hardhat's accounts (the same test mnemonic)
+ * and as many of them as `hardhat node` has; resolves when it serves JSON-RPC.
+ */
+export async function startAnvil(binary: string): Promise<{ url: string; run: ChildRun }> {
+  const port = await freePort();
+  const run = new ChildRun(
+    spawn(binary, ["--port", String(port), "--host", "127.0.0.1", "--accounts", "20"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
+  await run.waitFor("Listening on", 30_000);
+  return { url: `http://127.0.0.1:${port}`, run };
 }
 
 /** The `sibyl` CLI from its TypeScript entry, as a user runs it through npm. */

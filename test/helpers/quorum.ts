@@ -18,6 +18,18 @@ import { type Sibyl, TEST_MODEL } from "./sibyl.js";
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
 
+/**
+ * A yes/no question answered by an OpenAI-compatible server (give it `baseURL`): reproducible only
+ * through its constraint, so a quorum model.
+ */
+export const YES_NO = {
+  provider: "openai",
+  name: "yes-no",
+  model: "fake-yes-no",
+  apiKeyEnv: "OPENAI_API_KEY",
+  answer: { kind: "yes-no" },
+} as const;
+
 export interface ResultStatement {
   requestId: bigint;
   outputHash: Hex;

@@ -10,27 +10,14 @@ import path from "node:path";
 import { createWalletClient, type Hex, http, stringToHex } from "viem";
 import { type LocalAccount, privateKeyToAccount } from "viem/accounts";
 import { commitReportData, reportEquivocationData } from "../../src/node/chain/calls.js";
-import {
-  type ResultStatement,
-  type StatementDomain,
-  signerOf,
-  signStatement,
-  statementOf,
-} from "../../src/node/cosign/statement.js";
+import { type StatementDomain, statementOf } from "../../src/node/cosign/statement.js";
 import { equivocationCommitment, modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
+import { askToCosign, type SignedAnswer } from "../helpers/cosignAsk.js";
 import { type Devnet, OPERATOR_KEY, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
-import { assignNextRequestTo } from "../helpers/quorum.js";
+import { assignNextRequestTo, YES_NO } from "../helpers/quorum.js";
 import { TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
 import { registerOperator } from "./chainFaults.js";
-
-const YES_NO = {
-  provider: "openai",
-  name: "yes-no",
-  model: "fake-yes-no",
-  apiKeyEnv: "OPENAI_API_KEY",
-  answer: { kind: "yes-no" },
-} as const;
 
 export interface LostDatabaseCheck {
   /** Signatures the honest operator gave for the request, by answer (output hash and status). */
@@ -42,11 +29,6 @@ export interface LostDatabaseCheck {
   /** The honest operator's stake change (wei). */
   victimStakeChange: bigint;
   modelCalls: number;
-}
-
-interface Signed {
-  statement: ResultStatement;
-  signature: Hex;
 }
 
 export async function lostDatabaseCosigner(): Promise<LostDatabaseCheck> {
@@ -91,8 +73,8 @@ export async function lostDatabaseCosigner(): Promise<LostDatabaseCheck> {
     );
     const yes = statementOf(requestId as bigint, { status: ResultStatus.Ok, output: stringToHex("yes") });
     const no = statementOf(requestId as bigint, { status: ResultStatus.Ok, output: stringToHex("no") });
-    const signed: Signed[] = [];
-    const first = await ask(port, attacker, domain, yes);
+    const signed: SignedAnswer[] = [];
+    const first = await askToCosign(port, attacker, domain, yes);
     if (first.signed) signed.push(first.signed);
 
     // The machine loses its disk: the same operator comes back with an empty database.
@@ -104,7 +86,7 @@ export async function lostDatabaseCosigner(): Promise<LostDatabaseCheck> {
     try {
       await daemon.waitFor("sibyl node started", 180_000);
       for (const statement of [yes, no]) {
-        const reply = await ask(port, attacker, domain, statement);
+        const reply = await askToCosign(port, attacker, domain, statement);
         askedAgain.push(reply.status);
         if (reply.signed) signed.push(reply.signed);
       }
@@ -128,38 +110,12 @@ export async function lostDatabaseCosigner(): Promise<LostDatabaseCheck> {
   }
 }
 
-/** Asks the daemon to co-sign `statement` until it has read the request; its signature, if it gave one. */
-async function ask(
-  port: number,
-  asker: LocalAccount,
-  domain: StatementDomain,
-  statement: ResultStatement,
-): Promise<{ status: number; signed?: Signed }> {
-  const body = JSON.stringify({
-    requestId: String(statement.requestId),
-    outputHash: statement.outputHash,
-    status: statement.status,
-    signature: await signStatement(asker, domain, statement),
-  });
-  for (let tries = 0; tries < 150; tries++) {
-    const response = await fetch(`http://127.0.0.1:${port}/v1/cosign`, { method: "POST", body });
-    if (response.status === 404) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      continue;
-    }
-    const reply = (await response.json()) as { outputHash?: Hex; status?: number; signature?: Hex };
-    if (reply.signature === undefined || reply.outputHash === undefined || reply.status === undefined)
-      return { status: response.status };
-    const theirs = { requestId: statement.requestId, outputHash: reply.outputHash, status: reply.status };
-    // Whatever the HTTP status: a valid signature of any answer is evidence in the attacker's hands.
-    if ((await signerOf(domain, theirs, reply.signature)) === undefined) return { status: response.status };
-    return { status: response.status, signed: { statement: theirs, signature: reply.signature } };
-  }
-  throw new Error(`the daemon on ${port} never read request ${statement.requestId}`);
-}
-
 /** With two different signed answers, the attacker commits and reports the equivocation: its net gain. */
-async function reportIfPossible(devnet: Devnet, attacker: LocalAccount, signed: Signed[]): Promise<bigint> {
+async function reportIfPossible(
+  devnet: Devnet,
+  attacker: LocalAccount,
+  signed: SignedAnswer[],
+): Promise<bigint> {
   const [a, b] = signed;
   if (a === undefined || b === undefined) return 0n;
   const { publicClient, coordinator, ledger } = devnet.sibyl;

@@ -23,19 +23,11 @@ import { modelIdFromName, ResultStatus } from "../../src/shared/encoding.js";
 import { type Devnet, hardhatKey, sendRequests, startDevnet } from "../helpers/devnet.js";
 import { FakeOpenAIServer } from "../helpers/openaiServer.js";
 import type { ChildRun } from "../helpers/processes.js";
-import { assignNextRequestTo } from "../helpers/quorum.js";
+import { assignNextRequestTo, YES_NO } from "../helpers/quorum.js";
 import { TEST_OPERATOR_PARAMETERS } from "../helpers/sibyl.js";
 import { LANGUAGE_ID, registerOperator, sentence } from "./chainFaults.js";
 import { report, type ScenarioReport, type ScenarioSize, settle, type Tally } from "./harness.js";
 
-/** A yes/no question answered by an OpenAI-compatible server: reproducible only through its constraint. */
-const YES_NO = {
-  provider: "openai",
-  name: "yes-no",
-  model: "fake-yes-no",
-  apiKeyEnv: "OPENAI_API_KEY",
-  answer: { kind: "yes-no" },
-} as const;
 /** The tampered operator's API key: the fake server answers it "No." where it answers others "Yes.". */
 const TAMPERED_KEY = "tampered-key";
 const LANGUAGE_ID_MODEL = modelIdFromName(LANGUAGE_ID.name);

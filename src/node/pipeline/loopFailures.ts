@@ -5,7 +5,7 @@
 import { TreeMismatchError } from "../chain/logMirror.js";
 import type { NodeContext } from "../context.js";
 import { errorCategory } from "../observe/errorCategory.js";
-import { FencedError } from "../store/postgres/pgStore.js";
+import { FencedError } from "../store/postgres/pgWriter.js";
 
 export class LoopFailures {
   readonly #context: NodeContext;

@@ -8,18 +8,24 @@ import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import type { ResultStatus } from "../../shared/encoding.js";
 import { SibylError } from "../../shared/errors.js";
-import type { LogSnapshot } from "../chain/logMirror.js";
-import { assertTransition, JOB_STATES, type JobState } from "./jobState.js";
+import { assertTransition, type JobState } from "./jobState.js";
 import {
   type BatchRow,
+  type CheckpointRow,
+  countsByState,
   type JobRow,
+  newBatchValues,
+  newJobValues,
+  reassignedValues,
   StoreMismatchError,
-  stringifyCommitment,
   type TransactionRow,
   toBatch,
+  toCheckpoint,
   toJob,
   toTransaction,
+  transactionValues,
 } from "./rows.js";
+import { SCHEMA } from "./sqliteSchema.js";
 import { LEDGER_SCHEMA, StatementLedger } from "./statementLedger.js";
 import type {
   Batch,
@@ -37,50 +43,6 @@ import type {
   SignVerdict,
   Turn,
 } from "./store.js";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  block INTEGER PRIMARY KEY, hash TEXT NOT NULL, tree TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  request_id TEXT NOT NULL UNIQUE,
-  model_id TEXT NOT NULL,
-  commitment TEXT NOT NULL,
-  input TEXT NOT NULL,
-  request_block INTEGER NOT NULL,
-  deadline INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  status INTEGER, output TEXT, metadata TEXT,
-  batch_id INTEGER,
-  confirmed_block INTEGER,
-  note TEXT,
-  operator TEXT NOT NULL,
-  exclusive_until INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  cosignatures TEXT,
-  signed TEXT, -- superseded by signed_answers (kept: older databases have it)
-  received_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
-CREATE TABLE IF NOT EXISTS batches (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  state TEXT NOT NULL,
-  request_ids TEXT NOT NULL,
-  old_root TEXT NOT NULL, new_root TEXT NOT NULL, start_index TEXT NOT NULL, batch_size INTEGER NOT NULL,
-  created_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS transactions (
-  hash TEXT PRIMARY KEY,
-  batch_id INTEGER NOT NULL,
-  nonce INTEGER NOT NULL,
-  raw TEXT NOT NULL,
-  max_fee TEXT NOT NULL, priority_fee TEXT NOT NULL,
-  sent_at INTEGER NOT NULL);
--- The answers this operator signed, one per request, never deleted (a rewind keeps them).
-CREATE TABLE IF NOT EXISTS signed_answers (request_id TEXT PRIMARY KEY, answer TEXT NOT NULL);
-INSERT OR IGNORE INTO signed_answers (request_id, answer)
-  SELECT request_id, signed FROM jobs WHERE signed IS NOT NULL;
-`;
 
 export class SqliteJobStore implements JobStore {
   readonly #db: Database.Database;
@@ -130,12 +92,8 @@ export class SqliteJobStore implements JobStore {
   async recentCheckpoints(limit: number): Promise<Checkpoint[]> {
     const rows = this.#db
       .prepare("SELECT block, hash, tree FROM checkpoints ORDER BY block DESC LIMIT ?")
-      .all(limit) as Array<{ block: number; hash: Hex; tree: string }>;
-    return rows.map((row) => ({
-      block: BigInt(row.block),
-      hash: row.hash,
-      tree: JSON.parse(row.tree) as LogSnapshot,
-    }));
+      .all(limit) as CheckpointRow[];
+    return rows.map(toCheckpoint);
   }
 
   async commitRange(update: RangeUpdate): Promise<{ inserted: number }> {
@@ -162,13 +120,7 @@ export class SqliteJobStore implements JobStore {
           .prepare(
             "UPDATE jobs SET commitment = ?, operator = ?, exclusive_until = ?, updated_at = ? WHERE request_id = ?",
           )
-          .run(
-            stringifyCommitment(commitment),
-            commitment.operator.toLowerCase(),
-            Number(commitment.exclusiveUntil),
-            Date.now(),
-            String(commitment.requestId),
-          );
+          .run(...reassignedValues(commitment, Date.now(), Number));
       }
       const { block, hash, tree } = update.checkpoint;
       this.#db
@@ -231,13 +183,11 @@ export class SqliteJobStore implements JobStore {
   }
 
   async countByState(): Promise<Record<JobState, number>> {
-    const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
     const rows = this.#db.prepare("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").all() as Array<{
       state: JobState;
       n: number;
     }>;
-    for (const { state, n } of rows) counts[state] = n;
-    return counts;
+    return countsByState(rows);
   }
 
   async transition(requestId: bigint, from: JobState, to: JobState, note?: string): Promise<void> {
@@ -315,14 +265,7 @@ export class SqliteJobStore implements JobStore {
           `INSERT INTO batches (state, request_ids, old_root, new_root, start_index, batch_size, created_at)
            VALUES ('proving', ?, ?, ?, ?, ?, ?)`,
         )
-        .run(
-          JSON.stringify(batch.requestIds.map(String)),
-          String(batch.oldRoot),
-          String(batch.newRoot),
-          String(batch.startIndex),
-          batch.batchSize,
-          createdAt,
-        );
+        .run(...newBatchValues(batch, createdAt));
       const id = Number(lastInsertRowid);
       for (const requestId of batch.requestIds) {
         this.#transition(requestId, "answered", "proving");
@@ -358,15 +301,7 @@ export class SqliteJobStore implements JobStore {
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (hash) DO UPDATE SET batch_id = excluded.batch_id, sent_at = excluded.sent_at`,
         )
-        .run(
-          tx.hash,
-          tx.batchId,
-          tx.nonce,
-          tx.raw,
-          String(tx.maxFeePerGas),
-          String(tx.maxPriorityFeePerGas),
-          tx.sentAt,
-        );
+        .run(...transactionValues(tx));
       const batch = this.#batch(tx.batchId);
       if (batch?.state !== "proving") return; // a replacement of a transaction already recorded
       this.#db.prepare("UPDATE batches SET state = 'submitted' WHERE id = ?").run(tx.batchId);
@@ -410,27 +345,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async markSigned(requestId: bigint, answer: string): Promise<SignVerdict> {
-    return this.#db.transaction((): SignVerdict => {
-      const id = String(requestId);
-      const signed = this.#db.prepare("SELECT answer FROM signed_answers WHERE request_id = ?").get(id) as
-        | { answer: string }
-        | undefined;
-      if (signed !== undefined) return signed.answer === answer ? "signed" : "another";
-      const job = this.#db.prepare("SELECT request_block FROM jobs WHERE request_id = ?").get(id) as
-        | { request_block: number }
-        | undefined;
-      if (job === undefined || BigInt(job.request_block) <= this.#signingFloor()) return "unknown";
-      this.#db.prepare("INSERT INTO signed_answers (request_id, answer) VALUES (?, ?)").run(id, answer);
-      return "signed";
-    })();
-  }
-
-  /** The head block when this database was first bound; before that, nothing may be signed. */
-  #signingFloor(): bigint {
-    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'signing_floor'").get() as
-      | { value: string }
-      | undefined;
-    return row === undefined ? BigInt(Number.MAX_SAFE_INTEGER) : BigInt(row.value);
+    return this.#ledger.markSigned(requestId, answer);
   }
 
   /** One process on one file: it always leads. */
@@ -489,24 +404,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   #insertJob(job: NewJob): number {
-    const { commitment } = job;
     return this.#db
       .prepare(
         `INSERT OR IGNORE INTO jobs (request_id, model_id, commitment, input, request_block, deadline, state,
            received_at, updated_at, operator, exclusive_until)
          VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)`,
       )
-      .run(
-        String(commitment.requestId),
-        commitment.modelId,
-        stringifyCommitment(commitment),
-        job.input,
-        Number(job.requestBlock),
-        Number(commitment.deadline),
-        Date.now(),
-        Date.now(),
-        commitment.operator.toLowerCase(),
-        Number(commitment.exclusiveUntil),
-      ).changes;
+      .run(...newJobValues(job, Date.now(), Number)).changes;
   }
 }

@@ -1,10 +1,18 @@
 /**
- * Other operators' signed statements this node has seen (co-signing asks and replies), and the
- * equivocations they prove: one signer's different answers to one request, kept until reported.
+ * The SQLite side of the signing record: the answers this operator signed (one per request, never
+ * forgotten), and other operators' signed statements this node has seen (co-signing asks and replies)
+ * with the equivocations they prove: one signer's different answers to one request, kept until reported.
  */
 import type Database from "better-sqlite3";
-import type { Address, Hex } from "viem";
-import type { Equivocation, EquivocationState, SignedStatement } from "./store.js";
+import {
+  type EquivocationRow,
+  equivocationOf,
+  recordedVerdict,
+  type StatementRow,
+  stringifyEvidence,
+  toEquivocation,
+} from "./ledgerRows.js";
+import type { Equivocation, EquivocationState, SignedStatement, SignVerdict } from "./store.js";
 
 export const LEDGER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS statements (
@@ -24,6 +32,22 @@ export class StatementLedger {
     this.#db = db;
   }
 
+  markSigned(requestId: bigint, answer: string): SignVerdict {
+    return this.#db.transaction((): SignVerdict => {
+      const id = String(requestId);
+      const signed = this.#db.prepare("SELECT answer FROM signed_answers WHERE request_id = ?").get(id) as
+        | { answer: string }
+        | undefined;
+      const job = this.#db.prepare("SELECT request_block FROM jobs WHERE request_id = ?").get(id) as
+        | { request_block: number }
+        | undefined;
+      const recorded = recordedVerdict(signed?.answer, answer, job?.request_block, this.#signingFloor());
+      if (recorded !== undefined) return recorded;
+      this.#db.prepare("INSERT INTO signed_answers (request_id, answer) VALUES (?, ?)").run(id, answer);
+      return "signed";
+    })();
+  }
+
   record(signed: SignedStatement): Equivocation | undefined {
     return this.#db.transaction(() => {
       const { signer, statement, signature } = signed;
@@ -40,20 +64,10 @@ export class StatementLedger {
            WHERE signer = ? AND request_id = ? AND NOT (output_hash = ? AND status = ?) LIMIT 1`,
         )
         .get(signer.toLowerCase(), requestId, statement.outputHash, statement.status) as
-        | { output_hash: Hex; status: number; signature: Hex }
+        | StatementRow
         | undefined;
       if (other === undefined) return undefined;
-      const equivocation: Equivocation = {
-        signer,
-        a: signed,
-        b: {
-          signer,
-          statement: { requestId: statement.requestId, outputHash: other.output_hash, status: other.status },
-          signature: other.signature,
-        },
-        state: "found",
-        committedBlock: undefined,
-      };
+      const equivocation = equivocationOf(signed, other);
       const { changes } = this.#db
         .prepare(
           `INSERT OR IGNORE INTO equivocations (signer, request_id, evidence, state) VALUES (?, ?, ?, 'found')`,
@@ -66,12 +80,8 @@ export class StatementLedger {
   equivocationsIn(state: EquivocationState): Equivocation[] {
     const rows = this.#db
       .prepare("SELECT evidence, state, committed_block FROM equivocations WHERE state = ?")
-      .all(state) as Array<{ evidence: string; state: EquivocationState; committed_block: number | null }>;
-    return rows.map((row) => ({
-      ...parseEvidence(row.evidence),
-      state: row.state,
-      committedBlock: row.committed_block === null ? undefined : BigInt(row.committed_block),
-    }));
+      .all(state) as EquivocationRow[];
+    return rows.map(toEquivocation);
   }
 
   mark(equivocation: Equivocation, state: EquivocationState, committedBlock?: bigint): void {
@@ -87,22 +97,12 @@ export class StatementLedger {
         String(equivocation.a.statement.requestId),
       );
   }
-}
 
-/** The evidence as stored: both signed statements, the request id as a decimal string. */
-export function stringifyEvidence(equivocation: Equivocation): string {
-  const plain = (signed: SignedStatement) => ({
-    ...signed,
-    statement: { ...signed.statement, requestId: String(signed.statement.requestId) },
-  });
-  return JSON.stringify({ signer: equivocation.signer, a: plain(equivocation.a), b: plain(equivocation.b) });
-}
-
-export function parseEvidence(text: string): Pick<Equivocation, "signer" | "a" | "b"> {
-  const raw = JSON.parse(text) as { signer: Address; a: SignedStatement; b: SignedStatement };
-  const typed = (signed: SignedStatement) => ({
-    ...signed,
-    statement: { ...signed.statement, requestId: BigInt(signed.statement.requestId) },
-  });
-  return { signer: raw.signer, a: typed(raw.a), b: typed(raw.b) };
+  /** The head block when this database was first bound; before that, nothing may be signed. */
+  #signingFloor(): bigint | undefined {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'signing_floor'").get() as
+      | { value: string }
+      | undefined;
+    return row === undefined ? undefined : BigInt(row.value);
+  }
 }

@@ -5,6 +5,7 @@
  */
 import type { PoolClient } from "pg";
 import { SibylError } from "../../../shared/errors.js";
+import { inTransaction } from "./pgTransaction.js";
 
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,8 +76,7 @@ const MIGRATION_LOCK = 0x51b71;
  * database is already past it. `known` is for tests that play an older replica.
  */
 export async function migrate(client: PoolClient, known = MIGRATIONS.length): Promise<number> {
-  await client.query("BEGIN");
-  try {
+  return inTransaction(client, async () => {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await client.query(
       "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
@@ -94,10 +94,6 @@ export async function migrate(client: PoolClient, known = MIGRATIONS.length): Pr
       await client.query(MIGRATIONS[version - 1] as string);
       await client.query("INSERT INTO schema_version VALUES ($1, now())", [version]);
     }
-    await client.query("COMMIT");
     return known;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  }
+  });
 }

@@ -1,27 +1,28 @@
 /**
  * JobStore on PostgreSQL (`pg`, pooled), for an operator whose replicas share one database. One replica
- * leads at a time (the `leader` row: a lease with an epoch, see pgLease.ts); every write runs in a
- * transaction that first checks, under a share lock on that row, that this replica still holds the
- * epoch it took, so a deposed leader's writes fail from the moment another takes over: it cannot
- * record, and so cannot send, a transaction. Writes are also serialized within the process, which
- * keeps the SQLite store's semantics (one writer, each method atomic). The never-sign-twice record
- * and other operators' statements are shared by every replica and need no lease.
+ * leads at a time (the `leader` row: a lease with an epoch, see pgLease.ts), and only it may write
+ * (pgWriter.ts). The never-sign-twice record and other operators' statements are shared by every
+ * replica and need no lease (pgLedger.ts).
  */
-import pg from "pg";
+import type pg from "pg";
 import type { Hex } from "viem";
 import type { ResultPayload } from "../../../shared/encoding.js";
-import { SibylError } from "../../../shared/errors.js";
-import { redactUrl } from "../../observe/redact.js";
-import { assertTransition, JOB_STATES, type JobState } from "../jobState.js";
+import { assertTransition, type JobState } from "../jobState.js";
 import {
   type BatchRow,
+  type CheckpointRow,
+  countsByState,
   type JobRow,
+  newBatchValues,
+  newJobValues,
+  reassignedValues,
   StoreMismatchError,
-  stringifyCommitment,
   type TransactionRow,
   toBatch,
+  toCheckpoint,
   toJob,
   toTransaction,
+  transactionValues,
 } from "../rows.js";
 import type {
   Batch,
@@ -38,89 +39,38 @@ import type {
   SignVerdict,
   Turn,
 } from "../store.js";
-import { MIGRATIONS, migrate } from "./migrations.js";
+import { abandonIn, jobIn, transitionIn } from "./pgJobs.js";
 import { PgLease } from "./pgLease.js";
 import { PgLedger } from "./pgLedger.js";
+import { openPool, type PostgresStoreOptions } from "./pgPool.js";
+import { PgWriter } from "./pgWriter.js";
 
-/** A write refused because another replica leads now: fatal for the deposed one. */
-export class FencedError extends SibylError {
-  override name = "FencedError";
-}
+export type { PostgresStoreOptions } from "./pgPool.js";
+export { FencedError } from "./pgWriter.js";
 
-const INT8_OID = 20;
-/** Block numbers, ms times and serial ids all fit a double: read them as numbers, like SQLite's. */
-const types = {
-  getTypeParser: (oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format),
-};
-
-export interface PostgresStoreOptions {
-  /** For tests that play an older replica: the schema version this code knows. */
-  schemaVersion?: number;
-  /** The leader's lease (ms): bounds how long a dead replica's locks can hold a takeover up. */
-  leaseMs?: number;
-}
-
-type Client = pg.PoolClient;
+/** `pg` binds a 64-bit integer column as decimal text: a deadline may pass 2^53. */
+const integer = (value: bigint) => String(value);
 
 export class PostgresJobStore implements JobStore {
   readonly #pool: pg.Pool;
   readonly #lease: PgLease;
   readonly #ledger: PgLedger;
-  /** Serializes this process's write transactions. */
-  #writing: Promise<unknown> = Promise.resolve();
+  readonly #writer: PgWriter;
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
     this.#lease = new PgLease(pool);
     this.#ledger = new PgLedger(pool);
+    this.#writer = new PgWriter(pool, this.#lease);
   }
 
   /** Connects, migrates the schema to this code's version, and returns the store. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresJobStore> {
-    // Keep-alive and timeouts: a dead server or network shows up as an error, not a hang.
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: 8,
-      connectionTimeoutMillis: 5_000,
-      query_timeout: 15_000,
-      keepAlive: true,
-      types,
-    });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on("error", () => undefined);
-    // A replica that dies (or loses the network) inside a transaction leaves its backend holding the
-    // lease row's share lock until the server notices: a transaction idle this long is ended, so a
-    // takeover waits for it at most that; no statement waits for a lock longer than a lease.
-    const leaseMs = options.leaseMs ?? 5_000;
-    pool.on("connect", (client) => {
-      client
-        .query(
-          `SET idle_in_transaction_session_timeout = ${Math.ceil(leaseMs / 2)}; SET lock_timeout = ${leaseMs}`,
-        )
-        .catch(() => undefined);
-    });
-    try {
-      const client = await pool.connect();
-      try {
-        await migrate(client, options.schemaVersion ?? MIGRATIONS.length);
-      } finally {
-        client.release();
-      }
-    } catch (error) {
-      await pool.end().catch(() => undefined);
-      if (error instanceof SibylError) throw error;
-      // pg's message can quote the connection string; name the server by host only.
-      throw new SibylError(`store.url: cannot open the database at ${redactUrl(url)}`, {
-        cause: error,
-        details: error instanceof Error ? ((error as { code?: string }).code ?? error.name) : undefined,
-      });
-    }
-    return new PostgresJobStore(pool);
+    return new PostgresJobStore(await openPool(url, options));
   }
 
   async bindDeployment(deployment: string, headBlock: bigint): Promise<void> {
-    const value = await this.#unfenced(async (client) => {
+    const value = await this.#writer.unfenced(async (client) => {
       const { rowCount } = await client.query(
         "INSERT INTO meta (key, value) VALUES ('deployment', $1) ON CONFLICT DO NOTHING",
         [deployment],
@@ -157,33 +107,23 @@ export class PostgresJobStore implements JobStore {
   }
 
   async recentCheckpoints(limit: number): Promise<Checkpoint[]> {
-    const { rows } = await this.#pool.query<{ block: number; hash: Hex; tree: string }>(
+    const { rows } = await this.#pool.query<CheckpointRow>(
       "SELECT block, hash, tree FROM checkpoints ORDER BY block DESC LIMIT $1",
       [limit],
     );
-    return rows.map((row) => ({ block: BigInt(row.block), hash: row.hash, tree: JSON.parse(row.tree) }));
+    return rows.map(toCheckpoint);
   }
 
   commitRange(update: RangeUpdate): Promise<{ inserted: number }> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       let inserted = 0;
       const now = Date.now();
-      for (const { commitment, input, requestBlock } of update.requested) {
+      for (const job of update.requested) {
         const { rowCount } = await client.query(
           `INSERT INTO jobs (request_id, model_id, commitment, input, request_block, deadline, state,
              received_at, updated_at, operator, exclusive_until)
-           VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $7, $8, $9) ON CONFLICT (request_id) DO NOTHING`,
-          [
-            String(commitment.requestId),
-            commitment.modelId,
-            stringifyCommitment(commitment),
-            input,
-            String(requestBlock),
-            String(commitment.deadline),
-            now,
-            commitment.operator.toLowerCase(),
-            String(commitment.exclusiveUntil),
-          ],
+           VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, $9, $10) ON CONFLICT (request_id) DO NOTHING`,
+          [...newJobValues(job, now, integer)],
         );
         inserted += rowCount ?? 0;
       }
@@ -204,13 +144,7 @@ export class PostgresJobStore implements JobStore {
       for (const commitment of update.reassigned) {
         await client.query(
           "UPDATE jobs SET commitment = $1, operator = $2, exclusive_until = $3, updated_at = $4 WHERE request_id = $5",
-          [
-            stringifyCommitment(commitment),
-            commitment.operator.toLowerCase(),
-            String(commitment.exclusiveUntil),
-            now,
-            String(commitment.requestId),
-          ],
+          [...reassignedValues(commitment, now, integer)],
         );
       }
       const { block, hash, tree } = update.checkpoint;
@@ -228,7 +162,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   rewindTo(block: bigint): Promise<{ dropped: number; reopened: number }> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       const at = String(block);
       const now = Date.now();
       await client.query("DELETE FROM checkpoints WHERE block > $1", [at]);
@@ -266,17 +200,15 @@ export class PostgresJobStore implements JobStore {
   }
 
   async countByState(): Promise<Record<JobState, number>> {
-    const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
     const { rows } = await this.#pool.query<{ state: JobState; n: number }>(
       "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state",
     );
-    for (const { state, n } of rows) counts[state] = Number(n);
-    return counts;
+    return countsByState(rows);
   }
 
   async transition(requestId: bigint, from: JobState, to: JobState, note?: string): Promise<void> {
     assertTransition(requestId, from, to);
-    await this.#write((client) => transitionIn(client, requestId, from, to, note));
+    await this.#writer.fenced((client) => transitionIn(client, requestId, from, to, note));
   }
 
   claimForRun(
@@ -286,7 +218,7 @@ export class PostgresJobStore implements JobStore {
     skip: readonly bigint[] = [],
   ): Promise<Job[]> {
     if (modelIds.length === 0 || limit <= 0) return Promise.resolve([]);
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       const { rows } = await client.query<JobRow & { seq: number }>(
         `UPDATE jobs SET state = 'running', updated_at = $1 WHERE seq IN (
            SELECT seq FROM jobs WHERE state = 'received' AND model_id = ANY($2) AND request_id <> ALL($3)
@@ -306,7 +238,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   recordAnswer(requestId: bigint, result: ResultPayload): Promise<boolean> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       const { rowCount } = await client.query(
         `UPDATE jobs SET state = 'answered', status = $1, output = $2, metadata = $3, updated_at = $4
          WHERE request_id = $5 AND state = 'running'`,
@@ -317,7 +249,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   reanswer(requestId: bigint, result: ResultPayload, note: string): Promise<void> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       const { rowCount } = await client.query(
         `UPDATE jobs SET status = $1, output = $2, metadata = $3, note = $4, cosignatures = NULL, updated_at = $5
          WHERE request_id = $6 AND state = 'answered'`,
@@ -328,7 +260,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   recordCosignatures(requestId: bigint, signatures: Hex): Promise<void> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       await client.query(
         "UPDATE jobs SET cosignatures = $1, updated_at = $2 WHERE request_id = $3 AND state = 'answered'",
         [signatures, Date.now(), String(requestId)],
@@ -353,11 +285,11 @@ export class PostgresJobStore implements JobStore {
     state: EquivocationState,
     committedBlock?: bigint,
   ): Promise<void> {
-    return this.#write((client) => this.#ledger.mark(client, equivocation, state, committedBlock));
+    return this.#writer.fenced((client) => this.#ledger.mark(client, equivocation, state, committedBlock));
   }
 
   expireBefore(deadline: bigint): Promise<bigint[]> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       const { rows } = await client.query<{ request_id: string }>(
         `UPDATE jobs SET state = 'expired', note = 'deadline too close', updated_at = $1
          WHERE state IN ('received', 'running', 'answered') AND deadline < $2 RETURNING request_id`,
@@ -368,19 +300,12 @@ export class PostgresJobStore implements JobStore {
   }
 
   createBatch(batch: Omit<Batch, "id" | "state" | "createdAt">): Promise<Batch> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       const createdAt = Date.now();
       const { rows } = await client.query<{ id: number }>(
         `INSERT INTO batches (state, request_ids, old_root, new_root, start_index, batch_size, created_at)
          VALUES ('proving', $1, $2, $3, $4, $5, $6) RETURNING id`,
-        [
-          JSON.stringify(batch.requestIds.map(String)),
-          String(batch.oldRoot),
-          String(batch.newRoot),
-          String(batch.startIndex),
-          batch.batchSize,
-          createdAt,
-        ],
+        [...newBatchValues(batch, createdAt)],
       );
       const id = (rows[0] as { id: number }).id;
       for (const requestId of batch.requestIds) {
@@ -404,21 +329,13 @@ export class PostgresJobStore implements JobStore {
   }
 
   recordTransaction(tx: SentTransaction): Promise<void> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       // A transaction rebuilt byte for byte after a reorg is the same one: it now carries this batch.
       await client.query(
         `INSERT INTO transactions (hash, batch_id, nonce, raw, max_fee, priority_fee, sent_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (hash) DO UPDATE SET batch_id = excluded.batch_id, sent_at = excluded.sent_at`,
-        [
-          tx.hash,
-          tx.batchId,
-          tx.nonce,
-          tx.raw,
-          String(tx.maxFeePerGas),
-          String(tx.maxPriorityFeePerGas),
-          tx.sentAt,
-        ],
+        [...transactionValues(tx)],
       );
       const { rowCount } = await client.query(
         "UPDATE batches SET state = 'submitted' WHERE id = $1 AND state = 'proving'",
@@ -441,98 +358,17 @@ export class PostgresJobStore implements JobStore {
   }
 
   markBatchMined(batchId: number): Promise<void> {
-    return this.#write(async (client) => {
+    return this.#writer.fenced(async (client) => {
       await client.query("UPDATE batches SET state = 'mined' WHERE id = $1", [batchId]);
     });
   }
 
   abandonBatch(batchId: number, outcomes = new Map<bigint, JobOutcome>()): Promise<void> {
-    return this.#write((client) => abandonIn(client, batchId, outcomes));
+    return this.#writer.fenced((client) => abandonIn(client, batchId, outcomes));
   }
 
   async close(): Promise<void> {
-    await this.#writing.catch(() => undefined);
+    await this.#writer.drain();
     if (!this.#pool.ended) await this.#pool.end();
-  }
-
-  /** Runs `work` in a transaction after checking, under a share lock on the lease, that this replica leads. */
-  #write<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    return this.#serialized(async (client) => {
-      const epoch = this.#lease.epoch;
-      if (epoch === undefined) throw new FencedError("store: this replica does not lead; it may not write");
-      const { rows } = await client.query<{ epoch: number }>(
-        "SELECT epoch FROM leader WHERE id = 1 FOR SHARE",
-      );
-      if (rows[0]?.epoch !== epoch) {
-        throw new FencedError(
-          `store: another replica leads now (epoch ${rows[0]?.epoch}, this one had ${epoch})`,
-        );
-      }
-      return work(client);
-    });
-  }
-
-  /** A transaction with no lease check: binding the deployment, which every replica does at start. */
-  #unfenced<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    return this.#serialized(work);
-  }
-
-  #serialized<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const run = this.#writing.then(async () => {
-      const client = await this.#pool.connect();
-      try {
-        await client.query("BEGIN");
-        const result = await work(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    });
-    this.#writing = run.catch(() => undefined);
-    return run;
-  }
-}
-
-type Queryable = Pick<pg.Pool, "query"> | Client;
-
-async function jobIn(db: Queryable, requestId: bigint): Promise<Job | undefined> {
-  const { rows } = await db.query<JobRow>("SELECT * FROM jobs WHERE request_id = $1", [String(requestId)]);
-  return rows[0] && toJob(rows[0]);
-}
-
-async function transitionIn(
-  client: Client,
-  requestId: bigint,
-  from: JobState,
-  to: JobState,
-  note?: string,
-): Promise<void> {
-  assertTransition(requestId, from, to);
-  const { rowCount } = await client.query(
-    "UPDATE jobs SET state = $1, note = COALESCE($2, note), updated_at = $3 WHERE request_id = $4 AND state = $5",
-    [to, note ?? null, Date.now(), String(requestId), from],
-  );
-  if (rowCount !== 1) throw new Error(`job ${requestId} is not in state ${from}`);
-}
-
-async function abandonIn(client: Client, batchId: number, outcomes: Map<bigint, JobOutcome>): Promise<void> {
-  await client.query("UPDATE batches SET state = 'abandoned' WHERE id = $1", [batchId]);
-  const { rows } = await client.query<JobRow>(
-    "SELECT * FROM jobs WHERE batch_id = $1 AND state IN ('proving', 'submitted') ORDER BY seq",
-    [batchId],
-  );
-  for (const row of rows) {
-    const requestId = BigInt(row.request_id);
-    const outcome = outcomes.get(requestId) ?? { state: "answered" as const, note: "re-batched" };
-    await transitionIn(client, requestId, row.state, outcome.state, outcome.note);
-    await client.query(
-      `UPDATE jobs SET batch_id = NULL, attempts = attempts + $1,
-       cosignatures = CASE WHEN $2 THEN NULL ELSE cosignatures END WHERE request_id = $3`,
-      [outcome.failedAttempt ? 1 : 0, outcome.dropCosignatures === true, row.request_id],
-    );
   }
 }
