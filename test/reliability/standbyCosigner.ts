@@ -66,7 +66,7 @@ export async function standbyCosigner(cluster: PostgresCluster): Promise<Standby
   try {
     const { coordinator, ledger, publicClient } = devnet.sibyl;
     const send = async () => {
-      await assignNextRequestTo(devnet.connection, devnet.sibyl, asker.address);
+      await assignNextRequestTo(devnet.connection, devnet.sibyl, asker.address, modelIdFromName(YES_NO.name));
       const [id] = await sendRequests(devnet, 1, modelIdFromName(YES_NO.name), () =>
         stringToHex("Is the sky blue?"),
       );
