@@ -6,7 +6,7 @@
 import { type Address, createWalletClient, type Hex, type PublicClient, type Transport } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { operatorLedgerAbi } from "../../shared/abi/generated.js";
-import { SibylError } from "../../shared/errors.js";
+import { writeUntilDone } from "./setupWrite.js";
 
 /** The models `operator` has declared onchain. */
 export async function declaredModels(
@@ -25,7 +25,8 @@ export async function declaredModels(
 
 /**
  * Declares each of `modelIds` the operator has not declared yet; sent at start, before the submitter
- * reads its nonce, so the two never race. Returns the ids declared now.
+ * reads its nonce, so the two never race, and sent again if a reorg removes it. Returns the ids
+ * declared now.
  */
 export async function declareServedModels(
   client: PublicClient,
@@ -38,16 +39,19 @@ export async function declareServedModels(
   const missing = modelIds.filter((id) => !declared.has(id.toLowerCase() as Hex));
   const wallet = createWalletClient({ account, transport });
   for (const modelId of missing) {
-    const hash = await wallet.writeContract({
-      address: ledger,
-      abi: operatorLedgerAbi,
-      functionName: "declareModel",
-      args: [modelId],
-      chain: null,
+    await writeUntilDone(client, {
+      what: `declaring model ${modelId} onchain`,
+      done: async () =>
+        (await declaredModels(client, ledger, account.address)).has(modelId.toLowerCase() as Hex),
+      send: () =>
+        wallet.writeContract({
+          address: ledger,
+          abi: operatorLedgerAbi,
+          functionName: "declareModel",
+          args: [modelId],
+          chain: null,
+        }),
     });
-    const receipt = await client.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success")
-      throw new SibylError(`declaring model ${modelId} onchain failed (${hash})`);
   }
   return missing;
 }

@@ -6,7 +6,7 @@
 import { type Address, createWalletClient, http, type PublicClient, type Transport } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { operatorLedgerAbi } from "../../shared/abi/generated.js";
-import { SibylError } from "../../shared/errors.js";
+import { writeUntilDone } from "../chain/setupWrite.js";
 import type { NodeConfig } from "../config.js";
 
 /**
@@ -22,21 +22,23 @@ export async function publishEndpoint(
 ): Promise<void> {
   const endpoint = config.cosigning.publicUrl;
   if (endpoint === undefined) return;
-  const published = await client.readContract({
-    address: ledger,
-    abi: operatorLedgerAbi,
-    functionName: "operatorEndpoint",
-    args: [account.address],
-  });
-  if (published === endpoint) return;
   const wallet = createWalletClient({ account, transport: transport ?? http(config.chain.rpcUrl) });
-  const hash = await wallet.writeContract({
-    address: ledger,
-    abi: operatorLedgerAbi,
-    functionName: "setOperatorEndpoint",
-    args: [endpoint],
-    chain: null,
+  await writeUntilDone(client, {
+    what: "cosigning.publicUrl: publishing it onchain",
+    done: async () =>
+      (await client.readContract({
+        address: ledger,
+        abi: operatorLedgerAbi,
+        functionName: "operatorEndpoint",
+        args: [account.address],
+      })) === endpoint,
+    send: () =>
+      wallet.writeContract({
+        address: ledger,
+        abi: operatorLedgerAbi,
+        functionName: "setOperatorEndpoint",
+        args: [endpoint],
+        chain: null,
+      }),
   });
-  const receipt = await client.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new SibylError("cosigning.publicUrl: publishing it onchain failed");
 }
