@@ -30,7 +30,8 @@ export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigin
     const settled: Record<string, JobState> = { RequestNotPending: "failed", RequestExpired: "expired" };
     const state = settled[note];
     if (state) outcomes.set(named, { state, note });
-    else if (note === "NotAssignedOperator") outcomes.set(named, { state: "answered", note });
+    // Not its turn yet (a window still running, a NoConsensus sent before the coordinator takes it).
+    else if (NOT_YET_ERRORS.has(note)) outcomes.set(named, { state: "answered", note });
     // A co-signer left the active set (slashed, exited) since it signed: the answer is still good.
     else if (COSIGNATURE_ERRORS.has(note))
       outcomes.set(named, { state: "answered", note, dropCosignatures: true });
@@ -52,6 +53,7 @@ export function rejectionOutcomes(rejection: Rejection, batch: Batch): Map<bigin
 }
 
 const LOG_STATE_ERRORS = new Set(["UnprovenLeavesPending", "TooManyPendingLeaves"]);
+const NOT_YET_ERRORS = new Set(["NotAssignedOperator", "NoConsensusTooEarly"]);
 const COSIGNATURE_ERRORS = new Set(["InvalidCosigner", "WrongSignatureCount"]);
 
 /** After this many rejected deliveries a job is sent with an error result instead of its answer... */

@@ -25,7 +25,8 @@ const TRANSITIONS: Record<JobState, readonly JobState[]> = {
   received: ["running", "expired", ...SETTLED_BY_CHAIN],
   // Back to received: the call was interrupted (shutdown or crash) and will be made again.
   running: ["answered", "received", "expired", ...SETTLED_BY_CHAIN],
-  answered: ["proving", "expired", ...SETTLED_BY_CHAIN],
+  // Failed: given up after every delivery of it was rejected (pipeline/rejections.ts).
+  answered: ["proving", "failed", "expired", ...SETTLED_BY_CHAIN],
   // Back to answered: the batch was abandoned before or after sending, and will be re-batched.
   // Failed: the fulfil's simulation, before signing, showed the chain will never take it.
   proving: ["submitted", "answered", "failed", "expired", ...SETTLED_BY_CHAIN],
