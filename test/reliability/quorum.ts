@@ -74,15 +74,16 @@ export interface QuorumCheck {
  * Three daemons on quorum-2 models: op-a and op-b honest, op-tampered serving the yes/no model through
  * a key the model server answers wrongly. Each publishes its co-signing endpoint.
  */
-export async function startQuorumNetwork(exclusiveWindow = 30n): Promise<QuorumNetwork> {
+export async function startQuorumNetwork(exclusiveWindow = 60n): Promise<QuorumNetwork> {
   const fake = new FakeOpenAIServer({
     answer: (_model, _messages, apiKey) => (apiKey === TAMPERED_KEY ? "No." : "Yes."),
   });
   const server = await fake.start();
   const devnet = await startDevnet([LANGUAGE_ID, { ...YES_NO, baseURL: server.url }], { quorum: 2 });
   // A devnet's clock runs ahead of the wall's (each block at least a second after the last, and a burst
-  // of requests is a block each): a window long enough that honest operators are never late (30 s for
-  // the test's sizes, windowFor at soak size).
+  // of requests is a block each): a window long enough that honest operators are never late, and that
+  // an assignee short of co-signatures, which ends the request NoConsensus well inside it, first gives
+  // its peers time to answer (60 s for the test's sizes, windowFor at soak size).
   await setWindow(devnet, exclusiveWindow);
   const daemons = await startDaemons(devnet, 19_465, [
     { name: "op-a", account: 1, env: { OPENAI_API_KEY: "test-key" } },
@@ -379,7 +380,7 @@ async function check(
 
 /** An exclusive window that outlasts the devnet seconds a burst of `requests` and its answers take. */
 export function windowFor(requests: number): bigint {
-  return BigInt(Math.max(30, 3 * requests));
+  return BigInt(Math.max(60, 3 * requests));
 }
 
 export async function setWindow(devnet: Devnet, exclusiveWindow: bigint): Promise<void> {
