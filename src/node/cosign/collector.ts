@@ -82,6 +82,8 @@ export class CosignatureCollector {
     statement: ResultStatement,
     signature: Hex,
     needed: number,
+    /** A shorter round than the configured one: the asker must decide before then. */
+    maxMs = this.#timeoutMs,
   ): Promise<Cosignature[]> {
     const peers = await this.peers(modelId);
     const body: CosignRequest = {
@@ -90,7 +92,8 @@ export class CosignatureCollector {
       status: statement.status,
       signature,
     };
-    const round = { signal: AbortSignal.timeout(this.#timeoutMs), endsAt: Date.now() + this.#timeoutMs };
+    const roundMs = Math.max(1, Math.min(this.#timeoutMs, maxMs));
+    const round = { signal: AbortSignal.timeout(roundMs), endsAt: Date.now() + roundMs };
     const collected: Cosignature[] = [];
     await new Promise<void>((resolve) => {
       let waiting = peers.length;

@@ -53,13 +53,31 @@ export class CosigningLoop {
     this.#hooks = hooks;
   }
 
+  /**
+   * Each result is asked for on its own, up to CONCURRENCY at once: a round a peer holds open never
+   * holds up another result's (it would make that one late).
+   */
   async run(): Promise<void> {
     const { shutdown, config } = this.#context;
-    while (!shutdown.aborted) {
-      const due = (await this.#due()).slice(0, CONCURRENCY);
-      await Promise.all(due.map((job) => this.#cosign(job)));
-      if (due.length === 0) await this.#hooks.cosignWaiting.wait(config.cosigning.retryAfterMs, shutdown);
+    const asking = new Map<bigint, Promise<void>>();
+    let failure: unknown;
+    while (!shutdown.aborted && failure === undefined) {
+      const due = (await this.#due()).filter((job) => !asking.has(job.requestId));
+      for (const job of due.slice(0, CONCURRENCY - asking.size)) {
+        const ask = this.#cosign(job)
+          .catch((error: unknown) => {
+            failure ??= error;
+          })
+          .finally(() => {
+            asking.delete(job.requestId);
+            this.#hooks.cosignWaiting.notify();
+          });
+        asking.set(job.requestId, ask);
+      }
+      await this.#hooks.cosignWaiting.wait(config.cosigning.retryAfterMs, shutdown);
     }
+    await Promise.allSettled(asking.values());
+    if (failure !== undefined) throw failure;
   }
 
   async #due(): Promise<Job[]> {
@@ -83,11 +101,8 @@ export class CosigningLoop {
     const requestId = job.requestId;
     const quorum = quorums.get(job.commitment.modelId) ?? 1;
     if (collector.largestOtherAgreement(requestId) >= quorum) return this.#yieldToPeers(job, quorum);
-    if (
-      result.status === ResultStatus.NoConsensus ||
-      this.#hooks.nextBlockTime() >= (await this.#noConsensusAt(job))
-    )
-      return this.#noConsensus(job);
+    const secondsLeft = (await this.#noConsensusAt(job)) - this.#hooks.nextBlockTime();
+    if (result.status === ResultStatus.NoConsensus || secondsLeft <= 0n) return this.#noConsensus(job);
     const needed = quorum - 1;
     const statement = statementOf(requestId, result);
     // Its own signature authenticates the ask; one answer per request, or it could be slashed.
@@ -99,7 +114,15 @@ export class CosigningLoop {
       );
     if (verdict === "signed") {
       const signature = await signStatement(account, domain, statement);
-      const cosignatures = await collector.collect(job.commitment.modelId, statement, signature, needed);
+      // A round ends by the NoConsensus time, whatever the peers do: a peer that holds it open (a 403
+      // retried as "not read yet") must not make this node late.
+      const cosignatures = await collector.collect(
+        job.commitment.modelId,
+        statement,
+        signature,
+        needed,
+        Number(secondsLeft) * 1000,
+      );
       if (cosignatures.length >= needed) {
         await store.recordCosignatures(requestId, packSignatures(cosignatures));
         this.#retryAt.delete(requestId);
