@@ -24,9 +24,11 @@ import {
   ssrfEndpoint,
 } from "../test/reliability/hostilePeer.js";
 import { runLoad } from "../test/reliability/load.js";
+import { loneNoConsensus, loneNoConsensusMisses } from "../test/reliability/loneNoConsensus.js";
 import { lostDatabaseCosigner } from "../test/reliability/lostDatabase.js";
 import { runModelFaults } from "../test/reliability/modelFaults.js";
 import { runOperators } from "../test/reliability/operators.js";
+import { farmingMisses, farmingRows, runPenaltyFarming } from "../test/reliability/penaltyFarming.js";
 import { runProving } from "../test/reliability/proving.js";
 import { runQuorum } from "../test/reliability/quorum.js";
 import { REDELIVERY_BLOCKS, runReorgRedelivery } from "../test/reliability/reorgRedelivery.js";
@@ -224,6 +226,29 @@ await scenario("SSRF endpoint", async () => {
         ? "no daemon refused the endpoint: the row proves nothing"
         : undefined,
   );
+  return [check.report];
+});
+await scenario("penalty farming a/b/c at 1/10/50 gwei", async () => {
+  const cells = await runPenaltyFarming(size(4));
+  for (const cell of cells)
+    for (const route of cell.routes) {
+      const gain = route.attackerGainWei;
+      process.stdout.write(
+        `  ${route.route} at ${cell.baseFeeGwei} gwei: attacker's net gain ${gain} wei (${gain <= 0n ? "≤ 0" : "PROFIT"}); victim's stake change ${route.victimStakeChangeWei} wei; ${JSON.stringify(route.attempts)}\n`,
+      );
+    }
+  for (const cell of cells) missed.push(...farmingMisses(cell));
+  extras.penaltyFarming = cells.flatMap(farmingRows);
+  return cells.map((cell) => cell.report);
+});
+await scenario("lone NoConsensus", async () => {
+  const check = await loneNoConsensus();
+  const gain = check.attackerGainWei;
+  process.stdout.write(
+    `  attacker's net gain ${gain} wei (${gain <= 0n ? "≤ 0" : "PROFIT"}); market ${check.phase}${check.voided ? ", VOIDED" : ", never voided"}; lone deliveries ${JSON.stringify(check.attempts)}\n`,
+  );
+  missed.push(...loneNoConsensusMisses(check).map((miss) => `lone NoConsensus: ${miss}`));
+  extras.loneNoConsensus = { ...check, report: undefined };
   return [check.report];
 });
 await scenario("load", async () => {

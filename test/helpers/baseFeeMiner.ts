@@ -6,7 +6,7 @@ import { toHex } from "viem";
 import type { Devnet } from "./devnet.js";
 import { until } from "./wait.js";
 
-/** How often the miner mines a block. */
+/** How often the miner mines a block, unless told otherwise. */
 const BLOCK_MS = 200;
 
 /**
@@ -19,8 +19,14 @@ export class BaseFeeMiner {
   #running = false;
   #loop: Promise<void> | undefined;
   #tick: Promise<void> = Promise.resolve();
+  /** The last inNextBlock call: each waits for the one before, so no two share a block. */
+  #exclusive: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly devnet: Devnet) {}
+  /** `blockMs`: how often a block is mined (at 1000, the chain's clock keeps to the wall's). */
+  constructor(
+    private readonly devnet: Devnet,
+    private readonly blockMs = BLOCK_MS,
+  ) {}
 
   /** Turns automine off and starts mining at `target`. */
   async start(target: bigint): Promise<void> {
@@ -33,7 +39,7 @@ export class BaseFeeMiner {
           this.#tick = this.#mine(this.#target);
           await this.#tick;
         }
-        await new Promise((resolve) => setTimeout(resolve, BLOCK_MS));
+        await new Promise((resolve) => setTimeout(resolve, this.blockMs));
       }
     })();
   }
@@ -74,6 +80,28 @@ export class BaseFeeMiner {
       this.#target = thenAt;
       this.#paused = false;
     }
+  }
+
+  /**
+   * Pauses mining, runs `send` (which returns once its transactions are in the mempool), mines them
+   * in one block at `baseFee` (with `before` run just ahead of it, e.g. to set its prevrandao), and
+   * resumes at the target. Calls made at once take turns. Returns what `send` returns.
+   */
+  async inNextBlock<T>(baseFee: bigint, send: () => Promise<T>, before?: () => Promise<void>): Promise<T> {
+    const turn = this.#exclusive.then(async () => {
+      this.#paused = true;
+      await this.#tick;
+      try {
+        const sent = await send();
+        await before?.();
+        await this.#mine(baseFee);
+        return sent;
+      } finally {
+        this.#paused = false;
+      }
+    });
+    this.#exclusive = turn.catch(() => undefined);
+    return turn;
   }
 
   async #mine(baseFee: bigint): Promise<void> {

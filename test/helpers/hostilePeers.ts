@@ -1,7 +1,8 @@
 /**
  * Co-signing endpoints an attacker would publish, as real HTTP servers on 127.0.0.1: a reply that never
- * ends, a gzip bomb, a reply dripped a byte at a time, a redirect elsewhere, and a plain listener (an
- * internal service an SSRF would reach) that counts whatever reaches it.
+ * ends, a gzip bomb, a reply dripped a byte at a time, a redirect elsewhere, a refusal of every ask
+ * with one status, and a plain listener (an internal service an SSRF would reach) that counts whatever
+ * reaches it.
  */
 import { once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
@@ -13,6 +14,8 @@ export type Attack =
   | { kind: "gzip-bomb"; body: Buffer }
   | { kind: "slow-drip"; everyMs: number }
   | { kind: "redirect"; to: string; status: number }
+  /** Every ask answered `status` with a short JSON error: a co-signature withheld. */
+  | { kind: "refuse"; status: number }
   | { kind: "listener" };
 
 export interface HostilePeer {
@@ -115,6 +118,11 @@ async function serve(
     }
     case "redirect":
       response.writeHead(attack.status, { location: attack.to }).end();
+      return;
+    case "refuse":
+      response.writeHead(attack.status, { "content-type": "application/json" });
+      send('{"error":"not signing"}');
+      response.end();
       return;
     case "listener":
       response.writeHead(200, { "content-type": "application/json" }).end("{}");

@@ -1,9 +1,11 @@
 /**
  * What the adversary scenarios share: daemon configs, escrow with headroom, reading request ids,
- * callback outcomes and daemon log lines, and transaction order.
+ * callback outcomes and daemon log lines, transaction order, an attacker's wealth, and what a call
+ * it would make reverts with.
  */
-import type { Hex } from "viem";
+import { type Address, BaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from "viem";
 import { quoteGasPrice } from "../../src/sdk/quoteGasPrice.js";
+import { sibylAbi } from "../../src/shared/abi/generated.js";
 import type { Devnet } from "../helpers/devnet.js";
 import type { ChildRun } from "../helpers/processes.js";
 
@@ -61,4 +63,37 @@ export async function callbackOutcomes(devnet: Devnet, fromBlock: bigint): Promi
     if (!outcomes.has(id)) outcomes.set(id, event.args.callback as number);
   }
   return outcomes;
+}
+
+/** What an account is worth to its owner: its ether, its stake and its coordinator balance. */
+export async function wealthOf(devnet: Devnet, account: Address): Promise<bigint> {
+  const { coordinator, ledger, publicClient } = devnet.sibyl;
+  const [ether, operator, balance] = await Promise.all([
+    publicClient.getBalance({ address: account }),
+    ledger.read.operatorOf([account]),
+    coordinator.read.balanceOf([account]),
+  ]);
+  return ether + operator.stake + balance;
+}
+
+/**
+ * The custom error a simulated call reverts with (another Sibyl contract's too, e.g. the log's under
+ * a fulfil), or undefined if it would pass: how a rational attacker tries a move before paying for it.
+ */
+export async function revertOf(simulate: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await simulate();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof BaseError)) return String(error);
+    const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError);
+    if (!(reverted instanceof ContractFunctionRevertedError)) return error.shortMessage;
+    if (reverted.data?.errorName) return reverted.data.errorName;
+    if (reverted.raw === undefined) return reverted.shortMessage;
+    try {
+      return decodeErrorResult({ abi: sibylAbi, data: reverted.raw }).errorName;
+    } catch {
+      return `unknown error ${reverted.raw.slice(0, 10)}`;
+    }
+  }
 }
