@@ -493,15 +493,16 @@ export class Batcher {
     const chainTime = this.#hooks.nextBlockTime();
     return {
       maxGas,
-      // Its own request, inside its window, is served if it pays today's base fee (what request() asks
-      // for now, and what the coordinator's penalty is waived below), the tip paid from the fee: one it
-      // left waiting could be taken over and cost it the penalty. Taking others' over is a choice, made
-      // only when their escrow pays the whole price.
+      // Its own request, inside its window, is served if it pays half today's base fee, the rest and
+      // the tip from the operator's pocket: request() took it at the base fee of its block, and one left
+      // waiting could be taken over once the fee falls back, costing the penalty. Only a base fee that
+      // more than doubled within the window (six full blocks on L1, costly to cause) excuses it.
+      // Taking others' over is a choice, made only when their escrow pays the whole price.
       affordable: (job: Job) => {
         const own =
           job.commitment.operator.toLowerCase() === me && job.commitment.exclusiveUntil >= chainTime;
         const modelFee = modelFees.get(job.commitment.modelId) ?? 0n;
-        return affordable(job, own ? baseFee : takeoverPrice, terms, modelFee);
+        return affordable(job, own ? baseFee / 2n : takeoverPrice, terms, modelFee);
       },
     };
   }
