@@ -5,8 +5,9 @@
  * make requests the honest operator (the victim) is drawn for (the draw steered through prevrandao, as
  * a block proposer could) and try to take them over once the victim's window has passed:
  * (a) an escrow exactly at request()'s floor (estimateFee at the block's base fee, no tip), which the
- *     victim leaves waiting as unaffordable: taken over by reassign, by a late fulfil with its own
- *     proof, and by a reassign mined in a block whose base fee is the coordinator's tip cap lower;
+ *     victim serves inside its window (a node serves its own requests down to half today's base fee),
+ *     so the takeovers tried (reassign, a late fulfil with the attacker's own proof, a reassign mined in
+ *     a block whose base fee is the coordinator's tip cap lower) find nothing pending;
  * (b) a quorum-2 model whose only other operator is the attacker, withholding its co-signature: its
  *     endpoint answers 403 to every ask, or it publishes none (alone, and while a refused ask holds the
  *     victim's co-signing up);
@@ -106,7 +107,7 @@ export const ROUTES = {
     steered: true,
     takeover: "reassign",
     wave: 1,
-    victim: "leaves it waiting",
+    victim: "answers in its window",
   },
   floorFulfil: {
     name: "a: floor escrow, late fulfil",
@@ -116,7 +117,7 @@ export const ROUTES = {
     steered: true,
     takeover: "late fulfil",
     wave: 1,
-    victim: "leaves it waiting",
+    victim: "answers in its window",
   },
   floorFalling: {
     name: "a: floor escrow, reassign as the base fee falls by the tip cap",
@@ -126,7 +127,7 @@ export const ROUTES = {
     steered: true,
     takeover: "reassign as the base fee falls",
     wave: 1,
-    victim: "leaves it waiting",
+    victim: "answers in its window",
   },
   refused: {
     name: "b: co-signature refused (403)",
@@ -847,7 +848,7 @@ export function farmingMisses(cell: FarmingCell): string[] {
     }
     if (route.victimInWindow !== route.requests)
       miss(route, `the victim answered ${route.victimInWindow} of ${route.requests} inside its window`);
-    if (tried("reassign: RequestNotPending") !== 1)
+    if (tried("reassign: RequestNotPending") + tried("fulfill: RequestNotPending") !== 1)
       miss(route, `takeover ${JSON.stringify(route.attempts)}, not RequestNotPending`);
   }
   if (cell.victimStakeChangeWei !== 0n)
