@@ -1,5 +1,6 @@
 /** Declares in the operators' ledger which models an operator serves: only those are drawn for it. */
 import type { Address, Hex, LocalAccount } from "viem";
+import { declaredModels } from "../node/chain/declarations.js";
 import { type ModelReference, resolveModelId } from "../sdk/utils.js";
 import { operatorLedgerAbi } from "../shared/abi/generated.js";
 import { resolveSibylContracts } from "../shared/contracts.js";
@@ -28,14 +29,7 @@ export async function declareModels(
   const wallet = await walletFor(connection, operator);
   const publicClient = publicClientOf(connection);
   const { ledger } = await resolveSibylContracts(publicClient, coordinator);
-  const declared = new Set(
-    await publicClient.readContract({
-      address: ledger,
-      abi: operatorLedgerAbi,
-      functionName: "declaredModels",
-      args: [wallet.account.address],
-    }),
-  );
+  const declared = await declaredModels(publicClient, ledger, wallet.account.address);
   const missing = [...new Set(models.map(resolveModelId))].filter((id) => !declared.has(id));
   for (const modelId of missing) {
     const hash = await wallet.writeContract({
